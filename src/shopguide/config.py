@@ -1,0 +1,30 @@
+"""Settings, read from ``SHOPGUIDE_*`` environment variables (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB = Path("shopguide.duckdb")
+
+
+class Settings(BaseSettings):
+    """Run-time settings.
+
+    ``SHOPGUIDE_DB`` sets the store path used when a command gets no ``--db``;
+    ``SHOPGUIDE_CHUNK_ROWS`` the rows per ingestion chunk (memory against speed);
+    ``SHOPGUIDE_MEMORY_LIMIT`` DuckDB's memory limit (for example ``4GB``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SHOPGUIDE_", env_file=".env", extra="ignore")
+
+    db: Path = DEFAULT_DB
+    chunk_rows: int = 250_000
+    memory_limit: str | None = None
+    threads: int | None = None
+
+
+def get_settings() -> Settings:
+    """Fresh settings from the current environment."""
+    return Settings()

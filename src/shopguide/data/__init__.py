@@ -1,0 +1,1 @@
+"""Data: schemas, validation, ingestion, id maps, interaction matrices, splitters, datasets."""

@@ -1,0 +1,121 @@
+"""The exception tree. Every error ShopGuide raises on purpose derives from one root::
+
+    ShopGuideError
+    ├── ConfigError                  bad setting or environment variable
+    ├── MissingDependencyError       an optional extra is not installed (message gives the pip command)
+    ├── StoreError                   the store cannot be opened or is in an unexpected state
+    │   └── SchemaVersionError       the store file was written by a newer ShopGuide
+    ├── DataError                    input data is unusable
+    │   ├── FileReadError            a file cannot be read at all (nothing was changed)
+    │   ├── MissingColumnsError      required columns are absent (suggests ``--map``)
+    │   └── RowError                 one bad value at a file, line and column
+    ├── NotFittedError               a model method was called before ``fit``
+    ├── UnknownIdError               a user or item id the model or store does not know
+    └── ModelFormatError             a saved model cannot be loaded
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ShopGuideError(Exception):
+    """Root of every error ShopGuide raises deliberately."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message if hint is None else f"{message}\n  how to fix: {hint}")
+
+
+class ConfigError(ShopGuideError):
+    """A setting or environment variable has an unusable value."""
+
+
+class MissingDependencyError(ShopGuideError, ImportError):
+    """A feature needs an optional extra that is not installed."""
+
+    def __init__(self, package: str, extra: str, feature: str) -> None:
+        super().__init__(
+            f"{feature} needs the optional package '{package}', which is not installed",
+            hint=f"pip install 'shopguide[{extra}]'",
+        )
+        self.package = package
+        self.extra = extra
+
+
+class StoreError(ShopGuideError):
+    """The store cannot be opened or used."""
+
+
+class SchemaVersionError(StoreError):
+    """The store was written by a newer ShopGuide than this one."""
+
+
+class DataError(ShopGuideError):
+    """Input data cannot be used."""
+
+
+class FileReadError(DataError):
+    """A whole file cannot be read; nothing in the store was changed."""
+
+    def __init__(self, path: str, problem: str, *, hint: str | None = None) -> None:
+        super().__init__(f"cannot read {path}: {problem}", hint=hint)
+        self.path = path
+        self.problem = problem
+
+
+class MissingColumnsError(DataError):
+    """Required columns are missing from a file's header."""
+
+    def __init__(self, path: str, missing: Sequence[str], found: Sequence[str]) -> None:
+        example = " ".join(f"--map YOUR_COLUMN={name}" for name in missing)
+        super().__init__(
+            f"{path}: line 1: required column(s) {', '.join(missing)} missing; "
+            f"the header has {', '.join(found) or 'no columns'}",
+            hint=f"rename the columns in the file or map them: {example}",
+        )
+        self.path = path
+        self.missing = list(missing)
+        self.found = list(found)
+
+
+class RowError(DataError):
+    """One bad value, located by file, line and column."""
+
+    def __init__(
+        self, path: str, line: int, column: str | None, reason: str, *, hint: str | None = None
+    ) -> None:
+        where = f"{path}: line {line}" + (f", column {column}" if column else "")
+        super().__init__(f"{where}: {reason}", hint=hint)
+        self.path = path
+        self.line = line
+        self.column = column
+        self.reason = reason
+
+
+class NotFittedError(ShopGuideError, AttributeError):
+    """A model method that needs a fitted model was called before ``fit``."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            f"this {model} is not fitted yet", hint=f"call {model}.fit(...) before using it"
+        )
+
+
+class UnknownIdError(ShopGuideError, KeyError):
+    """An external user or item id is not known."""
+
+    def __init__(self, kind: str, ids: Sequence[str]) -> None:
+        shown = ", ".join(repr(i) for i in list(ids)[:5])
+        more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+        super().__init__(f"unknown {kind} id(s): {shown}{more}")
+        self.kind = kind
+        self.ids = list(ids)
+
+    def __str__(self) -> str:  # KeyError would repr() the message otherwise
+        return self.message
+
+
+class ModelFormatError(ShopGuideError):
+    """A saved model has a missing file or an unsupported format version."""

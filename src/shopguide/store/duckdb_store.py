@@ -1,0 +1,173 @@
+"""The default backend: one DuckDB file, created on first use and migrated on open."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from shopguide.errors import SchemaVersionError, StoreError
+from shopguide.store.base import Params, Store
+from shopguide.store.schema import LATEST_VERSION, MIGRATIONS
+
+
+class DuckDBStore(Store):
+    """A store in a single DuckDB file.
+
+    Parameters
+    ----------
+    path:
+        The database file; its folder is created if needed. ``":memory:"`` gives a throwaway store.
+    memory_limit, threads:
+        Passed to DuckDB; ``None`` keeps DuckDB's defaults.
+    read_only:
+        Open without the right to write (several readers may share a file).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self._in_memory = str(path) == ":memory:"
+        if not self._in_memory:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if threads:
+            config["threads"] = threads
+        try:
+            self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(
+                str(path), read_only=read_only, config=config
+            )
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open the store {path}: {exc}",
+                hint="check the path, and that no other process is writing to it",
+            ) from exc
+        self._depth = 0
+        if not read_only:
+            self._migrate()
+        elif self.schema_version > LATEST_VERSION:
+            raise self._too_new(self.schema_version)
+
+    # -- connection -------------------------------------------------------------------------
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection (for backends-aware code such as bulk SQL)."""
+        if self._con is None:
+            raise StoreError("the store is closed")
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    # -- schema -----------------------------------------------------------------------------
+    def _too_new(self, version: int) -> SchemaVersionError:
+        return SchemaVersionError(
+            f"the store {self.path} has schema version {version}, newer than this ShopGuide "
+            f"knows ({LATEST_VERSION})",
+            hint="upgrade ShopGuide (pip install -U shopguide) or use another --db",
+        )
+
+    @property
+    def schema_version(self) -> int:
+        if not self.has_table("schema_version"):
+            return 0
+        return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version"))
+
+    def _migrate(self) -> None:
+        self.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        current = self.schema_version
+        if current > LATEST_VERSION:
+            raise self._too_new(current)
+        for version in sorted(v for v in MIGRATIONS if v > current):
+            with self.transaction():
+                for statement in MIGRATIONS[version]:
+                    self.execute(statement)
+                self.execute(
+                    "INSERT INTO schema_version VALUES (?, ?)",
+                    [version, datetime.now(UTC).replace(tzinfo=None)],
+                )
+
+    # -- queries ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[DuckDBStore]:
+        """Nested calls join the outer transaction; the outermost commits or rolls back."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.con.begin()
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            self.con.rollback()
+            raise
+        self._depth = 0
+        self.con.commit()
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        self.con.execute(sql, params)
+
+    def query_df(self, sql: str, params: Params = None) -> pd.DataFrame:
+        return self.con.execute(sql, params).df()
+
+    def query_arrow(self, sql: str, params: Params = None) -> pa.Table:
+        result = self.con.execute(sql, params)
+        return result.fetch_arrow_table() if hasattr(result, "fetch_arrow_table") else result.arrow()
+
+    def query_batches(
+        self, sql: str, params: Params = None, batch_rows: int = 1_000_000
+    ) -> Iterator[pa.RecordBatch]:
+        cursor = self.con.cursor()
+        reader = cursor.execute(sql, params).fetch_record_batch(batch_rows)
+        try:
+            yield from reader
+        finally:
+            cursor.close()
+
+    def scalar(self, sql: str, params: Params = None) -> Any:
+        row = self.con.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def append(self, table: str, data: pd.DataFrame | pa.Table) -> int:
+        if len(data) == 0:
+            return 0
+        name = "_shopguide_append"
+        self.con.register(name, data)
+        try:
+            cols = ", ".join(f'"{c}"' for c in data.columns)
+            self.con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM {name}')
+        finally:
+            self.con.unregister(name)
+        return len(data)
+
+    def has_table(self, name: str) -> bool:
+        return bool(
+            self.scalar(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            )
+        )

@@ -1,0 +1,78 @@
+"""The store's tables and their migrations.
+
+Each migration is a list of statements applied in one transaction; ``schema_version`` records
+which have run. Add a migration to change the schema; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MIGRATIONS: Final[dict[int, list[str]]] = {
+    1: [
+        """CREATE TABLE users (
+            user_id VARCHAR NOT NULL,
+            gender VARCHAR,
+            age INTEGER,
+            age_band VARCHAR,
+            location VARCHAR,
+            signup_at TIMESTAMP,
+            attributes JSON,
+            load_id INTEGER
+        )""",
+        """CREATE TABLE items (
+            item_id VARCHAR NOT NULL,
+            title VARCHAR,
+            category VARCHAR,
+            brand VARCHAR,
+            price DOUBLE,
+            in_stock BOOLEAN,
+            attributes JSON,
+            load_id INTEGER
+        )""",
+        """CREATE TABLE events (
+            event_key VARCHAR NOT NULL,
+            event_id VARCHAR,
+            user_id VARCHAR NOT NULL,
+            item_id VARCHAR NOT NULL,
+            event_type VARCHAR NOT NULL,
+            "timestamp" TIMESTAMP NOT NULL,
+            quantity DOUBLE NOT NULL,
+            price DOUBLE,
+            discount DOUBLE,
+            order_id VARCHAR,
+            session_id VARCHAR,
+            campaign_id VARCHAR,
+            load_id INTEGER
+        )""",
+        """CREATE TABLE loads (
+            load_id INTEGER NOT NULL,
+            table_name VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            source_sha256 VARCHAR NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP NOT NULL,
+            rows_read BIGINT NOT NULL,
+            accepted BIGINT NOT NULL,
+            rejected BIGINT NOT NULL,
+            duplicates BIGINT NOT NULL,
+            updated BIGINT NOT NULL
+        )""",
+        """CREATE TABLE quarantine (
+            load_id INTEGER NOT NULL,
+            table_name VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            source_sha256 VARCHAR NOT NULL,
+            line BIGINT,
+            column_name VARCHAR,
+            value VARCHAR,
+            reason VARCHAR NOT NULL,
+            raw VARCHAR
+        )""",
+    ],
+}
+
+LATEST_VERSION: Final = max(MIGRATIONS)
+
+#: Tables a user-facing ``stats`` lists, in order.
+DATA_TABLES: Final = ("users", "items", "events", "quarantine", "loads")
