@@ -1,1 +1,40 @@
-"""profiles."""
+"""User profiles (用户画像): basic, behaviour, preference and lifecycle fields per user.
+
+Computed inside the store with set-based SQL, versioned by ``as_of`` and updated incrementally.
+See :mod:`shopguide.profiles.build` for the API, :mod:`shopguide.profiles.aggregates` and
+:mod:`shopguide.profiles.derive` for every field's definition, and
+:mod:`shopguide.profiles.lifecycle` for the RFM rules.
+"""
+
+from shopguide.profiles.build import (
+    BuildResult,
+    ProfilesNotBuiltError,
+    build_profiles,
+    default_as_of,
+    get_profile,
+    load_profiles,
+    profile_record,
+    profile_versions,
+    update_profiles,
+)
+from shopguide.profiles.lifecycle import SEGMENT_GRID, SEGMENTS, segment_of
+from shopguide.profiles.model import UserProfile
+from shopguide.profiles.tables import PROFILE_DDL, ensure_profile_tables
+
+__all__ = [
+    "PROFILE_DDL",
+    "SEGMENTS",
+    "SEGMENT_GRID",
+    "BuildResult",
+    "ProfilesNotBuiltError",
+    "UserProfile",
+    "build_profiles",
+    "default_as_of",
+    "ensure_profile_tables",
+    "get_profile",
+    "load_profiles",
+    "profile_record",
+    "profile_versions",
+    "segment_of",
+    "update_profiles",
+]

@@ -1,0 +1,293 @@
+"""Build, update and read user profiles in the store.
+
+A profile *version* is identified by its ``as_of`` timestamp and uses only the events with
+``timestamp <= as_of``. :func:`build_profiles` computes a version from scratch;
+:func:`update_profiles` brings a version up to date by recomputing the per-user aggregates of
+the affected users only and then re-deriving the population-relative fields (affinity, category
+median prices, RFM quintiles, segments) for everybody in one cheap set-based step. Both end in
+the same :data:`~shopguide.profiles.derive.PROFILES_SQL`, so an update equals a full rebuild.
+
+Which users an update recomputes (the union of)
+    * ``user_ids`` given by the caller;
+    * users with events or user rows from loads after ``since_load_id`` (default: the highest
+      load id the base version had seen, so ``update_profiles(store)`` just does the right thing);
+    * when the version moves forward from a base ``as_of`` to a later one: users with events in
+      ``(base as_of, as_of]`` and users who signed up in that window.
+Other users' aggregates are copied from the base version. New or changed **items** (a
+category or brand moves) change everybody's aggregates, so then a full rebuild runs instead.
+Events must carry a ``load_id`` (ingestion sets it) for the automatic detection to see them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from shopguide.errors import StoreError, UnknownIdError
+from shopguide.profiles.aggregates import (
+    BRAND_AGGREGATES_SQL,
+    CATEGORY_AGGREGATES_SQL,
+    SCOPE_TABLE,
+    purchases_by_item_sql,
+    user_aggregates_sql,
+)
+from shopguide.profiles.derive import CATEGORY_PRICES_SQL, PROFILES_SQL
+from shopguide.profiles.model import UserProfile
+from shopguide.profiles.tables import (
+    USER_AGGREGATE_TABLES,
+    VERSIONED_TABLES,
+    ensure_profile_tables,
+)
+from shopguide.store.base import Store
+
+
+class ProfilesNotBuiltError(StoreError):
+    """No profile version exists (at the asked ``as_of``)."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build or update did."""
+
+    as_of: datetime
+    mode: str  # "full" or "incremental"
+    users: int
+    recomputed_users: int
+    seconds: float
+
+
+def _to_timestamp(value: datetime | str | pd.Timestamp) -> datetime:
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.to_pydatetime()
+
+
+def default_as_of(store: Store) -> datetime:
+    """The latest event time in the store (a version "as of now" for the loaded data)."""
+    latest = store.scalar('SELECT max("timestamp") FROM events')
+    if latest is None:
+        raise ProfilesNotBuiltError(
+            "the store has no events to build profiles from",
+            hint="load events first (shopguide ingest events FILE)",
+        )
+    return _to_timestamp(latest)
+
+
+def _max_load_id(store: Store) -> int | None:
+    value = store.scalar(
+        "SELECT max(m) FROM (SELECT max(load_id) AS m FROM events "
+        "UNION ALL SELECT max(load_id) FROM users UNION ALL SELECT max(load_id) FROM items)"
+    )
+    return None if value is None else int(value)
+
+
+def _run_aggregates(store: Store, as_of: datetime, *, scoped: bool) -> None:
+    params = {"as_of": as_of}
+    store.execute(user_aggregates_sql(scoped), params)
+    store.execute(purchases_by_item_sql(scoped), params)
+    store.execute(CATEGORY_AGGREGATES_SQL, params)
+    store.execute(BRAND_AGGREGATES_SQL, params)
+    store.execute("DROP TABLE IF EXISTS _profile_purchases")
+
+
+def _derive(store: Store, as_of: datetime) -> int:
+    params = {"as_of": as_of}
+    store.execute("DELETE FROM profile_category_prices WHERE as_of = $as_of", params)
+    store.execute("DELETE FROM profiles WHERE as_of = $as_of", params)
+    store.execute(CATEGORY_PRICES_SQL, params)
+    store.execute(PROFILES_SQL, params)
+    return int(store.scalar("SELECT count(*) FROM profiles WHERE as_of = $as_of", params))
+
+
+def _record(
+    store: Store, as_of: datetime, mode: str, users: int, recomputed: int, seconds: float
+) -> None:
+    store.execute(
+        "INSERT INTO profile_builds VALUES ($as_of, now()::TIMESTAMP, $mode, $users, "
+        "$recomputed, $max_load_id, $seconds)",
+        {
+            "as_of": as_of,
+            "mode": mode,
+            "users": users,
+            "recomputed": recomputed,
+            "max_load_id": _max_load_id(store),
+            "seconds": seconds,
+        },
+    )
+
+
+def build_profiles(store: Store, as_of: datetime | str | None = None) -> BuildResult:
+    """Compute the profile version ``as_of`` from scratch (replacing it if it exists).
+
+    Parameters
+    ----------
+    store:
+        The store with ``events``, ``users`` and ``items``.
+    as_of:
+        Only events up to this time are used; default the latest event time.
+    """
+    ensure_profile_tables(store)
+    stamp = default_as_of(store) if as_of is None else _to_timestamp(as_of)
+    started = time.perf_counter()
+    with store.transaction():
+        for table in VERSIONED_TABLES:
+            store.execute(f"DELETE FROM {table} WHERE as_of = $as_of", {"as_of": stamp})
+        _run_aggregates(store, stamp, scoped=False)
+        users = _derive(store, stamp)
+        seconds = time.perf_counter() - started
+        _record(store, stamp, "full", users, users, seconds)
+    return BuildResult(stamp, "full", users, users, seconds)
+
+
+def _base_version(store: Store, as_of: datetime) -> tuple[datetime, int | None] | None:
+    """The latest build at or before ``as_of``: its ``as_of`` and the max load id it had seen."""
+    row = store.query_df(
+        "SELECT as_of, max_load_id FROM profile_builds WHERE as_of <= $as_of "
+        "ORDER BY as_of DESC, built_at DESC LIMIT 1",
+        {"as_of": as_of},
+    )
+    if row.empty:
+        return None
+    max_load = row["max_load_id"].iloc[0]
+    return _to_timestamp(row["as_of"].iloc[0]), None if pd.isna(max_load) else int(max_load)
+
+
+def update_profiles(
+    store: Store,
+    user_ids: Iterable[str] | None = None,
+    *,
+    since_load_id: int | None = None,
+    as_of: datetime | str | None = None,
+) -> BuildResult:
+    """Bring the profile version ``as_of`` up to date, recomputing only the affected users.
+
+    Parameters
+    ----------
+    store:
+        The store.
+    user_ids:
+        Users known to have changed (added to the automatically detected ones).
+    since_load_id:
+        Events and users from loads with a higher id count as new; default the highest load id
+        the base version had seen.
+    as_of:
+        The version to produce; default the latest event time. The base is the latest existing
+        version at or before it; without one, this is a full build.
+
+    The result equals ``build_profiles(store, as_of)`` (tested property).
+    """
+    ensure_profile_tables(store)
+    stamp = default_as_of(store) if as_of is None else _to_timestamp(as_of)
+    base = _base_version(store, stamp)
+    if base is None:
+        return build_profiles(store, stamp)
+    base_as_of, base_load = base
+    since = since_load_id if since_load_id is not None else base_load
+    if since is not None and store.scalar(
+        "SELECT count(*) FROM items WHERE load_id > $since", {"since": since}
+    ):
+        return build_profiles(store, stamp)  # item attributes changed: everybody is affected
+
+    started = time.perf_counter()
+    params: dict[str, Any] = {"as_of": stamp, "base": base_as_of, "since": since}
+    with store.transaction():
+        store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
+        explicit = sorted({str(u) for u in (user_ids or [])})
+        if explicit:
+            store.append(SCOPE_TABLE, pd.DataFrame({"user_id": explicit}))
+        store.execute(
+            f"""INSERT INTO {SCOPE_TABLE}
+            SELECT user_id FROM events WHERE $since IS NULL OR load_id > $since
+            UNION SELECT user_id FROM users WHERE $since IS NULL OR load_id > $since
+            UNION SELECT user_id FROM events
+                WHERE "timestamp" > $base AND "timestamp" <= $as_of
+            UNION SELECT user_id FROM users WHERE signup_at > $base AND signup_at <= $as_of""",
+            params,
+        )
+        store.execute(
+            f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} AS "
+            f"SELECT DISTINCT user_id FROM {SCOPE_TABLE}"
+        )
+        recomputed = int(store.scalar(f"SELECT count(*) FROM {SCOPE_TABLE}"))
+        for table in USER_AGGREGATE_TABLES:
+            if base_as_of == stamp:
+                store.execute(
+                    f"DELETE FROM {table} WHERE as_of = $as_of "
+                    f"AND user_id IN (SELECT user_id FROM {SCOPE_TABLE})",
+                    {"as_of": stamp},
+                )
+            else:  # start the new version from the base's unaffected users
+                store.execute(f"DELETE FROM {table} WHERE as_of = $as_of", {"as_of": stamp})
+                columns = store.query_df(f"SELECT * FROM {table} LIMIT 0").columns[1:]
+                cols = ", ".join(f'"{c}"' for c in columns)
+                store.execute(
+                    f"INSERT INTO {table} SELECT CAST($as_of AS TIMESTAMP), {cols} FROM {table} "
+                    f"WHERE as_of = $base AND user_id NOT IN (SELECT user_id FROM {SCOPE_TABLE})",
+                    {"as_of": stamp, "base": base_as_of},
+                )
+        _run_aggregates(store, stamp, scoped=True)
+        users = _derive(store, stamp)
+        store.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
+        seconds = time.perf_counter() - started
+        _record(store, stamp, "incremental", users, recomputed, seconds)
+    return BuildResult(stamp, "incremental", users, recomputed, seconds)
+
+
+def profile_versions(store: Store) -> pd.DataFrame:
+    """The builds recorded in the store, newest first."""
+    ensure_profile_tables(store)
+    return store.query_df("SELECT * FROM profile_builds ORDER BY as_of DESC, built_at DESC")
+
+
+def _resolve_version(store: Store, as_of: datetime | str | None) -> datetime:
+    ensure_profile_tables(store)
+    if as_of is None:
+        latest = store.scalar("SELECT max(as_of) FROM profiles")
+        if latest is None:
+            raise ProfilesNotBuiltError(
+                "no profiles have been built in this store",
+                hint="run `shopguide profiles build` (or shopguide.profiles.build_profiles)",
+            )
+        return _to_timestamp(latest)
+    stamp = _to_timestamp(as_of)
+    if not store.scalar("SELECT count(*) FROM profiles WHERE as_of = $as_of", {"as_of": stamp}):
+        have = store.query_df("SELECT DISTINCT as_of FROM profiles ORDER BY as_of")["as_of"]
+        raise ProfilesNotBuiltError(
+            f"no profiles were built as of {stamp}; built versions: "
+            + (", ".join(str(v) for v in have) or "none"),
+            hint=f"build them: shopguide profiles build --as-of '{stamp}'",
+        )
+    return stamp
+
+
+def load_profiles(store: Store, as_of: datetime | str | None = None) -> pd.DataFrame:
+    """All users' profiles of one version (default the latest), one row per user."""
+    stamp = _resolve_version(store, as_of)
+    return store.query_df(
+        "SELECT * FROM profiles WHERE as_of = $as_of ORDER BY user_id", {"as_of": stamp}
+    )
+
+
+def get_profile(store: Store, user_id: str, as_of: datetime | str | None = None) -> UserProfile:
+    """One user's profile (default the latest version); raises ``UnknownIdError`` if absent."""
+    stamp = _resolve_version(store, as_of)
+    frame = store.query_df(
+        "SELECT * FROM profiles WHERE as_of = $as_of AND user_id = $user_id",
+        {"as_of": stamp, "user_id": str(user_id)},
+    )
+    if frame.empty:
+        raise UnknownIdError("user", [str(user_id)])
+    return UserProfile.from_row(frame.iloc[0].to_dict())
+
+
+def profile_record(
+    store: Store, user_id: str, as_of: datetime | str | None = None
+) -> dict[str, Any]:
+    """:func:`get_profile` as a JSON-ready dict (for ``shopguide profile USER --json``)."""
+    return get_profile(store, user_id, as_of).model_dump(mode="json")

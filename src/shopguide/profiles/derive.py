@@ -1,0 +1,177 @@
+"""The population step: wide ``profiles`` rows derived from the per-user aggregates.
+
+Runs after the aggregates of a version are complete (full build or incremental update). It reads
+only the aggregate tables plus one grouped pass over purchase lines for the category median
+prices, so it is cheap compared with the aggregation over all events, and it is the same query
+for a full build and an incremental update, which is why both give the same result.
+
+Behaviour fields
+    * ``tenure_days``: calendar days from ``first_seen_at`` (the earlier of signup and first
+      event) to ``as_of``; ``purchase_frequency`` = orders per 30 days of tenure
+      (``orders * 30 / max(tenure_days, 1)``);
+    * ``recency_days``: calendar days from the last order to ``as_of`` (NULL without orders);
+    * ``total_spend`` = gross spend (purchases net of discount) minus refunds;
+      ``avg_order_value`` = total spend / orders;
+    * ``avg_days_between_orders`` = (last order time - first order time) / (orders - 1), the mean
+      of the gaps between consecutive orders, in fractional days (NULL below two orders);
+    * conversions: ``view_to_cart`` = carts / views, ``cart_to_purchase`` = purchase events /
+      carts, ``view_to_purchase`` = purchase events / views (NULL when the denominator is 0).
+
+Preference fields
+    * ``top_categories`` / ``top_brands``: up to :data:`TOP_N` entries ``(name, spend, share,
+      affinity)`` by spend (ties by name). ``share`` is the share of wallet: the user's spend on
+      it over the user's gross spend; ``affinity`` = share / the population's share (total spend
+      on it over all users' gross spend), so 1 is "like everybody", 2 is "twice as much".
+    * ``discount_rate`` = money off / list value of purchases; ``discount_spend_share`` = share of
+      gross spend on lines bought with a discount or coupon (``discount > 0``).
+    * ``price_index`` = what the user paid / what the same units would cost at the median list
+      unit price of their categories (median over all purchase lines of the category as of
+      ``as_of``): < 1 buys cheaper than typical. ``price_band``: ``low`` below 0.8, ``high``
+      above 1.25, else ``mid``.
+    * ``price_sensitivity`` in [0, 1] = ``0.5 * discount_spend_share + 0.5 / (1 + price_index^2)``:
+      half "how much of my spend is on deals", half "how cheap do I buy" (0.5 at the median price,
+      towards 1 for much cheaper, towards 0 for much dearer). Without a price index the score is
+      the discount share alone; NULL without purchases.
+
+Lifecycle fields: see :mod:`shopguide.profiles.lifecycle`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from shopguide.profiles.aggregates import LATEST_ITEMS_CTE
+from shopguide.profiles.lifecycle import rfm_scores_sql
+
+#: Entries kept in ``top_categories`` and ``top_brands``.
+TOP_N: Final = 5
+#: ``price_index`` below this is the ``low`` price band, above :data:`HIGH_PRICE_INDEX` ``high``.
+LOW_PRICE_INDEX: Final = 0.8
+HIGH_PRICE_INDEX: Final = 1.25
+
+CATEGORY_PRICES_SQL: Final = f"""
+INSERT INTO profile_category_prices
+WITH {LATEST_ITEMS_CTE}
+SELECT CAST($as_of AS TIMESTAMP), coalesce(i.category, '(unknown)') AS category,
+       median(e.price) AS median_unit_price, count(*) AS lines
+FROM events e
+LEFT JOIN latest_items i USING (item_id)
+WHERE e.event_type = 'purchase' AND e."timestamp" <= $as_of AND e.price IS NOT NULL
+GROUP BY ALL
+"""
+
+
+def _top_entries_cte(name: str, table: str, key: str) -> str:
+    """CTEs ranking a user's categories or brands with share of wallet and affinity."""
+    return f"""
+{name}_population AS (  -- the population's spend on each {key}
+    SELECT {key}, sum(spend) AS spend FROM {table} WHERE as_of = $as_of GROUP BY {key}
+),
+{name}_ranked AS (  -- each user's {key}s with share of wallet and affinity index
+    SELECT a.user_id, a.{key} AS name, a.spend,
+           a.spend / nullif(b.gross_spend, 0) AS share,
+           (a.spend / nullif(b.gross_spend, 0))
+               / nullif(pop.spend / nullif(t.gross_spend, 0), 0) AS affinity,
+           row_number() OVER (
+               PARTITION BY a.user_id ORDER BY round(a.spend, 6) DESC, a.{key}
+           ) AS position
+    FROM {table} a
+    JOIN base b USING (user_id)
+    JOIN {name}_population pop USING ({key})
+    CROSS JOIN population_totals t
+    WHERE a.as_of = $as_of
+),
+top_{name} AS (
+    SELECT user_id,
+           list({{'name': name, 'spend': spend, 'share': share, 'affinity': affinity}}
+                ORDER BY position) AS entries
+    FROM {name}_ranked
+    WHERE position <= {TOP_N}
+    GROUP BY user_id
+)"""
+
+
+PROFILES_SQL: Final = f"""
+INSERT INTO profiles
+WITH
+base AS (SELECT * FROM profile_agg_users WHERE as_of = $as_of),
+population_totals AS (SELECT sum(gross_spend) AS gross_spend FROM base),
+-- behaviour group ------------------------------------------------------------------------
+behaviour AS (
+    SELECT * EXCLUDE (orders),
+           orders * 30.0 / greatest(tenure_days, 1) AS purchase_frequency,
+           total_spend / nullif(orders, 0) AS avg_order_value
+    FROM (
+        SELECT user_id, orders,
+               least(signup_at, first_event_at) AS first_seen_at,
+               date_diff('day', CAST(least(signup_at, first_event_at) AS DATE),
+                         CAST($as_of AS DATE)) AS tenure_days,
+               date_diff('day', CAST(last_order_at AS DATE), CAST($as_of AS DATE))
+                   AS recency_days,
+               date_diff('day', CAST(last_event_at AS DATE), CAST($as_of AS DATE))
+                   AS days_since_last_event,
+               gross_spend - refund_value AS total_spend,
+               CASE WHEN orders >= 2
+                    THEN epoch(last_order_at - first_order_at) / 86400.0 / (orders - 1)
+               END AS avg_days_between_orders,
+               carts / nullif(views, 0) AS view_to_cart,
+               purchases / nullif(carts, 0) AS cart_to_purchase,
+               purchases / nullif(views, 0) AS view_to_purchase
+        FROM base
+    )
+),
+-- preferences group ----------------------------------------------------------------------
+{_top_entries_cte("categories", "profile_agg_categories", "category")},
+{_top_entries_cte("brands", "profile_agg_brands", "brand")},
+price_reference AS (  -- the user's purchases valued at their categories' median unit prices
+    SELECT c.user_id,
+           sum(c.spend) / nullif(sum(c.quantity * p.median_unit_price), 0) AS price_index
+    FROM profile_agg_categories c
+    JOIN profile_category_prices p ON p.as_of = c.as_of AND p.category = c.category
+    WHERE c.as_of = $as_of
+    GROUP BY c.user_id
+),
+price AS (
+    SELECT b.user_id,
+           b.discount_total / nullif(b.list_value, 0) AS discount_rate,
+           greatest(0.0, least(1.0, b.discounted_spend / nullif(b.gross_spend, 0)))
+               AS discount_spend_share,
+           r.price_index
+    FROM base b
+    LEFT JOIN price_reference r USING (user_id)
+),
+-- lifecycle group ------------------------------------------------------------------------
+buyers AS (
+    SELECT user_id, recency_days, orders, total_spend AS monetary
+    FROM base JOIN behaviour USING (user_id)
+    WHERE orders > 0
+),
+rfm AS ({rfm_scores_sql("buyers")})
+SELECT CAST($as_of AS TIMESTAMP) AS as_of,
+       b.user_id,
+       b.gender, b.age_band, b.location, b.signup_at,
+       h.first_seen_at, h.tenure_days,
+       b.orders, b.items_bought, h.purchase_frequency, h.recency_days, h.days_since_last_event,
+       b.gross_spend, b.refund_value AS refunds, h.total_spend, h.avg_order_value,
+       h.avg_days_between_orders, b.preferred_weekday, b.preferred_hour,
+       b.views, b.carts, b.purchases, h.view_to_cart, h.cart_to_purchase, h.view_to_purchase,
+       tc.entries AS top_categories,
+       tc.entries[1].name, tc.entries[1].share, tc.entries[1].affinity,
+       tb.entries AS top_brands,
+       tb.entries[1].name, tb.entries[1].share, tb.entries[1].affinity,
+       p.discount_rate, p.discount_spend_share, p.price_index,
+       CASE WHEN p.price_index < {LOW_PRICE_INDEX} THEN 'low'
+            WHEN p.price_index > {HIGH_PRICE_INDEX} THEN 'high'
+            WHEN p.price_index IS NOT NULL THEN 'mid' END AS price_band,
+       CASE WHEN b.orders = 0 OR p.discount_spend_share IS NULL THEN NULL
+            WHEN p.price_index IS NULL THEN p.discount_spend_share
+            ELSE 0.5 * p.discount_spend_share + 0.5 / (1 + p.price_index * p.price_index)
+       END AS price_sensitivity,
+       r.r_score, r.f_score, r.m_score, r.fm_score, r.rfm_cell, r.segment
+FROM base b
+JOIN behaviour h USING (user_id)
+JOIN price p USING (user_id)
+LEFT JOIN top_categories tc USING (user_id)
+LEFT JOIN top_brands tb USING (user_id)
+LEFT JOIN rfm r USING (user_id)
+"""
