@@ -407,10 +407,17 @@ def _pnbd_log_terms(
     With the Euler (alpha >= beta) or Pfaff (alpha < beta) transformation both cases of the
     Pareto/NBD likelihood reduce to ``F(z) / ((alpha+t)^(r+x) (beta+t)^s)`` with
     ``F = 2F1(1, r+x; r+s+x+1; z)``, ``z = (alpha-beta)/(alpha+t)``, which converges for every
-    z < 1 and never overflows.
+    z < 1 and never overflows; for z < 0 it is evaluated as
+    ``2F1(1, s+1; r+s+x+1; z/(z-1)) / (1-z)``.
     """
     z = (alpha - beta) / (alpha + t)
-    f = hyp2f1(1.0, r + x, r + s + x + 1.0, z)
+    if alpha >= beta:
+        f = hyp2f1(1.0, r + x, r + s + x + 1.0, z)
+    else:
+        # z < 0: one more Pfaff step keeps the argument in [0, 1), where scipy's series is
+        # reliable (its z < -1 branch can return wrong values for large parameters)
+        w = z / (z - 1.0)
+        f = hyp2f1(1.0, s + 1.0, r + s + x + 1.0, w) / (1.0 - z)
     return np.asarray(
         np.log(f) - (r + x) * np.log(alpha + t) - s * np.log(beta + t), dtype="float64"
     )
