@@ -55,7 +55,7 @@ AGE_BAND_SQL: Final = """CASE
 
 
 def user_aggregates_sql(scoped: bool) -> str:
-    """INSERT the basic and behaviour aggregates of the users in scope into ``profile_agg_users``."""
+    """INSERT the basic and behaviour aggregates of the users in scope (``profile_agg_users``)."""
     scope = scope_filter(scoped)
     return f"""
 INSERT INTO profile_agg_users

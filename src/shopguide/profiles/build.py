@@ -283,7 +283,7 @@ def get_profile(store: Store, user_id: str, as_of: datetime | str | None = None)
     )
     if frame.empty:
         raise UnknownIdError("user", [str(user_id)])
-    return UserProfile.from_row(frame.iloc[0].to_dict())
+    return UserProfile.from_row({str(k): v for k, v in frame.iloc[0].items()})
 
 
 def profile_record(

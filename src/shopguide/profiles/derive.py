@@ -134,8 +134,10 @@ price_reference AS (  -- the user's purchases valued at their categories' median
 price AS (
     SELECT b.user_id,
            b.discount_total / nullif(b.list_value, 0) AS discount_rate,
-           greatest(0.0, least(1.0, b.discounted_spend / nullif(b.gross_spend, 0)))
-               AS discount_spend_share,
+           -- clamp to [0, 1] (DuckDB's least/greatest skip NULLs, so guard NULL first)
+           CASE WHEN b.gross_spend > 0
+                THEN greatest(0.0, least(1.0, b.discounted_spend / b.gross_spend))
+           END AS discount_spend_share,
            r.price_index
     FROM base b
     LEFT JOIN price_reference r USING (user_id)
