@@ -261,7 +261,9 @@ def assert_field(user: str, field: str, got: object, want: object) -> None:
         assert len(got_entries) == len(want), where  # type: ignore[arg-type]
         for g, w in zip(got_entries, want, strict=True):  # type: ignore[call-overload]
             assert g[0] == w[0], where
-            assert all(math.isclose(a, b, rel_tol=1e-12) for a, b in zip(g[1:], w[1:])), where
+            assert all(
+                math.isclose(a, b, rel_tol=1e-12) for a, b in zip(g[1:], w[1:], strict=True)
+            ), where
         return
     if want is None:
         assert _is_missing(got), where
