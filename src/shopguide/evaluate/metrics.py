@@ -170,7 +170,7 @@ def _map(hits: np.ndarray, n_rel: np.ndarray, n: int) -> np.ndarray:
 
 
 def _hit_rate(hits: np.ndarray, n_rel: np.ndarray, n: int) -> np.ndarray:
-    return _undefined_to_nan(hits[:, :n].any(axis=1).astype(np.float64), n_rel)
+    return _undefined_to_nan(np.asarray(hits[:, :n].any(axis=1), dtype=np.float64), n_rel)
 
 
 def _mrr(hits: np.ndarray, n_rel: np.ndarray, n: int) -> np.ndarray:
@@ -396,7 +396,7 @@ def compute_metrics(
     width = recs.shape[1]
     for n in ns_list:
         _check_n(n, width)
-    available = list(ACCURACY_METRICS) + ["coverage"]
+    available = [*ACCURACY_METRICS, "coverage"]
     if item_popularity is not None:
         available.append("popularity_bias")
         if n_train_users is not None:
