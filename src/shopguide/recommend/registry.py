@@ -1,0 +1,165 @@
+"""Model names, and a versioned on-disk registry of fitted models.
+
+Layout under the store's folder::
+
+    models/<name>/<version>/model/config.json    the model (see Recommender.save)
+                           /model/arrays.npz
+                           /users.npz, items.npz  id maps of the matrix it was fitted on
+                           /meta.json             created_at, free-form metadata
+    models/<name>/CURRENT                         the published version (one line)
+
+Publishing is atomic: a version is written into a temporary folder and renamed into place
+with ``os.replace``; then ``CURRENT`` is replaced the same way. A reader therefore sees
+either the old or the new version, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shopguide.data.idmap import IdMap
+from shopguide.errors import ModelFormatError
+from shopguide.recommend.base import Recommender, model_class, registered_models
+
+# importing the model modules registers their names
+from shopguide.recommend.ease import EASE
+from shopguide.recommend.knn import ItemKNN, UserKNN
+from shopguide.recommend.mf import ALS, BPR
+from shopguide.recommend.popular import Popular
+
+__all__ = ["MODEL_NAMES", "LoadedModel", "ModelRegistry", "create_model"]
+
+#: The names ``create_model`` (and ``shopguide train MODEL``) accept.
+MODEL_NAMES: tuple[str, ...] = tuple(
+    cls.model_name for cls in (UserKNN, ItemKNN, Popular, EASE, ALS, BPR)
+)
+_VERSION = re.compile(r"^v(\d{4,})$")
+
+
+def create_model(name: str, **params: Any) -> Recommender:
+    """A new, unfitted model by name (``user-knn``, ``item-knn``, ``popular``, ``ease``,
+    ``als``, ``bpr``) with the given constructor parameters."""
+    if name not in registered_models():
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    klass = model_class(name)
+    try:
+        return klass(**params)
+    except TypeError as exc:
+        raise ValueError(f"bad parameter for {name}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A fitted model with the id maps of its rows and columns."""
+
+    name: str
+    version: str
+    model: Recommender
+    users: IdMap
+    items: IdMap
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class ModelRegistry:
+    """Versioned fitted models under ``<folder>/models``."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.root = Path(folder) / "models"
+
+    @classmethod
+    def for_store(cls, store_file: str | Path) -> ModelRegistry:
+        """The registry next to a store file (``shop.duckdb`` -> ``./models``)."""
+        return cls(Path(store_file).resolve().parent)
+
+    def _model_dir(self, name: str) -> Path:
+        if name not in registered_models():
+            raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+        return self.root / name
+
+    def versions(self, name: str) -> list[str]:
+        """Published versions of ``name``, oldest first."""
+        folder = self._model_dir(name)
+        if not folder.is_dir():
+            return []
+        found = [p.name for p in folder.iterdir() if p.is_dir() and _VERSION.match(p.name)]
+        return sorted(found, key=lambda v: int(v[1:]))
+
+    def current_version(self, name: str) -> str | None:
+        """The version ``CURRENT`` points at, or ``None``."""
+        pointer = self._model_dir(name) / "CURRENT"
+        return pointer.read_text().strip() if pointer.is_file() else None
+
+    def publish(
+        self,
+        name: str,
+        model: Recommender,
+        users: IdMap,
+        items: IdMap,
+        meta: dict[str, Any] | None = None,
+        *,
+        make_current: bool = True,
+    ) -> str:
+        """Save a fitted model as the next version (atomically) and return the version."""
+        if model.model_name != name:
+            raise ValueError(f"model is a {model.model_name!r}, not {name!r}")
+        if (len(users), len(items)) != (model.n_users_, model.n_items_):
+            raise ValueError("id maps do not match the model's matrix shape")
+        folder = self._model_dir(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+        model.save(staging / "model")
+        users.save(staging / "users.npz")
+        items.save(staging / "items.npz")
+        info = {"created_at": datetime.now(UTC).isoformat(), "model": name, **(meta or {})}
+        (staging / "meta.json").write_text(json.dumps(info, indent=2, default=str))
+        while True:  # pick the next free version; os.replace onto a non-empty dir fails
+            existing = self.versions(name)
+            version = f"v{(int(existing[-1][1:]) + 1) if existing else 1:04d}"
+            try:
+                os.rename(staging, folder / version)
+                break
+            except OSError:
+                if not (folder / version).exists():
+                    raise
+        if make_current:
+            self.set_current(name, version)
+        return version
+
+    def set_current(self, name: str, version: str) -> None:
+        """Point ``CURRENT`` at ``version`` (atomic replace; also used to roll back)."""
+        folder = self._model_dir(name)
+        if not (folder / version).is_dir():
+            raise ModelFormatError(f"model {name!r} has no version {version!r}")
+        fd, tmp = tempfile.mkstemp(prefix=".current-", dir=folder)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(version + "\n")
+        os.replace(tmp, folder / "CURRENT")
+
+    def load(self, name: str, version: str | None = None) -> LoadedModel:
+        """Load ``version`` (default: the current one) with its id maps."""
+        version = version or self.current_version(name)
+        if version is None:
+            raise ModelFormatError(
+                f"no published version of model {name!r} in {self.root}",
+                hint=f"train it first: shopguide train {name}",
+            )
+        folder = self._model_dir(name) / version
+        if not folder.is_dir():
+            raise ModelFormatError(f"model {name!r} has no version {version!r}")
+        model = Recommender.load(folder / "model")
+        meta = json.loads((folder / "meta.json").read_text())
+        return LoadedModel(
+            name=name,
+            version=version,
+            model=model,
+            users=IdMap.load(folder / "users.npz"),
+            items=IdMap.load(folder / "items.npz"),
+            meta=meta,
+        )

@@ -1,0 +1,190 @@
+"""The contract every recommender passes (one parametrised suite for all models)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from shopguide.errors import ModelFormatError, NotFittedError
+from shopguide.recommend import (
+    ALS,
+    BPR,
+    EASE,
+    ItemKNN,
+    Popular,
+    Recommender,
+    UserKNN,
+    create_model,
+)
+
+FACTORIES: dict[str, Callable[[], Recommender]] = {
+    "user-knn": lambda: UserKNN(k=3),
+    "user-knn-jaccard-none": lambda: UserKNN(k=3, similarity="jaccard", normalize="none"),
+    "item-knn": lambda: ItemKNN(k=3),
+    "item-knn-bm25-rated": lambda: ItemKNN(k=4, weighting="bm25", normalize="rated"),
+    "item-knn-asym-shrink": lambda: ItemKNN(k=4, similarity="asymmetric", alpha=0.3, shrink=1),
+    "popular": lambda: Popular(),
+    "ease": lambda: EASE(regularization=5.0),
+    "als": lambda: ALS(factors=4, iterations=5, num_threads=1),
+    "bpr": lambda: BPR(factors=4, iterations=20, num_threads=1),
+}
+SIMILAR_ITEMS = {"item-knn", "item-knn-bm25-rated", "item-knn-asym-shrink", "ease", "als", "bpr"}
+SIMILAR_USERS = {"user-knn", "user-knn-jaccard-none", "als", "bpr"}
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def case(request: pytest.FixtureRequest) -> tuple[str, Recommender]:
+    return request.param, FACTORIES[request.param]()
+
+
+def _all_users(x: sp.csr_matrix) -> np.ndarray:
+    return np.arange(x.shape[0])
+
+
+def test_not_fitted_errors(case, tmp_path) -> None:
+    _, model = case
+    x = sp.csr_matrix((2, 3), dtype=np.float32)
+    with pytest.raises(NotFittedError):
+        model.recommend([0], x)
+    with pytest.raises(NotFittedError):
+        model.save(tmp_path / "m")
+    assert not model.is_fitted
+
+
+def test_fit_returns_self_and_shapes(case, tiny) -> None:
+    _, model = case
+    assert model.fit(tiny) is model
+    assert (model.n_users_, model.n_items_) == tiny.shape
+    ids, scores = model.recommend(_all_users(tiny), tiny, n=4)
+    assert ids.shape == scores.shape == (8, 4)
+    assert ids.dtype == np.int32 and scores.dtype == np.float32
+    one_ids, _ = model.recommend(2, tiny, n=4)
+    assert one_ids.shape == (1, 4)
+
+
+def test_output_sorted_and_padding_consistent(case, tiny) -> None:
+    _, model = case
+    ids, scores = model.fit(tiny).recommend(_all_users(tiny), tiny, n=10)
+    assert np.array_equal(ids == -1, np.isneginf(scores))
+    finite = np.where(np.isneginf(scores), -1e30, scores)
+    assert (np.diff(finite, axis=1) <= 0).all()
+    for row in ids:  # no duplicates
+        real = row[row >= 0]
+        assert len(set(real.tolist())) == len(real)
+
+
+def test_filters_already_seen_items(case, tiny) -> None:
+    _, model = case
+    ids, _ = model.fit(tiny).recommend(_all_users(tiny), tiny, n=10)
+    for u, row in enumerate(ids):
+        seen = set(tiny[u].indices.tolist())
+        assert not seen & set(row[row >= 0].tolist())
+    unfiltered, _ = model.recommend(_all_users(tiny), tiny, n=10, filter_already_liked=False)
+    assert (unfiltered >= 0).sum() >= (ids >= 0).sum()
+
+
+def test_allowed_and_blocked_items(case, tiny) -> None:
+    _, model = case
+    model.fit(tiny)
+    allowed = np.zeros(10, dtype=bool)
+    allowed[[0, 3, 5, 6, 9]] = True
+    ids, _ = model.recommend(_all_users(tiny), tiny, n=10, items_allowed=allowed)
+    assert set(ids[ids >= 0].tolist()) <= {0, 3, 5, 6, 9}
+    ids, _ = model.recommend(_all_users(tiny), tiny, n=10, items_blocked=[5, 6])
+    assert not {5, 6} & set(ids.ravel().tolist())
+
+
+def test_deterministic(case, tiny) -> None:
+    name, model = case
+    first = model.fit(tiny).recommend(_all_users(tiny), tiny, n=5)
+    again = model.recommend(_all_users(tiny), tiny, n=5)
+    refit = FACTORIES[name]().fit(tiny).recommend(_all_users(tiny), tiny, n=5)
+    for a, b, c in zip(first, again, refit, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_batches_and_row_slices_agree(case, tiny) -> None:
+    _, model = case
+    model.fit(tiny)
+    users = np.array([6, 1, 3, 0])
+    ids, scores = model.recommend(users, tiny, n=5)
+    sliced = model.recommend(users, tiny[users], n=5)  # rows of those users only
+    np.testing.assert_array_equal(ids, sliced[0])
+    model.block_users = 1  # type: ignore[misc]  # force one user per block
+    try:
+        one_by_one = model.recommend(users, tiny, n=5)
+    finally:
+        del model.block_users
+    np.testing.assert_array_equal(ids, one_by_one[0])
+    np.testing.assert_array_equal(scores, one_by_one[1])
+
+
+def test_save_load_reproduces_exactly(case, tiny, tmp_path) -> None:
+    name, model = case
+    model.fit(tiny)
+    model.save(tmp_path / "m")
+    loaded = Recommender.load(tmp_path / "m")
+    assert type(loaded) is type(model) and loaded.get_params() == model.get_params()
+    for a, b in zip(
+        model.recommend(_all_users(tiny), tiny, n=6),
+        loaded.recommend(_all_users(tiny), tiny, n=6),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
+    if name in SIMILAR_ITEMS:
+        np.testing.assert_array_equal(
+            model.similar_items([0, 7], 3)[0], loaded.similar_items([0, 7], 3)[0]
+        )
+    with np.load(tmp_path / "m" / "arrays.npz", allow_pickle=False) as z:
+        assert all(z[k].dtype != object for k in z.files)  # no pickled objects
+
+
+def test_similar_items_and_users(case, tiny) -> None:
+    name, model = case
+    model.fit(tiny)
+    if name in SIMILAR_ITEMS:
+        ids, _ = model.similar_items([0, 5], n=3)
+        assert ids.shape == (2, 3) and 0 not in ids[0] and 5 not in ids[1]
+    else:
+        with pytest.raises(NotImplementedError):
+            model.similar_items([0], n=3)
+    if name in SIMILAR_USERS:
+        ids, _ = model.similar_users([0, 4], n=2)
+        assert ids.shape == (2, 2) and 0 not in ids[0] and 4 not in ids[1]
+    else:
+        with pytest.raises(NotImplementedError):
+            model.similar_users([0], n=2)
+
+
+def test_bad_inputs_are_clear(case, tiny) -> None:
+    _, model = case
+    with pytest.raises(TypeError, match=r"scipy\.sparse"):
+        model.fit(tiny.toarray())
+    model.fit(tiny)
+    with pytest.raises(ValueError, match="item columns"):
+        model.recommend([0], tiny[:, :5])
+    with pytest.raises(IndexError):
+        model.recommend([99], tiny)
+
+
+def test_load_rejects_wrong_format(tmp_path, tiny) -> None:
+    Popular().fit(tiny).save(tmp_path / "m")
+    cfg = tmp_path / "m" / "config.json"
+    cfg.write_text(cfg.read_text().replace('"format_version": 1', '"format_version": 99'))
+    with pytest.raises(ModelFormatError, match="format version"):
+        Recommender.load(tmp_path / "m")
+    with pytest.raises(ModelFormatError):
+        Recommender.load(tmp_path / "missing")
+
+
+def test_create_model_names() -> None:
+    assert isinstance(create_model("item-knn", k=7), ItemKNN)
+    assert create_model("user-knn", k=7).get_params()["k"] == 7
+    with pytest.raises(ValueError, match="unknown model"):
+        create_model("magic")
+    with pytest.raises(ValueError, match="bad parameter"):
+        create_model("ease", kk=1)
