@@ -1,0 +1,146 @@
+"""Incremental update == full rebuild, on random event streams split at random points."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from profiles_testdata import ITEMS, USERS, events_frame
+
+from shopguide.profiles import build_profiles, load_profiles, update_profiles
+from shopguide.store import open_store
+from shopguide.store.base import Store
+
+START = datetime(2024, 1, 1)
+EVENT_TYPES = ["view", "view", "cart", "purchase", "purchase", "refund", "click"]
+
+event_rows = st.tuples(
+    st.sampled_from(["alice", "bob", "carol", "dave", "u5", "u6"]),
+    st.sampled_from(["i1", "i2", "i3", "i4", "i9"]),  # i9 is not in the items table
+    st.sampled_from(EVENT_TYPES),
+    st.integers(0, 90 * 24 * 60),  # minutes after START
+    st.integers(1, 3),
+    st.one_of(st.none(), st.integers(50, 5000).map(lambda c: c / 100)),
+    st.sampled_from([None, 0.0, 0.5, 2.0]),
+    st.sampled_from([None, "o1", "o2", "o3", "o4"]),
+)
+
+
+def _rows(raw: list[tuple]) -> list[tuple]:
+    return [(u, i, t, START + timedelta(minutes=m), q, p, d, o) for (u, i, t, m, q, p, d, o) in raw]
+
+
+def _fresh_store(folder: Path, name: str) -> Store:
+    store = open_store(folder / f"{name}.duckdb")
+    store.append("items", ITEMS)
+    store.append("users", USERS)
+    return store
+
+
+def assert_frames_equal(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    """Exact equality of every field; floats within 1e-9 relative."""
+    got = got.sort_values("user_id").reset_index(drop=True)
+    want = want.sort_values("user_id").reset_index(drop=True)
+    assert list(got["user_id"]) == list(want["user_id"])
+    assert list(got.columns) == list(want.columns)
+    for column in want.columns:
+        for user, g, w in zip(want["user_id"], got[column], want[column], strict=True):
+            _assert_value_equal(f"{user}.{column}", g, w)
+
+
+def _assert_value_equal(where: str, got: object, want: object) -> None:
+    if isinstance(want, list | tuple | np.ndarray):
+        got_list, want_list = list(got), list(want)  # type: ignore[call-overload]
+        assert len(got_list) == len(want_list), where
+        for g, w in zip(got_list, want_list, strict=True):
+            for key in w:
+                _assert_value_equal(f"{where}.{key}", g[key], w[key])
+        return
+    if want is None or (not isinstance(want, str) and pd.isna(want)):  # type: ignore[arg-type]
+        assert got is None or pd.isna(got), f"{where}: {got!r} != {want!r}"  # type: ignore[arg-type]
+        return
+    if isinstance(want, float | np.floating):
+        assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9), f"{where}: {got} != {want}"  # type: ignore[arg-type]
+    else:
+        assert got == want, f"{where}: {got!r} != {want!r}"
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    raw=st.lists(event_rows, min_size=1, max_size=40),
+    split=st.floats(0, 1),
+    first_as_of_minutes=st.integers(0, 90 * 24 * 60),
+    advance=st.booleans(),
+)
+def test_incremental_update_equals_full_rebuild(
+    raw: list[tuple], split: float, first_as_of_minutes: int, advance: bool
+) -> None:
+    rows = _rows(raw)
+    cut = int(split * len(rows))
+    first, second = rows[:cut], rows[cut:]
+    final_as_of = START + timedelta(days=91)
+    # Either the same version is updated in place, or the update moves to a later as_of.
+    first_as_of = START + timedelta(minutes=first_as_of_minutes) if advance else final_as_of
+    with tempfile.TemporaryDirectory() as folder:
+        incremental = _fresh_store(Path(folder), "incremental")
+        incremental.append("events", events_frame(first, load_id=1))
+        if first:
+            build_profiles(incremental, first_as_of)
+        else:  # nothing built yet: the update falls back to a full build
+            first_as_of = final_as_of
+        incremental.append("events", events_frame(second, load_id=2, start_key=len(first)))
+        result = update_profiles(incremental, as_of=final_as_of)
+
+        full = _fresh_store(Path(folder), "full")
+        full.append("events", events_frame(rows))
+        build_profiles(full, final_as_of)
+
+        assert_frames_equal(
+            load_profiles(incremental, final_as_of), load_profiles(full, final_as_of)
+        )
+        if first:
+            assert result.mode == "incremental"
+        incremental.close()
+        full.close()
+
+
+def test_update_recomputes_only_affected_users(hand_store: Store) -> None:
+    as_of = datetime(2024, 3, 31)
+    build_profiles(hand_store, as_of)
+    late = events_frame(
+        [("bob", "i2", "purchase", "2024-03-30 10:00", 1, 30.0, 0.0, "B9")],
+        load_id=2,
+        start_key=1000,
+    )
+    hand_store.append("events", late)
+    result = update_profiles(hand_store, as_of=as_of)
+    assert result.mode == "incremental"
+    assert result.recomputed_users == 1  # only bob's aggregates were recomputed
+    bob = load_profiles(hand_store, as_of).set_index("user_id").loc["bob"]
+    assert bob["orders"] == 3 and bob["recency_days"] == 1
+    # explicit user ids are recomputed too, even without new events
+    again = update_profiles(hand_store, ["alice", "carol"], as_of=as_of)
+    assert again.recomputed_users == 2
+
+
+def test_changed_items_trigger_a_full_rebuild(hand_store: Store) -> None:
+    as_of = datetime(2024, 3, 31)
+    build_profiles(hand_store, as_of)
+    hand_store.append(
+        "items",
+        pd.DataFrame({"item_id": ["i4"], "category": ["Toys"], "brand": ["Bolt"], "load_id": [2]}),
+    )
+    result = update_profiles(hand_store, as_of=as_of)
+    assert result.mode == "full"
+    bob = load_profiles(hand_store, as_of).set_index("user_id").loc["bob"]
+    assert bob["top_brands"][1]["name"] == "Bolt"  # i4 now has a brand (spend 9 < Acme's 38)
