@@ -25,7 +25,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, TypeAlias, TypeVar
@@ -187,12 +187,14 @@ class Recommender:
 
     def recommend(
         self,
-        user_rows: np.ndarray | list[int] | int,
+        user_rows: np.ndarray | Sequence[int] | int,
         user_items: sp.spmatrix,
         n: int = 10,
         filter_already_liked: bool = True,
         items_allowed: ItemSelector = None,
         items_blocked: ItemSelector = None,
+        *,
+        repurchasable: ItemSelector = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``n`` items for each user in ``user_rows``.
 
@@ -210,6 +212,9 @@ class Recommender:
         items_allowed, items_blocked:
             Only recommend allowed items; never recommend blocked ones (boolean masks over
             items or index arrays).
+        repurchasable:
+            Items exempt from ``filter_already_liked`` (items people buy again, such as
+            consumables): they may be recommended although the user has them.
 
         Returns
         -------
@@ -226,6 +231,7 @@ class Recommender:
         matrix = self._rows_of(rows, user_items)
         allowed = _selector_mask(items_allowed, self.n_items_, "items_allowed")
         blocked = _selector_mask(items_blocked, self.n_items_, "items_blocked")
+        again = _selector_mask(repurchasable, self.n_items_, "repurchasable")
         excluded = None
         if allowed is not None or blocked is not None:
             excluded = np.zeros(self.n_items_, dtype=bool)
@@ -238,9 +244,10 @@ class Recommender:
             lo, hi = bounds
             block_items = matrix[lo:hi]
             scores = self._score_block(rows[lo:hi], block_items)
-            return _filtered_topn(
-                scores, block_items if filter_already_liked else None, excluded, n
-            )
+            seen = block_items if filter_already_liked else None
+            if seen is not None and again is not None:
+                seen = _drop_cells(seen, ~again[seen.indices])
+            return _filtered_topn(scores, seen, excluded, n)
 
         return self._map_blocks(one_block, len(rows), n, self.block_users)
 
@@ -279,7 +286,7 @@ class Recommender:
         raise NotImplementedError(f"{type(self).__name__} does not support similar_users")
 
     def similar_items(
-        self, item_rows: np.ndarray | list[int] | int, n: int = 10
+        self, item_rows: np.ndarray | Sequence[int] | int, n: int = 10
     ) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` items most similar to each item (the item itself excluded)."""
         self._check_fitted()
@@ -289,7 +296,7 @@ class Recommender:
         return self._similar(rows, n, self._similar_items_block, self.n_items_)
 
     def similar_users(
-        self, user_rows: np.ndarray | list[int] | int, n: int = 10
+        self, user_rows: np.ndarray | Sequence[int] | int, n: int = 10
     ) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` users most similar to each user (the user itself excluded)."""
         self._check_fitted()

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -61,7 +62,7 @@ class Popular(Recommender):
         top = float(self.global_.max(initial=0.0))
         return self.global_ / (top + 1.0) * 1e-3 if top > 0 else self.global_
 
-    def segment_of(self, user_rows: np.ndarray) -> np.ndarray:
+    def segment_of(self, user_rows: np.ndarray | Sequence[int]) -> np.ndarray:
         """Segment of each user row (``-1`` = none)."""
         self._check_fitted()
         return self.user_segments_[np.asarray(user_rows, dtype=np.int64)]

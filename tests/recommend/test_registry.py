@@ -1,0 +1,56 @@
+"""The model registry: versions, atomic CURRENT pointer, load reproduces output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shopguide.data.idmap import IdMap
+from shopguide.errors import ModelFormatError
+from shopguide.recommend import ItemKNN, ModelRegistry, Popular
+
+USERS = IdMap([f"u{j}" for j in range(8)], kind="user")
+ITEMS = IdMap([f"i{j}" for j in range(10)], kind="item")
+
+
+def test_publish_versions_and_load_current(tiny, tmp_path) -> None:
+    registry = ModelRegistry(tmp_path)
+    assert registry.versions("item-knn") == [] and registry.current_version("item-knn") is None
+    first = ItemKNN(k=3).fit(tiny)
+    v1 = registry.publish("item-knn", first, USERS, ITEMS, {"note": "first"})
+    second = ItemKNN(k=5).fit(tiny)
+    v2 = registry.publish("item-knn", second, USERS, ITEMS)
+    assert (v1, v2) == ("v0001", "v0002")
+    assert registry.versions("item-knn") == ["v0001", "v0002"]
+    assert (tmp_path / "models" / "item-knn" / "CURRENT").read_text().strip() == "v0002"
+    loaded = registry.load("item-knn")
+    assert loaded.version == "v0002" and loaded.model.get_params()["k"] == 5
+    assert loaded.users == USERS and loaded.items == ITEMS
+    for a, b in zip(
+        second.recommend(np.arange(8), tiny, n=4),
+        loaded.model.recommend(np.arange(8), tiny, n=4),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
+    registry.set_current("item-knn", "v0001")  # roll back
+    back = registry.load("item-knn")
+    assert back.version == "v0001" and back.meta["note"] == "first"
+    assert not [p for p in (tmp_path / "models" / "item-knn").iterdir() if p.name.startswith(".")]
+
+
+def test_registry_errors(tiny, tmp_path) -> None:
+    registry = ModelRegistry.for_store(tmp_path / "shop.duckdb")
+    assert registry.root == (tmp_path / "models").resolve()
+    with pytest.raises(ModelFormatError, match="no published version"):
+        registry.load("popular")
+    model = Popular().fit(tiny)
+    with pytest.raises(ValueError, match="not 'ease'"):
+        registry.publish("ease", model, USERS, ITEMS)
+    with pytest.raises(ValueError, match="id maps"):
+        registry.publish("popular", model, USERS, IdMap(["x"]))
+    with pytest.raises(ValueError, match="unknown model"):
+        registry.versions("magic")
+    registry.publish("popular", model, USERS, ITEMS, make_current=False)
+    assert registry.current_version("popular") is None
+    with pytest.raises(ModelFormatError, match="no version"):
+        registry.set_current("popular", "v0009")
