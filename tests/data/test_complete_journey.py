@@ -14,9 +14,11 @@ from shopguide.data.datasets.complete_journey import (
     COMPLETE_JOURNEY_TABLES,
     complete_journey_campaigns,
     complete_journey_dir,
+    complete_journey_event_rejects,
     complete_journey_events,
     complete_journey_items,
     complete_journey_users,
+    load_complete_journey,
     read_complete_journey,
 )
 from shopguide.errors import FileReadError, MissingColumnsError
@@ -221,3 +223,24 @@ def test_unreadable_and_incomplete_files_give_typed_errors(tmp_path) -> None:
         complete_journey_users(tmp_path)
     with pytest.raises(ValueError, match="unknown Complete Journey table"):
         read_complete_journey("nope")
+
+
+def test_rejects_account_for_every_source_line(events: pd.DataFrame) -> None:
+    lines, rejects = complete_journey_event_rejects()
+    assert len(lines) == len(events) and len(rejects) == 416
+    assert sorted([*lines, *rejects.line]) == list(range(2, 75_002))
+    # line 2 of the file is the first event; the first zero-quantity line is data row 29
+    assert lines[0] == 2
+    assert rejects.line.iloc[0] == 31 and json.loads(rejects.raw.iloc[0])["household_id"] == "1038"
+
+
+def test_load_into_a_store_accounts_for_every_line_and_is_idempotent(tmp_path) -> None:
+    with open_store(tmp_path / "cj.duckdb") as store:
+        first = load_complete_journey(store)
+        ev = first["events"]
+        assert (ev.rows_read, ev.accepted, ev.rejected, ev.duplicates) == (75_000, 74_584, 416, 0)
+        assert first["users"].accepted == 801 and first["items"].accepted == 92_331
+        assert store.scalar("SELECT count(*) FROM quarantine") == 416
+        again = load_complete_journey(store)
+        assert again["events"].accepted == 0
+        assert store.scalar("SELECT count(*) FROM events") == 74_584

@@ -50,16 +50,20 @@ import pandas as pd
 
 from shopguide.columns import Columns, EventType
 from shopguide.data.datasets import bundled_file
+from shopguide.data.ingest import LoadReport, file_sha256, ingest_frame
 from shopguide.errors import FileReadError, MissingColumnsError
+from shopguide.store import Store
 
 __all__ = [
     "COMPLETE_JOURNEY_TABLES",
     "CompleteJourneyCampaigns",
     "complete_journey_campaigns",
     "complete_journey_dir",
+    "complete_journey_event_rejects",
     "complete_journey_events",
     "complete_journey_items",
     "complete_journey_users",
+    "load_complete_journey",
     "read_complete_journey",
 ]
 
@@ -306,6 +310,73 @@ def complete_journey_events(
         for col in parts.columns:
             events[col] = parts[col].astype("float64")
     return events
+
+
+def complete_journey_event_rejects(
+    directory: str | Path | None = None,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Accounting for :func:`complete_journey_events`, in the shape ``ingest_frame`` takes.
+
+    Returns
+    -------
+    (lines, rejects)
+        ``lines``: the file line (header = line 1) of every event, in event order;
+        ``rejects``: one row per dropped source line (``line, column_name, value, reason,
+        raw``), so accepted + rejected = the 75,000 lines of the file.
+    """
+    tx = read_complete_journey("transactions_sample", directory)
+    file_line = np.arange(2, len(tx) + 2, dtype=np.int64)
+    bad = (tx["quantity"] <= 0).to_numpy()
+    bad_rows = tx[bad]
+    rejects = pd.DataFrame(
+        {
+            "line": file_line[bad],
+            "column_name": "quantity",
+            "value": bad_rows["quantity"].astype("str").to_numpy(),
+            "reason": "zero quantity (a coupon or adjustment line with no goods)",
+            "raw": bad_rows.to_json(orient="records", lines=True).splitlines(),
+        }
+    )
+    return file_line[~bad], rejects
+
+
+def load_complete_journey(
+    store: Store, directory: str | Path | None = None
+) -> dict[str, LoadReport]:
+    """Adapt and load Complete Journey into ``store``: items, users, then events.
+
+    Each load is recorded against its source file and checksum; the 416 zero-quantity lines go
+    to the quarantine with their file line. Loading twice adds nothing (event ids come from the
+    basket lines). Campaign tables are not store tables; read them with
+    :func:`complete_journey_campaigns`.
+    """
+    folder = Path(directory or complete_journey_dir())
+    lines, rejects = complete_journey_event_rejects(folder)
+
+    def source(name: str) -> tuple[str, str]:
+        path = folder / f"{name}.csv.gz"
+        return str(path), file_sha256(path)
+
+    items_src, items_sha = source("products")
+    users_src, users_sha = source("demographics")
+    events_src, events_sha = source("transactions_sample")
+    return {
+        "items": ingest_frame(
+            store, "items", complete_journey_items(folder), source=items_src, sha256=items_sha
+        ),
+        "users": ingest_frame(
+            store, "users", complete_journey_users(folder), source=users_src, sha256=users_sha
+        ),
+        "events": ingest_frame(
+            store,
+            "events",
+            complete_journey_events(folder),
+            source=events_src,
+            sha256=events_sha,
+            lines=lines,
+            rejects=rejects,
+        ),
+    }
 
 
 @dataclass(frozen=True)
