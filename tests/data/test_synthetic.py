@@ -16,10 +16,12 @@ from shopguide.data.datasets.synthetic import (
     SyntheticTruth,
     generate,
     iter_event_chunks,
+    load_synthetic,
     read_parquet,
     write_parquet,
 )
 from shopguide.errors import ConfigError
+from shopguide.store import open_store
 
 N_EVENTS = 200_000
 
@@ -280,6 +282,35 @@ def test_campaign_responders_respond_only_when_treated(data: SyntheticData) -> N
     assert set(map(tuple, tagged[["user_id", "campaign_id"]].to_numpy())) <= treated
 
 
+def test_loads_into_a_real_store_from_memory_and_from_files(tmp_path) -> None:
+    kwargs = {"n_users": 200, "n_items": 60, "n_events": 8_000, "seed": 11}
+    data = generate(**kwargs)
+    files = write_parquet(tmp_path / "files", **kwargs)
+    for label, source in (("memory", data), ("files", files)):
+        with open_store(tmp_path / f"{label}.duckdb") as store:
+            reports = load_synthetic(store, source)
+            assert {k: r.rejected for k, r in reports.items()} == {
+                "items": 0,
+                "users": 0,
+                "events": 0,
+            }
+            assert reports["events"].accepted == len(data.events)
+            counts = store.query_df(
+                "SELECT event_type, count(*) AS n FROM events GROUP BY 1"
+            ).set_index("event_type")["n"]
+            assert counts.to_dict() == data.events.event_type.value_counts().to_dict()
+            spend = store.scalar(
+                "SELECT round(sum(price * quantity - discount), 2) FROM events "
+                "WHERE event_type = 'purchase'"
+            )
+            pur = data.events[data.events.event_type == EventType.PURCHASE]
+            assert spend == pytest.approx(
+                round((pur.price * pur.quantity - pur.discount).sum(), 2), abs=0.01
+            )
+            # loading the same data again adds nothing
+            assert load_synthetic(store, source)["events"].accepted == 0
+
+
 # ---------------------------------------------------------------------------- settings and edges
 
 
@@ -292,6 +323,7 @@ def test_campaign_responders_respond_only_when_treated(data: SyntheticData) -> N
         {"loyal_share": 1.5},
         {"discount_seeker_share": 0.7, "premium_share": 0.6},
         {"start": "not a date"},
+        {"days": 30, "n_campaigns": 61},
         {"no_such_option": 1},
     ],
 )

@@ -110,7 +110,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from shopguide.columns import Columns, EventType
+from shopguide.data.ingest import LoadReport, ingest_file, ingest_frame
 from shopguide.errors import ConfigError
+from shopguide.store import Store
 
 __all__ = [
     "CATEGORIES",
@@ -122,6 +124,7 @@ __all__ = [
     "SyntheticTruth",
     "generate",
     "iter_event_chunks",
+    "load_synthetic",
     "read_parquet",
     "write_parquet",
 ]
@@ -287,6 +290,8 @@ class SyntheticConfig:
             )
         if self.n_campaigns < 0 or self.n_bundles < 0:
             problems.append("n_campaigns and n_bundles must be >= 0")
+        if self.n_campaigns > 2 * self.days:
+            problems.append("n_campaigns must be <= 2 * days (each needs a 6-hour window)")
         shares = {
             "loyal_share": self.loyal_share,
             "loyalty_strength": self.loyalty_strength,
@@ -1356,3 +1361,28 @@ def read_parquet(directory: str | Path) -> SyntheticData:
         events=_events_to_pandas(pq.read_table(d / "events.parquet")),
         truth=truth,
     )
+
+
+def load_synthetic(
+    store: Store, data: SyntheticData | SyntheticFiles, *, chunk_rows: int = 250_000
+) -> dict[str, LoadReport]:
+    """Load a synthetic data set into ``store`` through the normal ingestion (items, users,
+    events), from memory (:class:`SyntheticData`) or from the files of :func:`write_parquet`
+    (streamed in chunks). The truth is not a store table; keep it beside the store."""
+    if isinstance(data, SyntheticFiles):
+        return {
+            "items": ingest_file(store, "items", data.items, chunk_rows=chunk_rows),
+            "users": ingest_file(store, "users", data.users, chunk_rows=chunk_rows),
+            "events": ingest_file(store, "events", data.events, chunk_rows=chunk_rows),
+        }
+    tag = json.dumps(data.truth.params, sort_keys=True)
+    return {
+        name: ingest_frame(
+            store,
+            name,
+            getattr(data, name),
+            source=f"synthetic:{name}:{tag}",
+            chunk_rows=chunk_rows,
+        )
+        for name in ("items", "users", "events")
+    }
