@@ -6,10 +6,12 @@ items and events (views, clicks, favourites, carts, purchases, refunds) together
 :class:`SyntheticTruth` holding the structure planted in them, so profiles, analytics,
 recommenders, uplift and churn models can be checked against a known answer.
 
-Everything is reproducible from ``seed``: the same arguments give identical frames, and the
-result does not depend on how events are chunked (users are split into fixed blocks, each
-block drawn from its own random stream; ids are sequential in block order). Work is vectorised
-with numpy per block of users, so :func:`write_parquet` streams 10M+ events with bounded memory.
+Everything is reproducible from ``seed``: the same arguments give identical frames. Users are
+split into fixed blocks (``block_events`` expected events each, part of the configuration),
+each drawn from its own random stream with ids sequential in block order, so the in-memory
+frames, :func:`iter_event_chunks` and :func:`write_parquet` (whatever its row-group size) hold
+exactly the same rows. Work is vectorised with numpy per block (no Python loop per event), so
+:func:`write_parquet` streams 10M+ events with bounded memory.
 
 Planted rules (defaults in :class:`SyntheticConfig`)
 ----------------------------------------------------
@@ -39,7 +41,8 @@ Brand loyalty (``truth.users.brand_segment``)
 Category taste
     Non-brand draws pick one of the user's favourite categories with probability
     ``favourite_share`` (0.5), otherwise a category by population popularity; then an item of
-    that category by popularity.
+    that category by popularity. These rules choose the *viewed* items; clicks, carts and
+    purchases follow from views through the funnel, so every event type shows the preferences.
 Price sensitivity (``truth.users.price_segment``)
     ``discount_seeker_share`` are ``"discount_seeker"``: each purchase line is discounted with
     probability ``seeker_discount_prob`` (0.8) against ``base_discount_prob`` (0.12) for the
@@ -62,8 +65,8 @@ Bundles (``truth.bundles``)
     ``n_bundles`` disjoint pairs (``item_a``, ``item_b``): ``item_a`` from the popular items
     (popularity rank 5-30 % of the catalogue), ``item_b`` from the middle (30-70 %). Whenever
     ``item_a`` is bought, with probability ``bundle_prob`` (0.6) ``item_b`` is shown in the same
-    session until bought, so it lands in the same order: P(b in order | a in order) >= 0.6,
-    against well under 5 % for a random mid-popular item.
+    session until bought, so it lands in the same order: P(b in order | a in order) is about
+    ``bundle_prob``, against well under 5 % for a random mid-popular item.
 Refunds
     Each purchase line is refunded with probability ``refund_prob`` (0.03), 1-14 days later
     (same order, item, quantity, price, discount and campaign id, no session); refunds that
