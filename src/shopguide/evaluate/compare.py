@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions, build_interactions
+from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions
 from shopguide.data.split import Split
 from shopguide.evaluate.evaluator import (
     DEFAULT_RELEVANT_TYPES,
@@ -30,7 +30,7 @@ from shopguide.evaluate.evaluator import (
     category_codes,
     evaluate_recommender,
 )
-from shopguide.evaluate.tuning import ModelFactory, _jsonable, make_model
+from shopguide.evaluate.tuning import ModelFactory, _jsonable, make_model, training_matrix
 
 __all__ = ["EVIDENCE_VERSION", "Comparison", "compare_models", "markdown_table"]
 
@@ -163,10 +163,12 @@ def compare_models(
     primary: str = "ndcg@10",
     weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
     build_kwargs: Mapping[str, Any] | None = None,
+    binary: bool = False,
     relevant_event_types: Sequence[str] | None = DEFAULT_RELEVANT_TYPES,
     filter_already_liked: bool = True,
     item_categories: Mapping[str, Any] | pd.Series | None = None,
     split_description: str | None = None,
+    split_report: Mapping[str, Any] | None = None,
     out_dir: str | Path | None = None,
     progress: Any = None,
 ) -> Comparison:
@@ -178,8 +180,9 @@ def compare_models(
         Label -> model object (fitted here), registry name, or factory; or a list of registry
         names (each with default parameters).
     split:
-        The split; its training events are turned into the matrix with ``weights`` and
-        ``build_kwargs``. Alternatively give ``train`` (interactions) and ``test_events``.
+        The split; its training events are turned into the matrix with ``weights``,
+        ``build_kwargs`` and ``binary`` (see :func:`~shopguide.evaluate.tuning.training_matrix`).
+        Alternatively give ``train`` (interactions) and ``test_events``.
     n:
         Cut-off(s); ``primary`` must be one of the computed columns.
     out_dir:
@@ -188,14 +191,14 @@ def compare_models(
         Optional ``callable(label)`` invoked before each model.
     """
     if split is not None:
-        train = build_interactions(split.train, weights, **dict(build_kwargs or {}))
+        train = training_matrix(split.train, weights, build_kwargs, binary=binary)
         test_events = split.test
         split_description = split_description or split.report.description
         split_report = split.report.to_dict()
     else:
+        split_report = dict(split_report or {})
         if train is None or test_events is None:
             raise ValueError("give a split, or both train= and test_events=")
-        split_report = {}
     labelled: dict[str, Any] = (
         {name: name for name in models} if not isinstance(models, Mapping) else dict(models)
     )

@@ -37,7 +37,14 @@ from shopguide.evaluate.evaluator import (
     evaluate_recommender,
 )
 
-__all__ = ["ModelFactory", "TuningResult", "make_model", "parameter_settings", "tune"]
+__all__ = [
+    "ModelFactory",
+    "TuningResult",
+    "make_model",
+    "parameter_settings",
+    "training_matrix",
+    "tune",
+]
 
 #: A model name for ``shopguide.recommend.registry.create_model`` or a callable
 #: ``factory(**params) -> model``.
@@ -144,16 +151,31 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def training_matrix(
+    train_events: pd.DataFrame,
+    weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
+    build_kwargs: Mapping[str, Any] | None = None,
+    *,
+    binary: bool = False,
+) -> Interactions:
+    """The training interactions of a split; ``binary=True`` sets every stored value to 1."""
+    inter = build_interactions(train_events, weights, **dict(build_kwargs or {}))
+    if binary:
+        inter = Interactions(matrix=inter.binary(), users=inter.users, items=inter.items)
+    return inter
+
+
 def _prepare(
     splits: Sequence[Split],
     weights: Mapping[str, float],
     build_kwargs: Mapping[str, Any],
     relevant_event_types: Sequence[str] | None,
     exclude_train_items: bool,
+    binary: bool = False,
 ) -> list[tuple[Split, Interactions, TestRelevance]]:
     prepared = []
     for s in splits:
-        train = build_interactions(s.train, weights, **dict(build_kwargs))
+        train = training_matrix(s.train, weights, build_kwargs, binary=binary)
         rel = build_test_relevance(
             train,
             s.test,
@@ -179,6 +201,7 @@ def tune(
     fixed_params: Mapping[str, Any] | None = None,
     weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
     build_kwargs: Mapping[str, Any] | None = None,
+    binary: bool = False,
     relevant_event_types: Sequence[str] | None = DEFAULT_RELEVANT_TYPES,
     filter_already_liked: bool = True,
     out_dir: str | Path | None = None,
@@ -207,8 +230,9 @@ def tune(
         ``"grid"`` tries every setting; ``"random"`` tries ``n_iter`` of them drawn with ``seed``.
     fixed_params:
         Parameters passed to every model unchanged.
-    weights, build_kwargs:
-        How the training matrix is built (see ``build_interactions``).
+    weights, build_kwargs, binary:
+        How the training matrix is built (see ``build_interactions``); ``binary`` keeps only
+        whether a user interacted with an item.
     relevant_event_types, filter_already_liked:
         As in :func:`shopguide.evaluate.evaluator.evaluate_model`.
     out_dir:
@@ -242,6 +266,7 @@ def tune(
         build_kwargs or {},
         relevant_event_types,
         exclude_train_items=filter_already_liked,
+        binary=binary,
     )
 
     rows = []
