@@ -1,17 +1,17 @@
 """The exception tree. Every error ShopGuide raises on purpose derives from one root::
 
-    ShopGuideError
-    ├── ConfigError                  bad setting or environment variable
-    ├── MissingDependencyError       an optional extra is not installed (message gives the pip command)
-    ├── StoreError                   the store cannot be opened or is in an unexpected state
-    │   └── SchemaVersionError       the store file was written by a newer ShopGuide
-    ├── DataError                    input data is unusable
-    │   ├── FileReadError            a file cannot be read at all (nothing was changed)
-    │   ├── MissingColumnsError      required columns are absent (suggests ``--map``)
-    │   └── RowError                 one bad value at a file, line and column
-    ├── NotFittedError               a model method was called before ``fit``
-    ├── UnknownIdError               a user or item id the model or store does not know
-    └── ModelFormatError             a saved model cannot be loaded
+ShopGuideError
+├── ConfigError                  bad setting or environment variable
+├── MissingDependencyError       an optional extra is not installed (message gives the pip command)
+├── StoreError                   the store cannot be opened or is in an unexpected state
+│   └── SchemaVersionError       the store file was written by a newer ShopGuide
+├── DataError                    input data is unusable
+│   ├── FileReadError            a file cannot be read at all (nothing was changed)
+│   ├── MissingColumnsError      required columns are absent (suggests ``--map``)
+│   └── RowError                 one bad value at a file, line and column
+├── NotFittedError               a model method was called before ``fit``
+├── UnknownIdError               a user or item id the model or store does not know
+└── ModelFormatError             a saved model cannot be loaded
 """
 
 from __future__ import annotations

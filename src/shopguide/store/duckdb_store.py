@@ -58,6 +58,8 @@ class DuckDBStore(Store):
                 hint="check the path, and that no other process is writing to it",
             ) from exc
         self._depth = 0
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")
         if not read_only:
             self._migrate()
         elif self.schema_version > LATEST_VERSION:
@@ -136,14 +138,13 @@ class DuckDBStore(Store):
         return self.con.execute(sql, params).df()
 
     def query_arrow(self, sql: str, params: Params = None) -> pa.Table:
-        result = self.con.execute(sql, params)
-        return result.fetch_arrow_table() if hasattr(result, "fetch_arrow_table") else result.arrow()
+        return self.con.sql(sql, params=params).to_arrow_table()
 
     def query_batches(
         self, sql: str, params: Params = None, batch_rows: int = 1_000_000
     ) -> Iterator[pa.RecordBatch]:
         cursor = self.con.cursor()
-        reader = cursor.execute(sql, params).fetch_record_batch(batch_rows)
+        reader: pa.RecordBatchReader = cursor.sql(sql, params=params).to_arrow_reader(batch_rows)
         try:
             yield from reader
         finally:

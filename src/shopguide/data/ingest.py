@@ -1,0 +1,413 @@
+"""Loading users, items and events into the store.
+
+One file is one load, and one load is one transaction: it commits whole or not at all, so a
+process killed midway leaves the store as it was and a re-run completes the load exactly.
+Every row read ends up in exactly one of three counts::
+
+    rows read = accepted + rejected + duplicates
+
+*rejected* rows go to the ``quarantine`` table with the file, line, column, value and reason;
+*duplicates* are rows the store already holds (or that repeat an earlier row of the same file),
+so loading the same file twice adds nothing. Events are identified by ``event_id`` when the file
+has one, otherwise by a hash of their content plus the occurrence number of that content in the
+file (so two identical lines in one file stay two events, and a second load of the file adds
+none). Users and items are identified by their id; a later row for a known id updates it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shopguide.columns import Columns as C
+from shopguide.data.readers import Format, FrameReader, RawChunk, Reader, Reject, open_reader
+from shopguide.data.validate import SPECS, TableSpec, validate_chunk
+from shopguide.errors import DataError, FileReadError, MissingColumnsError
+from shopguide.store.base import Store
+
+#: Called with (bytes or rows done, total) as a load advances.
+ProgressCallback = Callable[[int, int], None]
+
+_QUARANTINE_COLUMNS = ["line", "column_name", "value", "reason", "raw"]
+
+
+@dataclass
+class LoadReport:
+    """What one load did. ``rows_read == accepted + rejected + duplicates`` always holds."""
+
+    load_id: int
+    table: str
+    source: str
+    sha256: str
+    rows_read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    updated: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    top_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["rows_per_second"] = round(self.rows_per_second, 1)
+        return out
+
+
+def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
+    """``["Customer ID=user_id", ...]`` as a mapping from the file's names to canonical ones."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        source, sep, target = pair.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise DataError(
+                f"bad column mapping {pair!r}", hint="write it as FILE_COLUMN=canonical_column"
+            )
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest_file(
+    store: Store,
+    table: str,
+    path: str | Path,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    fmt: Format | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+    chunk_rows: int = 250_000,
+    progress: ProgressCallback | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> LoadReport:
+    """Load one file of ``table`` (``users``, ``items`` or ``events``) into the store.
+
+    Parameters
+    ----------
+    mapping:
+        File column name → canonical name, for files whose columns are named differently.
+    fmt, delimiter, encoding:
+        Override the format guessed from the file name, the CSV delimiter and the text encoding.
+    chunk_rows:
+        Rows per chunk; memory use grows with it.
+    progress:
+        Called with (bytes done, total bytes) after each chunk.
+    on_chunk:
+        Called with the number of chunks staged so far (used by tests to interrupt a load).
+    """
+    spec = _spec(table)
+    path = Path(path)
+    reader = open_reader(path, chunk_rows, fmt=fmt, delimiter=delimiter, encoding=encoding)
+    try:
+        return _load(store, spec, reader, str(path), file_sha256(path), mapping, progress, on_chunk)
+    finally:
+        reader.close()
+
+
+def ingest_frame(
+    store: Store,
+    table: str,
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    sha256: str | None = None,
+    lines: np.ndarray | None = None,
+    rejects: pd.DataFrame | None = None,
+    mapping: Mapping[str, str] | None = None,
+    chunk_rows: int = 250_000,
+    progress: ProgressCallback | None = None,
+) -> LoadReport:
+    """Load an in-memory frame as if it were a file called ``source``.
+
+    Dataset adapters use this: ``lines`` gives each row's line in the original file and
+    ``rejects`` the rows the adapter itself found unusable (columns ``line, column_name, value,
+    reason, raw``), so the accounting still covers every row of the original file.
+    """
+    spec = _spec(table)
+    if sha256 is None:
+        hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+        sha256 = hashlib.sha256(hashed).hexdigest()
+    reader = FrameReader(frame, source, chunk_rows, lines)
+    return _load(store, spec, reader, source, sha256, mapping, progress, None, rejects)
+
+
+def _spec(table: str) -> TableSpec:
+    if table not in SPECS:
+        raise DataError(f"unknown table {table!r}", hint="use one of: users, items, events")
+    return SPECS[table]
+
+
+def _canonical_columns(
+    spec: TableSpec, source: str, columns: list[str], mapping: Mapping[str, str] | None
+) -> tuple[dict[str, str], list[str]]:
+    """Rename map for the file's columns, and the columns the load will ignore."""
+    mapping = dict(mapping or {})
+    unknown_sources = [s for s in mapping if s not in columns]
+    if unknown_sources:
+        raise DataError(
+            f"{source}: --map names column(s) {', '.join(unknown_sources)} "
+            "that the file does not have",
+            hint=f"the file's columns are: {', '.join(columns)}",
+        )
+    bad_targets = [t for t in mapping.values() if t not in spec.names]
+    if bad_targets and not spec.keeps_attributes:
+        raise DataError(
+            f"--map target(s) {', '.join(bad_targets)} are not {spec.name} columns",
+            hint=f"map to one of: {', '.join(spec.names)}",
+        )
+    renamed = [mapping.get(c, c) for c in columns]
+    doubled = sorted({c for c in renamed if renamed.count(c) > 1})
+    if doubled:
+        raise FileReadError(
+            source,
+            f"column(s) {', '.join(doubled)} appear more than once after mapping",
+            hint="map only one file column to each canonical column",
+        )
+    missing = [c for c in spec.required if c not in renamed]
+    if missing:
+        raise MissingColumnsError(source, missing, columns)
+    ignored = [] if spec.keeps_attributes else [c for c in renamed if c not in spec.names]
+    return dict(zip(columns, renamed, strict=True)), ignored
+
+
+def _load(
+    store: Store,
+    spec: TableSpec,
+    reader: Reader,
+    source: str,
+    sha256: str,
+    mapping: Mapping[str, str] | None,
+    progress: ProgressCallback | None,
+    on_chunk: Callable[[int], None] | None,
+    pre_rejects: pd.DataFrame | None = None,
+) -> LoadReport:
+    rename, ignored = _canonical_columns(spec, source, reader.columns, mapping)
+    started = time.perf_counter()
+    started_at = datetime.now(UTC).replace(tzinfo=None)
+    with store.transaction():
+        load_id = int(store.scalar("SELECT coalesce(max(load_id), 0) + 1 FROM loads"))
+        report = LoadReport(load_id, spec.name, source, sha256, ignored_columns=ignored)
+        store.execute(
+            "DELETE FROM quarantine WHERE table_name = ? AND source_sha256 = ?", [spec.name, sha256]
+        )
+        stage = f"stage_{spec.name}"
+        store.execute(f"DROP TABLE IF EXISTS {stage}")
+        store.execute(
+            f"CREATE TEMP TABLE {stage} AS SELECT * EXCLUDE (load_id), 0::BIGINT AS line "
+            f"FROM {spec.name} LIMIT 0"
+        )
+        if pre_rejects is not None and len(pre_rejects):
+            _quarantine(store, report, pre_rejects[_QUARANTINE_COLUMNS])
+            report.rows_read += len(pre_rejects)
+        for number, chunk in enumerate(reader.chunks(), start=1):
+            _stage_chunk(store, spec, stage, chunk, rename, report)
+            if progress is not None:
+                progress(reader.bytes_done, reader.total_bytes)
+            if on_chunk is not None:
+                on_chunk(number)
+        staged = int(store.scalar(f"SELECT count(*) FROM {stage}"))
+        if spec.name == "events":
+            inserted, updated = _merge_events(store, stage, load_id), 0
+        else:
+            inserted, updated = _merge_entities(store, spec, stage, load_id, set(rename.values()))
+        store.execute(f"DROP TABLE {stage}")
+        report.accepted = inserted + updated
+        report.updated = updated
+        report.duplicates = staged - report.accepted
+        report.seconds = time.perf_counter() - started
+        store.execute(
+            "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                load_id, spec.name, source, sha256, started_at,
+                datetime.now(UTC).replace(tzinfo=None), report.rows_read, report.accepted,
+                report.rejected, report.duplicates, report.updated,
+            ],
+        )  # fmt: skip
+        report.top_reasons = _top_reasons(store, load_id)
+    assert report.rows_read == report.accepted + report.rejected + report.duplicates
+    return report
+
+
+def _stage_chunk(
+    store: Store,
+    spec: TableSpec,
+    stage: str,
+    chunk: RawChunk,
+    rename: Mapping[str, str],
+    report: LoadReport,
+) -> None:
+    report.rows_read += chunk.rows_read
+    rejects = list(chunk.rejects)
+    if len(chunk.frame):
+        frame = chunk.frame.rename(columns=rename)
+        typed, good, problems = validate_chunk(spec, frame)
+        for i in map(int, np.flatnonzero(~good)):
+            raw = chunk.raws[i] if chunk.raws is not None else _row_json(chunk.frame, i)
+            rejects.append(
+                Reject(
+                    int(chunk.lines[i]),
+                    problems.first_column[i],
+                    problems.first_value[i],
+                    "; ".join(problems.reasons[i]),
+                    raw,
+                )
+            )
+        typed = typed[good]
+        typed["line"] = chunk.lines[good]
+        store.append(stage, typed)
+    _quarantine(store, report, rejects)
+
+
+def _row_json(frame: pd.DataFrame, i: int) -> str:
+    return str(frame.iloc[i].to_json(date_format="iso", default_handler=str))[:1000]
+
+
+def _quarantine(store: Store, report: LoadReport, rejects: list[Reject] | pd.DataFrame) -> None:
+    if len(rejects) == 0:
+        return
+    report.rejected += len(rejects)
+    if isinstance(rejects, pd.DataFrame):
+        rows = rejects.copy()
+    else:
+        rows = pd.DataFrame(
+            [(r.line, r.column, r.value, r.reason, r.raw) for r in rejects],
+            columns=_QUARANTINE_COLUMNS,
+        )
+    rows.insert(0, "source_sha256", report.sha256)
+    rows.insert(0, "source", report.source)
+    rows.insert(0, "table_name", report.table)
+    rows.insert(0, "load_id", report.load_id)
+    store.append("quarantine", rows)
+
+
+def _merge_events(store: Store, stage: str, load_id: int) -> int:
+    """Give staged events their keys and insert those the store does not hold yet."""
+    content = ", ".join(
+        f"coalesce(CAST({col} AS VARCHAR), chr(0))"
+        for col in (
+            C.USER_ID, C.ITEM_ID, C.EVENT_TYPE, '"timestamp"', C.QUANTITY, C.PRICE, C.DISCOUNT,
+            C.ORDER_ID, C.SESSION_ID, C.CAMPAIGN_ID,
+        )
+    )  # fmt: skip
+    store.execute(
+        f"""
+        CREATE TEMP TABLE stage_keyed AS
+        SELECT * EXCLUDE (event_key), 'id:' || event_id AS event_key
+        FROM {stage} WHERE event_id IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY line) = 1
+        UNION ALL
+        SELECT * EXCLUDE (event_key, content_hash),
+            'h:' || content_hash || ':' || row_number() OVER (
+                PARTITION BY content_hash ORDER BY line) AS event_key
+        FROM (SELECT *, md5(concat_ws(chr(31), {content})) AS content_hash
+              FROM {stage} WHERE event_id IS NULL)
+        """
+    )
+    before = store.count("events")
+    columns = ", ".join(
+        f'"{c}"'
+        for c in (
+            C.EVENT_KEY, C.EVENT_ID, C.USER_ID, C.ITEM_ID, C.EVENT_TYPE, C.TIMESTAMP, C.QUANTITY,
+            C.PRICE, C.DISCOUNT, C.ORDER_ID, C.SESSION_ID, C.CAMPAIGN_ID,
+        )
+    )  # fmt: skip
+    store.execute(
+        f"""
+        INSERT INTO events ({columns}, load_id)
+        SELECT {columns}, {load_id} FROM stage_keyed s
+        WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = s.event_key)
+        ORDER BY s.line
+        """
+    )
+    store.execute("DROP TABLE stage_keyed")
+    return store.count("events") - before
+
+
+def _merge_entities(
+    store: Store, spec: TableSpec, stage: str, load_id: int, present: set[str]
+) -> tuple[int, int]:
+    """Insert new users/items and update changed ones; the last row of an id in a file wins.
+
+    Columns the file does not have keep their stored values; attributes merge key by key.
+    Returns (inserted, updated).
+    """
+    key = spec.key
+    value_columns = [c for c in store.query_df(f"SELECT * FROM {stage} LIMIT 0").columns]
+    value_columns = [c for c in value_columns if c not in (key, "line", C.ATTRIBUTES)]
+    file_has = set(present) | ({C.AGE_BAND} if C.AGE in present else set())
+
+    def pick(column: str) -> str:
+        if column in file_has:
+            return f'n."{column}"'
+        return (
+            f'coalesce(n."{column}", o."{column}")' if column == C.ATTRIBUTES else f'o."{column}"'
+        )
+
+    selects = ", ".join(f'{pick(c)} AS "{c}"' for c in value_columns)
+    store.execute(
+        f"""
+        CREATE TEMP TABLE stage_merged AS
+        WITH latest AS (
+            SELECT * FROM {stage}
+            QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY line DESC) = 1
+        )
+        SELECT n.{key}, {selects},
+            CASE WHEN o.attributes IS NULL THEN n.attributes
+                 WHEN n.attributes IS NULL THEN o.attributes
+                 ELSE json_merge_patch(o.attributes, n.attributes) END AS attributes,
+            o.{key} IS NOT NULL AS known,
+            o.{key} IS NOT NULL AND ({
+            " AND ".join(f'{pick(c)} IS NOT DISTINCT FROM o."{c}"' for c in value_columns)
+        }) AND (n.attributes IS NULL OR coalesce(
+                json_merge_patch(o.attributes, n.attributes)::VARCHAR
+                = json_merge_patch(o.attributes, '{{}}')::VARCHAR, false)) AS unchanged
+        FROM latest n LEFT JOIN {spec.name} o ON o.{key} = n.{key}
+        """
+    )
+    inserted = int(store.scalar("SELECT count(*) FROM stage_merged WHERE NOT known"))
+    updated = int(store.scalar("SELECT count(*) FROM stage_merged WHERE known AND NOT unchanged"))
+    store.execute(
+        f"DELETE FROM {spec.name} WHERE {key} IN "
+        f"(SELECT {key} FROM stage_merged WHERE known AND NOT unchanged)"
+    )
+    columns = ", ".join(f'"{c}"' for c in [key, *value_columns, C.ATTRIBUTES])
+    store.execute(
+        f"INSERT INTO {spec.name} ({columns}, load_id) "
+        f"SELECT {columns}, {load_id} FROM stage_merged WHERE NOT unchanged ORDER BY {key}"
+    )
+    store.execute("DROP TABLE stage_merged")
+    return inserted, updated
+
+
+def _top_reasons(store: Store, load_id: int, limit: int = 5) -> dict[str, int]:
+    """The most frequent kinds of rejection of a load, values masked so alike reasons group."""
+    rows = store.query_df(
+        "SELECT split_part(reason, ';', 1) AS reason FROM quarantine WHERE load_id = ?", [load_id]
+    )
+    kinds = rows["reason"].str.replace(_VALUE_IN_REASON, "…", regex=True)
+    counts = kinds.value_counts().head(limit)
+    return {str(k): int(n) for k, n in counts.items()}
+
+
+_VALUE_IN_REASON = r"'[^']*'|(?<![\w-])-?\d+(?:\.\d+)?(?![\w-])"

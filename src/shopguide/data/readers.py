@@ -1,0 +1,414 @@
+"""Chunked readers for CSV, Parquet and JSON Lines files (plain or gzip-compressed).
+
+Each reader knows the file's column names before any data is read (so a missing column stops
+the load before the store is touched) and yields :class:`RawChunk` objects: the rows that were
+structurally readable, their line numbers, and the rows that were not (bad encoding, wrong number
+of fields, invalid JSON), each with the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shopguide.errors import FileReadError
+
+Format = Literal["csv", "parquet", "jsonl"]
+FORMATS: tuple[Format, ...] = ("csv", "parquet", "jsonl")
+
+
+@dataclass
+class Reject:
+    """A row that could not be read or was invalid."""
+
+    line: int
+    column: str | None
+    value: str | None
+    reason: str
+    raw: str | None
+
+
+@dataclass
+class RawChunk:
+    """Rows as read from the file, before validation."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    raws: Sequence[str] | None
+    rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.frame) + len(self.rejects)
+
+
+def detect_format(path: Path) -> Format:
+    """The file format from its name: CSV/TSV, Parquet or JSON Lines, optionally gzipped."""
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".csv", ".tsv", ".txt")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    raise FileReadError(
+        str(path),
+        "unknown file type",
+        hint="use a .csv, .tsv, .parquet, .jsonl or .ndjson file (optionally .gz), "
+        "or pass --format csv|parquet|jsonl",
+    )
+
+
+class Reader:
+    """Base of the chunked readers: ``columns`` first, then ``chunks()``."""
+
+    def __init__(self, path: Path, chunk_rows: int) -> None:
+        self.path = path
+        self.chunk_rows = chunk_rows
+        self.columns: list[str] = []
+        self.total_bytes = os.path.getsize(path)
+        self.bytes_done = 0
+
+    def chunks(self) -> Iterator[RawChunk]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file."""
+
+
+def _open_binary(path: Path) -> tuple[IO[bytes], IO[bytes]]:
+    """The decompressed stream and the underlying file (whose position tracks progress)."""
+    raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by the reader
+    if path.name.lower().endswith(".gz"):
+        stream: IO[bytes] = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+        return stream, raw
+    return raw, raw
+
+
+class CsvReader(Reader):
+    """CSV with a header line; line numbers count physical lines (quoted newlines included).
+
+    Decoding uses ``surrogateescape`` so one undecodable byte rejects one row, not the file.
+    """
+
+    def __init__(
+        self, path: Path, chunk_rows: int, *, delimiter: str | None = None, encoding: str = "utf-8"
+    ) -> None:
+        super().__init__(path, chunk_rows)
+        self.encoding = encoding
+        self.delimiter = delimiter or ("\t" if ".tsv" in path.name.lower() else ",")
+        self._stream, self._raw = _open_binary(path)
+        codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+        self._text = io.TextIOWrapper(
+            self._stream, encoding=codec, errors="surrogateescape", newline=""
+        )
+        self._reader = csv.reader(self._text, delimiter=self.delimiter)
+        try:
+            header = next(self._reader)
+        except StopIteration:
+            self.close()
+            raise FileReadError(
+                str(path), "the file is empty", hint="give a file with a header line"
+            ) from None
+        except (OSError, EOFError, csv.Error) as exc:
+            self.close()
+            raise FileReadError(str(path), f"not a readable CSV file ({exc})") from exc
+        if any(_undecodable(name) for name in header):
+            self.close()
+            raise FileReadError(
+                str(path),
+                f"line 1 (the header) is not valid {encoding}",
+                hint="save the file as UTF-8 or pass --encoding (for example latin-1)",
+            )
+        self.columns = [name.strip() for name in header]
+        self._line_num = self._reader.line_num
+
+    def chunks(self) -> Iterator[RawChunk]:
+        width = len(self.columns)
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        rejects: list[Reject] = []
+        reader = self._reader
+        previous = self._line_num
+        while True:
+            try:
+                for row in reader:
+                    start, previous = previous + 1, reader.line_num
+                    if len(row) == width:
+                        rows.append(row)
+                        lines.append(start)
+                    elif row:  # a blank line is not a row
+                        rejects.append(self._field_count_reject(start, row))
+                    if len(rows) + len(rejects) >= self.chunk_rows:
+                        yield self._chunk(rows, lines, rejects)
+                        rows, lines, rejects = [], [], []
+                break
+            except csv.Error as exc:
+                start, previous = previous + 1, reader.line_num
+                rejects.append(Reject(start, None, None, f"malformed CSV: {exc}", None))
+        if rows or rejects:
+            yield self._chunk(rows, lines, rejects)
+
+    def _field_count_reject(self, line: int, row: list[str]) -> Reject:
+        width = len(self.columns)
+        if len(row) < width:
+            column: str | None = self.columns[len(row)]
+            reason = (
+                f"too few fields: expected {width}, found {len(row)} ({column} and after missing)"
+            )
+        else:
+            column = None
+            reason = f"too many fields: expected {width}, found {len(row)}"
+        return Reject(line, column, None, reason, _csv_text(row, self.delimiter))
+
+    def _chunk(self, rows: list[list[str]], lines: list[int], rejects: list[Reject]) -> RawChunk:
+        self.bytes_done = self._raw.tell()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(self.columns)
+        arrays: dict[str, pa.Array] = {}
+        bad_rows: dict[int, str] = {}
+        for name, values in zip(self.columns, columns, strict=True):
+            try:
+                arrays[name] = pa.array(values, type=pa.string())
+            except UnicodeEncodeError:
+                for i, value in enumerate(values):
+                    if i not in bad_rows and _undecodable(value):
+                        bad_rows[i] = name
+                arrays[name] = pa.array(
+                    [v.encode("utf-8", "replace").decode() for v in values], type=pa.string()
+                )
+        line_array = np.asarray(lines, dtype=np.int64)
+        frame = pd.DataFrame(
+            {name: pd.arrays.ArrowStringArray(arr) for name, arr in arrays.items()}
+        )
+        if bad_rows:
+            for i, name in sorted(bad_rows.items()):
+                value = rows[i][self.columns.index(name)]
+                byte = value.encode("utf-8", "surrogateescape")
+                bad = next(b for b in byte if b >= 0x80)
+                rejects.append(
+                    Reject(
+                        int(line_array[i]), name, None,
+                        f"bad encoding: byte 0x{bad:02x} is not valid {self.encoding}",
+                        _csv_text(rows[i], self.delimiter),
+                    )
+                )  # fmt: skip
+            keep = np.ones(len(rows), dtype=bool)
+            keep[list(bad_rows)] = False
+            frame = frame[keep].reset_index(drop=True)
+            rows = [r for r, k in zip(rows, keep, strict=True) if k]
+            line_array = line_array[keep]
+        delimiter = self.delimiter
+        return RawChunk(frame, line_array, _LazyRaws(rows, delimiter), rejects)
+
+    def close(self) -> None:
+        self._text.close()
+        self._raw.close()
+
+
+def _undecodable(text: str) -> bool:
+    """Whether ``text`` holds bytes that did not decode (kept as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _csv_text(row: list[str], delimiter: str) -> str:
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(row)
+    text = out.getvalue()[:1000]
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+class _LazyRaws(Sequence[str]):
+    """The text of each CSV row, rebuilt from its fields only when a row is rejected."""
+
+    def __init__(self, rows: list[list[str]], delimiter: str) -> None:
+        self._rows = rows
+        self._delimiter = delimiter
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        return _csv_text(self._rows[i], self._delimiter)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+class ParquetReader(Reader):
+    """Parquet, streamed by record batches; the "line" of a row is its 1-based row number."""
+
+    def __init__(self, path: Path, chunk_rows: int) -> None:
+        super().__init__(path, chunk_rows)
+        try:
+            self._file = pq.ParquetFile(path)
+        except Exception as exc:  # pyarrow raises several types for a corrupt file
+            raise FileReadError(str(path), f"not a readable Parquet file ({exc})") from exc
+        self.columns = list(self._file.schema_arrow.names)
+        self.total_rows = self._file.metadata.num_rows
+
+    def chunks(self) -> Iterator[RawChunk]:
+        done = 0
+        try:
+            for batch in self._file.iter_batches(batch_size=self.chunk_rows):
+                frame = batch.to_pandas()
+                lines = np.arange(done + 1, done + len(frame) + 1, dtype=np.int64)
+                done += len(frame)
+                self.bytes_done = int(self.total_bytes * done / max(self.total_rows, 1))
+                yield RawChunk(frame, lines, None)
+        except OSError as exc:
+            raise FileReadError(str(self.path), f"the Parquet data is damaged ({exc})") from exc
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class JsonLinesReader(Reader):
+    """One JSON object per line. Column names are the keys seen in the first chunk."""
+
+    def __init__(self, path: Path, chunk_rows: int) -> None:
+        super().__init__(path, chunk_rows)
+        self._stream, self._raw = _open_binary(path)
+        self._lines = enumerate(
+            io.TextIOWrapper(self._stream, encoding="utf-8", errors="replace"), 1
+        )
+        try:
+            self._first = self._read_chunk()
+        except (OSError, EOFError) as exc:
+            self.close()
+            raise FileReadError(str(path), f"not a readable JSON Lines file ({exc})") from exc
+        if self._first.rows_read == 0:
+            self.close()
+            raise FileReadError(
+                str(path), "the file is empty", hint="give one JSON object per line"
+            )
+        if self._first.frame.empty:
+            self.close()
+            first = self._first.rejects[0]
+            raise FileReadError(
+                str(path),
+                f"line {first.line}: {first.reason} (no line of the first "
+                f"{self._first.rows_read} is a valid JSON object)",
+                hint="give one JSON object per line, such as "
+                '{"user_id": "u1", "item_id": "i9", "event_type": "view", '
+                '"timestamp": "2024-03-01T14:05:00"}',
+            )
+        self.columns = list(self._first.frame.columns)
+
+    def _read_chunk(self) -> RawChunk:
+        records: list[dict[str, object]] = []
+        lines: list[int] = []
+        raws: list[str] = []
+        rejects: list[Reject] = []
+        for number, text in self._lines:
+            stripped = text.strip()
+            if not stripped:
+                continue
+            if "\ufffd" in stripped:
+                rejects.append(
+                    Reject(number, None, None, "bad encoding: invalid UTF-8", stripped[:1000])
+                )
+            else:
+                try:
+                    value = json.loads(stripped)
+                except json.JSONDecodeError as exc:
+                    rejects.append(
+                        Reject(
+                            number,
+                            None,
+                            None,
+                            f"invalid JSON at character {exc.colno}: {exc.msg}",
+                            stripped[:1000],
+                        )
+                    )
+                else:
+                    if isinstance(value, dict):
+                        records.append(value)
+                        lines.append(number)
+                        raws.append(stripped)
+                    else:
+                        rejects.append(
+                            Reject(
+                                number,
+                                None,
+                                None,
+                                f"expected a JSON object, found {type(value).__name__}",
+                                stripped[:1000],
+                            )
+                        )
+            if len(records) + len(rejects) >= self.chunk_rows:
+                break
+        self.bytes_done = self._raw.tell()
+        frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+        frame = frame.astype(object) if len(frame.columns) else frame
+        return RawChunk(frame, np.asarray(lines, dtype=np.int64), raws, rejects)
+
+    def chunks(self) -> Iterator[RawChunk]:
+        chunk: RawChunk | None = self._first
+        while chunk is not None and chunk.rows_read:
+            yield chunk
+            chunk = self._read_chunk()
+
+    def close(self) -> None:
+        self._stream.close()
+        self._raw.close()
+
+
+def open_reader(
+    path: Path,
+    chunk_rows: int,
+    *,
+    fmt: Format | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+) -> Reader:
+    """A reader for ``path``; raises :class:`FileReadError` if it cannot be read at all."""
+    if not path.exists():
+        raise FileReadError(str(path), "no such file", hint="check the path")
+    if path.is_dir():
+        raise FileReadError(str(path), "it is a folder, not a file")
+    fmt = fmt or detect_format(path)
+    opener: dict[Format, Callable[[], Reader]] = {
+        "csv": lambda: CsvReader(path, chunk_rows, delimiter=delimiter, encoding=encoding),
+        "parquet": lambda: ParquetReader(path, chunk_rows),
+        "jsonl": lambda: JsonLinesReader(path, chunk_rows),
+    }
+    try:
+        return opener[fmt]()
+    except (UnicodeError, LookupError) as exc:
+        raise FileReadError(str(path), str(exc)) from exc
+
+
+class FrameReader(Reader):
+    """Serves an in-memory DataFrame as if it were a file (for dataset adapters)."""
+
+    def __init__(
+        self, frame: pd.DataFrame, source: str, chunk_rows: int, lines: np.ndarray | None = None
+    ) -> None:
+        self.path = Path(source)
+        self.chunk_rows = chunk_rows
+        self.columns = [str(c) for c in frame.columns]
+        self.total_bytes = len(frame)
+        self.bytes_done = 0
+        self._frame = frame.reset_index(drop=True)
+        self._lines = lines if lines is not None else np.arange(1, len(frame) + 1, dtype=np.int64)
+
+    def chunks(self) -> Iterator[RawChunk]:
+        for start in range(0, len(self._frame), self.chunk_rows):
+            stop = start + self.chunk_rows
+            self.bytes_done = min(stop, len(self._frame))
+            yield RawChunk(
+                self._frame.iloc[start:stop].reset_index(drop=True), self._lines[start:stop], None
+            )

@@ -1,0 +1,80 @@
+"""The data commands of the ``shopguide`` CLI, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from shopguide.cli.app import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def events_file(folder: Path) -> Path:
+    path = folder / "shop.csv"
+    path.write_text(
+        "Customer,SKU,Action,When\n"
+        "c1,s1,purchase,2024-05-01 12:00\n"
+        "c2,s1,view,2024-05-02\n"
+        "c3,,view,2024-05-02\n"
+    )
+    return path
+
+
+def test_ingest_with_mapping_then_stats_and_quarantine_as_json(tmp_path):
+    db = str(tmp_path / "sg.duckdb")
+    maps = ["--map", "Customer=user_id", "--map", "SKU=item_id"]
+    maps += ["--map", "Action=event_type", "--map", "When=timestamp"]
+    code, output = run("ingest", "events", str(events_file(tmp_path)), *maps, "--db", db, "--json")
+    assert code == 0, output
+    report = json.loads(output)
+    assert (report["accepted"], report["rejected"], report["rows_read"]) == (2, 1, 3)
+
+    code, output = run("stats", "--db", db, "--json")
+    stats = json.loads(output)
+    assert stats["rows"]["events"] == 2
+    assert stats["events_by_type"] == {"purchase": 1, "view": 1}
+
+    code, output = run("quarantine", "--db", db, "--json")
+    rows = json.loads(output)
+    assert [(r["line"], r["column_name"]) for r in rows] == [(4, "item_id")]
+
+    out_file = tmp_path / "rejects.csv"
+    code, output = run("quarantine", "--db", db, "--export", str(out_file))
+    assert code == 0
+    assert pd.read_csv(out_file)["line"].tolist() == [4]
+
+
+def test_errors_are_clear_and_exit_with_status_2(tmp_path):
+    db = str(tmp_path / "sg.duckdb")
+    code, output = run("ingest", "events", str(events_file(tmp_path)), "--db", db, "--json")
+    assert code == 2
+    error = json.loads(output)
+    assert error["type"] == "MissingColumnsError"
+    assert "--map" in error["hint"]
+    code, output = run("ingest", "events", str(tmp_path / "nope.csv"), "--db", db)
+    assert code == 2
+    assert "no such file" in output
+
+
+def test_installed_script_runs_init_with_env_default_db(tmp_path):
+    env_db = tmp_path / "from-env.duckdb"
+    proc = subprocess.run(
+        [sys.executable, "-m", "shopguide", "init", "--json"],
+        capture_output=True,
+        text=True,
+        env={"SHOPGUIDE_DB": str(env_db), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    assert json.loads(proc.stdout)["db"] == str(env_db.resolve())
+    assert env_db.exists()

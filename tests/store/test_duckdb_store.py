@@ -1,0 +1,63 @@
+"""The DuckDB store: created on first use, migrated, transactional, refuses newer schemas."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from shopguide.errors import SchemaVersionError, StoreError
+from shopguide.store import open_store
+from shopguide.store.schema import LATEST_VERSION
+
+
+def test_store_file_is_created_with_the_latest_schema(tmp_path):
+    path = tmp_path / "nested" / "folder" / "sg.duckdb"
+    with open_store(path) as store:
+        assert store.schema_version == LATEST_VERSION
+        for table in ("users", "items", "events", "loads", "quarantine"):
+            assert store.has_table(table)
+            assert store.count(table) == 0
+    assert path.exists()
+
+
+def test_reopening_does_not_migrate_twice(tmp_path):
+    path = tmp_path / "sg.duckdb"
+    open_store(path).close()
+    with open_store(path) as store:
+        assert store.scalar("SELECT count(*) FROM schema_version") == LATEST_VERSION
+
+
+def test_transaction_rolls_back_everything_on_error(tmp_path):
+    with open_store(tmp_path / "sg.duckdb") as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            store.execute("INSERT INTO users (user_id) VALUES ('a')")
+            with store.transaction():  # nested blocks join the outer one
+                store.execute("INSERT INTO users (user_id) VALUES ('b')")
+            raise RuntimeError("boom")
+        assert store.count("users") == 0
+        with store.transaction():
+            store.execute("INSERT INTO users (user_id) VALUES ('c')")
+        assert store.count("users") == 1
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "sg.duckdb"
+    open_store(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO schema_version VALUES (?, now())", [LATEST_VERSION + 1])
+    con.close()
+    with pytest.raises(SchemaVersionError, match="newer than this ShopGuide"):
+        open_store(path)
+
+
+def test_an_unopenable_path_gives_a_store_error(tmp_path):
+    not_a_db = tmp_path / "junk.duckdb"
+    not_a_db.write_bytes(b"this is not a database file" * 100)
+    with pytest.raises(StoreError, match="cannot open the store"):
+        open_store(not_a_db)
+
+
+def test_timestamps_are_handled_in_utc(tmp_path):
+    with open_store(tmp_path / "sg.duckdb") as store:
+        value = store.scalar("SELECT '2024-03-01T14:05:00+02:00'::TIMESTAMPTZ::TIMESTAMP")
+        assert value.hour == 12
