@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from shopguide.columns import Columns, EventType
 from shopguide.data.idmap import IdMap
-from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions, build_interactions
+from shopguide.data.matrix import Interactions, build_interactions
 from shopguide.evaluate.metrics import MetricsReport, compute_metrics
 
 __all__ = [
@@ -318,12 +318,3 @@ def evaluate_model(
         user_labels=train_interactions.users.to_external(relevance.user_rows),
         name=name,
     )
-
-
-def train_interactions(
-    train_events: pd.DataFrame,
-    weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
-    **build_kwargs: Any,
-) -> Interactions:
-    """Build the training matrix of a split (a thin alias of ``build_interactions``)."""
-    return build_interactions(train_events, weights, **build_kwargs)
