@@ -1,0 +1,102 @@
+"""Uplift and response metrics on hand-computed data, plus properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shopguide.errors import DataError
+from shopguide.targeting.metrics import (
+    lift_by_decile,
+    qini_auc_score,
+    qini_curve,
+    uplift_at_k,
+    uplift_by_decile,
+)
+
+
+def test_uplift_at_k_hand_computed() -> None:
+    s = [4, 3, 2, 1]
+    t = [1, 0, 1, 0]
+    y = [1, 0, 0, 0]
+    assert uplift_at_k(s, t, y, k=0.5) == pytest.approx(1.0)
+    assert uplift_at_k(s, t, y, k=1.0) == pytest.approx(0.5)  # 1/2 - 0/2
+    assert uplift_at_k(s, t, y, k=0.5, strategy="by_group") == pytest.approx(1.0)
+    assert np.isnan(uplift_at_k(s, t, y, k=0.25))  # only a treated user in the top
+    with pytest.raises(DataError):
+        uplift_at_k(s, t, y, k=0)
+    with pytest.raises(DataError):
+        uplift_at_k(s, t, y, strategy="best")
+    with pytest.raises(DataError):
+        uplift_at_k(s, [1, 1, 1, 1], y)
+    with pytest.raises(DataError):
+        uplift_at_k(s, [1, 2, 1, 0], y)
+
+
+def test_qini_curve_hand_computed() -> None:
+    x, q = qini_curve([4, 3, 2, 1], [1, 0, 1, 0], [1, 1, 1, 0])
+    np.testing.assert_allclose(x, [0, 1, 2, 3, 4])
+    # n=1: 1 treated response, no control; n=2: 1 - 1*1/1; n=3: 2 - 1*2/1; n=4: 2 - 1*2/2
+    np.testing.assert_allclose(q, [0, 1, 0, 0, 1])
+    x, q = qini_curve([1, 1, 1, 1], [1, 0, 1, 0], [1, 1, 1, 0])
+    np.testing.assert_allclose(x, [0, 4])
+    np.testing.assert_allclose(q, [0, 1])
+
+
+def test_qini_auc_perfect_random_and_reversed() -> None:
+    rng = np.random.default_rng(3)
+    n = 4000
+    t = rng.integers(0, 2, n)
+    y = rng.integers(0, 2, n)
+    perfect = y * (2 * t - 1)
+    assert qini_auc_score(perfect, t, y) == pytest.approx(1.0)
+    assert qini_auc_score(-perfect, t, y) < -0.1  # worse than random
+    rand = [qini_auc_score(rng.random(n), t, y) for _ in range(20)]
+    assert abs(np.mean(rand)) < 0.05
+
+
+def test_deciles() -> None:
+    rng = np.random.default_rng(1)
+    n = 1000
+    s = rng.random(n)
+    t = rng.integers(0, 2, n)
+    y = (rng.random(n) < 0.1 + 0.3 * s * t).astype(int)
+    tab = uplift_by_decile(s, t, y)
+    assert list(tab.index) == list(range(1, 11))
+    assert tab["n_treated"].sum() + tab["n_control"].sum() == n
+    assert tab["cum_uplift"].iloc[-1] == pytest.approx(uplift_at_k(s, t, y, k=1.0))
+    assert tab["cum_uplift"].iloc[2] == pytest.approx(uplift_at_k(s, t, y, k=0.3))
+    assert tab["uplift"].iloc[0] > tab["uplift"].iloc[-1]
+    lift = lift_by_decile(y, s)
+    assert lift["n"].sum() == n
+    assert lift["cum_capture"].iloc[-1] == pytest.approx(1.0)
+    assert lift["cum_lift"].iloc[-1] == pytest.approx(1.0)
+    assert lift["lift"].iloc[0] > 1.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    data=st.lists(
+        st.tuples(st.floats(-5, 5), st.integers(0, 1), st.integers(0, 1)), min_size=4, max_size=60
+    ),
+    k=st.floats(0.05, 1.0),
+)
+def test_metric_properties(data: list[tuple[float, int, int]], k: float) -> None:
+    s = np.array([d[0] for d in data])
+    t = np.array([d[1] for d in data])
+    y = np.array([d[2] for d in data])
+    if t.min() == t.max():
+        return
+    # whole population: uplift@100% is the difference of group means
+    ate = y[t == 1].mean() - y[t == 0].mean()
+    assert uplift_at_k(s, t, y, k=1.0) == pytest.approx(ate)
+    u = uplift_at_k(s, t, y, k=k)
+    assert np.isnan(u) or -1.0 <= u <= 1.0
+    # Qini depends on the order only: a monotone transform changes nothing
+    x1, q1 = qini_curve(s, t, y)
+    x2, q2 = qini_curve(2.0 * s + 0.0, t, y)  # exact in floating point
+    np.testing.assert_allclose(x1, x2)
+    np.testing.assert_allclose(q1, q2)
+    assert q1[-1] == pytest.approx(y[t == 1].sum() - y[t == 0].sum() * t.sum() / (1 - t).sum())
