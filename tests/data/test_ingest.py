@@ -303,3 +303,22 @@ def test_progress_is_reported_to_the_end(store, tmp_path):
     ingest_file(store, "events", path, chunk_rows=300, progress=lambda d, t: calls.append((d, t)))
     assert len(calls) == 4
     assert calls[-1][0] == calls[-1][1] == os.path.getsize(path)
+
+
+def test_an_age_band_column_fills_the_band(store):
+    from shopguide.data.ingest import ingest_frame
+
+    frame = pd.DataFrame(
+        {
+            "user_id": ["a", "b", "c"],
+            "age": ["41", None, ""],
+            "age_band": ["35-44", "65+", "25-34"],
+            "extra": [{"kids": 1}, None, {"kids": 0}],
+        }
+    )
+    report = ingest_frame(store, "users", frame, source="frame")
+    assert report.accepted == 3
+    users = store.query_df("SELECT user_id, age, age_band, attributes FROM users ORDER BY 1")
+    assert users["age_band"].tolist() == ["35-44", "65+", "25-34"]
+    assert users["age"].tolist()[0] == 41
+    assert "age_band" not in (users["attributes"][0] or "")

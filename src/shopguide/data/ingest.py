@@ -146,8 +146,11 @@ def ingest_frame(
     """
     spec = _spec(table)
     if sha256 is None:
-        hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
-        sha256 = hashlib.sha256(hashed).hexdigest()
+        try:
+            hashed = pd.util.hash_pandas_object(frame, index=False)
+        except TypeError:  # unhashable cells such as dicts of attributes
+            hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
+        sha256 = hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
     reader = FrameReader(frame, source, chunk_rows, lines)
     return _load(store, spec, reader, source, sha256, mapping, progress, None, rejects)
 

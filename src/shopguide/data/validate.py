@@ -207,6 +207,8 @@ def validate_chunk(
     Columns of the frame that are not canonical go into ``attributes`` (JSON) for users and
     items and are ignored for events.
     """
+    if C.AGE_BAND in frame.columns and any(f.kind == "age" for f in spec.fields):
+        frame = _age_from_band(frame)
     n = len(frame)
     problems = Problems(n)
     out: dict[str, pd.Series | np.ndarray] = {}
@@ -317,6 +319,19 @@ def validate_chunk(
     if spec.keeps_attributes:
         typed[C.ATTRIBUTES] = _attributes(frame, spec)
     return typed, ~problems.bad, problems
+
+
+def _age_from_band(frame: pd.DataFrame) -> pd.DataFrame:
+    """Read an ``age_band`` column as the age where the file has no (or an empty) ``age``."""
+    frame = frame.copy()
+    band = frame.pop(C.AGE_BAND)
+    if C.AGE not in frame.columns:
+        frame[C.AGE] = band
+    else:
+        age = frame[C.AGE].astype(object)
+        empty = age.isna() | (age.astype(str).str.strip() == "")
+        frame[C.AGE] = age.where(~empty, band.astype(object))
+    return frame
 
 
 def _parse_age(raw: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]:
