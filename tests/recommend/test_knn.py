@@ -7,7 +7,18 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from shopguide.recommend import _kernels
 from shopguide.recommend.knn import ItemKNN, UserKNN, knn_neighbours, weight_rows
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test through the numba loops and through the numpy/scipy fallback."""
+    if request.param == "compiled" and not _kernels.AVAILABLE:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(_kernels, "ENABLED", request.param == "compiled")
+    return str(request.param)
+
 
 # r(u, i): 4 users x 4 items
 R = sp.csr_matrix(
@@ -23,7 +34,7 @@ R = sp.csr_matrix(
 )
 
 
-def test_user_knn_by_hand() -> None:
+def test_user_knn_by_hand(path: str) -> None:
     # |u0| = sqrt(34) = 5.8310, |u1| = sqrt(20) = 4.4721, |u2| = sqrt(42) = 6.4807,
     # |u3| = sqrt(30) = 5.4772
     # cos(u0,u1) = 20 / 26.077 = 0.76696   cos(u0,u2) =  3 / 37.789 = 0.07939
@@ -59,7 +70,7 @@ def test_user_knn_by_hand() -> None:
     assert contrib[0][1] == pytest.approx(0.76696 * 2, rel=1e-4)
 
 
-def test_item_knn_by_hand() -> None:
+def test_item_knn_by_hand(path: str) -> None:
     # item vectors (columns of R): i0 = (5,4,0,2) |i0| = 6.7082, i1 = (3,0,1,5) |i1| = 5.9161,
     # i2 = (0,2,4,1) |i2| = 4.5826, i3 = (0,0,5,0) |i3| = 5
     # cos(i0,i1) = 25 / 39.686 = 0.62995   cos(i0,i2) = 10 / 30.741 = 0.32530   cos(i0,i3) = 0
@@ -169,7 +180,7 @@ OPTIONS = [
 
 @pytest.mark.parametrize("options", OPTIONS)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_user_knn_matches_dense_reference(options: dict, seed: int) -> None:
+def test_user_knn_matches_dense_reference(options: dict, seed: int, path: str) -> None:
     x = _random_matrix(seed)
     dense = x.toarray().astype(np.float64)
     sim = _ref_similarity(
@@ -185,7 +196,7 @@ def test_user_knn_matches_dense_reference(options: dict, seed: int) -> None:
 
 @pytest.mark.parametrize("options", OPTIONS)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_item_knn_matches_dense_reference(options: dict, seed: int) -> None:
+def test_item_knn_matches_dense_reference(options: dict, seed: int, path: str) -> None:
     x = _random_matrix(seed)
     dense = x.toarray().astype(np.float64)
     sim = _ref_similarity(
@@ -202,11 +213,30 @@ def test_item_knn_matches_dense_reference(options: dict, seed: int) -> None:
 
 def test_blockwise_neighbours_do_not_depend_on_block_size() -> None:
     rows = _random_matrix(3, users=90, items=30)
-    whole = knn_neighbours(rows, 5, block_rows=1000)
+    whole = knn_neighbours(rows, 5, block_rows=1000, use_kernels=False)
     for block in (1, 7, 32):
-        parts = knn_neighbours(rows, 5, block_rows=block, num_threads=2)
+        parts = knn_neighbours(rows, 5, block_rows=block, num_threads=2, use_kernels=False)
         assert (whole != parts).nnz == 0
     assert np.diff(whole.indptr).max() <= 5
+    if _kernels.AVAILABLE:  # the compiled loop finds the same neighbours
+        compiled = knn_neighbours(rows, 5, use_kernels=True)
+        assert (compiled.indices == whole.indices).all()
+        np.testing.assert_allclose(compiled.data, whole.data, rtol=1e-5)
+
+
+def test_compiled_and_numpy_recommend_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not _kernels.AVAILABLE:
+        pytest.skip("numba is not installed")
+    x = _random_matrix(8, users=120, items=50)
+    for model in (ItemKNN(k=10), UserKNN(k=10, normalize="rated"), ItemKNN(k=5, normalize=False)):
+        model.fit(x)
+        blocked = np.arange(0, 50, 7)
+        monkeypatch.setattr(_kernels, "ENABLED", True)
+        fast = model.recommend(np.arange(120), x, n=12, items_blocked=blocked)
+        monkeypatch.setattr(_kernels, "ENABLED", False)
+        slow = model.recommend(np.arange(120), x, n=12, items_blocked=blocked)
+        np.testing.assert_array_equal(fast[0] >= 0, slow[0] >= 0)
+        np.testing.assert_allclose(fast[1], slow[1], rtol=1e-5)
 
 
 def test_neighbour_matrix_has_k_per_row_and_no_self() -> None:

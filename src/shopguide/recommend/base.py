@@ -10,6 +10,9 @@ and a model implements only small hooks:
     return scores for a block of users: a dense ``float32 [rows, n_items]`` array (every
     item is a candidate) **or** a CSR matrix whose stored entries are the only candidates
     (used by the neighbourhood models, whose candidates are sparse).
+``_sparse_product(user_rows, user_items_block)``
+    optional; scores as a product of two CSR matrices, which the base then evaluates and
+    reduces to top-n in one compiled pass (numba) without forming the score block.
 ``_similar_items_block(item_rows)`` / ``_similar_users_block(user_rows)``
     optional; same dense-or-CSR convention.
 ``_get_arrays()`` / ``_set_arrays(arrays)``
@@ -34,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from shopguide.errors import ModelFormatError, NotFittedError
+from shopguide.recommend import _kernels
 from shopguide.recommend._topn import topn_dense, topn_sparse
 
 __all__ = [
@@ -164,6 +168,15 @@ class Recommender:
     def _score_block(self, user_rows: np.ndarray, user_items: sp.csr_matrix) -> ScoreBlock:
         raise NotImplementedError
 
+    def _sparse_product(
+        self, user_rows: np.ndarray, user_items: sp.csr_matrix
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix, int] | None:
+        """Optional hook: scores are ``left @ right`` (CSR), so the base can fuse scoring and
+        top-n in one compiled pass. ``rated`` = 0 plain, 1 divide by the sum of ``|right|``
+        over stored ``left`` cells, 2 divide by the sum of ``|left|`` over stored ``right``
+        cells. Must agree with :meth:`_score_block`."""
+        return None
+
     def _rows_of(self, user_rows: np.ndarray, user_items: Any) -> sp.csr_matrix:
         """The rows of ``user_items`` that belong to ``user_rows``.
 
@@ -243,10 +256,14 @@ class Recommender:
         def one_block(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
             lo, hi = bounds
             block_items = matrix[lo:hi]
-            scores = self._score_block(rows[lo:hi], block_items)
             seen = block_items if filter_already_liked else None
             if seen is not None and again is not None:
                 seen = _drop_cells(seen, ~again[seen.indices])
+            product = self._sparse_product(rows[lo:hi], block_items) if _kernels.active() else None
+            if product is not None:  # fused: scores and top-n in one compiled pass
+                left, right, rated = product
+                return _kernels.product_top_n(left, right, rated, seen, excluded, n)
+            scores = self._score_block(rows[lo:hi], block_items)
             return _filtered_topn(scores, seen, excluded, n)
 
         return self._map_blocks(one_block, len(rows), n, self.block_users)
@@ -384,6 +401,10 @@ def _filtered_topn(
     n: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Remove seen / excluded cells from a score block, then take the top ``n`` per row."""
+    if _kernels.active() and isinstance(scores, sp.spmatrix | sp.sparray):
+        block = sp.csr_matrix(scores)
+        block.sum_duplicates()
+        return _kernels.filtered_top_n(block, seen, excluded, n)
     if (
         isinstance(scores, sp.spmatrix | sp.sparray)
         and scores.nnz > DENSE_FRACTION * scores.shape[0] * scores.shape[1]

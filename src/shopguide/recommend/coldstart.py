@@ -80,7 +80,7 @@ class AttributeColdStart:
         given = [
             a
             for a in self.attribute_values_.columns
-            if attributes.get(a) is not None and not pd.isna(attributes.get(a))  # type: ignore[call-overload]
+            if attributes.get(a) is not None and not pd.isna(attributes.get(a))
         ]
         for depth in range(len(given), -1, -1):
             used = tuple(given[:depth])
