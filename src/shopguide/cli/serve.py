@@ -1,0 +1,58 @@
+"""``shopguide serve``: the REST service and the web dashboard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shopguide.cli._common import DbOption, db_path, err, handled
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``serve`` command to ``app``."""
+
+    @app.command()
+    def serve(
+        db: DbOption = None,
+        host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+        model: Annotated[
+            str, typer.Option(help="Recommender to serve (its current published version).")
+        ] = "item-knn",
+        keys_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--keys-file",
+                help='JSON file of API keys and roles, e.g. {"secret": "admin"} '
+                "(also: SHOPGUIDE_API_KEYS as JSON).",
+            ),
+        ] = None,
+        prepare: Annotated[
+            bool,
+            typer.Option(
+                help="At start, build missing profiles and train the model if none is published."
+            ),
+        ] = True,
+    ) -> None:
+        """Run the REST service with the dashboard at / (OpenAPI docs at /docs)."""
+        from shopguide.service.app import run
+        from shopguide.service.settings import ServiceSettings
+
+        with handled(False):
+            overrides: dict[str, object] = {"db": db_path(db), "model": model, "prepare": prepare}
+            if keys_file is not None:
+                overrides["api_keys_file"] = keys_file
+            settings = ServiceSettings(**overrides)  # type: ignore[arg-type]
+            keys = settings.keys()
+            if not keys:
+                err.print(
+                    "[yellow]warning:[/] no API keys configured: every route but /health will "
+                    "answer 401. Set SHOPGUIDE_API_KEYS='"
+                    + json.dumps({"change-me": "admin"})
+                    + "' or pass --keys-file."
+                )
+            err.print(f"serving {settings.db} on http://{host}:{port}/ (docs: /docs)")
+            run(settings, host=host, port=port)

@@ -1,0 +1,104 @@
+"""The FastAPI application: routers, error handlers, request logging and the dashboard."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shopguide import __version__
+from shopguide.service import errors
+from shopguide.service.routers import campaigns, events, health, insights, items, models, privacy
+from shopguide.service.routers import users as users_router
+from shopguide.service.settings import ServiceSettings
+from shopguide.service.state import ServiceState
+
+log = logging.getLogger("shopguide.service.access")
+DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard" / "static"
+
+
+class AccessLog:
+    """ASGI middleware: log method, route *template*, status and latency - never the path, query
+    or body, which hold user ids - and feed the metrics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            ms = (time.perf_counter() - started) * 1000.0
+            route = scope.get("route")
+            name = getattr(route, "path", None) or ("static" if status < 400 else "unmatched")
+            line = f"{scope['method']} {name}"
+            state = scope["app"].state.service if "app" in scope else None
+            if state is not None:
+                state.metrics.record(line, status, ms)
+            log.info("%s %d %.1fms", line, status, ms)
+
+
+def create_app(
+    settings: ServiceSettings | None = None, *, state: ServiceState | None = None
+) -> FastAPI:
+    """Build the app. The store opens (and the model loads) when the app starts."""
+    settings = settings or ServiceSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = app.state.service = state or ServiceState(settings)
+        service.start()
+        try:
+            yield
+        finally:
+            service.stop()
+
+    app = FastAPI(
+        title="ShopGuide",
+        version=__version__,
+        summary="Shopper profiles, recommendations, campaign audiences and retention.",
+        description=(
+            "Every route except `/health` needs an `X-API-Key` header. Roles: **read-only** "
+            "(profiles, recommendations, analytics), **write** (also ingest events, build "
+            "audiences), **admin** (also train models, erase and export users). A missing or "
+            "unknown key gets 401, a key with too low a role 403."
+        ),
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (health, events, users_router, privacy, items, insights, models, campaigns):
+        app.include_router(module.router)
+    app.add_middleware(AccessLog)
+    app.mount("/", StaticFiles(directory=DASHBOARD, html=True), name="dashboard")
+    return app
+
+
+def run(
+    settings: ServiceSettings, host: str = "127.0.0.1", port: int = 8000, **uvicorn: Any
+) -> None:
+    """Serve with uvicorn (access log off: :class:`AccessLog` logs without personal data)."""
+    import uvicorn as _uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _uvicorn.run(
+        create_app(settings), host=host, port=port, access_log=False, log_level="warning", **uvicorn
+    )

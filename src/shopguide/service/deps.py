@@ -1,0 +1,33 @@
+"""Dependencies shared by the routers, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request, status
+
+from shopguide.service.state import ServiceState
+from shopguide.workflows.serving import ModelSnapshot
+
+
+def get_state(request: Request) -> ServiceState:
+    """The service state of the running app."""
+    state: ServiceState = request.app.state.service
+    return state
+
+
+def get_snapshot(request: Request) -> ModelSnapshot:
+    """The model snapshot current when the request arrived (kept for the whole request)."""
+    snapshot = request.app.state.service.holder.current
+    if snapshot is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "no model is published yet: train one with POST /v1/models/{name}/train",
+        )
+    return snapshot
+
+
+State = Annotated[ServiceState, Depends(get_state)]
+Snapshot = Annotated[ModelSnapshot, Depends(get_snapshot)]
+UserId = Annotated[str, Path(min_length=1, max_length=200, description="The user's external id.")]
+ItemId = Annotated[str, Path(min_length=1, max_length=200, description="The item's external id.")]

@@ -1,0 +1,45 @@
+"""ShopGuide errors as HTTP answers: unknown ids 404, missing profiles/data 409, bad data 422."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from shopguide.errors import (
+    ConfigError,
+    DataError,
+    ModelFormatError,
+    NotFittedError,
+    ShopGuideError,
+    StoreError,
+    UnknownIdError,
+)
+
+
+def _status(error: ShopGuideError) -> int:
+    if isinstance(error, UnknownIdError):
+        return 404
+    if isinstance(error, DataError):
+        return 422
+    if isinstance(error, StoreError | ModelFormatError | NotFittedError):
+        return 409  # the request is fine; the store is not ready for it
+    if isinstance(error, ConfigError):
+        return 500
+    return 400
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    async def handle(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, ShopGuideError)
+        return JSONResponse(
+            {"detail": error.message, "hint": error.hint, "type": type(error).__name__},
+            status_code=_status(error),
+        )
+
+    async def bad_value(request: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=422)
+
+    app.add_exception_handler(ShopGuideError, handle)
+    app.add_exception_handler(ValueError, bad_value)

@@ -1,0 +1,66 @@
+"""Campaign audiences: who to target with a promotion, and exporting them."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+
+from shopguide.service.auth import ReadKey, WriteKey
+from shopguide.service.deps import Snapshot, State
+from shopguide.service.schemas import AudienceRequest, AudienceResponse
+from shopguide.workflows import serving
+
+router = APIRouter(prefix="/v1/audiences", tags=["campaigns"])
+AudienceId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@router.post("", response_model=AudienceResponse, summary="Build and save a campaign audience")
+def create(
+    body: AudienceRequest, state: State, snapshot: Snapshot, _: WriteKey
+) -> AudienceResponse:
+    """Scores every known user by the served model's score for the promoted items, applies the
+    constraints (segments, churn ceiling, existing buyers), keeps the best ``size`` and saves the
+    audience for export. ``expected_lift`` compares the audience's mean score with that of all
+    eligible users."""
+    allowed: set[str] | None = None
+    if body.max_churn is not None:  # before taking the store lock: the model fits outside it
+        churn = serving.churn_scores(state.store, lock=state.lock)
+        allowed = set(
+            churn.loc[churn["churn_probability"] <= body.max_churn, "user_id"].astype(str)
+        )
+    if body.segments:
+        members = state.db(serving.segment_members, body.segments)
+        allowed = members if allowed is None else allowed & members
+
+    def only(users: np.ndarray) -> np.ndarray:
+        assert allowed is not None
+        return np.isin(users.astype(str), list(allowed))
+
+    audience = serving.audience_for_items(
+        snapshot, body.items, size=body.size, exclude_buyers=body.exclude_buyers,
+        user_filter=None if allowed is None else only,
+    )  # fmt: skip
+    audience_id = state.db(serving.save_audience, audience, body.name)
+    return AudienceResponse(audience_id=audience_id, **audience)
+
+
+@router.get("/{audience_id}/export", summary="Download an audience as CSV")
+def export(audience_id: AudienceId, state: State, _: ReadKey) -> Response:
+    frame = state.db(serving.load_audience, audience_id)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="audience-{audience_id}.csv"'},
+    )
+
+
+@router.get("/{audience_id}", summary="A saved audience")
+def read(audience_id: AudienceId, state: State, _: ReadKey) -> dict[str, Any]:
+    frame = state.db(serving.load_audience, audience_id)
+    return {"audience_id": audience_id, "users": serving.records(frame)}

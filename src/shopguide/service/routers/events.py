@@ -1,0 +1,42 @@
+"""Event ingestion in batches."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from shopguide.service.auth import WriteKey
+from shopguide.service.deps import State
+from shopguide.service.schemas import EventBatch, IngestResponse, Rejection
+from shopguide.workflows import serving
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+
+@router.post("/events", response_model=IngestResponse, summary="Ingest a batch of events")
+def ingest(batch: EventBatch, state: State, _: WriteKey) -> IngestResponse:
+    """Load events like a file: re-sending a batch adds nothing, bad events are rejected one by
+    one with their reasons (and kept in the quarantine), events of erased users are rejected
+    with ``user erased``, and the affected users' profiles and recommendations are updated
+    before the response is sent."""
+    if len(batch.events) > state.settings.max_batch_events:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"events: at most {state.settings.max_batch_events} events per batch",
+        )
+    events = [e.model_dump() for e in batch.events]
+    with state.lock:
+        result = serving.ingest_events(state.store, events)
+        snapshot = state.holder.current
+        if snapshot is not None and result.users:
+            serving.refresh_rows(state.store, snapshot, result.users)
+    report = result.report
+    return IngestResponse(
+        load_id=report.load_id,
+        received=len(events),
+        accepted=report.accepted,
+        duplicates=report.duplicates,
+        rejected=report.rejected,
+        rejections=[Rejection(**r) for r in result.rejected],
+        users_updated=len(result.users),
+        profiles_recomputed=result.profiles_updated,
+    )

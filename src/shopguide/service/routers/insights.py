@@ -1,0 +1,60 @@
+"""Overview KPIs and trends, RFM segments, churn list and service metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from shopguide.service.auth import ReadKey
+from shopguide.service.deps import State
+from shopguide.workflows import serving
+
+router = APIRouter(prefix="/v1", tags=["insights"])
+
+
+@router.get("/overview", summary="Headline KPIs and monthly revenue by category")
+def overview(state: State, _: ReadKey) -> dict[str, Any]:
+    return state.db(serving.overview)
+
+
+@router.get("/segments", summary="RFM segments: sizes and revenue")
+def segments(state: State, _: ReadKey) -> list[dict[str, Any]]:
+    return state.db(serving.segments)
+
+
+@router.get("/churn", summary="Buyers by churn risk")
+def churn(
+    state: State,
+    _: ReadKey,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    min_probability: Annotated[float, Query(ge=0, le=1)] = 0.0,
+) -> dict[str, Any]:
+    """Highest churn probability first, with each user's main drivers and CLV."""
+    scores = serving.churn_scores(state.store, lock=state.lock)
+    clv = serving.clv_scores(state.store, lock=state.lock)
+    scores = scores[scores["churn_probability"] >= min_probability]
+    top = scores.head(limit).assign(user_id=lambda f: f["user_id"].astype(str))
+    top = top.merge(clv, on="user_id", how="left")
+    return {"buyers": len(scores), "users": serving.records(top)}
+
+
+@router.get("/metrics", summary="Service metrics")
+def metrics(state: State, _: ReadKey) -> dict[str, Any]:
+    """Requests, status codes and recent p50/p99 latency per route; the served model."""
+    snapshot = state.holder.current
+    return {
+        **state.metrics.snapshot(),
+        "model": None
+        if snapshot is None
+        else {
+            "name": snapshot.name,
+            "version": snapshot.version,
+            "loaded_at": snapshot.loaded_at.isoformat(),
+            "users": len(snapshot.users),
+            "items": len(snapshot.items),
+            "online_rows": len(snapshot.rows),
+        },
+        "model_swaps": state.holder.swaps,
+        "model_error": state.holder.last_error,
+    }

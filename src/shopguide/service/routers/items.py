@@ -1,0 +1,44 @@
+"""Items: details, similar items, frequently bought together."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from shopguide.service.auth import ReadKey
+from shopguide.service.deps import ItemId, Snapshot, State
+from shopguide.service.schemas import SimilarResponse
+from shopguide.workflows import serving
+
+router = APIRouter(prefix="/v1/items", tags=["items"])
+N = Annotated[int, Query(ge=1, le=100, description="How many items.")]
+
+
+@router.get("/{item_id}", summary="An item with its sales")
+def item(item_id: ItemId, state: State, _: ReadKey) -> dict[str, Any]:
+    return state.db(serving.item_record, item_id)
+
+
+@router.get("/{item_id}/similar", response_model=SimilarResponse, summary="Similar items")
+def similar(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) -> SimilarResponse:
+    """Nearest items under the served model (empty for models without item similarity)."""
+    return SimilarResponse(
+        item_id=item_id,
+        model=snapshot.name,
+        version=snapshot.version,
+        items=serving.similar_items(snapshot, item_id, n),
+    )
+
+
+@router.get(
+    "/{item_id}/together", response_model=SimilarResponse, summary="Frequently bought together"
+)
+def together(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) -> SimilarResponse:
+    """Items most often in the same orders, with confidence, lift and order counts."""
+    return SimilarResponse(
+        item_id=item_id,
+        model="frequently-bought-together",
+        version=snapshot.version,
+        items=serving.together_items(snapshot, item_id, n),
+    )

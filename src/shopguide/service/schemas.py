@@ -1,0 +1,151 @@
+"""Request and response bodies (separate from the store's tables)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Scalar = str | int | float | bool | None
+
+
+class EventIn(BaseModel):
+    """One canonical event. Values are checked by ingestion, one event at a time, so a bad value
+    rejects only its event (with the reason in the response); unknown fields reject the batch."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    event_id: str | int | None = Field(None, description="Your id; makes re-sends idempotent.")
+    user_id: str | int | None = None
+    item_id: str | int | None = None
+    event_type: str | None = Field(
+        None, description="view, click, favorite, cart, purchase or refund."
+    )
+    timestamp: str | None = Field(None, description="ISO 8601; naive means UTC.")
+    quantity: float | str | None = None
+    price: float | str | None = Field(None, description="Unit price.")
+    discount: float | str | None = Field(None, description="Money off the line.")
+    order_id: str | int | None = None
+    session_id: str | int | None = None
+    campaign_id: str | int | None = None
+
+
+class EventBatch(BaseModel):
+    """A batch of events (at most the configured maximum, 10,000 by default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(min_length=1, max_length=10_000)
+
+
+class Rejection(BaseModel):
+    """A rejected event: its position in the batch, the first bad field and every reason."""
+
+    index: int
+    field: str | None
+    value: str | None
+    reason: str
+
+
+class IngestResponse(BaseModel):
+    load_id: int
+    received: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    rejections: list[Rejection]
+    users_updated: int
+    profiles_recomputed: int | None = Field(
+        description="Users whose profile was recomputed (null when no profiles are built)."
+    )
+
+
+class RecommendedItem(BaseModel):
+    item_id: str
+    score: float
+    title: str | None = None
+    category: str | None = None
+    price: float | None = None
+    reason: str | None = None
+
+
+class RecommendationsResponse(BaseModel):
+    user_id: str
+    model: str
+    version: str
+    strategy: Literal["model", "popular"]
+    items: list[RecommendedItem]
+
+
+class SimilarResponse(BaseModel):
+    item_id: str
+    model: str
+    version: str
+    items: list[dict[str, Any]]
+
+
+class TrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    params: dict[str, Scalar] = Field(
+        default_factory=dict, description='Constructor parameters, e.g. {"k": 50}.'
+    )
+
+
+class JobResponse(BaseModel):
+    job_id: str
+    kind: str
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float
+    step: str
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+
+
+class AudienceRequest(BaseModel):
+    """What to promote and the constraints of the campaign audience."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    items: list[str] = Field(min_length=1, max_length=50, description="Item ids to promote.")
+    size: int = Field(100, ge=1, le=100_000, description="Audience size (at most).")
+    exclude_buyers: bool = Field(True, description="Leave out users who already have an item.")
+    segments: list[str] = Field(
+        default_factory=list, max_length=20, description="Only users in these RFM segments."
+    )
+    max_churn: float | None = Field(
+        None, ge=0, le=1, description="Only users with churn probability at most this."
+    )
+    name: str | None = Field(None, max_length=200, description="A name to save it under.")
+
+
+class AudienceMember(BaseModel):
+    user_id: str
+    score: float
+    rank: int
+
+
+class AudienceResponse(BaseModel):
+    audience_id: str
+    items: list[str]
+    eligible_users: int
+    size: int
+    expected_lift: float | None = Field(
+        description="Mean score of the audience over that of all eligible users."
+    )
+    method: str
+    users: list[AudienceMember]
+
+
+class EraseResponse(BaseModel):
+    user_id: str
+    deleted: dict[str, int]
+    suppressed: bool
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    model: str | None
+    version: str | None

@@ -1,0 +1,81 @@
+"""Service settings from ``SHOPGUIDE_*`` environment variables, a ``.env`` file or code.
+
+API keys map a secret to a role. Give them as JSON in ``SHOPGUIDE_API_KEYS``
+(``{"k3y...": "admin", "r3ad...": "read"}``) or in a JSON file named by
+``SHOPGUIDE_API_KEYS_FILE`` with the same shape; both sources are merged.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shopguide.errors import ConfigError
+
+
+class Role(enum.IntEnum):
+    """What a key may do; a higher role includes the lower ones."""
+
+    READ = 1  # read profiles, recommendations, analytics
+    WRITE = 2  # also ingest events, build audiences
+    ADMIN = 3  # also train/publish models, erase and export users
+
+    @classmethod
+    def parse(cls, value: object) -> Role:
+        """``read``/``read-only``/``write``/``admin`` (any case) or a Role."""
+        if isinstance(value, Role):
+            return value
+        text = str(value).strip().lower().replace("_", "-")
+        aliases = {"read": cls.READ, "read-only": cls.READ, "readonly": cls.READ,
+                   "write": cls.WRITE, "admin": cls.ADMIN}  # fmt: skip
+        if text not in aliases:
+            raise ValueError(f"unknown role {value!r}: use read-only, write or admin")
+        return aliases[text]
+
+
+class ServiceSettings(BaseSettings):
+    """Settings of ``shopguide serve``.
+
+    ``db`` the store file; ``model`` the recommender served (its current registry version);
+    ``model_check_seconds`` how often requests look for a newly published version;
+    ``prepare`` builds missing profiles and trains the model at start when none is published.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SHOPGUIDE_", env_file=".env", extra="ignore")
+
+    db: Path = Path("shopguide.duckdb")
+    api_keys: dict[str, str] = Field(default_factory=dict)
+    api_keys_file: Path | None = None
+    model: str = "item-knn"
+    model_check_seconds: float = 1.0
+    prepare: bool = True
+    max_batch_events: int = 10_000
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _keys_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    def keys(self) -> dict[str, Role]:
+        """Every configured key with its role (the file's keys, then the environment's)."""
+        merged: dict[str, Any] = {}
+        if self.api_keys_file is not None:
+            try:
+                merged.update(json.loads(Path(self.api_keys_file).read_text()))
+            except (OSError, ValueError) as exc:
+                raise ConfigError(
+                    f"cannot read the API key file {self.api_keys_file}: {exc}",
+                    hint='write a JSON object such as {"my-secret-key": "admin"}',
+                ) from exc
+        merged.update(self.api_keys)
+        try:
+            return {str(k): Role.parse(v) for k, v in merged.items()}
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc

@@ -1,0 +1,144 @@
+"""What the running service holds: the store (one connection, guarded by a lock), the model
+holder (hot swap), background jobs and request metrics."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+from shopguide.recommend import ModelRegistry
+from shopguide.service.settings import Role, ServiceSettings
+from shopguide.store import open_store
+from shopguide.store.base import Store
+from shopguide.workflows import serving
+
+T = TypeVar("T")
+log = logging.getLogger("shopguide.service")
+
+
+@dataclass
+class RouteStats:
+    """Counts and recent latencies of one route template."""
+
+    count: int = 0
+    errors: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+    recent_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+
+
+class Metrics:
+    """Per-route request counts, status codes and latency percentiles (recent window)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.routes: dict[str, RouteStats] = {}
+        self.started = time.time()
+
+    def record(self, route: str, status: int, ms: float) -> None:
+        with self._lock:
+            stats = self.routes.setdefault(route, RouteStats())
+            stats.count += 1
+            stats.errors += status >= 500
+            stats.by_status[status] = stats.by_status.get(status, 0) + 1
+            stats.recent_ms.append(ms)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            routes = {
+                name: {
+                    "requests": s.count,
+                    "server_errors": s.errors,
+                    "by_status": {str(k): v for k, v in sorted(s.by_status.items())},
+                    "p50_ms": _pct(s.recent_ms, 50),
+                    "p99_ms": _pct(s.recent_ms, 99),
+                }
+                for name, s in sorted(self.routes.items())
+            }
+        return {"uptime_seconds": round(time.time() - self.started, 1), "routes": routes}
+
+
+def _pct(values: deque[float], q: float) -> float | None:
+    return round(float(np.percentile(list(values), q)), 3) if values else None
+
+
+class ServiceState:
+    """The live objects behind the routes."""
+
+    def __init__(self, settings: ServiceSettings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.keys: dict[str, Role] = settings.keys()
+        self.store = store if store is not None else open_store(settings.db)
+        self.lock = threading.RLock()  # DuckDB connection: one thread at a time
+        with self.lock:
+            serving.ensure_service_tables(self.store)
+        self.registry = ModelRegistry.for_store(self.store.path)
+        self.holder = serving.ModelHolder(
+            self.registry,
+            settings.model,
+            self._load_snapshot,
+            check_seconds=settings.model_check_seconds,
+        )
+        self.jobs = serving.JobRunner()
+        self.metrics = Metrics()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def db(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``func(store, *args, **kwargs)`` holding the store lock."""
+        with self.lock:
+            return func(self.store, *args, **kwargs)
+
+    def _load_snapshot(self) -> serving.ModelSnapshot:
+        with self.lock:
+            return serving.build_snapshot(self.store, self.registry, self.settings.model)
+
+    def prepare(self) -> None:
+        """Build missing profiles and train the served model when none is published."""
+        with self.lock:
+            serving.build_profiles_if_missing(self.store)
+            has_events = bool(self.store.scalar("SELECT count(*) FROM events"))
+        if has_events and self.holder.published_version() is None:
+            serving.train_and_publish(
+                self.store, self.registry, self.settings.model, read_lock=self.lock
+            )
+
+    def start(self) -> None:
+        """Load the current model and start watching the registry for new versions."""
+        if self.settings.prepare:
+            self.prepare()
+        self.holder.refresh(force=True)
+        threading.Thread(target=self._warm, name="retention-warmup", daemon=True).start()
+        self._watcher = threading.Thread(target=self._watch, name="model-watcher", daemon=True)
+        self._watcher.start()
+
+    def _warm(self) -> None:
+        """Fit the churn and CLV models once in the background so the first page is fast."""
+        try:
+            serving.churn_scores(self.store, lock=self.lock)
+            serving.clv_scores(self.store, lock=self.lock)
+        except Exception as exc:  # no purchases yet, or a closed store at shutdown
+            log.info("retention warm-up skipped: %s", type(exc).__name__)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.settings.model_check_seconds):
+            try:
+                if self.holder.refresh(force=True):
+                    log.info(
+                        "model swapped to %s", self.holder.current and self.holder.current.version
+                    )
+            except Exception:  # keep serving the old version; the error shows in /v1/models
+                log.exception("model refresh failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+        with self.lock:
+            self.store.close()

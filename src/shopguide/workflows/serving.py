@@ -1,0 +1,1076 @@
+"""What the REST service and the dashboard do, as small functions over an open store.
+
+The service stays thin: every route calls one function here, and only this module talks to the
+domain packages (profiles, analytics, recommend, retention). Three pieces of state live here:
+
+:class:`ModelSnapshot`
+    An immutable bundle of what answering a recommendation needs: the published model and its
+    id maps, the interaction matrix it scores from, the item catalogue, and frequently-bought-
+    together rules. Built off the request path, then swapped in with one reference assignment.
+:class:`ModelHolder`
+    Holds the current snapshot. ``holder.current`` is read once per request, so a request that
+    started on the old version finishes on it while new requests see the new one: a publish
+    never fails a request in flight. :meth:`ModelHolder.refresh` notices a new ``CURRENT``
+    version in the registry (published by a job, the CLI or another process) and swaps.
+:class:`JobRunner`
+    Background train-and-publish jobs with progress, polled by id.
+
+Privacy: :func:`erase_user` deletes a user's events, user row, profile rows and audience rows
+and records a hash of the id in ``suppressed_users``; :func:`suppression_rejects` is the check
+ingestion runs so later events of that user are rejected with the reason ``"user erased"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from shopguide.columns import Columns as C
+from shopguide.data.idmap import IdMap
+from shopguide.data.ingest import LoadReport, ingest_frame
+from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, build_interactions
+from shopguide.errors import DataError, ModelFormatError, UnknownIdError
+from shopguide.recommend import ItemKNN, ModelRegistry, create_model
+from shopguide.recommend.base import Recommender
+from shopguide.recommend.ease import EASE
+from shopguide.recommend.explain import explain
+from shopguide.recommend.fbt import FrequentlyBoughtTogether, order_item_matrix
+from shopguide.recommend.rules import (
+    ExcludeCategories,
+    IncludeCategories,
+    ItemCatalog,
+    PriceRange,
+    Rule,
+    RuleSet,
+)
+from shopguide.store.base import Store
+
+__all__ = [
+    "AUDIENCE_DDL",
+    "SUPPRESSION_DDL",
+    "Job",
+    "JobRunner",
+    "ModelHolder",
+    "ModelSnapshot",
+    "Recommendation",
+    "audience_for_items",
+    "build_snapshot",
+    "churn_scores",
+    "clv_scores",
+    "ensure_service_tables",
+    "erase_user",
+    "export_user",
+    "ingest_events",
+    "is_suppressed",
+    "item_record",
+    "overview",
+    "recommend_for_user",
+    "segments",
+    "similar_items",
+    "suppression_rejects",
+    "together_items",
+    "train_and_publish",
+    "user_history",
+    "user_profile",
+]
+
+#: The table of erased users (sha256 of the id, so the list itself holds no personal data).
+SUPPRESSION_DDL: Final = """CREATE TABLE IF NOT EXISTS suppressed_users (
+    user_hash VARCHAR NOT NULL PRIMARY KEY,
+    suppressed_at TIMESTAMP NOT NULL
+)"""
+#: Campaign audiences saved for export (erasing a user removes their rows).
+AUDIENCE_DDL: Final = """CREATE TABLE IF NOT EXISTS audiences (
+    audience_id VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    name VARCHAR,
+    user_id VARCHAR NOT NULL,
+    score DOUBLE NOT NULL,
+    rank INTEGER NOT NULL
+)"""
+#: The reason ingestion gives for events of an erased user.
+ERASED_REASON: Final = "user erased"
+
+
+def ensure_service_tables(store: Store) -> None:
+    """Create the service's tables if missing (idempotent; the lead folds them into a migration)."""
+    store.execute(SUPPRESSION_DDL)
+    store.execute(AUDIENCE_DDL)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+def user_hash(user_id: str) -> str:
+    """The suppression key of a user id: hex SHA-256 of its UTF-8 bytes."""
+    return hashlib.sha256(str(user_id).encode("utf-8")).hexdigest()
+
+
+def is_suppressed(store: Store, user_id: str) -> bool:
+    """Whether ``user_id`` has been erased."""
+    if not store.has_table("suppressed_users"):
+        return False
+    return bool(
+        store.scalar(
+            "SELECT count(*) FROM suppressed_users WHERE user_hash = ?", [user_hash(user_id)]
+        )
+    )
+
+
+def suppressed_mask(store: Store, user_ids: Iterable[object]) -> np.ndarray:
+    """A boolean array: which of ``user_ids`` belong to erased users."""
+    ids = [
+        None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in user_ids
+    ]
+    mask = np.zeros(len(ids), dtype=bool)
+    if not ids or not store.has_table("suppressed_users"):
+        return mask
+    hashes = {user_hash(i) for i in ids if i is not None}
+    if not hashes:
+        return mask
+    found = store.query_df(
+        "SELECT user_hash FROM suppressed_users WHERE list_contains(?, user_hash)", [sorted(hashes)]
+    )
+    erased = set(found["user_hash"])
+    if not erased:
+        return mask
+    return np.array([i is not None and user_hash(i) in erased for i in ids], dtype=bool)
+
+
+def suppression_rejects(
+    store: Store, frame: pd.DataFrame, lines: np.ndarray | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Split a raw events frame into rows to load and rows of erased users.
+
+    Returns ``(kept_frame, rejects, kept_lines)``; ``rejects`` has the quarantine columns
+    (``line, column_name, value, reason, raw``) with the reason ``"user erased"`` and no raw
+    content (the point is not to keep the erased user's data). Ingestion can call this on every
+    chunk before validation.
+    """
+    if lines is None:
+        lines = np.arange(1, len(frame) + 1)
+    if C.USER_ID not in frame or frame.empty:
+        empty = pd.DataFrame(columns=["line", "column_name", "value", "reason", "raw"])
+        return frame, empty, lines
+    mask = suppressed_mask(store, frame[C.USER_ID].tolist())
+    rejects = pd.DataFrame(
+        {
+            "line": np.asarray(lines)[mask].astype(np.int64),
+            "column_name": C.USER_ID,
+            "value": None,
+            "reason": ERASED_REASON,
+            "raw": None,
+        }
+    )
+    return frame[~mask].reset_index(drop=True), rejects, np.asarray(lines)[~mask]
+
+
+#: Tables with a ``user_id`` column whose rows an erasure deletes (when they exist).
+_USER_TABLES: Final = (
+    "events",
+    "users",
+    "profiles",
+    "profile_agg_users",
+    "profile_agg_categories",
+    "profile_agg_brands",
+    "audiences",
+)
+
+
+def erase_user(store: Store, user_id: str) -> dict[str, Any]:
+    """Delete every row about ``user_id`` and suppress their future events.
+
+    Deletes the user's events, user row, profile rows (every version), aggregate rows and
+    audience memberships, and quarantined rows that mention the id; records the id's hash in
+    ``suppressed_users``. Idempotent. Returns rows deleted per table.
+    """
+    ensure_service_tables(store)
+    deleted: dict[str, int] = {}
+    with store.transaction():
+        for table in _USER_TABLES:
+            if not store.has_table(table):
+                continue
+            n = int(store.scalar(f'SELECT count(*) FROM "{table}" WHERE user_id = ?', [user_id]))
+            if n:
+                store.execute(f'DELETE FROM "{table}" WHERE user_id = ?', [user_id])
+            deleted[table] = n
+        # quarantined raw rows: match the id as a whole token, never as a substring
+        pattern = "(^|[^A-Za-z0-9_.-])" + _regex_escape(user_id) + "([^A-Za-z0-9_.-]|$)"
+        where = "regexp_matches(coalesce(raw, ''), ?)"
+        n = int(store.scalar(f"SELECT count(*) FROM quarantine WHERE {where}", [pattern]))
+        if n:
+            store.execute(f"DELETE FROM quarantine WHERE {where}", [pattern])
+        deleted["quarantine"] = n
+        store.execute(
+            "INSERT INTO suppressed_users VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [user_hash(user_id), _now()],
+        )
+    return {"user_id": user_id, "deleted": deleted, "suppressed": True}
+
+
+def _regex_escape(text: str) -> str:
+    return "".join("\\" + ch if not ch.isalnum() else ch for ch in text)
+
+
+def export_user(store: Store, user_id: str) -> dict[str, Any]:
+    """Everything the store holds about ``user_id`` as JSON-ready data (download-my-data)."""
+    ensure_service_tables(store)
+    out: dict[str, Any] = {"user_id": user_id, "exported_at": _now().isoformat()}
+    for table in _USER_TABLES:
+        if not store.has_table(table):
+            continue
+        frame = store.query_df(f'SELECT * FROM "{table}" WHERE user_id = ?', [user_id])
+        out[table] = records(frame)
+    if not any(out.get(t) for t in _USER_TABLES):
+        raise UnknownIdError("user", [user_id])
+    return out
+
+
+# --------------------------------------------------------------------------- JSON helpers
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp | datetime):
+        return None if pd.isna(value) else value.isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A DataFrame as JSON-ready records (NaN/NaT as null, timestamps ISO)."""
+    return [
+        {str(k): _jsonable(v) for k, v in row.items()}
+        for row in frame.astype(object).to_dict("records")
+    ]
+
+
+# --------------------------------------------------------------------------- ingestion
+
+#: Event fields the API accepts, in canonical file order.
+EVENT_FIELDS: Final = (
+    C.EVENT_ID, C.USER_ID, C.ITEM_ID, C.EVENT_TYPE, C.TIMESTAMP, C.QUANTITY, C.PRICE,
+    C.DISCOUNT, C.ORDER_ID, C.SESSION_ID, C.CAMPAIGN_ID,
+)  # fmt: skip
+
+
+@dataclass
+class IngestResult:
+    """What one API batch did: the load report, each rejected event and the profile update."""
+
+    report: LoadReport
+    rejected: list[dict[str, Any]]
+    users: list[str]
+    profiles_updated: int | None
+
+
+def ingest_events(
+    store: Store, events: Sequence[dict[str, Any]], *, update_profiles: bool = True
+) -> IngestResult:
+    """Load a batch of canonical events exactly like a file (idempotent, with quarantine).
+
+    Events of erased users are rejected with ``"user erased"``; other bad events are rejected
+    with the validator's reasons. ``rejected`` lists ``{index, field, value, reason}`` with the
+    event's position in the batch. When profiles exist, the accepted users' profiles are brought
+    up to date with the profiles package's incremental update.
+    """
+    ensure_service_tables(store)
+    frame = pd.DataFrame(list(events), columns=list(EVENT_FIELDS)).astype(object)
+    frame = frame.where(frame.notna(), None)
+    lines = np.arange(1, len(frame) + 1)
+    kept, rejects, kept_lines = suppression_rejects(store, frame, lines)
+    report = ingest_frame(
+        store,
+        "events",
+        kept,
+        source="api:events",
+        lines=kept_lines,
+        rejects=rejects if len(rejects) else None,
+    )
+    bad = store.query_df(
+        "SELECT line, column_name, value, reason FROM quarantine WHERE load_id = ? ORDER BY line",
+        [report.load_id],
+    )
+    rejected = [
+        {
+            "index": int(row.line) - 1,
+            "field": row.column_name,
+            "value": None if row.value is None or pd.isna(row.value) else str(row.value),
+            "reason": str(row.reason),
+        }
+        for row in bad.itertuples()
+    ]
+    users = sorted(
+        {
+            str(u)
+            for u in store.query_df(
+                "SELECT DISTINCT user_id FROM events WHERE load_id = ?", [report.load_id]
+            )["user_id"]
+        }
+    )
+    updated: int | None = None
+    if update_profiles and users and _profiles_built(store):
+        from shopguide.profiles import update_profiles as _update
+
+        updated = _update(store, users).recomputed_users
+    return IngestResult(report, rejected, users, updated)
+
+
+def _profiles_built(store: Store) -> bool:
+    return store.has_table("profile_builds") and bool(
+        store.scalar("SELECT count(*) FROM profile_builds")
+    )
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def user_profile(store: Store, user_id: str) -> dict[str, Any]:
+    """The user's latest profile (raises ``UnknownIdError`` / ``ProfilesNotBuiltError``)."""
+    from shopguide.profiles import profile_record
+
+    return profile_record(store, user_id)
+
+
+def build_profiles_if_missing(store: Store) -> bool:
+    """Build the profiles once when the store has events but no profile version; True if built."""
+    from shopguide.profiles import build_profiles
+
+    if _profiles_built(store) or not store.scalar("SELECT count(*) FROM events"):
+        return False
+    build_profiles(store)
+    return True
+
+
+def user_history(store: Store, user_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The user's latest events, newest first, with item titles."""
+    frame = store.query_df(
+        """SELECT e."timestamp", e.event_type, e.item_id, i.title, i.category, e.quantity,
+                  e.price, e.order_id
+           FROM events e LEFT JOIN items i USING (item_id)
+           WHERE e.user_id = ? ORDER BY e."timestamp" DESC, e.event_key LIMIT ?""",
+        [user_id, int(limit)],
+    )
+    return records(frame)
+
+
+def item_record(store: Store, item_id: str) -> dict[str, Any]:
+    """One item's catalogue row plus its buyers, units and revenue."""
+    frame = store.query_df(
+        """SELECT i.item_id, i.title, i.category, i.brand, i.price, i.in_stock,
+                  (SELECT count(DISTINCT user_id) FROM events
+                     WHERE item_id = i.item_id AND event_type = 'purchase') AS buyers,
+                  (SELECT coalesce(sum(quantity), 0) FROM events
+                     WHERE item_id = i.item_id AND event_type = 'purchase') AS units,
+                  (SELECT coalesce(sum(quantity * price - coalesce(discount, 0)), 0) FROM events
+                     WHERE item_id = i.item_id AND event_type = 'purchase') AS revenue
+           FROM items i WHERE i.item_id = ?""",
+        [item_id],
+    )
+    if frame.empty:
+        raise UnknownIdError("item", [item_id])
+    return records(frame)[0]
+
+
+def overview(store: Store) -> dict[str, Any]:
+    """Headline KPIs and monthly revenue by category (for the overview page)."""
+    from shopguide.analytics import kpis, monthly_trends
+
+    if not store.scalar("SELECT count(*) FROM events"):
+        return {"kpis": None, "trends": []}
+    return {
+        "kpis": _jsonable(kpis(store)),
+        "trends": records(monthly_trends(store, "category", top=6)),
+    }
+
+
+def segments(store: Store) -> list[dict[str, Any]]:
+    """RFM segments: buyers, share, revenue, revenue share, mean R/F/M."""
+    from shopguide.analytics import segment_summary
+
+    if not store.scalar("SELECT count(*) FROM events"):
+        return []
+    return records(segment_summary(store))
+
+
+def segment_members(store: Store, names: Sequence[str]) -> set[str]:
+    """Users whose latest profile is in one of the RFM segments ``names``."""
+    if not store.has_table("profiles"):
+        return set()
+    frame = store.query_df(
+        "SELECT user_id FROM profiles WHERE as_of = (SELECT max(as_of) FROM profiles) "
+        "AND list_contains(?, segment)",
+        [list(names)],
+    )
+    return set(frame["user_id"].astype(str))
+
+
+# --------------------------------------------------------------------------- retention
+
+
+@dataclass
+class _Cached:
+    key: Any
+    value: Any
+
+
+_RETENTION_CACHE: dict[tuple[str, str], _Cached] = {}
+_RETENTION_LOCK = threading.Lock()
+
+
+def _data_version(store: Store) -> Any:
+    return (str(store.path), store.scalar("SELECT max(load_id) FROM loads"), store.count("events"))
+
+
+def _purchases(store: Store) -> pd.DataFrame:
+    return store.query_df(
+        """SELECT user_id, "timestamp", event_type, quantity, price, discount
+           FROM events WHERE event_type = 'purchase'"""
+    )
+
+
+def churn_scores(
+    store: Store, horizon_days: int = 90, *, lock: threading.RLock | None = None
+) -> pd.DataFrame:
+    """Churn probability and top drivers per buyer, highest risk first (cached per data load).
+
+    The model is trained on the events up to ``last event - horizon_days`` with labels from the
+    following horizon, then scores every buyer as of the last event (see
+    :class:`shopguide.retention.churn.ChurnModel`; without the BTYD features, which cost ~10x
+    the time for a few points of AUC). ``lock`` guards only the store reads, not the fit.
+    """
+    from shopguide.retention.churn import ChurnModel
+
+    with lock or threading.RLock():
+        key = _data_version(store)
+        cache_key = (str(store.path), f"churn:{horizon_days}")
+        with _RETENTION_LOCK:
+            hit = _RETENTION_CACHE.get(cache_key)
+            if hit is not None and hit.key == key:
+                return hit.value
+        events = _purchases(store)
+    if events.empty:
+        raise DataError("no purchases in the store: churn needs purchase history")
+    last = pd.Timestamp(events[C.TIMESTAMP].max()).floor("D")
+    cutoff = last - pd.Timedelta(days=horizon_days)
+    model = ChurnModel(horizon_days=horizon_days, with_btyd=False).fit(events, cutoff)
+    scored = model.score_users(events, last).reset_index()
+    with _RETENTION_LOCK:
+        _RETENTION_CACHE[cache_key] = _Cached(key, scored)
+    return scored
+
+
+def clv_scores(
+    store: Store, horizon_weeks: int = 52, *, lock: threading.RLock | None = None
+) -> pd.DataFrame:
+    """P(alive), expected purchases and CLV per buyer over ``horizon_weeks`` (BG/NBD + GG)."""
+    from shopguide.retention.clv import (
+        BetaGeoModel,
+        GammaGammaModel,
+        customer_lifetime_value,
+        rfm_summary,
+    )
+
+    with lock or threading.RLock():
+        key = _data_version(store)
+        cache_key = (str(store.path), f"clv:{horizon_weeks}")
+        with _RETENTION_LOCK:
+            hit = _RETENTION_CACHE.get(cache_key)
+            if hit is not None and hit.key == key:
+                return hit.value
+        tx = _purchases(store)
+    if tx.empty:
+        raise DataError("no purchases in the store: CLV needs purchase history")
+    tx["amount"] = tx[C.QUANTITY] * tx[C.PRICE].fillna(0) - tx[C.DISCOUNT].fillna(0)
+    summary = rfm_summary(tx, amount="amount")
+    bg = BetaGeoModel(penalizer=0.001).fit(summary["frequency"], summary["recency"], summary["T"])
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    gg = GammaGammaModel(penalizer=0.001).fit(repeat["frequency"], repeat["monetary_value"])
+    value = customer_lifetime_value(
+        bg, gg, summary["frequency"], summary["recency"], summary["T"],
+        summary["monetary_value"].clip(lower=0), horizon=horizon_weeks,
+    )  # fmt: skip
+    out = pd.DataFrame(
+        {
+            C.USER_ID: summary.index.astype(str),
+            "p_alive": bg.probability_alive(summary["frequency"], summary["recency"], summary["T"]),
+            "expected_purchases": bg.conditional_expected_purchases(
+                horizon_weeks, summary["frequency"], summary["recency"], summary["T"]
+            ),
+            "clv": value,
+        }
+    )
+    with _RETENTION_LOCK:
+        _RETENTION_CACHE[cache_key] = _Cached(key, out)
+    return out
+
+
+# --------------------------------------------------------------------------- models
+
+
+@dataclass(frozen=True)
+class ModelSnapshot:
+    """Everything a recommendation needs, fixed for one published model version.
+
+    ``rows`` holds per-user interaction rows added after the snapshot was built (events ingested
+    through the service); it is the only mutable part, replaced per user under the GIL with a
+    single dict assignment, so readers never see a half-updated row.
+    """
+
+    name: str
+    version: str
+    model: Recommender
+    users: IdMap
+    items: IdMap
+    matrix: sp.csr_matrix
+    catalog: ItemCatalog
+    popular: np.ndarray
+    fbt: FrequentlyBoughtTogether | None
+    weights: dict[str, float]
+    meta: dict[str, Any]
+    loaded_at: datetime
+    rows: dict[str, sp.csr_matrix] = field(default_factory=dict)
+    erased: set[str] = field(default_factory=set)
+
+    def user_row(self, user_id: str) -> tuple[int | None, sp.csr_matrix | None]:
+        """The user's model row (or ``None`` when unknown to the model) and interactions."""
+        index = self.users.to_internal([user_id], unknown="mask")[0]
+        row = self.rows.get(user_id)
+        if row is None and index >= 0:
+            row = self.matrix[int(index)]
+        return (int(index) if index >= 0 else None), row
+
+
+def _events_frame(store: Store, user_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    where = "" if user_ids is None else "WHERE list_contains(?, user_id)"
+    params = None if user_ids is None else [list(user_ids)]
+    return store.query_df(
+        f"""SELECT user_id, item_id, event_type, "timestamp", quantity, order_id
+            FROM events {where}""",
+        params,
+    )
+
+
+def build_snapshot(store: Store, registry: ModelRegistry, name: str) -> ModelSnapshot:
+    """Load the current version of ``name`` and everything needed to serve it."""
+    loaded = registry.load(name)
+    weights = {
+        str(k): float(v) for k, v in loaded.meta.get("weights", DEFAULT_EVENT_WEIGHTS).items()
+    }
+    events = _events_frame(store)
+    inter = build_interactions(events, weights, user_map=loaded.users, item_map=loaded.items)
+    items = store.query_df("SELECT item_id, title, category, brand, price, in_stock FROM items")
+    catalog = ItemCatalog.from_frame(items, loaded.items)
+    popular = np.asarray(inter.matrix.astype(bool).sum(axis=0)).ravel().astype(np.float64)
+    fbt: FrequentlyBoughtTogether | None = None
+    if len(events) and events[C.ORDER_ID].notna().any():
+        fbt = FrequentlyBoughtTogether(min_pair_orders=2).fit(
+            order_item_matrix(events, loaded.items)
+        )
+    return ModelSnapshot(
+        name=loaded.name,
+        version=loaded.version,
+        model=loaded.model,
+        users=loaded.users,
+        items=loaded.items,
+        matrix=inter.matrix,
+        catalog=catalog,
+        popular=popular,
+        fbt=fbt,
+        weights=weights,
+        meta=loaded.meta,
+        loaded_at=_now(),
+    )
+
+
+class ModelHolder:
+    """The current :class:`ModelSnapshot` of one model name, swapped atomically.
+
+    Readers take ``holder.current`` once and use that object to the end of the request.
+    :meth:`refresh` checks the registry's ``CURRENT`` pointer (at most every ``check_seconds``
+    unless forced) and, when it moved, builds the new snapshot *before* swapping the reference.
+    """
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        name: str,
+        loader: Callable[[], ModelSnapshot],
+        check_seconds: float = 1.0,
+    ) -> None:
+        self.registry = registry
+        self.name = name
+        self._loader = loader
+        self._check_seconds = check_seconds
+        self._checked = 0.0
+        self._lock = threading.Lock()
+        self.current: ModelSnapshot | None = None
+        self.swaps = 0
+        self.last_error: str | None = None
+
+    def published_version(self) -> str | None:
+        """The version ``CURRENT`` points at in the registry."""
+        return self.registry.current_version(self.name)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Swap to the published version if it changed; True if a swap happened."""
+        now = time.monotonic()
+        if not force and now - self._checked < self._check_seconds:
+            return False
+        if not self._lock.acquire(blocking=force):
+            return False  # another thread is already refreshing
+        try:
+            self._checked = time.monotonic()
+            published = self.published_version()
+            current = self.current
+            if published is None or (current is not None and current.version == published):
+                return False
+            try:
+                snapshot = self._loader()
+            except ModelFormatError as exc:
+                self.last_error = exc.message
+                return False
+            if current is not None:  # carry over online rows and erasures
+                snapshot.rows.update(current.rows)
+                snapshot.erased.update(current.erased)
+            self.current = snapshot  # the atomic swap
+            self.swaps += 1
+            self.last_error = None
+            return True
+        finally:
+            self._lock.release()
+
+
+def refresh_rows(store: Store, snapshot: ModelSnapshot, user_ids: Sequence[str]) -> None:
+    """Recompute the interaction rows of ``user_ids`` from the store (after online ingestion)."""
+    if not user_ids:
+        return
+    events = _events_frame(store, list(user_ids))
+    users = IdMap(sorted({str(u) for u in user_ids}), kind="user")
+    inter = build_interactions(events, snapshot.weights, user_map=users, item_map=snapshot.items)
+    for i, user in enumerate(users.external_ids):
+        snapshot.rows[str(user)] = inter.matrix[i]
+
+
+def forget_user(snapshot: ModelSnapshot, user_id: str) -> None:
+    """Stop serving anything derived from an erased user's data in this snapshot."""
+    snapshot.erased.add(user_id)
+    snapshot.rows[user_id] = sp.csr_matrix((1, len(snapshot.items)), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended item."""
+
+    item_id: str
+    score: float
+    title: str | None
+    category: str | None
+    price: float | None
+    reason: str | None
+
+
+def _rules(
+    include: Sequence[str], exclude: Sequence[str], min_price: float | None, max_price: float | None
+) -> RuleSet:
+    rules: list[Rule] = []
+    if include:
+        rules.append(IncludeCategories(list(include)))
+    if exclude:
+        rules.append(ExcludeCategories(list(exclude)))
+    if min_price is not None or max_price is not None:
+        rules.append(
+            PriceRange(
+                0.0 if min_price is None else min_price,
+                float("inf") if max_price is None else max_price,
+            )
+        )
+    return RuleSet(rules)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _price(value: Any) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def recommend_for_user(
+    snapshot: ModelSnapshot,
+    user_id: str,
+    n: int = 10,
+    *,
+    include_categories: Sequence[str] = (),
+    exclude_categories: Sequence[str] = (),
+    min_price: float | None = None,
+    max_price: float | None = None,
+    explanations: bool = False,
+) -> tuple[list[Recommendation], str]:
+    """Top-``n`` items for a user with business filters; returns the items and the strategy.
+
+    Strategy ``"model"`` for users the model knows (or, for models that score from a user's own
+    items such as item-KNN and EASE, users with interactions ingested since); otherwise
+    ``"popular"``: the most popular allowed items the user has not interacted with.
+    """
+    if user_id in snapshot.erased:
+        raise UnknownIdError("user", [user_id])
+    rules = _rules(include_categories, exclude_categories, min_price, max_price)
+    index, row = snapshot.user_row(user_id)
+    from_row = isinstance(snapshot.model, ItemKNN | EASE)
+    if row is not None and (index is not None or (from_row and row.nnz)):
+        model_row = index if index is not None else 0
+        ids, scores = rules.recommend(snapshot.model, [model_row], row, snapshot.catalog, n=n)
+        ids, scores = ids[0], scores[0]
+        keep = ids >= 0
+        ids, scores = ids[keep], scores[keep]
+        strategy = "model"
+        reasons: list[str | None] = [None] * len(ids)
+        if explanations and len(ids):
+            found = explain(
+                snapshot.model, model_row, ids, row, items=snapshot.items,
+                titles=snapshot.catalog.title.tolist(),
+            )  # fmt: skip
+            reasons = [e.text for e in found]
+        if len(ids) < n:  # top up with popular items
+            extra_ids, extra_scores = _popular(snapshot, rules, row, n - len(ids), exclude=ids)
+            ids = np.concatenate([ids, extra_ids])
+            scores = np.concatenate([scores, extra_scores])
+            reasons += ["popular with all shoppers" if explanations else None] * len(extra_ids)
+    else:
+        ids, scores = _popular(snapshot, rules, row, n)
+        strategy = "popular"
+        reasons = ["popular with all shoppers" if explanations else None] * len(ids)
+    external = snapshot.items.to_external(ids)
+    catalog = snapshot.catalog
+    return [
+        Recommendation(
+            item_id=str(external[k]),
+            score=float(scores[k]),
+            title=_text(catalog.title[i]),
+            category=_text(catalog.category[i]),
+            price=_price(catalog.price[i]),
+            reason=reasons[k],
+        )
+        for k, i in enumerate(ids.tolist())
+    ], strategy
+
+
+def _popular(
+    snapshot: ModelSnapshot,
+    rules: RuleSet,
+    row: sp.csr_matrix | None,
+    n: int,
+    exclude: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    scores = snapshot.popular.copy()
+    allowed = rules.allowed(snapshot.catalog)
+    if allowed is not None:
+        scores[~allowed] = -np.inf
+    if row is not None and row.nnz:
+        scores[row.indices] = -np.inf
+    if exclude is not None and len(exclude):
+        scores[exclude] = -np.inf
+    scores[scores <= 0] = -np.inf
+    top = np.argsort(-scores, kind="stable")[:n]
+    top = top[np.isfinite(scores[top])]
+    return top.astype(np.int32), scores[top].astype(np.float32)
+
+
+def similar_items(snapshot: ModelSnapshot, item_id: str, n: int = 10) -> list[dict[str, Any]]:
+    """Items most similar to ``item_id`` under the served model."""
+    index = int(snapshot.items.to_internal([item_id])[0])
+    try:
+        ids, scores = snapshot.model.similar_items([index], n=n)
+    except NotImplementedError:
+        return []
+    return _item_list(snapshot, ids[0], scores[0], "similarity")
+
+
+def together_items(snapshot: ModelSnapshot, item_id: str, n: int = 10) -> list[dict[str, Any]]:
+    """Items most often bought in the same orders as ``item_id`` (confidence order)."""
+    index = int(snapshot.items.to_internal([item_id])[0])
+    if snapshot.fbt is None:
+        return []
+    found = snapshot.fbt.together(index, n=n)
+    out = _item_list(snapshot, found.items, found.confidence, "confidence")
+    for entry, lift, orders in zip(out, found.lift, found.pair_orders, strict=True):
+        entry["lift"] = float(lift)
+        entry["orders"] = int(orders)
+    return out
+
+
+def _item_list(
+    snapshot: ModelSnapshot, ids: np.ndarray, scores: np.ndarray, label: str
+) -> list[dict[str, Any]]:
+    keep = ids >= 0
+    ids, scores = ids[keep], scores[keep]
+    external = snapshot.items.to_external(ids)
+    cat = snapshot.catalog
+    return [
+        {
+            "item_id": str(external[k]),
+            label: float(scores[k]),
+            "title": _text(cat.title[i]),
+            "category": _text(cat.category[i]),
+            "price": _price(cat.price[i]),
+        }
+        for k, i in enumerate(ids.tolist())
+    ]
+
+
+def audience_for_items(
+    snapshot: ModelSnapshot,
+    item_ids: Sequence[str],
+    *,
+    size: int = 100,
+    exclude_buyers: bool = True,
+    user_filter: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> dict[str, Any]:
+    """Users most likely to want the promoted items, by the served model's scores.
+
+    Every known user is scored with the model's recommendation score for the promoted items
+    (max over the items); users who already have one of the items are left out when
+    ``exclude_buyers``. ``expected_lift`` is the audience's mean score over the mean score of all
+    eligible users: how much more affinity the targeted users have than a random pick. It is a
+    ranking signal, not a measured causal uplift (the campaign/uplift model replaces it when the
+    targeting package has one).
+    """
+    wanted = snapshot.items.to_internal(list(item_ids))
+    n_users = snapshot.model.n_users_
+    rows = np.arange(n_users)
+    allowed = np.zeros(len(snapshot.items), dtype=bool)
+    allowed[wanted] = True
+    scores = np.full(n_users, -np.inf, dtype=np.float64)
+    width = len(wanted)
+    ids, sc = snapshot.model.recommend(
+        rows, snapshot.matrix, n=width, filter_already_liked=exclude_buyers, items_allowed=allowed
+    )
+    best = np.where(ids >= 0, sc, -np.inf).max(axis=1)
+    scores[:] = best
+    eligible = np.isfinite(scores) & (scores > 0)
+    users = snapshot.users.external_ids
+    if snapshot.erased:
+        eligible &= ~np.isin(users.astype(str), list(snapshot.erased))
+    if user_filter is not None:
+        eligible &= user_filter(users)
+    candidates = np.flatnonzero(eligible)
+    order = candidates[np.lexsort((candidates, -scores[candidates]))][:size]
+    base = float(scores[candidates].mean()) if len(candidates) else 0.0
+    chosen = float(scores[order].mean()) if len(order) else 0.0
+    return {
+        "items": [str(i) for i in item_ids],
+        "eligible_users": len(candidates),
+        "size": len(order),
+        "expected_lift": chosen / base if base > 0 else None,
+        "method": "recommendation-score",
+        "users": [
+            {"user_id": str(users[u]), "score": float(scores[u]), "rank": r + 1}
+            for r, u in enumerate(order.tolist())
+        ],
+    }
+
+
+def save_audience(store: Store, audience: dict[str, Any], name: str | None) -> str:
+    """Persist an audience for export; returns its id."""
+    ensure_service_tables(store)
+    audience_id = uuid.uuid4().hex[:12]
+    frame = pd.DataFrame(audience["users"], columns=["user_id", "score", "rank"])
+    frame.insert(0, "name", name)
+    frame.insert(0, "created_at", _now())
+    frame.insert(0, "audience_id", audience_id)
+    store.append("audiences", frame)
+    return audience_id
+
+
+def load_audience(store: Store, audience_id: str) -> pd.DataFrame:
+    """A saved audience's members, best first (raises ``UnknownIdError``)."""
+    ensure_service_tables(store)
+    frame = store.query_df(
+        "SELECT user_id, score, rank FROM audiences WHERE audience_id = ? ORDER BY rank",
+        [audience_id],
+    )
+    if frame.empty:
+        raise UnknownIdError("audience", [audience_id])
+    return frame
+
+
+def train_and_publish(
+    store: Store,
+    registry: ModelRegistry,
+    name: str = "item-knn",
+    params: dict[str, Any] | None = None,
+    *,
+    progress: Callable[[float, str], None] | None = None,
+    read_lock: threading.RLock | None = None,
+) -> str:
+    """Fit ``name`` on all events of the store and publish it as the new current version.
+
+    ``progress`` gets ``(fraction, step)``; ``read_lock`` guards the store reads when the store
+    connection is shared with a running service (the fit itself runs outside the lock).
+    """
+
+    def step(fraction: float, text: str) -> None:
+        if progress is not None:
+            progress(fraction, text)
+
+    step(0.05, "reading events")
+    lock = read_lock or threading.RLock()
+    with lock:
+        events = _events_frame(store)
+        max_load = store.scalar("SELECT max(load_id) FROM loads")
+    if events.empty:
+        raise DataError("the store has no events to train on", hint="ingest events first")
+    step(0.25, "building the interaction matrix")
+    inter = build_interactions(events, DEFAULT_EVENT_WEIGHTS)
+    step(0.4, f"fitting {name}")
+    model = create_model(name, **(params or {})).fit(inter.matrix)
+    step(0.85, "publishing")
+    version = registry.publish(
+        name,
+        model,
+        inter.users,
+        inter.items,
+        {
+            "weights": dict(DEFAULT_EVENT_WEIGHTS),
+            "events": len(events),
+            "max_load_id": None if max_load is None else int(max_load),
+            "params": model.get_params(),
+        },
+    )
+    step(1.0, f"published {version}")
+    return version
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+@dataclass
+class Job:
+    """A background job's state (JSON-ready through :meth:`to_dict`)."""
+
+    job_id: str
+    kind: str
+    status: str = "queued"  # queued, running, done, failed
+    progress: float = 0.0
+    step: str = ""
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    created_at: datetime = field(default_factory=_now)
+    finished_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(
+            {
+                "job_id": self.job_id,
+                "kind": self.kind,
+                "status": self.status,
+                "progress": round(self.progress, 3),
+                "step": self.step,
+                "result": self.result,
+                "error": self.error,
+                "created_at": self.created_at,
+                "finished_at": self.finished_at,
+            }
+        )
+
+
+class JobRunner:
+    """Runs jobs one at a time in a background thread and keeps their state by id."""
+
+    def __init__(self, keep: int = 100) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._keep = keep
+
+    def submit(self, kind: str, work: Callable[[Job], dict[str, Any]]) -> Job:
+        """Start ``work(job)`` in a thread; it may update ``job.progress``/``job.step``."""
+        job = Job(uuid.uuid4().hex[:16], kind)
+        with self._lock:
+            self._jobs[job.job_id] = job
+            while len(self._jobs) > self._keep:
+                self._jobs.pop(next(iter(self._jobs)))
+
+        def run() -> None:
+            with self._run_lock:
+                job.status = "running"
+                try:
+                    job.result = work(job)
+                    job.status = "done"
+                    job.progress = 1.0
+                except Exception as exc:  # a job's failure is reported, never raised
+                    job.status = "failed"
+                    job.error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+                finally:
+                    job.finished_at = _now()
+
+        threading.Thread(target=run, name=f"job-{job.job_id}", daemon=True).start()
+        return job
+
+    def get(self, job_id: str) -> Job:
+        """A job by id (raises ``UnknownIdError``)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise UnknownIdError("job", [job_id])
+        return job
+
+
+def model_versions(registry: ModelRegistry) -> list[dict[str, Any]]:
+    """Every published version of every model with its metadata and which one is current."""
+    from shopguide.recommend import MODEL_NAMES
+
+    out: list[dict[str, Any]] = []
+    for name in MODEL_NAMES:
+        current = registry.current_version(name)
+        for version in registry.versions(name):
+            meta_file = Path(registry.root) / name / version / "meta.json"
+            meta: dict[str, Any] = {}
+            if meta_file.is_file():
+                import json
+
+                meta = json.loads(meta_file.read_text())
+            out.append(
+                {
+                    "model": name,
+                    "version": version,
+                    "current": version == current,
+                    "created_at": meta.get("created_at"),
+                    "events": meta.get("events"),
+                    "params": meta.get("params"),
+                }
+            )
+    return out
+
+
+def check_model_params(name: str, params: dict[str, Any]) -> None:
+    """Raise ``ValueError`` now if ``name`` does not take ``params`` (before a job starts)."""
+    create_model(name, **params)
