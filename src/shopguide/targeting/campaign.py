@@ -154,11 +154,13 @@ def campaign_features(
     campaign: Campaign,
     as_of: datetime | str,
     rec_scores: pd.Series | None = None,
+    candidates: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """One row per user with purchases up to ``as_of`` (see the module docstring).
 
     ``rec_scores`` (indexed by ``user_id``) is the user's recommendation score for the
-    promoted items; users without one get 0.
+    promoted items; users without one get 0. ``candidates`` restricts (and extends) the rows
+    to those users: a candidate with no purchase yet gets zeros and the longest recency seen.
     """
     as_of = pd.Timestamp(as_of).to_pydatetime()
     promo, params = _promotion_filter(campaign, "i")
@@ -198,6 +200,12 @@ def campaign_features(
         """,
         [*params, as_of, as_of],
     ).set_index("user_id")
+    if candidates is not None:
+        longest = float(frame["recency_days"].max()) + 1.0 if len(frame) else 365.0
+        frame = frame.reindex(pd.Index(list(dict.fromkeys(candidates)), name="user_id"))
+        numeric = frame.columns.drop("last_promoted_purchase")
+        frame["recency_days"] = frame["recency_days"].fillna(longest)
+        frame[numeric] = frame[numeric].fillna(0.0)
     frame["rec_score"] = 0.0
     if rec_scores is not None:
         frame["rec_score"] = rec_scores.reindex(frame.index).fillna(0.0).astype(float)
