@@ -102,16 +102,23 @@ def _planted(n: int = 1500, seed: int = 0) -> pd.DataFrame:
     at day 180) and never comes back; the rest keep buying. Churners are therefore
     recognisable from recency, which the model must find."""
     rng = np.random.default_rng(seed)
-    start = pd.Timestamp("2022-01-01")
-    rows = []
     churner = rng.random(n) < 1 / 3
-    for u in range(n):
-        t = rng.uniform(0, 20)
-        stop = rng.uniform(100, 150) if churner[u] else 400
-        while t < min(stop, 365):
-            rows.append((f"u{u}", start + pd.Timedelta(days=float(t)), rng.gamma(2, 10)))
-            t += rng.exponential(14 if not churner[u] else 10)
-    return _events([(r[0], str(r[1]), r[2]) for r in rows])
+    stop = np.where(churner, rng.uniform(100, 150, n), 365.0)
+    mean_gap = np.where(churner, 10.0, 14.0)
+    gaps = rng.exponential(1.0, (n, 60)) * mean_gap[:, None]
+    times = rng.uniform(0, 20, n)[:, None] + np.cumsum(gaps, axis=1) - gaps[:, :1]
+    keep = times < stop[:, None]
+    users, _ = np.nonzero(keep)
+    return pd.DataFrame(
+        {
+            "user_id": np.char.add("u", users.astype(str)),
+            "item_id": "x",
+            "event_type": "purchase",
+            "timestamp": pd.Timestamp("2022-01-01") + pd.to_timedelta(times[keep], unit="D"),
+            "quantity": 1,
+            "price": rng.gamma(2, 10, len(users)),
+        }
+    )
 
 
 def test_planted_churners_are_recovered() -> None:
@@ -173,3 +180,19 @@ def test_metrics_and_errors() -> None:
         ChurnModel().predict_proba_features(pd.DataFrame({"recency_days": [1.0]}))
     with pytest.raises(DataError):
         ChurnModel().fit_features(pd.DataFrame({"a": [1.0, 2.0]}), [1, 1])
+
+
+def test_train_and_score_current_users() -> None:
+    from shopguide.retention import train_and_score_churn
+
+    ev = _planted(800, seed=3)
+    model, scores, report = train_and_score_churn(ev, horizon_days=60)
+    assert model.cutoff_ == pd.Timestamp(report["train_cutoff"])
+    last = pd.to_datetime(ev["timestamp"]).max().floor("D")
+    assert report["as_of"] == str(last.date())
+    assert report["train_cutoff"] == str((last - pd.Timedelta(days=60)).date())
+    assert report["train_auc_model"] > 0.9
+    assert scores.index.is_unique
+    assert len(scores) == report["scored_users"] == ev["user_id"].nunique()
+    assert scores["churn_probability"].is_monotonic_decreasing
+    assert {"driver_1", "driver_1_contribution", "reasons"} <= set(scores.columns)

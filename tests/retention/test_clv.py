@@ -259,3 +259,28 @@ def test_probabilities_and_expectations_are_sane(
         e2 = m.conditional_expected_purchases(20.0, [x], [t_x], [T])[0]
         assert np.isfinite(e1) and np.isfinite(e2)
         assert -1e-9 <= e1 <= e2 + 1e-9
+
+
+def test_customer_value_table_from_events() -> None:
+    from shopguide.data.datasets.cdnow import cdnow_events
+    from shopguide.retention.clv import customer_value_table
+
+    ev = cdnow_events()
+    table = customer_value_table(ev, as_of="1997-09-30", horizon_days=273)
+    assert len(table) == 2357
+    s = rfm_summary(load_cdnow(), "customer_id", "date", "amount", "1997-09-30")
+    s.index = s.index.astype(str)
+    np.testing.assert_allclose(table.loc[s.index, "frequency"], s["frequency"])
+    assert table["p_alive"].between(0, 1).all()
+    assert (table["clv"] > 0).all()
+    # the most valuable customers are frequent, recent buyers
+    top = table.nlargest(50, "clv")
+    assert top["frequency"].median() > table["frequency"].median()
+    # next order: only where half a purchase is expected within a year, and after as_of
+    nxt = table["expected_next_order"].dropna()
+    assert (nxt > pd.Timestamp("1997-09-30")).all()
+    assert (nxt <= pd.Timestamp("1997-09-30") + pd.Timedelta(weeks=52)).all()
+    assert table.loc[nxt.index, "expected_purchases"].min() > 0.1
+    # the future does not leak into the as-of table
+    later = customer_value_table(ev[ev["timestamp"] <= "1997-09-30"], as_of="1997-09-30")
+    np.testing.assert_allclose(later["clv"], customer_value_table(ev, as_of="1997-09-30")["clv"])

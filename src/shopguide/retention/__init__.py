@@ -1,1 +1,54 @@
-"""retention."""
+"""Retention: lifetime value (BG/NBD, Pareto/NBD, Gamma-Gamma) and churn.
+
+Plain data frames and numpy arrays in and out, so campaign, win-back, profile and report code
+can call these directly:
+
+- :func:`rfm_summary`, :class:`BetaGeoModel`, :class:`ParetoNBDModel`,
+  :class:`GammaGammaModel`, :func:`customer_lifetime_value`, :func:`holdout_comparison`,
+  :func:`customer_value_table` (per-user p_alive, expected purchases, CLV, next order date);
+- :func:`churn_labels`, :func:`churn_features`, :func:`churn_dataset`, :class:`ChurnModel`,
+  :func:`churn_baselines`, :func:`evaluate_churn_scores`, :func:`cross_fitted_churn_scores`,
+  :func:`train_and_score_churn`.
+"""
+
+from shopguide.retention.churn import (
+    FEATURES,
+    ChurnModel,
+    churn_baselines,
+    churn_dataset,
+    churn_features,
+    churn_labels,
+    cross_fitted_churn_scores,
+    evaluate_churn_scores,
+    top_decile_lift,
+    train_and_score_churn,
+)
+from shopguide.retention.clv import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ParetoNBDModel,
+    customer_lifetime_value,
+    customer_value_table,
+    holdout_comparison,
+    rfm_summary,
+)
+
+__all__ = [
+    "FEATURES",
+    "BetaGeoModel",
+    "ChurnModel",
+    "GammaGammaModel",
+    "ParetoNBDModel",
+    "churn_baselines",
+    "churn_dataset",
+    "churn_features",
+    "churn_labels",
+    "cross_fitted_churn_scores",
+    "customer_lifetime_value",
+    "customer_value_table",
+    "evaluate_churn_scores",
+    "holdout_comparison",
+    "rfm_summary",
+    "top_decile_lift",
+    "train_and_score_churn",
+]

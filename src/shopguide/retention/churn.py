@@ -529,3 +529,42 @@ def cross_fitted_churn_scores(
         m = ChurnModel(random_state=random_state, **model_params).fit_features(X[~test], yy[~test])
         out[test] = m.predict_proba_features(X[test])
     return out
+
+
+def train_and_score_churn(
+    events: pd.DataFrame,
+    horizon_days: int = 90,
+    as_of: str | pd.Timestamp | None = None,
+    **model_params: Any,
+) -> tuple[ChurnModel, pd.DataFrame, dict[str, Any]]:
+    """Train on the latest fully observed window and score every user as of ``as_of``.
+
+    ``as_of`` defaults to the last event day. The model is trained with features as of
+    ``as_of - horizon_days`` and labels from the ``horizon_days`` after that, so its labels are
+    fully observed; it then scores all users with a purchase by ``as_of``. Returns the model,
+    the scores (:meth:`ChurnModel.explain` columns, highest risk first) and a small report with
+    the training cut-off, label rate and the in-sample AUC of the model and of recency alone
+    (a sanity check; use :func:`evaluate_churn_scores` on a later period for an honest figure).
+    """
+    end = (
+        _day(as_of)
+        if as_of is not None
+        else pd.to_datetime(events[Columns.TIMESTAMP]).max().floor("D")
+    )
+    train_cut = end - pd.Timedelta(days=horizon_days)
+    model = ChurnModel(horizon_days=horizon_days, **model_params)
+    X, y = churn_dataset(events, train_cut, horizon_days, with_btyd=model.with_btyd)
+    model.fit_features(X, y)
+    model.cutoff_ = train_cut
+    scores = model.score_users(events, end)
+    report = {
+        "train_cutoff": str(train_cut.date()),
+        "as_of": str(end.date()),
+        "horizon_days": horizon_days,
+        "train_users": len(y),
+        "train_churn_rate": float(y.mean()),
+        "train_auc_model": float(roc_auc_score(y, model.predict_proba_features(X))),
+        "train_auc_recency": float(roc_auc_score(y, X["recency_days"])),
+        "scored_users": len(scores),
+    }
+    return model, scores, report

@@ -188,6 +188,14 @@ def _validate_rft(
     return x, t_x, tt
 
 
+def _compress(*columns: FloatArray, weights: FloatArray) -> tuple[list[FloatArray], FloatArray]:
+    """Merge identical customer rows, summing their weights (many customers share (x, t_x, T))."""
+    stacked = np.column_stack(columns)
+    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    w = np.bincount(inverse.ravel(), weights=weights, minlength=len(uniq))
+    return [uniq[:, i].copy() for i in range(uniq.shape[1])], np.asarray(w, dtype="float64")
+
+
 def _fit_logparams(
     negll: Callable[[FloatArray], float], x0: FloatArray, n_restarts: int = 1
 ) -> tuple[FloatArray, float, bool]:
@@ -332,8 +340,9 @@ class BetaGeoModel(_BTYDBase):
         ``weights`` counts how many customers share each row (for pre-aggregated data).
         """
         x, t_x, tt = _validate_rft(frequency, recency, T)
-        w = np.ones_like(x) if weights is None else _as_float(weights, "weights")
+        w0 = np.ones_like(x) if weights is None else _as_float(weights, "weights")
         scale = float(np.mean(tt)) or 1.0
+        (x, t_x, tt), w = _compress(x, t_x, tt, weights=w0)
 
         def negll(logp: FloatArray) -> float:
             p = np.exp(logp)
@@ -471,8 +480,9 @@ class ParetoNBDModel(_BTYDBase):
     ) -> ParetoNBDModel:
         """Estimate (r, alpha, s, beta) by maximum likelihood."""
         x, t_x, tt = _validate_rft(frequency, recency, T)
-        w = np.ones_like(x) if weights is None else _as_float(weights, "weights")
+        w0 = np.ones_like(x) if weights is None else _as_float(weights, "weights")
         scale = float(np.mean(tt)) or 1.0
+        (x, t_x, tt), w = _compress(x, t_x, tt, weights=w0)
 
         def negll(logp: FloatArray) -> float:
             p = np.exp(logp)
@@ -580,7 +590,7 @@ class GammaGammaModel(_BTYDBase):
         keep = (x > 0) & (m > 0)
         if keep.sum() < 3:
             raise DataError("Gamma-Gamma needs at least 3 customers with repeat purchases")
-        x, m, w = x[keep], m[keep], w[keep]
+        (x, m), w = _compress(x[keep], m[keep], weights=w[keep])
 
         def negll(logp: FloatArray) -> float:
             pr = np.exp(logp)
@@ -687,3 +697,105 @@ def holdout_comparison(
     table["predicted_mean"] = table["predicted"] / table["customers"]
     table.index.name = "calibration_frequency"
     return table
+
+
+def customer_value_table(
+    events: pd.DataFrame,
+    as_of: str | pd.Timestamp | None = None,
+    horizon_days: int = 90,
+    clv_weeks: int = 52,
+    annual_discount_rate: float = 0.10,
+) -> pd.DataFrame:
+    """Per-user predicted value fields from canonical events, for profiles and reports.
+
+    Fits BG/NBD and Gamma-Gamma (weeks as the unit, same-day purchases merged) on the
+    ``purchase`` events up to ``as_of`` (default: the last event day) and returns, indexed by
+    ``user_id``: ``frequency``, ``recency_weeks``, ``T_weeks``, ``monetary_value``,
+    ``p_alive``, ``expected_purchases`` (in the next ``horizon_days``), ``expected_spend``
+    (per future purchase), ``clv`` (discounted over ``clv_weeks`` weeks) and
+    ``expected_next_order``: the first day on which the BG/NBD conditional expected purchases
+    since ``as_of`` reach 0.5 (so it accounts for the chance the user has left), NaT when that
+    does not happen within a year. A point estimate of "when we expect them back", not a
+    promise.
+
+    The amount of a purchase is ``price * quantity - discount`` (missing parts count as 0 / 1).
+    Gamma-Gamma needs at least 3 repeat buyers; with fewer the spend falls back to each user's
+    mean purchase amount.
+    """
+    needed = ["user_id", "timestamp"]
+    missing = [c for c in needed if c not in events.columns]
+    if missing:
+        raise DataError(f"customer_value_table: events lack column(s) {', '.join(missing)}")
+    ev = events
+    if "event_type" in ev.columns:
+        ev = ev[ev["event_type"] == "purchase"]
+    if ev.empty:
+        raise DataError("customer_value_table: no purchase events")
+    qty = pd.to_numeric(ev["quantity"], errors="coerce").fillna(1.0) if "quantity" in ev else 1.0
+    price = pd.to_numeric(ev["price"], errors="coerce").fillna(0.0) if "price" in ev else 0.0
+    disc = pd.to_numeric(ev["discount"], errors="coerce").fillna(0.0) if "discount" in ev else 0.0
+    tx = pd.DataFrame(
+        {
+            "user_id": ev["user_id"].astype(str),
+            "timestamp": pd.to_datetime(ev["timestamp"]),
+            "amount": price * qty - disc,
+        }
+    )
+    cut = pd.Timestamp(as_of).floor("D") if as_of is not None else tx["timestamp"].max().floor("D")
+    s = rfm_summary(tx, "user_id", "timestamp", "amount", calibration_end=cut, time_unit="W")
+    x, rec, tt = s["frequency"], s["recency"], s["T"]
+    bg = BetaGeoModel(penalizer=1e-4).fit(x, rec, tt)
+    out = pd.DataFrame(index=s.index)
+    out["frequency"] = x
+    out["recency_weeks"] = rec
+    out["T_weeks"] = tt
+    out["monetary_value"] = s["monetary_value"]
+    out["p_alive"] = bg.probability_alive(x, rec, tt)
+    out["expected_purchases"] = bg.conditional_expected_purchases(horizon_days / 7.0, x, rec, tt)
+    rep = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
+    weekly = (1.0 + annual_discount_rate) ** (1.0 / 52.0) - 1.0
+    try:
+        gg = GammaGammaModel().fit(rep["frequency"], rep["monetary_value"])
+        out["expected_spend"] = gg.conditional_expected_spend(x, s["monetary_value"])
+        out["clv"] = customer_lifetime_value(
+            bg, gg, x, rec, tt, s["monetary_value"], horizon=clv_weeks, discount_rate=weekly
+        )
+    except DataError:
+        mean_amount = (
+            tx[tx["timestamp"] <= cut + pd.Timedelta(days=1)].groupby("user_id")["amount"].mean()
+        )
+        out["expected_spend"] = mean_amount.reindex(out.index).fillna(0.0)
+        cum = np.zeros(len(out))
+        prev = np.zeros(len(out))
+        for k in range(1, clv_weeks + 1):
+            now = bg.conditional_expected_purchases(k, x, rec, tt)
+            cum += (now - prev) / (1.0 + weekly) ** k
+            prev = now
+        out["clv"] = out["expected_spend"].to_numpy() * cum
+    out["expected_next_order"] = _expected_next_order(bg, x, rec, tt, cut)
+    out.index.name = "user_id"
+    return out
+
+
+def _expected_next_order(
+    model: BetaGeoModel | ParetoNBDModel,
+    x: ArrayLike,
+    rec: ArrayLike,
+    tt: ArrayLike,
+    cut: pd.Timestamp,
+    threshold: float = 0.5,
+    max_weeks: int = 52,
+) -> pd.Series:
+    """Day when E[Y(t) | x, t_x, T] first reaches ``threshold`` (linear between weeks)."""
+    xs, rs, ts = _validate_rft(x, rec, tt)
+    prev = np.zeros(len(xs))
+    weeks = np.full(len(xs), np.nan)
+    for k in range(1, max_weeks + 1):
+        now = model.conditional_expected_purchases(float(k), xs, rs, ts)
+        hit = np.isnan(weeks) & (now >= threshold)
+        frac = (threshold - prev[hit]) / np.maximum(now[hit] - prev[hit], 1e-12)
+        weeks[hit] = k - 1 + frac
+        prev = now
+    days = np.round(weeks * 7.0)
+    index = x.index if isinstance(x, pd.Series) else None
+    return pd.Series(cut + pd.to_timedelta(days, unit="D"), index=index)
