@@ -126,3 +126,22 @@ def test_markdown_table() -> None:
         "| m1 | 0.50 | x |",
         "| m2 |  | y |",
     ]
+
+
+def test_tune_with_none_and_string_values(events: pd.DataFrame, tmp_path: Path) -> None:
+    def factory(shift: int, tag: str | None) -> TinyPopular:
+        return TinyPopular(shift=shift)
+
+    res = tune(
+        factory,
+        {"shift": [0, 2], "tag": [None, "x"], "n": [5, 10]},
+        events,
+        UserKFold(2, seed=3),
+        out_dir=tmp_path,
+        plot_param="shift",
+    )
+    assert len(res.summary) == 4
+    assert set(res.summary["tag"].map(str)) == {"None", "x"}
+    assert (res.summary["splits"] == 2).all()
+    assert res.best_params["tag"] is None  # ties keep grid order: None comes first
+    assert set(res.plots) == {"ndcg_vs_shift", "ndcg_vs_n"}

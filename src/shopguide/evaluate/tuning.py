@@ -270,7 +270,7 @@ def tune(
     )
 
     rows = []
-    for params in settings:
+    for setting_id, params in enumerate(settings):
         for s, train, rel in prepared:
             full = {**(fixed_params or {}), **params}
             res = evaluate_recommender(
@@ -281,15 +281,23 @@ def tune(
                 filter_already_liked=filter_already_liked,
                 metrics=None,
             )
-            rows.append({**params, "split": s.name, **res.metrics, "fit_s": res.fit_seconds})
+            rows.append(
+                {
+                    "setting": setting_id,
+                    **params,
+                    "split": s.name,
+                    **res.metrics,
+                    "fit_s": res.fit_seconds,
+                }
+            )
             if progress is not None:
                 progress(f"{_fmt(params)} on {s.name}: {selection}={res.metrics[selection]:.4f}")
     folds = pd.DataFrame(rows)
     param_names = list(grid)
     metric_cols = [c for c in folds.columns if "@" in c]
-    summary = _summarise(folds, param_names, [*metric_cols, "fit_s"], selection)
+    summary = _summarise(folds, settings, param_names, [*metric_cols, "fit_s"], selection)
     best = summary.iloc[0]
-    best_params = {k: _jsonable(summary[k].iloc[0]) for k in param_names}
+    best_params = {k: _jsonable(v) for k, v in settings[int(best["setting"])].items()}
     result_plots: dict[str, Path] = {}
     result = TuningResult(
         folds=folds,
@@ -313,23 +321,25 @@ def tune(
 
 
 def _summarise(
-    folds: pd.DataFrame, params: list[str], cols: list[str], selection: str
+    folds: pd.DataFrame,
+    settings: list[dict[str, Any]],
+    params: list[str],
+    cols: list[str],
+    selection: str,
 ) -> pd.DataFrame:
-    if params:
-        keyed = folds.assign(**{p: folds[p].astype(str) for p in params})
-        g = keyed.groupby(params, sort=False)[cols]
-        mean, std = g.mean(), g.std(ddof=0)
-        first = folds.groupby(keyed[params].apply(tuple, axis=1), sort=False)[params].first()
-        originals = first.reset_index(drop=True)
-    else:
-        mean = folds[cols].mean().to_frame().T
-        std = folds[cols].std(ddof=0).to_frame().T
-        originals = pd.DataFrame(index=[0])
-    out = originals.copy()
+    """Mean and population std over splits per setting, best first (ties keep grid order)."""
+    g = folds.groupby("setting", sort=True)[cols]
+    mean, std = g.mean(), g.std(ddof=0)
+    ids = mean.index.to_numpy()
+    out = pd.DataFrame({"setting": ids})
+    for p in params:
+        out[p] = pd.Series([settings[i].get(p) for i in ids], dtype=object)
+        if _is_numeric(out[p].tolist()):
+            out[p] = pd.to_numeric(out[p])
     for c in cols:
         out[f"{c}_mean"] = mean[c].to_numpy()
         out[f"{c}_std"] = std[c].to_numpy()
-    out["splits"] = len(folds) // max(1, len(out))
+    out["splits"] = folds.groupby("setting", sort=True).size().to_numpy()
     return out.sort_values(f"{selection}_mean", ascending=False, kind="stable").reset_index(
         drop=True
     )
@@ -377,7 +387,7 @@ def plot_tuning(
 
     if plot_param is not None:
         fig, ax = plt.subplots(figsize=(6, 4))
-        groups = summary.groupby([summary[o].astype(str) for o in others]) if others else None
+        groups = summary.groupby([summary[o].map(str) for o in others]) if others else None
         parts = list(groups) if groups is not None else [("", summary)]
         for label, part in parts[:8]:
             part = part.sort_values(plot_param)
@@ -385,7 +395,7 @@ def plot_tuning(
             ax.errorbar(
                 part[plot_param].astype(float)
                 if _is_numeric(part[plot_param].tolist())
-                else part[plot_param].astype(str),
+                else part[plot_param].map(str),
                 part[f"{target}_mean"],
                 yerr=part[f"{target}_std"],
                 marker="o",
@@ -411,7 +421,7 @@ def plot_tuning(
             best = result.best_params
             mask = np.ones(len(summary), dtype=bool)
             for o in others:
-                mask &= (summary[o].astype(str) == str(best[o])).to_numpy()
+                mask &= (summary[o].map(str) == str(best[o])).to_numpy()
             lines = summary[mask].sort_values(plot_param)
         else:
             lines = summary.iloc[:1]
