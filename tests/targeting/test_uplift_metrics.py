@@ -100,3 +100,16 @@ def test_metric_properties(data: list[tuple[float, int, int]], k: float) -> None
     np.testing.assert_allclose(x1, x2)
     np.testing.assert_allclose(q1, q2)
     assert q1[-1] == pytest.approx(y[t == 1].sum() - y[t == 0].sum() * t.sum() / (1 - t).sum())
+
+
+def test_summary_matches_the_single_metrics() -> None:
+    from shopguide.targeting.metrics import uplift_summary
+
+    rng = np.random.default_rng(2)
+    s, t, y = rng.random(500), rng.integers(0, 2, 500), rng.integers(0, 2, 500)
+    out = uplift_summary(s, t, y)
+    assert out["uplift@30%"] == pytest.approx(uplift_at_k(s, t, y, k=0.3))
+    assert out["uplift@10%"] == pytest.approx(uplift_at_k(s, t, y, k=0.1))
+    assert out["qini"] == pytest.approx(qini_auc_score(s, t, y))
+    assert out["ate"] == pytest.approx(uplift_at_k(s, t, y, k=1.0))
+    assert out["n"] == 500

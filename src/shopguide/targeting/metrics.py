@@ -196,3 +196,22 @@ def lift_by_decile(outcome: ArrayLike, score: ArrayLike, n_bins: int = 10) -> pd
         g["cum_capture"] = cr / y.sum()
     g.index.name = "decile"
     return g
+
+
+def uplift_summary(
+    score: ArrayLike,
+    treatment: ArrayLike,
+    outcome: ArrayLike,
+    ks: tuple[float, ...] = (0.1, 0.2, 0.3),
+) -> dict[str, float]:
+    """The headline figures of an uplift score on held-out data, as a flat dict.
+
+    Keys: ``uplift@10%`` ... (one per ``ks``, "overall" strategy), ``qini``, ``ate`` (the
+    average effect, i.e. what random targeting gives in expectation), ``n``.
+    """
+    s, t, y = _check(score, treatment, outcome)
+    out = {f"uplift@{round(k * 100)}%": uplift_at_k(s, t, y, k=k) for k in ks}
+    out["qini"] = qini_auc_score(s, t, y)
+    out["ate"] = float(y[t == 1].mean() - y[t == 0].mean())
+    out["n"] = float(len(s))
+    return out
