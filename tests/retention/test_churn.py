@@ -196,3 +196,26 @@ def test_train_and_score_current_users() -> None:
     assert len(scores) == report["scored_users"] == ev["user_id"].nunique()
     assert scores["churn_probability"].is_monotonic_decreasing
     assert {"driver_1", "driver_1_contribution", "reasons"} <= set(scores.columns)
+
+
+def test_events_read_back_from_a_duckdb_store(tmp_path) -> None:
+    """The functions take events as the store returns them (quantity DOUBLE, extra columns)."""
+    from shopguide.retention import customer_value_table
+    from shopguide.store import open_store
+
+    ev = _planted(300, seed=5)
+    ev["event_key"] = [f"k{i}" for i in range(len(ev))]
+    store = open_store(tmp_path / "shop.duckdb")
+    try:
+        store.append("events", ev)
+        back = store.query_df('SELECT * FROM events ORDER BY user_id, "timestamp"')
+    finally:
+        store.close()
+    assert back["quantity"].dtype == np.float64
+    cut = pd.Timestamp("2022-07-01")
+    pd.testing.assert_frame_equal(
+        churn_features(back, cut, 60), churn_features(ev, cut, 60), check_exact=False
+    )
+    v1 = customer_value_table(back, as_of=cut)
+    v2 = customer_value_table(ev, as_of=cut)
+    np.testing.assert_allclose(v1["clv"], v2["clv"], rtol=1e-9)
