@@ -1,7 +1,7 @@
 """RFM table and segment sizes with revenue share.
 
 Recency, frequency and monetary use the profile definitions (see
-:mod:`shopguide.profiles.lifecycle`): recency in calendar days from the last order to ``as_of``,
+:mod:`shopguide.profiles.lifecycle`): recency in calendar days from the last purchase to ``as_of``,
 frequency = orders, monetary = purchases net of discount minus refunds. Scores and segments come
 from the same SQL as the profiles, so the two always agree.
 """
@@ -23,14 +23,15 @@ buyer_orders AS (  -- orders per user with the time each was placed
     SELECT user_id, order_key, min(ts) AS placed_at FROM purchase_lines GROUP BY ALL
 ),
 buyer_spend AS (
-    SELECT user_id, sum(spend) AS gross FROM purchase_lines GROUP BY user_id
+    SELECT user_id, sum(spend) AS gross, max(ts) AS last_purchase
+    FROM purchase_lines GROUP BY user_id
 ),
 buyer_refunds AS (
     SELECT user_id, sum(value) AS refunds FROM refund_lines GROUP BY user_id
 ),
-buyers AS (  -- recency (days), frequency (orders) and monetary (net spend) per buyer
+buyers AS (  -- recency (days since the last purchase), frequency (orders), net spend
     SELECT o.user_id,
-           date_diff('day', CAST(max(o.placed_at) AS DATE), CAST($as_of AS DATE))
+           date_diff('day', CAST(any_value(s.last_purchase) AS DATE), CAST($as_of AS DATE))
                AS recency_days,
            count(*) AS orders,
            any_value(s.gross) - coalesce(any_value(r.refunds), 0) AS monetary

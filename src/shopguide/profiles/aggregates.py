@@ -10,13 +10,14 @@ Definitions (shared by every later step)
     * refund value = ``abs(quantity) * price - discount`` of ``refund`` events;
     * an order is a distinct ``order_id`` among purchase lines; lines **without** an order id
       fall back to one order per user per calendar day (so data without order ids still has
-      sensible order counts); an order is placed at its earliest line's time;
+      sensible order counts); ``first_order_at`` / ``last_order_at`` are the times of the
+      user's first and last purchase lines;
     * category = the top level of the item's category path (the text before the first ``>``),
       ``(unknown)`` when the item or its category is missing; brand missing = not counted;
     * item and user attributes come from each id's row with the highest ``load_id`` (the
       latest load); demographics are therefore "as currently known", not versioned by time;
-    * preferred weekday (ISO, 1 = Monday) and hour are the most frequent over **all** the
-      user's events (when the user is active); ties go to the smaller number.
+    * preferred weekday (ISO, 1 = Monday) and hour are the most frequent among the user's
+      purchase lines (when they buy); ties go to the smaller number; NULL without purchases.
 """
 
 from __future__ import annotations
@@ -54,67 +55,87 @@ AGE_BAND_SQL: Final = """CASE
         ELSE '65+' END"""
 
 
+def lines_sql(scoped: bool) -> str:
+    """CREATE the temp table ``_profile_lines``: purchase and refund lines as of ``$as_of``.
+
+    Purchases are a small share of all events (views dominate), so every money, order and
+    preference aggregate reads this narrow table instead of scanning the events again.
+    """
+    scope = scope_filter(scoped)
+    return f"""
+CREATE OR REPLACE TEMP TABLE _profile_lines AS
+SELECT user_id, item_id, event_type = 'purchase' AS is_purchase, "timestamp" AS ts, quantity,
+       coalesce(price, 0.0) AS price, price AS list_price, coalesce(discount, 0.0) AS discount,
+       order_id
+FROM events
+WHERE event_type IN ('purchase', 'refund') AND "timestamp" <= $as_of {scope}
+"""
+
+
 def user_aggregates_sql(scoped: bool) -> str:
-    """INSERT the basic and behaviour aggregates of the users in scope (``profile_agg_users``)."""
+    """INSERT the basic and behaviour aggregates of the users in scope (``profile_agg_users``).
+
+    One grouped pass over the events gives first/last activity and view/cart counts; the rest
+    comes from ``_profile_lines`` (see :func:`lines_sql`). Orders are counted by grouping the
+    purchase lines by (order id, or day when the order id is missing).
+    """
     scope = scope_filter(scoped)
     return f"""
 INSERT INTO profile_agg_users
 WITH
-scoped_events AS (  -- the events that exist as of $as_of
-    SELECT user_id, event_type, "timestamp" AS ts, quantity,
-           coalesce(price, 0.0) AS price, coalesce(discount, 0.0) AS discount, order_id
+activity AS (  -- one pass over all events as of $as_of: first/last activity, views, carts
+    SELECT user_id,
+           min("timestamp") AS first_event_at,
+           max("timestamp") AS last_event_at,
+           count(*) FILTER (WHERE event_type = 'view') AS views,
+           count(*) FILTER (WHERE event_type = 'cart') AS carts
     FROM events
     WHERE "timestamp" <= $as_of {scope}
-),
-event_totals AS (  -- one pass: activity counts, purchase money and refunds per user
-    SELECT user_id,
-           min(ts) AS first_event_at,
-           max(ts) AS last_event_at,
-           count(*) FILTER (WHERE event_type = 'view') AS views,
-           count(*) FILTER (WHERE event_type = 'cart') AS carts,
-           count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
-           count(*) FILTER (WHERE event_type = 'refund') AS refund_events,
-           coalesce(sum(quantity) FILTER (WHERE event_type = 'purchase'), 0) AS items_bought,
-           coalesce(sum(quantity * price) FILTER (WHERE event_type = 'purchase'), 0)
-               AS list_value,
-           coalesce(sum(discount) FILTER (WHERE event_type = 'purchase'), 0) AS discount_total,
-           coalesce(sum(quantity * price - discount) FILTER (WHERE event_type = 'purchase'), 0)
-               AS gross_spend,
-           coalesce(sum(quantity * price - discount)
-                    FILTER (WHERE event_type = 'purchase' AND discount > 0), 0)
-               AS discounted_spend,
-           coalesce(sum(abs(quantity) * price - discount) FILTER (WHERE event_type = 'refund'), 0)
-               AS refund_value
-    FROM scoped_events
     GROUP BY user_id
 ),
-orders AS (  -- distinct orders (order id, else purchase day) with the time they were placed
-    SELECT user_id,
-           coalesce(order_id, 'day:' || CAST(CAST(ts AS DATE) AS VARCHAR)) AS order_key,
-           min(ts) AS placed_at
-    FROM scoped_events
-    WHERE event_type = 'purchase'
-    GROUP BY ALL
+purchase_orders AS (  -- one row per order: its order id, or its day when there is none
+    SELECT user_id
+    FROM _profile_lines
+    WHERE is_purchase
+    GROUP BY user_id, order_id, CASE WHEN order_id IS NULL THEN CAST(ts AS DATE) END
 ),
-order_totals AS (
-    SELECT user_id, count(*) AS orders, min(placed_at) AS first_order_at,
-           max(placed_at) AS last_order_at
-    FROM orders
+order_counts AS (SELECT user_id, count(*) AS orders FROM purchase_orders GROUP BY user_id),
+purchase_totals AS (  -- units and money of purchase lines
+    SELECT user_id,
+           count(*) AS purchases,
+           min(ts) AS first_order_at,
+           max(ts) AS last_order_at,
+           sum(quantity) AS items_bought,
+           sum(quantity * price) AS list_value,
+           sum(discount) AS discount_total,
+           sum(quantity * price - discount) AS gross_spend,
+           coalesce(sum(quantity * price - discount) FILTER (WHERE discount > 0), 0)
+               AS discounted_spend
+    FROM _profile_lines
+    WHERE is_purchase
     GROUP BY user_id
 ),
-activity_slots AS (  -- events per user, ISO weekday and hour
-    SELECT user_id, isodow(ts) AS weekday, hour(ts) AS hour, count(*) AS n
-    FROM scoped_events
-    GROUP BY ALL
+refund_totals AS (
+    SELECT user_id, count(*) AS refund_events,
+           sum(abs(quantity) * price - discount) AS refund_value
+    FROM _profile_lines
+    WHERE NOT is_purchase
+    GROUP BY user_id
 ),
-preferred_weekday AS (  -- most frequent weekday; ties -> smaller weekday
+preferred_weekday AS (  -- most frequent ISO weekday of purchase lines; ties -> smaller
     SELECT user_id, arg_max(weekday, n * 8 - weekday) AS preferred_weekday
-    FROM (SELECT user_id, weekday, sum(n) AS n FROM activity_slots GROUP BY ALL)
+    FROM (
+        SELECT user_id, isodow(ts) AS weekday, count(*) AS n
+        FROM _profile_lines WHERE is_purchase GROUP BY ALL
+    )
     GROUP BY user_id
 ),
-preferred_hour AS (  -- most frequent hour; ties -> smaller hour
+preferred_hour AS (  -- most frequent hour of purchase lines; ties -> smaller
     SELECT user_id, arg_max(hour, n * 25 - hour) AS preferred_hour
-    FROM (SELECT user_id, hour, sum(n) AS n FROM activity_slots GROUP BY ALL)
+    FROM (
+        SELECT user_id, hour(ts) AS hour, count(*) AS n
+        FROM _profile_lines WHERE is_purchase GROUP BY ALL
+    )
     GROUP BY user_id
 ),
 latest_users AS (  -- one row per user: the latest load's demographics
@@ -124,42 +145,39 @@ latest_users AS (  -- one row per user: the latest load's demographics
     QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY load_id DESC NULLS LAST) = 1
 ),
 population AS (  -- users known as of $as_of: they had an event or had signed up
-    SELECT user_id FROM event_totals
+    SELECT user_id FROM activity
     UNION
     SELECT user_id FROM latest_users WHERE signup_at <= $as_of
 )
 SELECT CAST($as_of AS TIMESTAMP) AS as_of,
        p.user_id,
        u.gender, u.age_band, u.location, u.signup_at,
-       t.first_event_at, t.last_event_at,
-       coalesce(t.views, 0), coalesce(t.carts, 0), coalesce(t.purchases, 0),
-       coalesce(t.refund_events, 0),
-       coalesce(o.orders, 0), o.first_order_at, o.last_order_at,
+       a.first_event_at, a.last_event_at,
+       coalesce(a.views, 0), coalesce(a.carts, 0), coalesce(t.purchases, 0),
+       coalesce(r.refund_events, 0),
+       coalesce(o.orders, 0), t.first_order_at, t.last_order_at,
        coalesce(t.items_bought, 0), coalesce(t.list_value, 0), coalesce(t.discount_total, 0),
        coalesce(t.gross_spend, 0), coalesce(t.discounted_spend, 0),
-       coalesce(t.refund_value, 0),
+       coalesce(r.refund_value, 0),
        w.preferred_weekday, h.preferred_hour
 FROM population p
 LEFT JOIN latest_users u USING (user_id)
-LEFT JOIN event_totals t USING (user_id)
-LEFT JOIN order_totals o USING (user_id)
+LEFT JOIN activity a USING (user_id)
+LEFT JOIN purchase_totals t USING (user_id)
+LEFT JOIN order_counts o USING (user_id)
+LEFT JOIN refund_totals r USING (user_id)
 LEFT JOIN preferred_weekday w USING (user_id)
 LEFT JOIN preferred_hour h USING (user_id)
 """
 
 
-def purchases_by_item_sql(scoped: bool) -> str:
-    """CREATE the temp table ``_profile_purchases`` of purchase spend per user and item."""
-    scope = scope_filter(scoped)
-    return f"""
+PURCHASES_BY_ITEM_SQL: Final = f"""
 CREATE OR REPLACE TEMP TABLE _profile_purchases AS
 WITH {LATEST_ITEMS_CTE},
-purchase_by_item AS (  -- spend and units per user and item, as of $as_of
-    SELECT user_id, item_id,
-           sum(quantity * coalesce(price, 0.0) - coalesce(discount, 0.0)) AS spend,
-           sum(quantity) AS quantity
-    FROM events
-    WHERE event_type = 'purchase' AND "timestamp" <= $as_of {scope}
+purchase_by_item AS (  -- spend and units per user and item
+    SELECT user_id, item_id, sum(quantity * price - discount) AS spend, sum(quantity) AS quantity
+    FROM _profile_lines
+    WHERE is_purchase
     GROUP BY ALL
 )
 SELECT b.user_id, b.spend, b.quantity,

@@ -20,8 +20,9 @@ Events must carry a ``load_id`` (ingestion sets it) for the automatic detection 
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,11 +33,12 @@ from shopguide.errors import StoreError, UnknownIdError
 from shopguide.profiles.aggregates import (
     BRAND_AGGREGATES_SQL,
     CATEGORY_AGGREGATES_SQL,
+    PURCHASES_BY_ITEM_SQL,
     SCOPE_TABLE,
-    purchases_by_item_sql,
+    lines_sql,
     user_aggregates_sql,
 )
-from shopguide.profiles.derive import CATEGORY_PRICES_SQL, PROFILES_SQL
+from shopguide.profiles.derive import PROFILES_SQL, category_prices_sql
 from shopguide.profiles.model import UserProfile
 from shopguide.profiles.tables import (
     USER_AGGREGATE_TABLES,
@@ -88,21 +90,36 @@ def _max_load_id(store: Store) -> int | None:
 
 
 def _run_aggregates(store: Store, as_of: datetime, *, scoped: bool) -> None:
+    """Per-user aggregates of the users in scope (then :func:`_derive` does the population)."""
     params = {"as_of": as_of}
+    store.execute(lines_sql(scoped), params)
     store.execute(user_aggregates_sql(scoped), params)
-    store.execute(purchases_by_item_sql(scoped), params)
+    store.execute(PURCHASES_BY_ITEM_SQL)
     store.execute(CATEGORY_AGGREGATES_SQL, params)
     store.execute(BRAND_AGGREGATES_SQL, params)
     store.execute("DROP TABLE IF EXISTS _profile_purchases")
 
 
-def _derive(store: Store, as_of: datetime) -> int:
+def _derive(store: Store, as_of: datetime, *, scoped: bool) -> int:
     params = {"as_of": as_of}
     store.execute("DELETE FROM profile_category_prices WHERE as_of = $as_of", params)
     store.execute("DELETE FROM profiles WHERE as_of = $as_of", params)
-    store.execute(CATEGORY_PRICES_SQL, params)
+    store.execute(category_prices_sql(scoped), params)
+    store.execute("DROP TABLE IF EXISTS _profile_lines")
     store.execute(PROFILES_SQL, params)
     return int(store.scalar("SELECT count(*) FROM profiles WHERE as_of = $as_of", params))
+
+
+@contextlib.contextmanager
+def _unordered_inserts(store: Store) -> Iterator[None]:
+    """Let DuckDB write intermediate tables without keeping row order (faster; order is
+    irrelevant to aggregates), restoring the connection's setting afterwards."""
+    previous = store.scalar("SELECT current_setting('preserve_insertion_order')")
+    store.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        store.execute(f"SET preserve_insertion_order = {'true' if previous else 'false'}")
 
 
 def _record(
@@ -135,11 +152,11 @@ def build_profiles(store: Store, as_of: datetime | str | None = None) -> BuildRe
     ensure_profile_tables(store)
     stamp = default_as_of(store) if as_of is None else _to_timestamp(as_of)
     started = time.perf_counter()
-    with store.transaction():
+    with _unordered_inserts(store), store.transaction():
         for table in VERSIONED_TABLES:
             store.execute(f"DELETE FROM {table} WHERE as_of = $as_of", {"as_of": stamp})
         _run_aggregates(store, stamp, scoped=False)
-        users = _derive(store, stamp)
+        users = _derive(store, stamp, scoped=False)
         seconds = time.perf_counter() - started
         _record(store, stamp, "full", users, users, seconds)
     return BuildResult(stamp, "full", users, users, seconds)
@@ -196,7 +213,7 @@ def update_profiles(
 
     started = time.perf_counter()
     params: dict[str, Any] = {"as_of": stamp, "base": base_as_of, "since": since}
-    with store.transaction():
+    with _unordered_inserts(store), store.transaction():
         store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
         explicit = sorted({str(u) for u in (user_ids or [])})
         if explicit:
@@ -232,7 +249,7 @@ def update_profiles(
                     {"as_of": stamp, "base": base_as_of},
                 )
         _run_aggregates(store, stamp, scoped=True)
-        users = _derive(store, stamp)
+        users = _derive(store, stamp, scoped=True)
         store.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
         seconds = time.perf_counter() - started
         _record(store, stamp, "incremental", users, recomputed, seconds)

@@ -9,19 +9,21 @@ Behaviour fields
     * ``tenure_days``: calendar days from ``first_seen_at`` (the earlier of signup and first
       event) to ``as_of``; ``purchase_frequency`` = orders per 30 days of tenure
       (``orders * 30 / max(tenure_days, 1)``);
-    * ``recency_days``: calendar days from the last order to ``as_of`` (NULL without orders);
+    * ``recency_days``: calendar days from the last purchase to ``as_of`` (NULL without orders);
     * ``total_spend`` = gross spend (purchases net of discount) minus refunds;
       ``avg_order_value`` = total spend / orders;
-    * ``avg_days_between_orders`` = (last order time - first order time) / (orders - 1), the mean
-      of the gaps between consecutive orders, in fractional days (NULL below two orders);
+    * ``avg_days_between_orders`` = (last purchase time - first purchase time) / (orders - 1) in
+      fractional days (NULL below two orders): the mean gap between consecutive orders when
+      the lines of an order share one time, as in order data;
     * conversions: ``view_to_cart`` = carts / views, ``cart_to_purchase`` = purchase events /
       carts, ``view_to_purchase`` = purchase events / views (NULL when the denominator is 0).
 
 Preference fields
     * ``top_categories`` / ``top_brands``: up to :data:`TOP_N` entries ``(name, spend, share,
-      affinity)`` by spend (ties by name). ``share`` is the share of wallet: the user's spend on
-      it over the user's gross spend; ``affinity`` = share / the population's share (total spend
-      on it over all users' gross spend), so 1 is "like everybody", 2 is "twice as much".
+      affinity)`` by spend rounded to the cent (ties by name). ``share`` is the share of
+      wallet: the user's spend on it over the user's gross spend; ``affinity`` = share / the
+      population's share (total spend on it over all users' gross spend), so 1 is "like
+      everybody", 2 is "twice as much".
     * ``discount_rate`` = money off / list value of purchases; ``discount_spend_share`` = share of
       gross spend on lines bought with a discount or coupon (``discount > 0``).
     * ``price_index`` = what the user paid / what the same units would cost at the median list
@@ -49,45 +51,64 @@ TOP_N: Final = 5
 LOW_PRICE_INDEX: Final = 0.8
 HIGH_PRICE_INDEX: Final = 1.25
 
-CATEGORY_PRICES_SQL: Final = f"""
+
+def category_prices_sql(scoped: bool) -> str:
+    """INSERT the median list unit price of each category's purchase lines as of ``$as_of``.
+
+    It needs every user's lines: a full build reuses ``_profile_lines``; an incremental update
+    (whose ``_profile_lines`` holds only the affected users) reads the purchase events again.
+    """
+    if scoped:
+        source = (
+            "SELECT item_id, price AS list_price FROM events "
+            "WHERE event_type = 'purchase' AND \"timestamp\" <= $as_of"
+        )
+    else:
+        source = "SELECT item_id, list_price FROM _profile_lines WHERE is_purchase"
+    return f"""
 INSERT INTO profile_category_prices
-WITH {LATEST_ITEMS_CTE}
+WITH {LATEST_ITEMS_CTE},
+purchase_prices AS ({source})
 SELECT CAST($as_of AS TIMESTAMP), coalesce(i.category, '(unknown)') AS category,
-       median(e.price) AS median_unit_price, count(*) AS lines
-FROM events e
+       median(p.list_price) AS median_unit_price, count(*) AS lines
+FROM purchase_prices p
 LEFT JOIN latest_items i USING (item_id)
-WHERE e.event_type = 'purchase' AND e."timestamp" <= $as_of AND e.price IS NOT NULL
+WHERE p.list_price IS NOT NULL
 GROUP BY ALL
 """
 
 
 def _top_entries_cte(name: str, table: str, key: str) -> str:
-    """CTEs ranking a user's categories or brands with share of wallet and affinity."""
+    """CTEs ranking a user's categories or brands with share of wallet and affinity.
+
+    Entries are ranked by spend rounded to the cent, ties by name: the rank key is the integer
+    ``cents * (number of names + 1) + (position of the name counted from the end)``, unique per
+    user, so ``arg_max(entry, key, TOP_N)`` picks and orders the top entries deterministically
+    in one hash aggregate (no sort, no window).
+    """
     return f"""
-{name}_population AS (  -- the population's spend on each {key}
-    SELECT {key}, sum(spend) AS spend FROM {table} WHERE as_of = $as_of GROUP BY {key}
+{name}_population AS (  -- the population's spend on each {key}, and a tie-break rank
+    SELECT {key}, spend,
+           count(*) OVER () + 1 - row_number() OVER (ORDER BY {key}) AS tie_break,
+           count(*) OVER () + 1 AS names
+    FROM (SELECT {key}, sum(spend) AS spend FROM {table} WHERE as_of = $as_of GROUP BY {key})
 ),
-{name}_ranked AS (  -- each user's {key}s with share of wallet and affinity index
-    SELECT a.user_id, a.{key} AS name, a.spend,
-           a.spend / nullif(b.gross_spend, 0) AS share,
-           (a.spend / nullif(b.gross_spend, 0))
-               / nullif(pop.spend / nullif(t.gross_spend, 0), 0) AS affinity,
-           row_number() OVER (
-               PARTITION BY a.user_id ORDER BY round(a.spend, 6) DESC, a.{key}
-           ) AS position
+top_{name} AS (  -- each user's top {key}s with share of wallet and affinity index
+    SELECT a.user_id,
+           arg_max(
+               {{'name': a.{key}, 'spend': a.spend,
+                 'share': a.spend / nullif(b.gross_spend, 0),
+                 'affinity': (a.spend / nullif(b.gross_spend, 0))
+                             / nullif(pop.spend / nullif(t.gross_spend, 0), 0)}},
+               CAST(round(a.spend * 100) AS BIGINT) * pop.names + pop.tie_break,
+               {TOP_N}
+           ) AS entries
     FROM {table} a
     JOIN base b USING (user_id)
     JOIN {name}_population pop USING ({key})
     CROSS JOIN population_totals t
     WHERE a.as_of = $as_of
-),
-top_{name} AS (
-    SELECT user_id,
-           list({{'name': name, 'spend': spend, 'share': share, 'affinity': affinity}}
-                ORDER BY position) AS entries
-    FROM {name}_ranked
-    WHERE position <= {TOP_N}
-    GROUP BY user_id
+    GROUP BY a.user_id
 )"""
 
 

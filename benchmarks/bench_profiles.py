@@ -1,0 +1,149 @@
+"""Profile build on 10M synthetic events, against one plain GROUP BY user pass over the same events.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_profiles.py                   # 10M events, 100k users
+    .venv/bin/python benchmarks/bench_profiles.py --events 1000000  # quicker
+    .venv/bin/python benchmarks/bench_profiles.py --data DIR        # reuse write_parquet files
+
+Steps: the synthetic generator streams events to Parquet (not timed in the ratio); they are
+copied into a fresh DuckDB store with plain SQL (ingestion is benchmarked elsewhere); then, in
+the same process and store, this times
+
+* the baseline: ``SELECT user_id, count(*), sum(price * quantity) FROM events GROUP BY user_id``
+  materialised as a temp table, and
+* ``build_profiles(store)``: every profile field for every user, written to the store,
+* ``update_profiles`` after appending a new day of events for 1 % of the users.
+
+Each is run ``--repeat`` times; the median is reported with the ratio build / baseline
+(the goal is <= 5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+
+from shopguide.data.datasets.synthetic import write_parquet
+from shopguide.profiles import build_profiles, update_profiles
+from shopguide.store import open_store
+from shopguide.store.base import Store
+
+BASELINE_SQL = (
+    "CREATE OR REPLACE TEMP TABLE _baseline AS "
+    "SELECT user_id, count(*) AS n, sum(price * quantity) AS value FROM events GROUP BY user_id"
+)
+
+
+def _load(store: Store, events: Path, users: Path, items: Path) -> None:
+    store.execute(
+        f"""INSERT INTO items (item_id, title, category, brand, price, in_stock, load_id)
+        SELECT item_id, title, category, brand, price, in_stock, 1 FROM read_parquet('{items}')"""
+    )
+    store.execute(
+        f"""INSERT INTO users (user_id, gender, age, location, signup_at, load_id)
+        SELECT user_id, gender, age, location, signup_at, 1 FROM read_parquet('{users}')"""
+    )
+    store.execute(
+        f"""INSERT INTO events (event_key, event_id, user_id, item_id, event_type, "timestamp",
+            quantity, price, discount, order_id, session_id, campaign_id, load_id)
+        SELECT event_id, event_id, user_id, item_id, event_type, "timestamp", quantity, price,
+               discount, order_id, session_id, campaign_id, 1
+        FROM read_parquet('{events}')"""
+    )
+    store.execute("CHECKPOINT")
+
+
+def _timed(action: object, repeat: int) -> tuple[float, list[float]]:
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()  # type: ignore[operator]
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs), runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--items", type=int, default=5_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=None, help="folder of write_parquet files")
+    parser.add_argument("--work", type=Path, default=None, help="folder for the store")
+    args = parser.parse_args()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="shopguide-bench-profiles-"))
+    data = args.data or work / "synthetic"
+    if not (data / "events.parquet").exists():
+        started = time.perf_counter()
+        files = write_parquet(
+            data,
+            n_users=args.users,
+            n_items=args.items,
+            n_events=args.events,
+            seed=args.seed,
+            days=args.days,
+        )
+        print(f"generated {files.n_events:,} events in {time.perf_counter() - started:.1f} s")
+    store_path = work / "bench.duckdb"
+    store_path.unlink(missing_ok=True)
+    store = open_store(store_path)
+    started = time.perf_counter()
+    _load(store, data / "events.parquet", data / "users.parquet", data / "items.parquet")
+    n_events = store.count("events")
+    n_users = int(store.scalar("SELECT count(DISTINCT user_id) FROM events"))
+    print(
+        f"loaded {n_events:,} events of {n_users:,} users into DuckDB "
+        f"in {time.perf_counter() - started:.1f} s (duckdb {duckdb.__version__})"
+    )
+
+    baseline, baseline_runs = _timed(lambda: store.execute(BASELINE_SQL), args.repeat)
+    build, build_runs = _timed(lambda: build_profiles(store), args.repeat)
+    profiles = int(store.scalar("SELECT count(*) FROM profiles"))
+
+    # incremental: one more day of events for 1 % of the users, then update the same version
+    last = store.scalar('SELECT max("timestamp") FROM events')
+    store.execute(
+        """INSERT INTO events (event_key, user_id, item_id, event_type, "timestamp", quantity,
+            price, discount, order_id, load_id)
+        SELECT 'new-' || event_key, user_id, item_id, event_type,
+               "timestamp" + INTERVAL 1 DAY, quantity, price, discount,
+               'new-' || order_id, 2
+        FROM events
+        WHERE hash(user_id) % 100 = 0 AND "timestamp" > $last - INTERVAL 1 DAY""",
+        {"last": last},
+    )
+    as_of = store.scalar('SELECT max("timestamp") FROM events')
+    build_profiles(store, last)  # base version before the new events
+    started = time.perf_counter()
+    result = update_profiles(store, as_of=as_of + timedelta(0))
+    incremental = time.perf_counter() - started
+
+    print()
+    print(f"events                         {n_events:>12,}")
+    print(f"users with profiles            {profiles:>12,}")
+    print(f"plain GROUP BY user pass       {baseline:>10.2f} s   runs {_fmt(baseline_runs)}")
+    print(f"full profile build             {build:>10.2f} s   runs {_fmt(build_runs)}")
+    print(f"ratio build / GROUP BY pass    {build / baseline:>10.1f} x   (goal <= 5)")
+    print(
+        f"incremental update             {incremental:>10.2f} s   "
+        f"({result.recomputed_users:,} of {result.users:,} users recomputed)"
+    )
+    store.close()
+
+
+def _fmt(runs: list[float]) -> str:
+    return ", ".join(f"{r:.2f}" for r in runs)
+
+
+if __name__ == "__main__":
+    main()
