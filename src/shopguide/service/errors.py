@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from shopguide.errors import (
@@ -41,5 +44,21 @@ def install(app: FastAPI) -> None:
     async def bad_value(request: Request, error: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=422)
 
+    async def invalid(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        return JSONResponse({"detail": validation_details(error.errors())}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(ShopGuideError, handle)
     app.add_exception_handler(ValueError, bad_value)
+
+
+def validation_details(errors: Any) -> list[dict[str, Any]]:
+    """Pydantic errors without the offending input (it may be personal data, or NaN, which JSON
+    cannot carry): where (``loc`` and a dotted ``field``), what and the error type."""
+    out = []
+    for e in errors:
+        loc = [p if isinstance(p, int) else str(p) for p in e.get("loc", ())]
+        field = ".".join(str(p) for p in loc[1:] if p != "body") or ".".join(map(str, loc))
+        out.append({"loc": loc, "field": field, "msg": str(e.get("msg")), "type": e.get("type")})
+    return out
