@@ -26,12 +26,21 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
     "item-knn": lambda: ItemKNN(k=3),
     "item-knn-bm25-rated": lambda: ItemKNN(k=4, weighting="bm25", normalize="rated"),
     "item-knn-asym-shrink": lambda: ItemKNN(k=4, similarity="asymmetric", alpha=0.3, shrink=1),
+    "item-knn-history": lambda: ItemKNN(k=3, neighbourhood="history", normalize=False),
     "popular": lambda: Popular(),
     "ease": lambda: EASE(regularization=5.0),
     "als": lambda: ALS(factors=4, iterations=5, num_threads=1),
     "bpr": lambda: BPR(factors=4, iterations=20, num_threads=1),
 }
-SIMILAR_ITEMS = {"item-knn", "item-knn-bm25-rated", "item-knn-asym-shrink", "ease", "als", "bpr"}
+SIMILAR_ITEMS = {
+    "item-knn",
+    "item-knn-bm25-rated",
+    "item-knn-asym-shrink",
+    "item-knn-history",
+    "ease",
+    "als",
+    "bpr",
+}
 SIMILAR_USERS = {"user-knn", "user-knn-jaccard-none", "als", "bpr"}
 
 

@@ -269,3 +269,36 @@ def test_invalid_parameters() -> None:
         UserKNN(normalize="sometimes").fit(R)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="k must"):
         UserKNN(k=0).fit(R)
+
+
+def test_item_knn_history_neighbourhood_by_hand(path: str) -> None:
+    # same neighbours as test_item_knn_by_hand; now each item the user has votes for its
+    # own K neighbours: u0 = (5,3,0,0)
+    #   j = i0 (r = 5) votes N(i0) = {i1: 0.62995, i2: 0.32530} -> i2 += 5 * 0.32530 = 1.62650
+    #   j = i1 (r = 3) votes N(i1) = {i0: 0.62995, i2: 0.33197} -> i2 += 3 * 0.33197 = 0.99591
+    #   nobody u0 has lists i3 as a neighbour -> i3 is no candidate
+    model = ItemKNN(k=2, normalize="none", neighbourhood="history").fit(R)
+    ids, scores = model.recommend([0], R, n=2)
+    assert ids[0].tolist() == [2, -1]
+    assert scores[0, 0] == pytest.approx(1.62650 + 0.99591, rel=1e-4)
+    assert [j for j, _ in model.contributions(R[0], 2)] == [0, 1]
+    with pytest.raises(ValueError, match="neighbourhood"):
+        ItemKNN(neighbourhood="sideways").fit(R)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("normalize", ["neighbours", "rated", "none"])
+def test_item_knn_history_matches_dense_reference(normalize: str, path: str) -> None:
+    x = _random_matrix(6)
+    dense = x.toarray().astype(np.float64)
+    weights = _ref_topk(_ref_similarity(dense.T, "cosine", 0.0, 0.5), 6)  # row j: N_K(j)
+    if normalize == "neighbours":
+        ref = dense @ (weights / np.maximum(np.abs(weights).sum(axis=1, keepdims=True), 1e-300))
+    elif normalize == "rated":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            den = (dense != 0) @ np.abs(weights)
+            ref = np.where(den > 0, (dense @ weights) / den, 0.0)
+    else:
+        ref = dense @ weights
+    model = ItemKNN(k=6, normalize=normalize, neighbourhood="history").fit(x)
+    ids, scores = model.recommend(np.arange(x.shape[0]), x, n=8)
+    _check_lists(ids, scores, ref, dense != 0)

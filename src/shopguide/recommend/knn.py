@@ -320,11 +320,37 @@ class ItemKNN(_KNNBase):
     ``neighbours_`` (items x items CSR, K per row: row ``i`` holds ``N_K(i)``) is learned
     at fit. Scoring uses the user's own row of ``user_items``, so it works for any user,
     including a new session's items.
+
+    ``neighbourhood`` chooses whose K neighbours count:
+
+    - ``"candidate"`` (default, the founding document): ``N_K(i)`` of the candidate item,
+      ``score(u,i) = sum_{j in N_K(i)} sim(i,j) r(u,j) / sum_{j in N_K(i)} |sim(i,j)|``;
+    - ``"history"``: each item ``j`` the user has votes for its own K neighbours,
+      ``score(u,i) = sum_{j: i in N_K(j)} sim(j,i) r(u,j)`` (each ``j``'s row divided by
+      ``sum |sim(j,.)|`` with ``normalize="neighbours"``). This is the convention of
+      implicit's ``ItemItemRecommender`` and costs ``K`` per user item, whereas
+      ``"candidate"`` costs the in-degree of the user's items, large for "hub" items.
     """
 
     model_name = "item-knn"
 
+    def __init__(
+        self,
+        k: int = 50,
+        similarity: Similarity = "cosine",
+        shrink: float = 0.0,
+        alpha: float = 0.5,
+        weighting: Weighting = None,
+        normalize: Normalize = "neighbours",
+        neighbourhood: Literal["candidate", "history"] = "candidate",
+        num_threads: int = 1,
+    ) -> None:
+        super().__init__(k, similarity, shrink, alpha, weighting, normalize, num_threads)
+        self.neighbourhood = neighbourhood
+
     def _fit(self, user_items: sp.csr_matrix, **_: Any) -> None:
+        if self.neighbourhood not in ("candidate", "history"):
+            raise ValueError("neighbourhood must be 'candidate' or 'history'")
         self.train_ = sp.csr_matrix((0, user_items.shape[1]), dtype=np.float32)  # not needed
         self.neighbours_ = self._neighbours_of(user_items.T.tocsr())
         self._prepare()
@@ -332,21 +358,22 @@ class ItemKNN(_KNNBase):
     def _prepare(self) -> None:
         mode = _normalize_mode(self.normalize)
         weights = _row_normalized(self.neighbours_) if mode == "neighbours" else self.neighbours_
-        # score(u, i) = sum_j W[i, j] r(u, j)  ->  scores = R @ W.T
-        self._weights_t = weights.T.tocsr()
-        self._abs_weights_t = abs(self._weights_t).tocsr()
+        # scores = R @ item_to_item; "candidate": item_to_item[j, i] = W[i, j] (W transposed),
+        # "history": item_to_item[j, i] = W[j, i]
+        self._item_to_item = weights.T.tocsr() if self.neighbourhood == "candidate" else weights
+        self._abs_item_to_item = abs(self._item_to_item).tocsr()
 
     def _score_block(self, user_rows: np.ndarray, user_items: sp.csr_matrix) -> ScoreBlock:
-        scores = user_items @ self._weights_t
+        scores = user_items @ self._item_to_item
         if _normalize_mode(self.normalize) == "rated":
-            scores = _ratio(scores, _binary(user_items) @ self._abs_weights_t)
+            scores = _ratio(scores, _binary(user_items) @ self._abs_item_to_item)
         return sp.csr_matrix(scores)
 
     def _sparse_product(
         self, user_rows: np.ndarray, user_items: sp.csr_matrix
     ) -> tuple[sp.csr_matrix, sp.csr_matrix, int]:
         rated = 1 if _normalize_mode(self.normalize) == "rated" else 0
-        return user_items, self._weights_t, rated
+        return user_items, self._item_to_item, rated
 
     def score_items(self, user_items: sp.csr_matrix) -> sp.csr_matrix:
         """Candidate scores for arbitrary rows of item strengths (for sessions, cold start)."""
@@ -360,12 +387,19 @@ class ItemKNN(_KNNBase):
     def contributions(
         self, user_items_row: sp.csr_matrix, item_row: int
     ) -> list[tuple[int, float]]:
-        """Items ``j`` of the user among ``N_K(i)``, with ``sim(i,j) * r(u,j)``, largest first."""
+        """The user's items ``j`` that scored item ``i``, with ``sim * r(u,j)``, largest first.
+
+        These are the numerator's terms: ``j in N_K(i)`` ("candidate") or ``i in N_K(j)``
+        ("history").
+        """
         self._check_fitted()
-        row = self.neighbours_[item_row]
         user = sp.csr_matrix(user_items_row)
-        have = np.asarray(user[0, row.indices].todense()).ravel()
-        parts = [
-            (int(j), float(s * r)) for j, s, r in zip(row.indices, row.data, have, strict=True) if r
-        ]
+        if self.neighbourhood == "candidate":
+            row = self.neighbours_[item_row]
+            have = np.asarray(user[0, row.indices].todense()).ravel()
+            terms = zip(row.indices, row.data * have, strict=True)
+        else:
+            sims = np.asarray(self.neighbours_[user.indices, item_row].todense()).ravel()
+            terms = zip(user.indices, sims * user.data, strict=True)
+        parts = [(int(j), float(w)) for j, w in terms if w]
         return sorted(parts, key=lambda p: (-p[1], p[0]))
