@@ -322,3 +322,16 @@ def test_an_age_band_column_fills_the_band(store):
     assert users["age_band"].tolist() == ["35-44", "65+", "25-34"]
     assert users["age"].tolist()[0] == 41
     assert "age_band" not in (users["attributes"][0] or "")
+
+
+def test_rows_of_erased_users_are_rejected(store, tmp_path):
+    store.execute("INSERT INTO suppressed_users VALUES (sha256('u1'), now())")
+    report = ingest_file(store, "events", write(tmp_path / "ev.csv", GOOD))
+    assert (report.accepted, report.rejected) == (1, 2)  # e1 and e2 belong to u1
+    rows = store.query_df("SELECT line, column_name, reason FROM quarantine ORDER BY line")
+    assert rows["line"].tolist() == [2, 3]
+    assert set(rows["reason"]) == {"user erased"}
+    users = tmp_path / "users.csv"
+    users.write_text("user_id,location\nu1,UK\nu2,FR\n")
+    assert ingest_file(store, "users", users).rejected == 1
+    assert store.query_df("SELECT user_id FROM users")["user_id"].tolist() == ["u2"]

@@ -229,6 +229,8 @@ def _load(
                 progress(reader.bytes_done, reader.total_bytes)
             if on_chunk is not None:
                 on_chunk(number)
+        if C.USER_ID in spec.names:
+            _reject_erased_users(store, stage, report)
         staged = int(store.scalar(f"SELECT count(*) FROM {stage}"))
         if spec.name == "events":
             inserted, updated = _merge_events(store, stage, load_id), 0
@@ -302,6 +304,26 @@ def _quarantine(store: Store, report: LoadReport, rejects: list[Reject] | pd.Dat
     rows.insert(0, "table_name", report.table)
     rows.insert(0, "load_id", report.load_id)
     store.append("quarantine", rows)
+
+
+#: The reason given for rows of a user on the suppression list (an erased user).
+ERASED_REASON = "user erased"
+
+
+def _reject_erased_users(store: Store, stage: str, report: LoadReport) -> None:
+    """Move staged rows of erased users (``suppressed_users``) to the quarantine."""
+    erased = "sha256(s.user_id) IN (SELECT user_hash FROM suppressed_users)"
+    n = int(store.scalar(f"SELECT count(*) FROM {stage} s WHERE {erased}"))
+    if not n:
+        return
+    store.execute(
+        f"""INSERT INTO quarantine
+            SELECT ?, ?, ?, ?, s.line, 'user_id', NULL, '{ERASED_REASON}', NULL
+            FROM {stage} s WHERE {erased}""",
+        [report.load_id, report.table, report.source, report.sha256],
+    )
+    store.execute(f"DELETE FROM {stage} s WHERE {erased}")
+    report.rejected += n
 
 
 def _merge_events(store: Store, stage: str, load_id: int) -> int:

@@ -70,6 +70,30 @@ MIGRATIONS: Final[dict[int, list[str]]] = {
             raw VARCHAR
         )""",
     ],
+    2: [
+        # erased users: the SHA-256 of the id, so the list itself holds no personal data;
+        # ingestion rejects their rows with the reason "user erased"
+        """CREATE TABLE IF NOT EXISTS suppressed_users (
+            user_hash VARCHAR NOT NULL PRIMARY KEY,
+            suppressed_at TIMESTAMP NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS campaign_contacts (
+            campaign VARCHAR NOT NULL,
+            user_id VARCHAR NOT NULL,
+            contacted_at TIMESTAMP NOT NULL
+        )""",
+        # predicted fields of the profile (churn, value), versioned like the profiles
+        """CREATE TABLE IF NOT EXISTS user_predictions (
+            as_of TIMESTAMP NOT NULL,
+            user_id VARCHAR NOT NULL,
+            churn_probability DOUBLE,
+            churn_reasons VARCHAR,
+            p_alive DOUBLE,
+            expected_purchases_90d DOUBLE,
+            clv DOUBLE,
+            expected_next_order TIMESTAMP
+        )""",
+    ],
 }
 
 LATEST_VERSION: Final = max(MIGRATIONS)
