@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from shopguide.recommend.base import FORMAT_VERSION, Recommender, model_class
 from shopguide.recommend.ease import EASE
+from shopguide.recommend.frames import recommendations_frame, similar_items_frame
 from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.mf import ALS, BPR
 from shopguide.recommend.popular import Popular
-from shopguide.recommend.registry import MODEL_NAMES, ModelRegistry, create_model
+from shopguide.recommend.registry import MODEL_NAMES, LoadedModel, ModelRegistry, create_model
 
 __all__ = [
     "ALS",
@@ -24,10 +25,13 @@ __all__ = [
     "FORMAT_VERSION",
     "MODEL_NAMES",
     "ItemKNN",
+    "LoadedModel",
     "ModelRegistry",
     "Popular",
     "Recommender",
     "UserKNN",
     "create_model",
     "model_class",
+    "recommendations_frame",
+    "similar_items_frame",
 ]
