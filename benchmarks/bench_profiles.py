@@ -107,7 +107,8 @@ def main() -> None:
     )
 
     baseline, baseline_runs = _timed(lambda: store.execute(BASELINE_SQL), args.repeat)
-    build, build_runs = _timed(lambda: build_profiles(store), args.repeat)
+    results = []
+    build, build_runs = _timed(lambda: results.append(build_profiles(store)), args.repeat)
     profiles = int(store.scalar("SELECT count(*) FROM profiles"))
 
     # incremental: one more day of events for 1 % of the users, then update the same version
@@ -138,6 +139,12 @@ def main() -> None:
         f"incremental update             {incremental:>10.2f} s   "
         f"({result.recomputed_users:,} of {result.users:,} users recomputed)"
     )
+    print("\nwhere a full build spends its time (last run):")
+    for name, seconds in results[-1].steps.items():
+        print(f"  {name:40s} {seconds:>7.2f} s")
+    print("where the incremental update spends its time:")
+    for name, seconds in result.steps.items():
+        print(f"  {name:40s} {seconds:>7.2f} s")
     store.close()
 
 

@@ -62,8 +62,8 @@ EXPECTED: dict[str, dict[str, object]] = {
         "avg_order_value": 27.5,  # 55 / 2
         # 2024-01-10 09:30 -> 2024-03-01 18:05 = 51 days 8h35m
         "avg_days_between_orders": 51 + (8 * 60 + 35) / 1440,
-        "preferred_weekday": 3,  # Wednesday: 5 of 7 events
-        "preferred_hour": 9,  # 4 events at 9h, 3 at 18h
+        "preferred_weekday": 3,  # purchase lines: 2 on Wednesday, 1 on Friday
+        "preferred_hour": 9,  # purchase lines: 2 at 9h, 1 at 18h
         "views": 2,
         "carts": 1,
         "purchases": 3,
@@ -118,8 +118,8 @@ EXPECTED: dict[str, dict[str, object]] = {
         "total_spend": 47.0,
         "avg_order_value": 23.5,
         "avg_days_between_orders": 1.0,  # Feb 10 12:00 -> Feb 11 12:00
-        "preferred_weekday": 6,  # Saturday: 3 of 4 events
-        "preferred_hour": 12,
+        "preferred_weekday": 6,  # purchase lines: 2 on Saturday, 1 on Sunday
+        "preferred_hour": 12,  # purchase lines at 12h, 15h, 12h
         "views": 1,
         "carts": 0,
         "purchases": 3,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +61,8 @@ class BuildResult:
     users: int
     recomputed_users: int
     seconds: float
+    #: wall seconds of the main statements, for benchmarks
+    steps: dict[str, float] = field(default_factory=dict)
 
 
 def _to_timestamp(value: datetime | str | pd.Timestamp) -> datetime:
@@ -89,24 +91,33 @@ def _max_load_id(store: Store) -> int | None:
     return None if value is None else int(value)
 
 
-def _run_aggregates(store: Store, as_of: datetime, *, scoped: bool) -> None:
+def _step(store: Store, steps: dict[str, float], name: str, sql: str, params: Any = None) -> None:
+    """Run one statement and add its wall time to ``steps[name]``."""
+    started = time.perf_counter()
+    store.execute(sql, params)
+    steps[name] = steps.get(name, 0.0) + time.perf_counter() - started
+
+
+def _run_aggregates(
+    store: Store, as_of: datetime, steps: dict[str, float], *, scoped: bool
+) -> None:
     """Per-user aggregates of the users in scope (then :func:`_derive` does the population)."""
     params = {"as_of": as_of}
-    store.execute(lines_sql(scoped), params)
-    store.execute(user_aggregates_sql(scoped), params)
-    store.execute(PURCHASES_BY_ITEM_SQL)
-    store.execute(CATEGORY_AGGREGATES_SQL, params)
-    store.execute(BRAND_AGGREGATES_SQL, params)
+    _step(store, steps, "purchase and refund lines", lines_sql(scoped), params)
+    _step(store, steps, "user aggregates", user_aggregates_sql(scoped), params)
+    _step(store, steps, "category and brand aggregates", PURCHASES_BY_ITEM_SQL)
+    _step(store, steps, "category and brand aggregates", CATEGORY_AGGREGATES_SQL, params)
+    _step(store, steps, "category and brand aggregates", BRAND_AGGREGATES_SQL, params)
     store.execute("DROP TABLE IF EXISTS _profile_purchases")
 
 
-def _derive(store: Store, as_of: datetime, *, scoped: bool) -> int:
+def _derive(store: Store, as_of: datetime, steps: dict[str, float], *, scoped: bool) -> int:
     params = {"as_of": as_of}
     store.execute("DELETE FROM profile_category_prices WHERE as_of = $as_of", params)
     store.execute("DELETE FROM profiles WHERE as_of = $as_of", params)
-    store.execute(category_prices_sql(scoped), params)
+    _step(store, steps, "category median prices", category_prices_sql(scoped), params)
     store.execute("DROP TABLE IF EXISTS _profile_lines")
-    store.execute(PROFILES_SQL, params)
+    _step(store, steps, "population step (profiles table)", PROFILES_SQL, params)
     return int(store.scalar("SELECT count(*) FROM profiles WHERE as_of = $as_of", params))
 
 
@@ -152,14 +163,17 @@ def build_profiles(store: Store, as_of: datetime | str | None = None) -> BuildRe
     ensure_profile_tables(store)
     stamp = default_as_of(store) if as_of is None else _to_timestamp(as_of)
     started = time.perf_counter()
+    steps: dict[str, float] = {}
     with _unordered_inserts(store), store.transaction():
         for table in VERSIONED_TABLES:
-            store.execute(f"DELETE FROM {table} WHERE as_of = $as_of", {"as_of": stamp})
-        _run_aggregates(store, stamp, scoped=False)
-        users = _derive(store, stamp, scoped=False)
-        seconds = time.perf_counter() - started
-        _record(store, stamp, "full", users, users, seconds)
-    return BuildResult(stamp, "full", users, users, seconds)
+            _step(store, steps, "delete old version", f"DELETE FROM {table} WHERE as_of = $as_of",
+                  {"as_of": stamp})  # fmt: skip
+        _run_aggregates(store, stamp, steps, scoped=False)
+        users = _derive(store, stamp, steps, scoped=False)
+        _record(store, stamp, "full", users, users, time.perf_counter() - started)
+        commit_started = time.perf_counter()
+    steps["commit"] = time.perf_counter() - commit_started
+    return BuildResult(stamp, "full", users, users, time.perf_counter() - started, steps)
 
 
 def _base_version(store: Store, as_of: datetime) -> tuple[datetime, int | None] | None:
@@ -212,6 +226,7 @@ def update_profiles(
         return build_profiles(store, stamp)  # item attributes changed: everybody is affected
 
     started = time.perf_counter()
+    steps: dict[str, float] = {}
     params: dict[str, Any] = {"as_of": stamp, "base": base_as_of, "since": since}
     with _unordered_inserts(store), store.transaction():
         store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
@@ -243,17 +258,22 @@ def update_profiles(
                 store.execute(f"DELETE FROM {table} WHERE as_of = $as_of", {"as_of": stamp})
                 columns = store.query_df(f"SELECT * FROM {table} LIMIT 0").columns[1:]
                 cols = ", ".join(f'"{c}"' for c in columns)
-                store.execute(
+                _step(
+                    store,
+                    steps,
+                    "copy unaffected users from the base version",
                     f"INSERT INTO {table} SELECT CAST($as_of AS TIMESTAMP), {cols} FROM {table} "
                     f"WHERE as_of = $base AND user_id NOT IN (SELECT user_id FROM {SCOPE_TABLE})",
                     {"as_of": stamp, "base": base_as_of},
                 )
-        _run_aggregates(store, stamp, scoped=True)
-        users = _derive(store, stamp, scoped=True)
+        _run_aggregates(store, stamp, steps, scoped=True)
+        users = _derive(store, stamp, steps, scoped=True)
         store.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
-        seconds = time.perf_counter() - started
-        _record(store, stamp, "incremental", users, recomputed, seconds)
-    return BuildResult(stamp, "incremental", users, recomputed, seconds)
+        _record(store, stamp, "incremental", users, recomputed, time.perf_counter() - started)
+        commit_started = time.perf_counter()
+    steps["commit"] = time.perf_counter() - commit_started
+    seconds = time.perf_counter() - started
+    return BuildResult(stamp, "incremental", users, recomputed, seconds, steps)
 
 
 def profile_versions(store: Store) -> pd.DataFrame:
