@@ -29,6 +29,7 @@ from shopguide.profiles import (
     build_profiles,
     get_profile,
     load_profiles,
+    profile_card,
     profile_record,
     segment_of,
 )
@@ -306,6 +307,10 @@ def test_get_profile_groups_the_fields(hand_store: Store) -> None:
     assert profile.lifecycle.segment == "Loyal"
     dave = get_profile(hand_store, "dave")
     assert dave.lifecycle.segment is None and dave.behaviour.recency_days is None
+    card = profile_card(profile)
+    assert "orders 2" in card and "segment Loyal" in card and "Toys 77% (x1.5)" in card
+    assert "buys mostly on Wed at 09h" in card
+    assert "segment no purchase yet" in profile_card(dave)
     record = profile_record(hand_store, "bob")
     assert record["lifecycle"]["segment"] == "Can't Lose Them"
     assert record["behaviour"]["cart_to_purchase"] is None

@@ -17,6 +17,7 @@ from shopguide.profiles.build import (
     profile_versions,
     update_profiles,
 )
+from shopguide.profiles.card import profile_card
 from shopguide.profiles.lifecycle import SEGMENT_GRID, SEGMENTS, segment_of
 from shopguide.profiles.model import UserProfile
 from shopguide.profiles.tables import PROFILE_DDL, ensure_profile_tables
@@ -33,6 +34,7 @@ __all__ = [
     "ensure_profile_tables",
     "get_profile",
     "load_profiles",
+    "profile_card",
     "profile_record",
     "profile_versions",
     "segment_of",
