@@ -1,0 +1,111 @@
+"""Read the engine data folder into Spark DataFrames; write results as Parquet.
+
+Input layout: see :mod:`shopguide.engine.exchange` (``events/`` partitioned by
+``event_date``, or single ``events.parquet`` files). Timestamps are read as Spark
+``TIMESTAMP`` in a UTC session (DuckDB writes naive timestamps, which Spark may read as
+``TIMESTAMP_NTZ``); results are written with naive (``TIMESTAMP_NTZ``) timestamps so DuckDB
+reads them back as plain ``TIMESTAMP`` columns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from shopguide.compat import require
+from shopguide.engine.exchange import PARTITION_COLUMN, ParquetLayout, parquet_layout
+
+__all__ = ["EngineData", "read_engine_data", "read_table", "timestamp_literal", "write_parquet"]
+
+_TIMESTAMP_COLUMNS = ("timestamp", "signup_at")
+
+
+def _functions() -> Any:
+    return require("pyspark.sql.functions", extra="spark", feature="the Spark engine")
+
+
+def timestamp_literal(value: datetime) -> str:
+    """A Spark SQL literal for a naive UTC timestamp (microsecond precision)."""
+    return f"TIMESTAMP '{value.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+
+
+def read_table(spark: Any, path: Path) -> Any:
+    """One Parquet table (file or folder, Hive partitions become columns), timestamps fixed."""
+    frame = spark.read.parquet(str(path))
+    F = _functions()
+    for column in _TIMESTAMP_COLUMNS:
+        if column in frame.columns:
+            frame = frame.withColumn(column, F.col(column).cast("timestamp"))
+    return frame
+
+
+class EngineData:
+    """The events, users and items DataFrames of one engine data folder.
+
+    ``users`` and ``items`` are empty frames with the store's columns when the folder has none,
+    so every job can join them unconditionally.
+    """
+
+    def __init__(self, events: Any, users: Any, items: Any, layout: ParquetLayout) -> None:
+        self.events = events
+        self.users = users
+        self.items = items
+        self.layout = layout
+
+    def events_until(self, as_of: datetime) -> Any:
+        """Events with ``timestamp <= as_of`` (prunes day partitions when there are any)."""
+        F = _functions()
+        frame = self.events
+        if PARTITION_COLUMN in frame.columns:
+            frame = frame.where(F.col(PARTITION_COLUMN) <= F.lit(as_of.date()))
+        # a SQL literal is read in the session zone (UTC); F.lit(datetime) would use the
+        # Python process's local zone
+        return frame.where(F.col("timestamp") <= F.expr(timestamp_literal(as_of)))
+
+
+_EMPTY_USERS = (
+    "user_id STRING, gender STRING, age INT, age_band STRING, location STRING, "
+    "signup_at TIMESTAMP, load_id INT"
+)
+_EMPTY_ITEMS = (
+    "item_id STRING, title STRING, category STRING, brand STRING, price DOUBLE, "
+    "in_stock BOOLEAN, load_id INT"
+)
+
+
+def read_engine_data(spark: Any, directory: str | Path) -> EngineData:
+    """Open the events, users and items of an engine data folder (lazily; nothing runs yet)."""
+    layout = parquet_layout(directory)
+    events = read_table(spark, layout.events)
+    users = (
+        read_table(spark, layout.users)
+        if layout.users
+        else spark.createDataFrame([], _EMPTY_USERS)
+    )
+    items = (
+        read_table(spark, layout.items)
+        if layout.items
+        else spark.createDataFrame([], _EMPTY_ITEMS)
+    )
+    for name, frame in (("users", users), ("items", items)):
+        if "load_id" not in frame.columns:  # files not from a store: one load for all rows
+            frame = frame.withColumn("load_id", _functions().lit(1))
+            users, items = (frame, items) if name == "users" else (users, frame)
+    return EngineData(events, users, items, layout)
+
+
+def write_parquet(
+    frame: Any, path: str | Path, *, partition_by: list[str] | None = None
+) -> Path:
+    """Write ``frame`` to a Parquet folder (replacing it), timestamps as naive timestamps."""
+    F = _functions()
+    out = frame
+    for field in frame.schema.fields:
+        if field.dataType.typeName() == "timestamp":
+            out = out.withColumn(field.name, F.col(field.name).cast("timestamp_ntz"))
+    writer = out.write.mode("overwrite")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    writer.parquet(str(path))
+    return Path(path)
