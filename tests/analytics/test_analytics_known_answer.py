@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from shopguide import analytics as A
+from shopguide.errors import DataError
 from shopguide.profiles import build_profiles, load_profiles
+from shopguide.store import open_store
 from shopguide.store.base import Store
 
 AS_OF = datetime(2024, 3, 31)
@@ -133,3 +136,10 @@ def test_kpis(shop: Store) -> None:
     assert k["revenue"] == pytest.approx(72.0)
     assert k["avg_order_value"] == pytest.approx(12.0)
     assert k["events"] == 16
+
+
+def test_empty_store_says_what_to_do(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "empty.duckdb")
+    with pytest.raises(DataError, match="no events to analyse"):
+        A.kpis(store)
+    store.close()

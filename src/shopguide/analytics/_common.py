@@ -7,6 +7,7 @@ from typing import Final
 
 import pandas as pd
 
+from shopguide.errors import DataError, StoreError
 from shopguide.profiles.aggregates import LATEST_ITEMS_CTE
 from shopguide.profiles.build import default_as_of
 from shopguide.store.base import Store
@@ -36,7 +37,13 @@ refund_lines AS (  -- refunds as of $as_of, valued like purchases
 def resolve_as_of(store: Store, as_of: datetime | str | None) -> datetime:
     """``as_of`` as a naive timestamp, defaulting to the latest event time."""
     if as_of is None:
-        return default_as_of(store)
+        try:
+            return default_as_of(store)
+        except StoreError as exc:
+            raise DataError(
+                "the store has no events to analyse",
+                hint="load events first (shopguide ingest events FILE)",
+            ) from exc
     ts = pd.Timestamp(as_of)
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
