@@ -224,7 +224,11 @@ def erase_user(store: Store, user_id: str) -> dict[str, Any]:
 
 
 def _regex_escape(text: str) -> str:
-    return "".join("\\" + ch if not ch.isalnum() else ch for ch in text)
+    """Quote RE2's special characters (only those: RE2 rejects escaped letters)."""
+    return "".join("\\" + ch if ch in _RE2_SPECIAL else ch for ch in text)
+
+
+_RE2_SPECIAL: Final = frozenset("\\.+*?()|[]{}^$-/")
 
 
 def export_user(store: Store, user_id: str) -> dict[str, Any]:
@@ -439,6 +443,17 @@ def segment_members(store: Store, names: Sequence[str]) -> set[str]:
 class _Cached:
     key: Any
     value: Any
+    at: float = field(default_factory=time.monotonic)
+
+
+#: Retention scores are refitted when the data changed *and* they are older than this.
+RETENTION_MAX_AGE_SECONDS = 300.0
+
+
+def _fresh(hit: _Cached | None, key: Any) -> bool:
+    if hit is None:
+        return False
+    return hit.key == key or time.monotonic() - hit.at < RETENTION_MAX_AGE_SECONDS
 
 
 _RETENTION_CACHE: dict[tuple[str, str], _Cached] = {}
@@ -473,7 +488,8 @@ def churn_scores(
         cache_key = (str(store.path), f"churn:{horizon_days}")
         with _RETENTION_LOCK:
             hit = _RETENTION_CACHE.get(cache_key)
-            if hit is not None and hit.key == key:
+            if _fresh(hit, key):
+                assert hit is not None
                 return hit.value
         events = _purchases(store)
     if events.empty:
@@ -503,7 +519,8 @@ def clv_scores(
         cache_key = (str(store.path), f"clv:{horizon_weeks}")
         with _RETENTION_LOCK:
             hit = _RETENTION_CACHE.get(cache_key)
-            if hit is not None and hit.key == key:
+            if _fresh(hit, key):
+                assert hit is not None
                 return hit.value
         tx = _purchases(store)
     if tx.empty:
