@@ -20,6 +20,7 @@ from shopguide.cli._common import (
     print_table,
     progress_bar,
 )
+from shopguide.cli import privacy, profiles, serve
 from shopguide.data.ingest import parse_mapping
 from shopguide.workflows import demo as demo_workflow
 from shopguide.workflows import ingest as ingest_workflow
@@ -186,6 +187,10 @@ def demo(
     out.print(f"\n[bold green]done.[/] everything is in {summary['out_dir']}")
     for path in summary["files"]:
         out.print(f"  {path}")
+
+
+for module in (profiles, serve, privacy):
+    module.register(app)
 
 
 def main() -> None:

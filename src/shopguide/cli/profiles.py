@@ -1,0 +1,96 @@
+"""Profile commands: ``profiles build``, ``profile USER_ID``, ``segments``, ``report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shopguide.cli._common import (
+    DbOption,
+    JsonOption,
+    db_path,
+    emit_json,
+    frame_records,
+    handled,
+    out,
+    print_table,
+)
+from shopguide.workflows import profiles as workflow
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Use only events up to this time (ISO 8601; default: latest)."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the profile commands to ``app``."""
+    group = typer.Typer(help="Build user profiles (basic, behaviour, preferences, RFM).")
+    app.add_typer(group, name="profiles")
+
+    @group.command("build")
+    def build(
+        as_of: AsOfOption = None,
+        incremental: Annotated[
+            bool, typer.Option(help="Recompute only users whose data changed since the last build.")
+        ] = False,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Build a profile version as of a time (or update the latest one incrementally)."""
+        with handled(as_json):
+            result = workflow.build(db_path(db), as_of=as_of, incremental=incremental)
+        if as_json:
+            emit_json(result)
+        else:
+            out.print(
+                f"profiles as of {result['as_of']}: {result['users']:,} users "
+                f"({result['mode']}, {result['recomputed_users']:,} recomputed) "
+                f"in {result['seconds']} s"
+            )
+
+    @app.command("profile")
+    def profile(
+        user_id: Annotated[str, typer.Argument(help="The user's id.")],
+        as_of: AsOfOption = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """One user's profile: a readable card, or the full record with --json."""
+        with handled(as_json):
+            record, card = workflow.profile(db_path(db), user_id, as_of=as_of)
+        if as_json:
+            emit_json(record)
+        else:
+            out.print(card, highlight=False, markup=False)
+
+    @app.command("segments")
+    def segments(
+        as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False
+    ) -> None:
+        """RFM segments: buyers, revenue and their shares."""
+        with handled(as_json):
+            table = workflow.segments(db_path(db), as_of=as_of)
+        if as_json:
+            emit_json(frame_records(table))
+        else:
+            print_table(table.round(3), title="RFM segments")
+
+    @app.command("report")
+    def report(
+        out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.html.")] = Path(
+            "report"
+        ),
+        as_of: AsOfOption = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Write one self-contained HTML report (KPIs, segments, cohorts, funnel, trends)."""
+        with handled(as_json):
+            path = workflow.report(db_path(db), out_dir, as_of=as_of)
+        if as_json:
+            emit_json({"report": str(path)})
+        else:
+            out.print(f"wrote {path}")

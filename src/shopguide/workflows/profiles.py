@@ -1,0 +1,61 @@
+"""User-facing profile actions: build or update profiles, read one, list segments, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from shopguide import analytics
+from shopguide.profiles import (
+    build_profiles,
+    get_profile,
+    profile_card,
+    profile_record,
+    update_profiles,
+)
+from shopguide.report import Section, write_report
+from shopguide.store import open_store
+
+
+def build(db: str | Path, *, as_of: str | None = None, incremental: bool = False) -> dict[str, Any]:
+    """Build a profile version (or update the latest one for the users whose data changed)."""
+    with open_store(db) as store:
+        result = (
+            update_profiles(store, as_of=as_of) if incremental else build_profiles(store, as_of)
+        )
+        return {
+            "as_of": pd.Timestamp(result.as_of).isoformat(),
+            "mode": result.mode,
+            "users": result.users,
+            "recomputed_users": result.recomputed_users,
+            "seconds": round(result.seconds, 2),
+        }
+
+
+def profile(
+    db: str | Path, user_id: str, *, as_of: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """One user's profile as a JSON-ready record and as a readable card."""
+    with open_store(db) as store:
+        record = profile_record(store, user_id, as_of)
+        return record, profile_card(get_profile(store, user_id, as_of))
+
+
+def segments(db: str | Path, *, as_of: str | None = None) -> pd.DataFrame:
+    """RFM segments with their sizes and revenue shares."""
+    with open_store(db) as store:
+        return analytics.segment_summary(store, as_of)
+
+
+def report(
+    db: str | Path,
+    out_dir: str | Path,
+    *,
+    as_of: str | None = None,
+    extra: tuple[Section, ...] = (),
+) -> Path:
+    """Write the self-contained HTML report into ``out_dir``."""
+    with open_store(db) as store:
+        return write_report(store, out_dir, as_of=as_of, extra_sections=extra)
