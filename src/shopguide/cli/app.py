@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from shopguide import __version__
+from shopguide.cli import privacy, profiles, serve
 from shopguide.cli._common import (
     DbOption,
     JsonOption,
@@ -20,7 +21,6 @@ from shopguide.cli._common import (
     print_table,
     progress_bar,
 )
-from shopguide.cli import privacy, profiles, serve
 from shopguide.data.ingest import parse_mapping
 from shopguide.workflows import demo as demo_workflow
 from shopguide.workflows import ingest as ingest_workflow
