@@ -304,7 +304,7 @@ def test_erase_deletes_everything_and_suppresses_later_events(
 ) -> None:
     user = _buyer(shop[1], 10)
     audience = client.post(
-        "/v1/audiences", json={"items": ["i00001", "i00002"], "size": 300, "exclude_buyers": False},
+        "/v1/audiences", json={"items": ["i00001", "i00002"], "size": 300},
         headers=WRITE,
     ).json()  # fmt: skip
     exported = client.get(f"/v1/users/{user}/export", headers=ADMIN)
@@ -342,17 +342,30 @@ def test_erase_deletes_everything_and_suppresses_later_events(
 
 def test_audience_export_and_metrics(client: httpx.Client) -> None:
     created = client.post(
-        "/v1/audiences", json={"items": ["i00005"], "size": 10, "name": "spring"}, headers=WRITE
-    )
-    assert created.status_code == 200
+        "/v1/audiences",
+        json={"items": ["i00005"], "categories": ["Toys"], "size": 10, "name": "spring",
+              "segments": ["Champions", "Loyal", "At risk"], "exclude_bought_days": 30},
+        headers=WRITE,
+    )  # fmt: skip
+    assert created.status_code == 200, created.text
     body = created.json()
     assert 0 < body["size"] <= 10 and body["expected_lift"] >= 1.0
+    assert body["expected_responses"] >= body["random_expected_responses"]
     scores = [u["score"] for u in body["users"]]
     assert scores == sorted(scores, reverse=True)
+    assert all(u["reasons"] for u in body["users"])
+    segments = {
+        u["user_id"]: client.get(f"/v1/users/{u['user_id']}/profile", headers=READ).json()
+        for u in body["users"][:3]
+    }
+    for profile in segments.values():
+        assert profile["lifecycle"]["segment"] in ("Champions", "Loyal", "At risk")
+    nothing = client.post("/v1/audiences", json={"name": "x"}, headers=WRITE)
+    assert nothing.status_code == 422 and "items" in nothing.text
     csv = client.get(f"/v1/audiences/{body['audience_id']}/export", headers=READ)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.strip().splitlines()
-    assert lines[0] == "user_id,score,rank" and len(lines) == body["size"] + 1
+    assert lines[0] == "user_id,score,rank,reasons" and len(lines) == body["size"] + 1
     metrics = client.get("/v1/metrics", headers=READ).json()
     route = metrics["routes"]["POST /v1/audiences"]
     assert route["requests"] >= 1 and route["server_errors"] == 0

@@ -109,31 +109,42 @@ class AudienceRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    items: list[str] = Field(min_length=1, max_length=50, description="Item ids to promote.")
+    name: str = Field("campaign", min_length=1, max_length=200, description="Campaign name.")
+    items: list[str] = Field(default_factory=list, max_length=200, description="Item ids.")
+    categories: list[str] = Field(
+        default_factory=list, max_length=20, description="Categories (path prefixes) to promote."
+    )
+    discount: float = Field(0.0, ge=0, lt=1, description="Discount offered (0.2 = 20 % off).")
     size: int = Field(100, ge=1, le=100_000, description="Audience size (at most).")
-    exclude_buyers: bool = Field(True, description="Leave out users who already have an item.")
+    exclude_bought_days: int | None = Field(
+        None, ge=0, le=36_500, description="Leave out users who bought a promoted item lately."
+    )
     segments: list[str] = Field(
         default_factory=list, max_length=20, description="Only users in these RFM segments."
     )
     max_churn: float | None = Field(
         None, ge=0, le=1, description="Only users with churn probability at most this."
     )
-    name: str | None = Field(None, max_length=200, description="A name to save it under.")
 
 
 class AudienceMember(BaseModel):
     user_id: str
     score: float
     rank: int
+    reasons: str | None = None
 
 
 class AudienceResponse(BaseModel):
     audience_id: str
-    items: list[str]
+    name: str
+    promoted_items: int
     eligible_users: int
+    excluded: dict[str, int]
     size: int
+    expected_responses: float
+    random_expected_responses: float
     expected_lift: float | None = Field(
-        description="Mean score of the audience over that of all eligible users."
+        description="Expected responses over those of a random audience of the same size."
     )
     method: str
     users: list[AudienceMember]

@@ -64,8 +64,8 @@ __all__ = [
     "ModelHolder",
     "ModelSnapshot",
     "Recommendation",
-    "audience_for_items",
     "build_snapshot",
+    "campaign_audience",
     "churn_scores",
     "clv_scores",
     "ensure_service_tables",
@@ -97,7 +97,8 @@ AUDIENCE_DDL: Final = """CREATE TABLE IF NOT EXISTS audiences (
     name VARCHAR,
     user_id VARCHAR NOT NULL,
     score DOUBLE NOT NULL,
-    rank INTEGER NOT NULL
+    rank INTEGER NOT NULL,
+    reasons VARCHAR
 )"""
 #: The reason ingestion gives for events of an erased user.
 ERASED_REASON: Final = "user erased"
@@ -863,54 +864,96 @@ def _item_list(
     ]
 
 
-def audience_for_items(
-    snapshot: ModelSnapshot,
-    item_ids: Sequence[str],
-    *,
-    size: int = 100,
-    exclude_buyers: bool = True,
-    user_filter: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> dict[str, Any]:
-    """Users most likely to want the promoted items, by the served model's scores.
+def promotion_scores(snapshot: ModelSnapshot, item_ids: Sequence[str]) -> pd.Series:
+    """Each known user's best recommendation score among the promoted items (0 when none).
 
-    Every known user is scored with the model's recommendation score for the promoted items
-    (max over the items); users who already have one of the items are left out when
-    ``exclude_buyers``. ``expected_lift`` is the audience's mean score over the mean score of all
-    eligible users: how much more affinity the targeted users have than a random pick. It is a
-    ranking signal, not a measured causal uplift (the campaign/uplift model replaces it when the
-    targeting package has one).
+    Items the user already has are not filtered: the campaign step decides about past buyers.
     """
-    wanted = snapshot.items.to_internal(list(item_ids))
-    n_users = snapshot.model.n_users_
-    rows = np.arange(n_users)
+    wanted = snapshot.items.to_internal(list(item_ids), unknown="drop")
+    users = snapshot.users.external_ids.astype(str)
+    if not len(wanted):
+        return pd.Series(0.0, index=pd.Index(users, name=C.USER_ID))
     allowed = np.zeros(len(snapshot.items), dtype=bool)
     allowed[wanted] = True
-    scores = np.full(n_users, -np.inf, dtype=np.float64)
-    width = len(wanted)
-    ids, sc = snapshot.model.recommend(
-        rows, snapshot.matrix, n=width, filter_already_liked=exclude_buyers, items_allowed=allowed
-    )
-    best = np.where(ids >= 0, sc, -np.inf).max(axis=1)
-    scores[:] = best
-    eligible = np.isfinite(scores) & (scores > 0)
-    users = snapshot.users.external_ids
+    ids, scores = snapshot.model.recommend(
+        np.arange(snapshot.model.n_users_), snapshot.matrix, n=len(wanted),
+        filter_already_liked=False, items_allowed=allowed,
+    )  # fmt: skip
+    best = np.where(ids >= 0, scores, 0.0).max(axis=1).clip(min=0)
+    out = pd.Series(best.astype(float), index=pd.Index(users, name=C.USER_ID))
     if snapshot.erased:
-        eligible &= ~np.isin(users.astype(str), list(snapshot.erased))
-    if user_filter is not None:
-        eligible &= user_filter(users)
-    candidates = np.flatnonzero(eligible)
-    order = candidates[np.lexsort((candidates, -scores[candidates]))][:size]
-    base = float(scores[candidates].mean()) if len(candidates) else 0.0
-    chosen = float(scores[order].mean()) if len(order) else 0.0
+        out = out.drop(index=[u for u in snapshot.erased if u in out.index])
+    return out
+
+
+def campaign_audience(
+    store: Store,
+    snapshot: ModelSnapshot,
+    *,
+    name: str,
+    items: Sequence[str] = (),
+    categories: Sequence[str] = (),
+    discount: float = 0.0,
+    size: int | None = 100,
+    exclude_bought_days: int | None = None,
+    allowed_users: set[str] | None = None,
+    lock: threading.RLock | None = None,
+) -> dict[str, Any]:
+    """A campaign audience from :mod:`shopguide.targeting.campaign` (rule-based propensity).
+
+    The served model's score of the promoted items for each user is the ``rec_score`` feature;
+    ``allowed_users`` (from segment or churn constraints) limits who may be chosen. Returns the
+    audit summary (expected responses and lift against a random audience of the same size) and
+    the users with their score and reasons.
+    """
+    from shopguide.targeting.campaign import (
+        Campaign,
+        campaign_features,
+        promoted_items,
+        rule_based_score,
+        select_audience,
+    )
+
+    campaign = Campaign(
+        name=name, items=tuple(items), categories=tuple(categories), discount=discount,
+        audience_size=size, exclude_bought_days=exclude_bought_days,
+    )  # fmt: skip
+    with lock or threading.RLock():
+        promoted = promoted_items(store, campaign)["item_id"].astype(str).tolist()
+        if not promoted:
+            raise DataError(
+                "the campaign promotes no item of the catalogue",
+                hint="check the item ids and categories",
+            )
+        rec = promotion_scores(snapshot, promoted)
+        as_of = store.scalar('SELECT max("timestamp") FROM events')
+        features = campaign_features(store, campaign, as_of, rec_scores=rec)
+    if snapshot.erased:
+        features = features.drop(index=[u for u in snapshot.erased if u in features.index])
+    if allowed_users is not None:
+        features = features[features.index.isin(list(allowed_users))]
+    scores = rule_based_score(features, campaign)
+    audience = select_audience(campaign, features, scores, as_of)
+    summary = audience.summary()
+    lift = summary["expected_lift"]
     return {
-        "items": [str(i) for i in item_ids],
-        "eligible_users": len(candidates),
-        "size": len(order),
-        "expected_lift": chosen / base if base > 0 else None,
-        "method": "recommendation-score",
+        "name": name,
+        "promoted_items": len(promoted),
+        "eligible_users": int(summary["eligible"]),
+        "excluded": summary["excluded"],
+        "size": int(summary["size"]),
+        "expected_responses": summary["expected_responses"],
+        "random_expected_responses": summary["random_expected_responses"],
+        "expected_lift": None if lift is None or not np.isfinite(lift) else float(lift),
+        "method": "rule-based propensity (shopguide.targeting.campaign)",
         "users": [
-            {"user_id": str(users[u]), "score": float(scores[u]), "rank": r + 1}
-            for r, u in enumerate(order.tolist())
+            {
+                "user_id": str(r.user_id),
+                "score": float(r.score),
+                "rank": int(r.rank),
+                "reasons": str(r.reasons),
+            }
+            for r in audience.users.itertuples()
         ],
     }
 
@@ -919,7 +962,7 @@ def save_audience(store: Store, audience: dict[str, Any], name: str | None) -> s
     """Persist an audience for export; returns its id."""
     ensure_service_tables(store)
     audience_id = uuid.uuid4().hex[:12]
-    frame = pd.DataFrame(audience["users"], columns=["user_id", "score", "rank"])
+    frame = pd.DataFrame(audience["users"], columns=["user_id", "score", "rank", "reasons"])
     frame.insert(0, "name", name)
     frame.insert(0, "created_at", _now())
     frame.insert(0, "audience_id", audience_id)
@@ -931,7 +974,7 @@ def load_audience(store: Store, audience_id: str) -> pd.DataFrame:
     """A saved audience's members, best first (raises ``UnknownIdError``)."""
     ensure_service_tables(store)
     frame = store.query_df(
-        "SELECT user_id, score, rank FROM audiences WHERE audience_id = ? ORDER BY rank",
+        "SELECT user_id, score, rank, reasons FROM audiences WHERE audience_id = ? ORDER BY rank",
         [audience_id],
     )
     if frame.empty:

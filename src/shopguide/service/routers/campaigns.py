@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-import numpy as np
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, HTTPException, Path, status
 from fastapi.responses import Response
 
 from shopguide.service.auth import ReadKey, WriteKey
@@ -22,10 +21,14 @@ AudienceId = Annotated[str, Path(min_length=1, max_length=64)]
 def create(
     body: AudienceRequest, state: State, snapshot: Snapshot, _: WriteKey
 ) -> AudienceResponse:
-    """Scores every known user by the served model's score for the promoted items, applies the
-    constraints (segments, churn ceiling, existing buyers), keeps the best ``size`` and saves the
-    audience for export. ``expected_lift`` compares the audience's mean score with that of all
-    eligible users."""
+    """Rule-based propensity of every buyer (the served model's score for the promoted items,
+    promotion affinity, recency, orders, spend or price sensitivity) under the constraints
+    (segments, churn ceiling, recent buyers), best ``size`` kept with reasons and saved for
+    export. ``expected_lift``: expected responses over those of a random eligible audience."""
+    if not body.items and not body.categories:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "items: give items or categories to promote"
+        )
     allowed: set[str] | None = None
     if body.max_churn is not None:  # before taking the store lock: the model fits outside it
         churn = serving.churn_scores(state.store, lock=state.lock)
@@ -35,14 +38,10 @@ def create(
     if body.segments:
         members = state.db(serving.segment_members, body.segments)
         allowed = members if allowed is None else allowed & members
-
-    def only(users: np.ndarray) -> np.ndarray:
-        assert allowed is not None
-        return np.isin(users.astype(str), list(allowed))
-
-    audience = serving.audience_for_items(
-        snapshot, body.items, size=body.size, exclude_buyers=body.exclude_buyers,
-        user_filter=None if allowed is None else only,
+    audience = serving.campaign_audience(
+        state.store, snapshot, name=body.name, items=body.items, categories=body.categories,
+        discount=body.discount, size=body.size, exclude_bought_days=body.exclude_bought_days,
+        allowed_users=allowed, lock=state.lock,
     )  # fmt: skip
     audience_id = state.db(serving.save_audience, audience, body.name)
     return AudienceResponse(audience_id=audience_id, **audience)
