@@ -93,14 +93,12 @@ def _knn_top_k(
 ) -> tuple[Any, Any]:
     n_rows = len(indptr) - 1
     out_ids = np.full((n_rows, k), -1, np.int32)
-    out_vals = np.full((n_rows, k), -np.inf, np.float64)
+    out_vals = np.full((n_rows, k), -np.inf, np.float32)
     for c in prange(n_chunks):
-        lo = c * n_rows // n_chunks
-        hi = (c + 1) * n_rows // n_chunks
         acc = np.zeros(n_rows, np.float64)
         flag = np.zeros(n_rows, np.bool_)
         touched = np.empty(n_rows, np.int64)
-        for a in range(lo, hi):
+        for a in range(c, n_rows, n_chunks):  # interleaved: heavy rows spread out
             m = 0
             for p in range(indptr[a], indptr[a + 1]):
                 f = indices[p]
@@ -134,7 +132,7 @@ def _knn_top_k(
                     den = sq_norm[a] + sq_norm[b] - dot + shrink
                     sim = dot / den if den > 0 else 0.0
                 if sim > 0:
-                    filled = _insert(ids, vals, filled, k, b, sim)
+                    filled = _insert(ids, vals, filled, k, b, np.float32(sim))  # type: ignore[arg-type]
     return out_ids, out_vals
 
 
@@ -152,14 +150,12 @@ def _filtered_top_n(
 ) -> tuple[Any, Any]:
     n_rows = len(indptr) - 1
     out_ids = np.full((n_rows, n), -1, np.int32)
-    out_vals = np.full((n_rows, n), -np.inf, np.float64)
+    out_vals = np.full((n_rows, n), -np.inf, np.float32)
     use_seen = len(seen_indptr) == n_rows + 1
     use_excluded = len(excluded) == n_cols
     for c in prange(n_chunks):
-        lo = c * n_rows // n_chunks
-        hi = (c + 1) * n_rows // n_chunks
         flag = np.zeros(n_cols, np.bool_)
-        for r in range(lo, hi):
+        for r in range(c, n_rows, n_chunks):  # interleaved: heavy rows spread out
             if use_seen:
                 for p in range(seen_indptr[r], seen_indptr[r + 1]):
                     flag[seen_indices[p]] = True
@@ -170,7 +166,7 @@ def _filtered_top_n(
                 col = indices[p]
                 if flag[col] or (use_excluded and excluded[col]):
                     continue
-                filled = _insert(ids, vals, filled, n, col, data[p])
+                filled = _insert(ids, vals, filled, n, col, np.float32(data[p]))  # type: ignore[arg-type]
             if use_seen:
                 for p in range(seen_indptr[r], seen_indptr[r + 1]):
                     flag[seen_indices[p]] = False
@@ -195,18 +191,16 @@ def _product_top_n(
 ) -> tuple[Any, Any]:
     n_rows = len(l_indptr) - 1
     out_ids = np.full((n_rows, n), -1, np.int32)
-    out_vals = np.full((n_rows, n), -np.inf, np.float64)
+    out_vals = np.full((n_rows, n), -np.inf, np.float32)
     use_seen = len(seen_indptr) == n_rows + 1
     use_excluded = len(excluded) == n_cols
     for c in prange(n_chunks):
-        lo = c * n_rows // n_chunks
-        hi = (c + 1) * n_rows // n_chunks
         acc = np.zeros(n_cols, np.float64)
         den = np.zeros(n_cols, np.float64)
         flag = np.zeros(n_cols, np.bool_)
         skip = np.zeros(n_cols, np.bool_)
         touched = np.empty(n_cols, np.int64)
-        for r in range(lo, hi):
+        for r in range(c, n_rows, n_chunks):  # interleaved: heavy rows spread out
             if use_seen:
                 for p in range(seen_indptr[r], seen_indptr[r + 1]):
                     skip[seen_indices[p]] = True
@@ -272,12 +266,13 @@ def product_top_n(
         int(n),
         _chunks(left.shape[0]),
     )
-    return ids, vals.astype(np.float32)
+    return ids, vals
 
 
 def _chunks(n_rows: int) -> int:
-    """Work items for prange: several per thread so uneven rows balance out."""
-    return max(1, min(n_rows, 16 * numba.get_num_threads()))
+    """One work item per thread (each allocates its accumulators once); rows are dealt
+    out round-robin, so rows of very different cost are spread evenly."""
+    return max(1, min(n_rows, numba.get_num_threads()))
 
 
 def knn_top_k(
@@ -298,7 +293,7 @@ def knn_top_k(
         int(k),
         _chunks(rows.shape[0]),
     )
-    return ids, vals.astype(np.float32)
+    return ids, vals
 
 
 def filtered_top_n(
@@ -317,4 +312,4 @@ def filtered_top_n(
         int(n),
         _chunks(block.shape[0]),
     )
-    return ids, vals.astype(np.float32)
+    return ids, vals

@@ -28,7 +28,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, TypeAlias, TypeVar
@@ -63,6 +63,8 @@ R = TypeVar("R", bound="Recommender")
 
 #: Dense score cells (rows x items) computed at once by :meth:`Recommender.recommend`.
 DENSE_CELL_BUDGET = 8_000_000
+#: Users per block on the fused (compiled) path, as a multiple of ``block_users``.
+FUSED_BLOCK_FACTOR = 16
 #: Sparse candidate blocks denser than this are filtered and ranked as dense arrays.
 DENSE_FRACTION = 0.05
 
@@ -266,7 +268,12 @@ class Recommender:
             scores = self._score_block(rows[lo:hi], block_items)
             return _filtered_topn(scores, seen, excluded, n)
 
-        return self._map_blocks(one_block, len(rows), n, self.block_users)
+        fused = _kernels.active() and (
+            type(self)._sparse_product is not Recommender._sparse_product
+        )
+        # the fused path keeps only n results per user: larger blocks, fewer calls
+        block = self.block_users * FUSED_BLOCK_FACTOR if fused else self.block_users
+        return self._map_blocks(one_block, len(rows), n, block, dense=not fused, pool=not fused)
 
     def _map_blocks(
         self,
@@ -274,22 +281,37 @@ class Recommender:
         total: int,
         n: int,
         block: int,
+        *,
+        dense: bool = True,
+        pool: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Run ``func`` over row blocks (threads when the model asks for them) and stack."""
-        dense_cap = max(1, DENSE_CELL_BUDGET // max(1, self.n_items_))
+        """Run ``func`` over row blocks (threads when the model asks for them) and stack.
+
+        ``dense``: blocks may produce dense ``rows x n_items`` scores, so their size is also
+        capped by :data:`DENSE_CELL_BUDGET`. ``pool``: blocks may run in a thread pool
+        (off for the compiled path, which is parallel inside and must not be re-entered).
+        """
+        dense_cap = max(1, DENSE_CELL_BUDGET // max(1, self.n_items_)) if dense else block
         size = max(1, min(block, dense_cap))
         bounds = [(lo, min(total, lo + size)) for lo in range(0, total, size)]
         if not bounds:
             return (np.empty((0, n), dtype=np.int32), np.empty((0, n), dtype=np.float32))
-        threads = self._threads()
-        parts: Iterator[tuple[np.ndarray, np.ndarray]]
+        threads = self._threads() if pool else 1
+        out_ids = np.empty((total, n), dtype=np.int32)
+        out_scores = np.empty((total, n), dtype=np.float32)
+
+        def run(bounds: tuple[int, int]) -> None:  # results go straight into the output
+            ids, scores = func(bounds)
+            out_ids[bounds[0] : bounds[1]] = ids
+            out_scores[bounds[0] : bounds[1]] = scores
+
         if threads > 1 and len(bounds) > 1:
-            with ThreadPoolExecutor(threads) as pool:
-                parts = iter(list(pool.map(func, bounds)))
+            with ThreadPoolExecutor(threads) as executor:
+                list(executor.map(run, bounds))
         else:
-            parts = map(func, bounds)
-        done = list(parts)
-        return np.vstack([p[0] for p in done]), np.vstack([p[1] for p in done])
+            for b in bounds:
+                run(b)
+        return out_ids, out_scores
 
     def _threads(self) -> int:
         wanted = int(getattr(self, "num_threads", 1) or 0)

@@ -101,6 +101,7 @@ def knn_neighbours(
     num_threads: int = 1,
     block_rows: int | None = None,
     use_kernels: bool | None = None,
+    rows_t: sp.csr_matrix | None = None,
 ) -> sp.csr_matrix:
     """The top-``k`` most similar other rows of every row, as a CSR (rows x rows) matrix.
 
@@ -109,11 +110,17 @@ def knn_neighbours(
     Rows without any positive co-occurrence get no neighbours.
 
     With numba installed (``use_kernels=None`` -> auto) a compiled row loop does the same
-    without materialising the product block (faster, far less memory; all cores).
+    without materialising the product block and without copying the input (faster, far
+    less memory; all cores). ``rows_t``, the transpose of ``rows`` as CSR, saves building
+    it when the caller has it (the user x item matrix for item-KNN).
     """
     if similarity not in ("cosine", "asymmetric", "jaccard"):
         raise ValueError(f"unknown similarity {similarity!r}")
     n = rows.shape[0]
+    if use_kernels is None:
+        use_kernels = _kernels.active()
+    if use_kernels:
+        return _kernel_neighbours(rows, rows_t, k, similarity, shrink, alpha)
     base = sp.csr_matrix(rows, dtype=np.float32, copy=True)
     if similarity == "jaccard":
         base.data[:] = 1.0
@@ -124,12 +131,6 @@ def knn_neighbours(
         inv = np.divide(1.0, np.sqrt(sq_norm), out=np.zeros_like(sq_norm), where=sq_norm > 0)
         base = sp.csr_matrix(sp.diags(inv) @ base, dtype=np.float32)
     base_t = base.T.tocsr()
-    if use_kernels is None:
-        use_kernels = _kernels.active()
-    if use_kernels:
-        mode = _kernels.MODES["cosine-prenormalized" if prenormalized else similarity]
-        ids, vals = _kernels.knn_top_k(base, base_t, sq_norm, mode, shrink, alpha, k)
-        return _rows_to_csr(ids, vals, n)
     if block_rows is None:
         block_rows = int(np.clip(BLOCK_CELL_BUDGET // max(n, 1), 64, 4096))
 
@@ -172,6 +173,32 @@ def knn_neighbours(
     if not parts:
         return sp.csr_matrix((n, n), dtype=np.float32)
     return _rows_to_csr(np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts]), n)
+
+
+def _kernel_neighbours(
+    rows: sp.csr_matrix,
+    rows_t: sp.csr_matrix | None,
+    k: int,
+    similarity: str,
+    shrink: float,
+    alpha: float,
+) -> sp.csr_matrix:
+    """The compiled path: raw dot products, similarity denominators from squared norms."""
+    base = sp.csr_matrix(rows, dtype=np.float32)
+    base_t = base.T.tocsr() if rows_t is None else sp.csr_matrix(rows_t, dtype=np.float32)
+    if similarity == "jaccard":  # co-counts of the 0/1 pattern
+        base = sp.csr_matrix((np.ones_like(base.data), base.indices, base.indptr), base.shape)
+        base_t = sp.csr_matrix(
+            (np.ones_like(base_t.data), base_t.indices, base_t.indptr), base_t.shape
+        )
+    counts = np.diff(base.indptr)
+    sq_norm = np.zeros(base.shape[0], dtype=np.float64)
+    filled = counts > 0
+    squares = np.square(base.data, dtype=np.float64)
+    sq_norm[filled] = np.add.reduceat(squares, base.indptr[:-1][filled]) if squares.size else 0
+    mode = _kernels.MODES[similarity]
+    ids, vals = _kernels.knn_top_k(base, base_t, sq_norm, mode, shrink, alpha, k)
+    return _rows_to_csr(ids, vals, base.shape[0])
 
 
 def _rows_to_csr(ids: np.ndarray, vals: np.ndarray, n: int) -> sp.csr_matrix:
@@ -236,13 +263,17 @@ class _KNNBase(Recommender):
         self.normalize = normalize
         self.num_threads = num_threads
 
-    def _neighbours_of(self, compared: sp.csr_matrix) -> sp.csr_matrix:
+    def _neighbours_of(
+        self, compared: sp.csr_matrix, compared_t: sp.csr_matrix | None = None
+    ) -> sp.csr_matrix:
         if self.k < 1:
             raise ValueError("k must be >= 1")
         _normalize_mode(self.normalize)
+        weighted = weight_rows(compared, self.weighting)
         return knn_neighbours(
-            weight_rows(compared, self.weighting),
+            weighted,
             self.k,
+            rows_t=compared_t if weighted is compared else None,
             similarity=self.similarity,
             shrink=self.shrink,
             alpha=self.alpha,
@@ -352,7 +383,7 @@ class ItemKNN(_KNNBase):
         if self.neighbourhood not in ("candidate", "history"):
             raise ValueError("neighbourhood must be 'candidate' or 'history'")
         self.train_ = sp.csr_matrix((0, user_items.shape[1]), dtype=np.float32)  # not needed
-        self.neighbours_ = self._neighbours_of(user_items.T.tocsr())
+        self.neighbours_ = self._neighbours_of(user_items.T.tocsr(), user_items)
         self._prepare()
 
     def _prepare(self) -> None:
