@@ -145,3 +145,20 @@ def test_tune_with_none_and_string_values(events: pd.DataFrame, tmp_path: Path) 
     assert (res.summary["splits"] == 2).all()
     assert res.best_params["tag"] is None  # ties keep grid order: None comes first
     assert set(res.plots) == {"ndcg_vs_shift", "ndcg_vs_n"}
+
+
+def test_compare_fitted_models_without_refit(events: pd.DataFrame) -> None:
+    split = TemporalSplit(fraction=0.7).split(events)
+    model = TinyPopular()
+    first = compare_models({"pop": model}, split, n=10)
+    order = model.order_.copy()
+    again = compare_models({"pop": model}, split, n=10, fit=False, filter_already_liked=False)
+    assert np.array_equal(model.order_, order)
+    # without filtering, repurchases count as relevant too: more evaluated users
+    assert (
+        again.results["pop"].counts["evaluated_users"]
+        >= first.results["pop"].counts["evaluated_users"]
+    )
+    assert again.results["pop"].counts["test_pairs_already_in_train"] == 0
+    with pytest.raises(ValueError, match="split"):
+        compare_models({"pop": model})

@@ -169,6 +169,7 @@ def compare_models(
     item_categories: Mapping[str, Any] | pd.Series | None = None,
     split_description: str | None = None,
     split_report: Mapping[str, Any] | None = None,
+    fit: bool = True,
     out_dir: str | Path | None = None,
     progress: Any = None,
 ) -> Comparison:
@@ -185,6 +186,9 @@ def compare_models(
         Alternatively give ``train`` (interactions) and ``test_events``.
     n:
         Cut-off(s); ``primary`` must be one of the computed columns.
+    fit:
+        Fit every model first (default). ``False`` evaluates model objects as they are, for
+        example the same fitted models under another filtering rule.
     out_dir:
         If given, :meth:`Comparison.save` is called with it.
     progress:
@@ -222,6 +226,7 @@ def compare_models(
             train.matrix,
             relevance,
             n,
+            fit=fit,
             filter_already_liked=filter_already_liked,
             item_categories=cats,
             user_labels=labels,
