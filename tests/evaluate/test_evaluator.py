@@ -121,3 +121,28 @@ def test_with_shopguide_models(events: pd.DataFrame) -> None:
     assert ours.metrics["ndcg@10"] == pytest.approx(tiny.metrics["ndcg@10"])
     knn = evaluate_model(create_model("item-knn", k=10), train, split.test, n=10)
     assert knn.metrics["ndcg@10"] > 0
+
+
+def test_end_to_end_from_a_duckdb_store(tmp_path, events: pd.DataFrame) -> None:
+    """Events read back from a real store file split and evaluate like the in-memory frame."""
+    from shopguide.store import open_store
+
+    store = open_store(tmp_path / "shop.duckdb")
+    try:
+        rows = events.assign(
+            event_key=[f"k{i}" for i in range(len(events))],
+            event_id=[f"e{i}" for i in range(len(events))],
+            quantity=1.0,
+        )
+        store.append("events", rows)
+        loaded = store.query_df(
+            "SELECT event_key, user_id, item_id, event_type, timestamp FROM events"
+        )
+    finally:
+        store.close()
+    split_db = TemporalSplit("2024-03-01").split(loaded)
+    split_mem = TemporalSplit("2024-03-01").split(events)
+    assert split_db.report.n_test == split_mem.report.n_test
+    res_db = evaluate_model(TinyPopular(), build_interactions(split_db.train), split_db.test)
+    res_mem = evaluate_model(TinyPopular(), build_interactions(split_mem.train), split_mem.test)
+    assert res_db.metrics == pytest.approx(res_mem.metrics)
