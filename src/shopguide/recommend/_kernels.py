@@ -269,6 +269,22 @@ def product_top_n(
     return ids, vals
 
 
+class threads_limited:
+    """Run compiled loops on at most ``n`` threads (``n <= 0``: all of numba's threads)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.before = 0
+
+    def __enter__(self) -> None:
+        self.before = numba.get_num_threads()
+        if self.n > 0:
+            numba.set_num_threads(min(self.n, numba.config.NUMBA_NUM_THREADS))
+
+    def __exit__(self, *exc: object) -> None:
+        numba.set_num_threads(self.before)
+
+
 def _chunks(n_rows: int) -> int:
     """One work item per thread (each allocates its accumulators once); rows are dealt
     out round-robin, so rows of very different cost are spread evenly."""

@@ -264,7 +264,8 @@ class Recommender:
             product = self._sparse_product(rows[lo:hi], block_items) if _kernels.active() else None
             if product is not None:  # fused: scores and top-n in one compiled pass
                 left, right, rated = product
-                return _kernels.product_top_n(left, right, rated, seen, excluded, n)
+                with _kernels.threads_limited(int(getattr(self, "num_threads", 0) or 0)):
+                    return _kernels.product_top_n(left, right, rated, seen, excluded, n)
             scores = self._score_block(rows[lo:hi], block_items)
             return _filtered_topn(scores, seen, excluded, n)
 

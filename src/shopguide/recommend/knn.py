@@ -98,7 +98,7 @@ def knn_neighbours(
     similarity: Similarity = "cosine",
     shrink: float = 0.0,
     alpha: float = 0.5,
-    num_threads: int = 1,
+    num_threads: int = 0,
     block_rows: int | None = None,
     use_kernels: bool | None = None,
     rows_t: sp.csr_matrix | None = None,
@@ -120,7 +120,8 @@ def knn_neighbours(
     if use_kernels is None:
         use_kernels = _kernels.active()
     if use_kernels:
-        return _kernel_neighbours(rows, rows_t, k, similarity, shrink, alpha)
+        with _kernels.threads_limited(num_threads):
+            return _kernel_neighbours(rows, rows_t, k, similarity, shrink, alpha)
     base = sp.csr_matrix(rows, dtype=np.float32, copy=True)
     if similarity == "jaccard":
         base.data[:] = 1.0
@@ -243,7 +244,14 @@ def _ratio(num: sp.csr_matrix, den: sp.csr_matrix) -> sp.csr_matrix:
 
 
 class _KNNBase(Recommender):
-    """Shared parameters and persistence of the two neighbourhood models."""
+    """Shared parameters and persistence of the two neighbourhood models.
+
+    Parameters: ``k`` neighbours kept per row; ``similarity``, ``shrink``, ``alpha`` and
+    ``weighting`` as in the module docstring; ``normalize`` the denominator of the score
+    (``"neighbours"`` = the founding formula, ``"rated"``, ``"none"``/``False``);
+    ``num_threads`` threads of the compiled loops (0 = all cores; without numba, > 1 runs
+    the numpy blocks in a thread pool).
+    """
 
     def __init__(
         self,
@@ -253,7 +261,7 @@ class _KNNBase(Recommender):
         alpha: float = 0.5,
         weighting: Weighting = None,
         normalize: Normalize = "neighbours",
-        num_threads: int = 1,
+        num_threads: int = 0,
     ) -> None:
         self.k = k
         self.similarity = similarity
@@ -374,7 +382,7 @@ class ItemKNN(_KNNBase):
         weighting: Weighting = None,
         normalize: Normalize = "neighbours",
         neighbourhood: Literal["candidate", "history"] = "candidate",
-        num_threads: int = 1,
+        num_threads: int = 0,
     ) -> None:
         super().__init__(k, similarity, shrink, alpha, weighting, normalize, num_threads)
         self.neighbourhood = neighbourhood
