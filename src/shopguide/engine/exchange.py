@@ -47,9 +47,7 @@ PARTITION_COLUMN: Final = "event_date"
 def check_engine(engine: str) -> EngineName:
     """Validate an engine name (``"local"`` or ``"spark"``)."""
     if engine not in ENGINES:
-        raise ConfigError(
-            f"unknown engine {engine!r}", hint=f"use one of: {', '.join(ENGINES)}"
-        )
+        raise ConfigError(f"unknown engine {engine!r}", hint=f"use one of: {', '.join(ENGINES)}")
     return "spark" if engine == "spark" else "local"
 
 

@@ -53,6 +53,20 @@ class EngineData:
         self.items = items
         self.layout = layout
 
+    def latest_event_time(self) -> datetime:
+        """The latest event time (the default ``as_of``)."""
+        from shopguide.errors import DataError
+
+        F = _functions()
+        # as text in the session zone (UTC): a collected TIMESTAMP would be converted to the
+        # Python process's local zone
+        latest = self.events.agg(
+            F.date_format(F.max("timestamp"), "yyyy-MM-dd HH:mm:ss.SSSSSS")
+        ).first()[0]
+        if latest is None:
+            raise DataError(f"no events in {self.layout.events}")
+        return datetime.fromisoformat(latest)
+
     def events_until(self, as_of: datetime) -> Any:
         """Events with ``timestamp <= as_of`` (prunes day partitions when there are any)."""
         F = _functions()
@@ -79,14 +93,10 @@ def read_engine_data(spark: Any, directory: str | Path) -> EngineData:
     layout = parquet_layout(directory)
     events = read_table(spark, layout.events)
     users = (
-        read_table(spark, layout.users)
-        if layout.users
-        else spark.createDataFrame([], _EMPTY_USERS)
+        read_table(spark, layout.users) if layout.users else spark.createDataFrame([], _EMPTY_USERS)
     )
     items = (
-        read_table(spark, layout.items)
-        if layout.items
-        else spark.createDataFrame([], _EMPTY_ITEMS)
+        read_table(spark, layout.items) if layout.items else spark.createDataFrame([], _EMPTY_ITEMS)
     )
     for name, frame in (("users", users), ("items", items)):
         if "load_id" not in frame.columns:  # files not from a store: one load for all rows
@@ -95,9 +105,7 @@ def read_engine_data(spark: Any, directory: str | Path) -> EngineData:
     return EngineData(events, users, items, layout)
 
 
-def write_parquet(
-    frame: Any, path: str | Path, *, partition_by: list[str] | None = None
-) -> Path:
+def write_parquet(frame: Any, path: str | Path, *, partition_by: list[str] | None = None) -> Path:
     """Write ``frame`` to a Parquet folder (replacing it), timestamps as naive timestamps."""
     F = _functions()
     out = frame

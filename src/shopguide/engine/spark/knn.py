@@ -74,10 +74,9 @@ def spark_interactions(
     if use_quantity:
         value = value * F.coalesce(F.col("quantity"), F.lit(1.0))
     if half_life_days is not None:
-        if now is None:
-            ref = events.agg(F.max("timestamp")).first()[0]
-            ref_expr = F.lit(ref) if ref is not None else F.current_timestamp()
-            ref_expr = F.expr(timestamp_literal(ref)) if ref is not None else ref_expr
+        if now is None:  # the latest event, joined as a one-row column
+            events = events.crossJoin(events.agg(F.max("timestamp").alias("_ref")))
+            ref_expr = F.col("_ref")
         else:
             ref_expr = F.expr(timestamp_literal(now))
         age = (F.unix_micros(ref_expr) - F.unix_micros(F.col("timestamp"))) / 86_400e6

@@ -87,9 +87,7 @@ def rfm_scores(buyers: Any) -> Any:
         [(r, fm, segment) for (r, fm), segment in sorted(SEGMENT_GRID.items())],
         "r_score INT, fm_score INT, segment STRING",
     )
-    with_fm = scored.withColumn(
-        "fm_score", F.expr("CAST((f_score + m_score + 1) div 2 AS INT)")
-    )
+    with_fm = scored.withColumn("fm_score", F.expr("CAST((f_score + m_score + 1) div 2 AS INT)"))
     return with_fm.join(F.broadcast(grid), on=["r_score", "fm_score"], how="left").select(
         "user_id",
         "r_score",

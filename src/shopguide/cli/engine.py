@@ -1,0 +1,213 @@
+"""``shopguide spark ...`` and ``shopguide engine ...``: the heavy steps on a chosen engine.
+
+``shopguide spark STEP --events DIR --out DIR [--master URL]`` runs one step on Spark from
+Parquet to Parquet (no store; what a cluster job runs). ``shopguide spark export`` writes a
+store's tables as that Parquet. ``shopguide engine STEP --engine local|spark`` runs a step
+on a store with either engine (``SHOPGUIDE_ENGINE`` / ``SHOPGUIDE_SPARK_MASTER`` set the
+defaults). Registered on the main app by :func:`register`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shopguide.cli._common import (
+    DbOption,
+    JsonOption,
+    db_path,
+    emit_json,
+    frame_records,
+    handled,
+    out,
+    print_table,
+)
+
+MasterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--master",
+        help="Spark master URL: local[N], spark://host:7077, yarn, k8s://... "
+        "(default: $SHOPGUIDE_SPARK_MASTER, else local[2]).",
+        show_default=False,
+    ),
+]
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="local (DuckDB + scipy) or spark (default: $SHOPGUIDE_ENGINE, else local).",
+        show_default=False,
+    ),
+]
+EventsOption = Annotated[
+    Path,
+    typer.Option(
+        "--events",
+        help="Engine data folder: events/ (Parquet, may be partitioned by event_date) and "
+        "optional users/, items/ (or events.parquet, users.parquet, items.parquet).",
+    ),
+]
+OutOption = Annotated[Path, typer.Option("--out", help="Output folder (Parquet results).")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Use events up to this time (default: the latest event)."),
+]
+KOption = Annotated[int, typer.Option("--k", help="Neighbours per item.")]
+NOption = Annotated[int, typer.Option("--n", help="Recommendations per user.")]
+
+
+def _run_job(
+    step: str, events: Path, out_dir: Path, master: str | None, as_json: bool, **params: object
+) -> None:
+    from shopguide.workflows.engine import spark_job
+
+    with handled(as_json):
+        summary = spark_job(step, events, out_dir, master=master, **params)  # type: ignore[arg-type]
+    if as_json:
+        emit_json(summary)
+    else:
+        out.print(f"{step}: wrote {summary['out']} in {summary['seconds']} s on {summary['master']}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``spark`` and ``engine`` command groups to ``app``."""
+    spark_app = typer.Typer(help="Run heavy steps on Apache Spark, Parquet in and out.")
+    engine_app = typer.Typer(help="Run heavy steps on a store with a chosen engine.")
+    app.add_typer(spark_app, name="spark")
+    app.add_typer(engine_app, name="engine")
+
+    @spark_app.command("export")
+    def spark_export(db: DbOption = None, out_dir: OutOption = Path("engine-data"),
+                     as_json: JsonOption = False) -> None:
+        """Export the store's events (partitioned by day), users and items to Parquet."""
+        from shopguide.engine import export_store
+        from shopguide.store import open_store
+
+        with handled(as_json):
+            store = open_store(db_path(db), read_only=True)
+            try:
+                layout = export_store(store, out_dir)
+            finally:
+                store.close()
+        summary = {"directory": layout.directory, "events": layout.events}
+        emit_json(summary) if as_json else out.print(f"exported to {layout.directory}")
+
+    @spark_app.command("profiles")
+    def spark_profiles(events: EventsOption, out_dir: OutOption, master: MasterOption = None,
+                       as_of: AsOfOption = None, as_json: JsonOption = False) -> None:
+        """Profiles (the store's profiles columns) as Parquet in OUT/profiles."""
+        _run_job("profiles", events, out_dir, master, as_json, as_of=as_of)
+
+    @spark_app.command("rfm")
+    def spark_rfm(events: EventsOption, out_dir: OutOption, master: MasterOption = None,
+                  as_of: AsOfOption = None, as_json: JsonOption = False) -> None:
+        """RFM scores and segments as Parquet in OUT/rfm."""
+        _run_job("rfm", events, out_dir, master, as_json, as_of=as_of)
+
+    @spark_app.command("item-knn")
+    def spark_item_knn(
+        events: EventsOption,
+        out_dir: OutOption,
+        master: MasterOption = None,
+        k: KOption = 50,
+        n: NOption = 10,
+        mode: Annotated[str, typer.Option("--mode", help="exact or dimsum.")] = "exact",
+        threshold: Annotated[
+            float, typer.Option("--threshold", help="DIMSUM similarity threshold.")
+        ] = 0.1,
+        as_of: AsOfOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Item neighbours and top-N for all users in OUT/item-knn/."""
+        _run_job("item-knn", events, out_dir, master, as_json, k=k, n=n, mode=mode,
+                 threshold=threshold, as_of=as_of)
+
+    @spark_app.command("als")
+    def spark_als(
+        events: EventsOption,
+        out_dir: OutOption,
+        master: MasterOption = None,
+        factors: Annotated[int, typer.Option("--factors")] = 64,
+        iterations: Annotated[int, typer.Option("--iterations")] = 15,
+        regularization: Annotated[float, typer.Option("--regularization")] = 0.01,
+        alpha: Annotated[float, typer.Option("--alpha")] = 1.0,
+        n: NOption = 10,
+        as_of: AsOfOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """MLlib implicit ALS: factors, top-N for all users and a local model in OUT/als/."""
+        _run_job("als", events, out_dir, master, as_json, factors=factors,
+                 iterations=iterations, regularization=regularization, alpha=alpha, n=n,
+                 as_of=as_of)
+
+    @engine_app.command("profiles")
+    def engine_profiles(db: DbOption = None, engine: EngineOption = None,
+                        master: MasterOption = None, as_of: AsOfOption = None,
+                        as_json: JsonOption = False) -> None:
+        """Build a profile version in the store with the chosen engine."""
+        from shopguide.store import open_store
+        from shopguide.workflows.engine import profiles_step
+
+        with handled(as_json):
+            store = open_store(db_path(db))
+            try:
+                summary = profiles_step(store, as_of, engine=engine, master=master)
+            finally:
+                store.close()
+        if as_json:
+            emit_json(summary)
+        else:
+            out.print(f"profiles as of {summary['as_of']}: {summary['users']} users "
+                      f"({summary['engine']} engine, {summary['seconds']} s)")
+
+    @engine_app.command("rfm")
+    def engine_rfm(db: DbOption = None, engine: EngineOption = None,
+                   master: MasterOption = None, as_of: AsOfOption = None,
+                   limit: Annotated[int, typer.Option("--limit")] = 30,
+                   as_json: JsonOption = False) -> None:
+        """The RFM table with the chosen engine."""
+        from shopguide.store import open_store
+        from shopguide.workflows.engine import rfm_step
+
+        with handled(as_json):
+            store = open_store(db_path(db), read_only=True)
+            try:
+                frame = rfm_step(store, as_of, engine=engine, master=master)
+            finally:
+                store.close()
+        if as_json:
+            emit_json(frame_records(frame))
+        else:
+            print_table(frame, title="RFM", max_rows=limit)
+
+    @engine_app.command("item-knn")
+    def engine_item_knn(db: DbOption = None, engine: EngineOption = None,
+                        master: MasterOption = None, k: KOption = 50, n: NOption = 10,
+                        out_file: Annotated[
+                            Path | None, typer.Option("--out", help="Write all rows here "
+                                                      "(.parquet or .csv).")
+                        ] = None,
+                        as_json: JsonOption = False) -> None:
+        """Top-N item-KNN recommendations for every user with the chosen engine."""
+        from shopguide.store import open_store
+        from shopguide.workflows.engine import item_knn_step
+
+        with handled(as_json):
+            store = open_store(db_path(db), read_only=True)
+            try:
+                frame = item_knn_step(store, k=k, n=n, engine=engine, master=master)
+            finally:
+                store.close()
+        if out_file is not None:
+            if out_file.suffix == ".csv":
+                frame.to_csv(out_file, index=False)
+            else:
+                frame.to_parquet(out_file, index=False)
+        if as_json:
+            emit_json({"rows": len(frame), "users": int(frame["user_id"].nunique()),
+                       "out": out_file})
+        else:
+            print_table(frame, title=f"item-KNN top-{n}", max_rows=20)

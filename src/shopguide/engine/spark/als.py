@@ -1,0 +1,145 @@
+"""Implicit-feedback ALS with Spark MLlib, handed back as a local ShopGuide model.
+
+:func:`fit_spark_als` trains ``pyspark.ml.recommendation.ALS(implicitPrefs=True)`` on the
+interaction strengths of :func:`~shopguide.engine.spark.knn.spark_interactions`. Users and
+items are indexed by their sorted ids (the local :class:`~shopguide.data.idmap.IdMap`
+order), so the learned factors drop straight into a local
+:class:`shopguide.recommend.mf.ALS`: scoring, seen-item filtering, business rules, saving
+(arrays + JSON, no pickle) and the service are then exactly the local ones.
+:func:`recommend_all_als` is the batch alternative that stays on the cluster.
+
+The two trainers solve slightly different objectives, so parity is a metric tolerance, not
+equal factors: Spark's confidence is ``1 + alpha * r`` and its ``regParam`` is scaled by each
+user's / item's number of interactions (ALS-WR), while ``implicit`` uses ``alpha * r`` as
+the confidence and an unscaled ``regularization``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from shopguide.compat import require
+from shopguide.data.idmap import IdMap
+from shopguide.recommend.mf import ALS
+
+__all__ = ["SparkALSResult", "fit_spark_als", "recommend_all_als"]
+
+
+def _f() -> Any:
+    return require("pyspark.sql.functions", extra="spark", feature="the Spark engine")
+
+
+@dataclass
+class SparkALSResult:
+    """A fitted Spark ALS: the MLlib model, its indices and the equivalent local model."""
+
+    spark_model: Any
+    users: IdMap
+    items: IdMap
+    model: ALS
+    indexed: Any  # (user_id, item_id, u, i, r) DataFrame used for training
+
+
+def _index(frame: Any, column: str, name: str) -> tuple[Any, IdMap]:
+    spark = frame.sparkSession
+    ids = sorted(str(r[0]) for r in frame.select(column).distinct().collect())
+    mapping = IdMap(ids, kind=column.removesuffix("_id"))
+    table = spark.createDataFrame(
+        [(v, i) for i, v in enumerate(ids)], f"{column} STRING, {name} INT"
+    )
+    return table, mapping
+
+
+def fit_spark_als(
+    interactions: Any,
+    *,
+    factors: int = 64,
+    regularization: float = 0.01,
+    alpha: float = 1.0,
+    iterations: int = 15,
+    random_state: int = 42,
+    block_size: int | None = None,
+) -> SparkALSResult:
+    """Train MLlib implicit ALS on ``(user_id, item_id, r)`` and wrap it as a local model.
+
+    Parameters map to MLlib as ``rank=factors, regParam=regularization, alpha=alpha,
+    maxIter=iterations, seed=random_state``. The id tables are collected to the driver
+    (sorted ids; fine up to tens of millions of ids). ``block_size`` sets MLlib's
+    ``numUserBlocks``/``numItemBlocks`` (default: Spark's, 10).
+    """
+    recommendation = require("pyspark.ml.recommendation", extra="spark", feature="ALS on Spark")
+    F = _f()
+    user_table, users = _index(interactions, "user_id", "u")
+    item_table, items = _index(interactions, "item_id", "i")
+    indexed = interactions.join(F.broadcast(user_table), on="user_id").join(
+        F.broadcast(item_table), on="item_id"
+    )
+    params: dict[str, Any] = {
+        "rank": factors,
+        "regParam": regularization,
+        "alpha": alpha,
+        "maxIter": iterations,
+        "seed": random_state,
+        "implicitPrefs": True,
+        "userCol": "u",
+        "itemCol": "i",
+        "ratingCol": "r",
+        "coldStartStrategy": "drop",
+    }
+    if block_size is not None:
+        params["numUserBlocks"] = block_size
+        params["numItemBlocks"] = block_size
+    spark_model = recommendation.ALS(**params).fit(indexed)
+    user_factors = _factors(spark_model.userFactors, len(users), factors)
+    item_factors = _factors(spark_model.itemFactors, len(items), factors)
+    local = ALS(
+        factors=factors,
+        regularization=regularization,
+        alpha=alpha,
+        iterations=iterations,
+        random_state=random_state,
+    )
+    local.user_factors_ = user_factors
+    local.item_factors_ = item_factors
+    local.n_users_, local.n_items_ = len(users), len(items)
+    return SparkALSResult(spark_model, users, items, local, indexed)
+
+
+def _factors(frame: Any, n: int, rank: int) -> np.ndarray:
+    """Collect an MLlib factor table ``(id, features)`` into a dense float32 array."""
+    out = np.zeros((n, rank), dtype=np.float32)
+    for row in frame.toLocalIterator():
+        out[int(row["id"])] = np.asarray(row["features"], dtype=np.float32)
+    return out
+
+
+def recommend_all_als(result: SparkALSResult, n: int = 10, *, max_seen: int | None = None) -> Any:
+    """``(user_id, rank, item_id, score)`` for all users on the cluster, seen items excluded.
+
+    MLlib's ``recommendForAllUsers`` cannot filter, so it is asked for ``n + max_seen``
+    items (``max_seen`` default: the largest number of items a user has) and the user's own
+    items are removed afterwards; ties are ordered by item id as locally.
+    """
+    F = _f()
+    window = require("pyspark.sql.window", extra="spark", feature="ALS on Spark").Window
+    seen = result.indexed.select("u", "i")
+    if max_seen is None:
+        max_seen = int(seen.groupBy("u").count().agg(F.max("count")).first()[0] or 0)
+    raw = result.spark_model.recommendForAllUsers(n + max_seen)
+    exploded = raw.select("u", F.explode("recommendations").alias("rec")).select(
+        "u", F.col("rec.i").alias("i"), F.col("rec.rating").alias("score")
+    )
+    kept = exploded.join(seen, on=["u", "i"], how="left_anti")
+    names = result.indexed.select("u", "user_id").distinct()
+    item_names = result.indexed.select("i", "item_id").distinct()
+    order = window.partitionBy("u").orderBy(F.col("score").desc(), F.col("item_id").asc())
+    return (
+        kept.join(names, on="u")
+        .join(item_names, on="i")
+        .withColumn("rank", F.row_number().over(order))
+        .where(F.col("rank") <= n)
+        .select("user_id", "rank", "item_id", "score")
+    )

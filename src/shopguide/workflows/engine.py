@@ -1,0 +1,400 @@
+"""Engine selection: the heavy steps on the local engine or on Spark, same inputs and outputs.
+
+One function per heavy step; each takes ``engine="local" | "spark"`` (default: the
+``SHOPGUIDE_ENGINE`` environment variable, else ``local``) and ``master`` (default:
+``SHOPGUIDE_SPARK_MASTER``, else ``local[2]``):
+
+========================  ====================================  ================================
+step                      local engine                          Spark engine
+========================  ====================================  ================================
+:func:`profiles_step`     ``profiles.build_profiles``           Spark SQL, rows loaded into the
+                                                                store's ``profiles`` table
+:func:`rfm_step`          ``analytics.rfm.rfm_table``           Spark SQL, same frame
+:func:`item_knn_step`     ``recommend.ItemKNN`` + ``recommend``  join-based cosine + top-N
+:func:`als_step`          ``recommend.mf.ALS`` (implicit)        MLlib implicit ALS
+========================  ====================================  ================================
+
+Store-based steps export the store to date-partitioned Parquet in a work folder first
+(:func:`shopguide.engine.export_store`). :func:`spark_job` runs a step on an engine data
+folder (Parquet, no store) and writes the result as Parquet: what ``spark-submit`` runs on a
+cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import numpy as np
+import pandas as pd
+
+from shopguide.columns import Columns
+from shopguide.data.idmap import IdMap
+from shopguide.data.matrix import build_interactions
+from shopguide.engine import EngineName, check_engine, export_store, import_parquet
+from shopguide.engine.exchange import parquet_glob
+from shopguide.errors import ConfigError
+from shopguide.profiles import build_profiles, default_as_of, ensure_profile_tables
+from shopguide.recommend.knn import ItemKNN
+from shopguide.recommend.mf import ALS
+from shopguide.store.base import Store
+
+__all__ = [
+    "ENGINE_ENV",
+    "MASTER_ENV",
+    "STEPS",
+    "ALSRun",
+    "als_step",
+    "item_knn_step",
+    "profiles_step",
+    "resolve_engine",
+    "resolve_master",
+    "rfm_step",
+    "spark_job",
+]
+
+#: Environment variable choosing the default engine (``local`` or ``spark``).
+ENGINE_ENV: Final = "SHOPGUIDE_ENGINE"
+#: Environment variable with the default Spark master URL.
+MASTER_ENV: Final = "SHOPGUIDE_SPARK_MASTER"
+#: Steps :func:`spark_job` runs.
+STEPS: Final = ("profiles", "rfm", "item-knn", "als")
+RECOMMENDATION_COLUMNS: Final = ["user_id", "rank", "item_id", "score"]
+
+
+def resolve_engine(engine: str | None = None) -> EngineName:
+    """``engine``, else ``$SHOPGUIDE_ENGINE``, else ``"local"`` (validated)."""
+    return check_engine(engine or os.environ.get(ENGINE_ENV) or "local")
+
+
+def resolve_master(master: str | None = None) -> str:
+    """``master``, else ``$SHOPGUIDE_SPARK_MASTER``, else ``local[2]``."""
+    return master or os.environ.get(MASTER_ENV) or "local[2]"
+
+
+def _session(master: str | None) -> Any:
+    from shopguide.engine.spark.session import spark_session
+
+    return spark_session(resolve_master(master))
+
+
+@contextmanager
+def _workdir(workdir: str | Path | None) -> Iterator[Path]:
+    if workdir is not None:
+        folder = Path(workdir)
+        folder.mkdir(parents=True, exist_ok=True)
+        yield folder
+        return
+    folder = Path(tempfile.mkdtemp(prefix="shopguide-spark-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _as_of(store: Store, as_of: datetime | str | None) -> datetime:
+    if as_of is None:
+        return default_as_of(store)
+    ts = pd.Timestamp(as_of)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.to_pydatetime()
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import duckdb
+
+    return duckdb.sql(f"SELECT * FROM read_parquet('{parquet_glob(path)}')").df()
+
+
+# --- profiles -----------------------------------------------------------------------------
+def profiles_step(
+    store: Store,
+    as_of: datetime | str | None = None,
+    *,
+    engine: str | None = None,
+    master: str | None = None,
+    workdir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Build the profile version ``as_of`` into the store's ``profiles`` table.
+
+    The Spark engine writes the same rows as the local build (tested). It fills only the
+    ``profiles`` table, not the per-user aggregate tables an incremental
+    ``update_profiles`` starts from, so it records no entry in ``profile_builds``; read the
+    result with :func:`shopguide.profiles.load_profiles` as usual.
+    """
+    chosen = resolve_engine(engine)
+    stamp = _as_of(store, as_of)
+    started = time.perf_counter()
+    if chosen == "local":
+        result = build_profiles(store, stamp)
+        users = result.users
+    else:
+        from shopguide.engine.spark.io import read_engine_data, write_parquet
+        from shopguide.engine.spark.profiles import spark_profiles
+
+        ensure_profile_tables(store)
+        with _workdir(workdir) as work:
+            layout = export_store(store, work / "data")
+            spark = _session(master)
+            out = write_parquet(
+                spark_profiles(read_engine_data(spark, layout.directory), stamp), work / "profiles"
+            )
+            users = import_parquet(
+                store,
+                "profiles",
+                out,
+                delete_where=f"as_of = TIMESTAMP '{stamp.isoformat(sep=' ')}'",
+            )
+    return {
+        "engine": chosen,
+        "as_of": stamp.isoformat(sep=" "),
+        "users": int(users),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+# --- RFM ----------------------------------------------------------------------------------
+def rfm_step(
+    store: Store,
+    as_of: datetime | str | None = None,
+    *,
+    engine: str | None = None,
+    master: str | None = None,
+    workdir: str | Path | None = None,
+) -> pd.DataFrame:
+    """The RFM table (one row per buyer, sorted by user id) on the chosen engine."""
+    chosen = resolve_engine(engine)
+    stamp = _as_of(store, as_of)
+    if chosen == "local":
+        from shopguide.analytics.rfm import rfm_table
+
+        return rfm_table(store, stamp)
+    from shopguide.engine.spark.io import read_engine_data, write_parquet
+    from shopguide.engine.spark.rfm import spark_rfm_table
+
+    with _workdir(workdir) as work:
+        layout = export_store(store, work / "data")
+        spark = _session(master)
+        out = write_parquet(
+            spark_rfm_table(read_engine_data(spark, layout.directory), stamp), work / "rfm"
+        )
+        frame = _read_parquet(out)
+    return frame.sort_values("user_id").reset_index(drop=True)
+
+
+# --- item-KNN -----------------------------------------------------------------------------
+def _events_frame(store: Store, as_of: datetime | None) -> pd.DataFrame:
+    where = 'WHERE "timestamp" <= $as_of' if as_of is not None else ""
+    return store.query_df(
+        f'SELECT user_id, item_id, event_type, "timestamp", quantity FROM events {where}',
+        {"as_of": as_of} if as_of is not None else None,
+    )
+
+
+def recommendations_frame(
+    ids: np.ndarray, scores: np.ndarray, users: IdMap, items: IdMap, user_rows: np.ndarray
+) -> pd.DataFrame:
+    """Padded ``(ids, scores)`` arrays as ``(user_id, rank, item_id, score)`` rows."""
+    valid = ids >= 0
+    row_idx, pos = np.nonzero(valid)
+    return pd.DataFrame(
+        {
+            "user_id": users.external_ids[user_rows[row_idx]],
+            "rank": (pos + 1).astype("int64"),
+            "item_id": items.external_ids[ids[valid]],
+            "score": scores[valid].astype("float64"),
+        }
+    )
+
+
+def item_knn_step(
+    store: Store,
+    *,
+    k: int = 50,
+    n: int = 10,
+    normalize: Literal["neighbours", "none"] = "neighbours",
+    as_of: datetime | str | None = None,
+    engine: str | None = None,
+    master: str | None = None,
+    mode: Literal["exact", "dimsum"] = "exact",
+    threshold: float = 0.1,
+    workdir: str | Path | None = None,
+) -> pd.DataFrame:
+    """Top-``n`` item-KNN recommendations for every user: ``(user_id, rank, item_id, score)``.
+
+    Interactions use the default event weights (:func:`shopguide.data.matrix.build_interactions`);
+    seen items are excluded; ties go to the smaller item id on both engines. ``mode`` and
+    ``threshold`` apply to Spark only (``"dimsum"`` is approximate).
+    """
+    chosen = resolve_engine(engine)
+    stamp = None if as_of is None else _as_of(store, as_of)
+    if chosen == "local":
+        if mode != "exact":
+            raise ConfigError("the local engine computes exact neighbours only")
+        inter = build_interactions(_events_frame(store, stamp))
+        model = ItemKNN(k=k, normalize=normalize).fit(inter.matrix)
+        rows = np.arange(inter.matrix.shape[0])
+        ids, scores = model.recommend(rows, inter.matrix, n=n)
+        frame = recommendations_frame(ids, scores, inter.users, inter.items, rows)
+        return frame.sort_values(["user_id", "rank"]).reset_index(drop=True)
+    from shopguide.engine.spark.io import read_engine_data, write_parquet
+    from shopguide.engine.spark.knn import item_neighbours, recommend_all, spark_interactions
+
+    with _workdir(workdir) as work:
+        layout = export_store(store, work / "data", tables=("events",))
+        spark = _session(master)
+        data = read_engine_data(spark, layout.directory)
+        events = data.events if stamp is None else data.events_until(stamp)
+        inter = spark_interactions(events).cache()
+        neighbours = item_neighbours(inter, k, mode=mode, threshold=threshold)
+        out = write_parquet(
+            recommend_all(inter, neighbours, n, normalize=normalize), work / "recommendations"
+        )
+        frame = _read_parquet(out)
+        inter.unpersist()
+    return frame[RECOMMENDATION_COLUMNS].sort_values(["user_id", "rank"]).reset_index(drop=True)
+
+
+# --- ALS ----------------------------------------------------------------------------------
+@dataclass
+class ALSRun:
+    """A fitted ALS (a local :class:`~shopguide.recommend.mf.ALS`, whoever trained it)."""
+
+    engine: str
+    model: ALS
+    users: IdMap
+    items: IdMap
+    seconds: float
+
+
+def als_step(
+    events: pd.DataFrame,
+    *,
+    factors: int = 64,
+    regularization: float = 0.01,
+    alpha: float = 1.0,
+    iterations: int = 15,
+    random_state: int = 42,
+    engine: str | None = None,
+    master: str | None = None,
+) -> ALSRun:
+    """Fit implicit ALS on ``events`` (canonical columns) with the chosen engine.
+
+    Both engines return a local ALS model over the sorted user and item ids (so the same
+    ``recommend``, rules, ``save`` and service apply); see
+    :mod:`shopguide.engine.spark.als` for how the two trainers differ.
+    """
+    chosen = resolve_engine(engine)
+    started = time.perf_counter()
+    if chosen == "local":
+        inter = build_interactions(events)
+        model = ALS(
+            factors=factors,
+            regularization=regularization,
+            alpha=alpha,
+            iterations=iterations,
+            random_state=random_state,
+        ).fit(inter.matrix)
+        return ALSRun(chosen, model, inter.users, inter.items, time.perf_counter() - started)
+    from shopguide.engine.spark.als import fit_spark_als
+    from shopguide.engine.spark.knn import spark_interactions
+
+    spark = _session(master)
+    cols = [Columns.USER_ID, Columns.ITEM_ID, Columns.EVENT_TYPE, Columns.TIMESTAMP]
+    frame = events[cols].astype({Columns.USER_ID: str, Columns.ITEM_ID: str})
+    sdf = spark.createDataFrame(
+        frame.to_dict("records"),
+        "user_id STRING, item_id STRING, event_type STRING, `timestamp` TIMESTAMP",
+    )
+    result = fit_spark_als(
+        spark_interactions(sdf),
+        factors=factors,
+        regularization=regularization,
+        alpha=alpha,
+        iterations=iterations,
+        random_state=random_state,
+    )
+    return ALSRun(chosen, result.model, result.users, result.items, time.perf_counter() - started)
+
+
+# --- Parquet in, Parquet out ----------------------------------------------------------------
+def spark_job(
+    step: str,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    master: str | None = None,
+    as_of: datetime | str | None = None,
+    k: int = 50,
+    n: int = 10,
+    mode: Literal["exact", "dimsum"] = "exact",
+    threshold: float = 0.1,
+    factors: int = 64,
+    regularization: float = 0.01,
+    alpha: float = 1.0,
+    iterations: int = 15,
+) -> dict[str, Any]:
+    """Run one step on Spark from an engine data folder to ``out_dir/<step>/`` (Parquet).
+
+    ``profiles`` and ``rfm`` use ``as_of`` (default: the latest event time); ``item-knn``
+    writes ``neighbours/`` and ``recommendations/``; ``als`` writes ``user_factors/``,
+    ``item_factors/`` and ``recommendations/``. Returns a small summary.
+    """
+    if step not in STEPS:
+        raise ConfigError(f"unknown step {step!r}", hint=f"use one of: {', '.join(STEPS)}")
+    from shopguide.engine.spark.io import read_engine_data, write_parquet
+
+    started = time.perf_counter()
+    spark = _session(master)
+    data = read_engine_data(spark, data_dir)
+    out = Path(out_dir) / step
+    if as_of is None:
+        stamp = data.latest_event_time()
+    else:
+        stamp = pd.Timestamp(as_of).to_pydatetime()
+    summary: dict[str, Any] = {"step": step, "master": resolve_master(master), "out": str(out)}
+    if step == "profiles":
+        from shopguide.engine.spark.profiles import spark_profiles
+
+        write_parquet(spark_profiles(data, stamp), out)
+        summary["as_of"] = stamp.isoformat(sep=" ")
+    elif step == "rfm":
+        from shopguide.engine.spark.rfm import spark_rfm_table
+
+        write_parquet(spark_rfm_table(data, stamp), out)
+        summary["as_of"] = stamp.isoformat(sep=" ")
+    elif step == "item-knn":
+        from shopguide.engine.spark.knn import item_neighbours, recommend_all, spark_interactions
+
+        inter = spark_interactions(data.events_until(stamp)).cache()
+        neighbours = item_neighbours(inter, k, mode=mode, threshold=threshold).cache()
+        write_parquet(neighbours, out / "neighbours")
+        write_parquet(recommend_all(inter, neighbours, n), out / "recommendations")
+    else:
+        from shopguide.engine.spark.als import fit_spark_als, recommend_all_als
+        from shopguide.engine.spark.knn import spark_interactions
+
+        result = fit_spark_als(
+            spark_interactions(data.events_until(stamp)),
+            factors=factors,
+            regularization=regularization,
+            alpha=alpha,
+            iterations=iterations,
+        )
+        write_parquet(result.spark_model.userFactors, out / "user_factors")
+        write_parquet(result.spark_model.itemFactors, out / "item_factors")
+        write_parquet(recommend_all_als(result, n), out / "recommendations")
+        model_dir = result.model.save(out / "model")
+        result.users.save(model_dir / "users.npz")
+        result.items.save(model_dir / "items.npz")
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    return summary

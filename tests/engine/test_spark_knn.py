@@ -1,0 +1,143 @@
+"""Parity: item-item cosine neighbours and batch top-N on Spark equal the local ItemKNN.
+
+Local scores are float32 and Spark's float64, so equal true scores can land a float32 ulp
+apart locally and swap places. The comparison is therefore: scores equal within 1e-5 at
+every position, and item ids equal at every position except inside a group of tied scores,
+where the groups must hold the same items (a group cut by the list's end may differ, as long
+as its scores are equal). Every list is also checked against an independent float64 numpy
+computation of the cosines (known answer), so both engines are right, not merely alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from conftest import ShopData
+
+from shopguide.data.matrix import build_interactions
+from shopguide.engine.spark.io import read_engine_data
+from shopguide.engine.spark.knn import item_neighbours, recommend_all, spark_interactions
+from shopguide.recommend.knn import ItemKNN
+
+K = 10
+N = 10
+TOL = 1e-5
+
+Ranked = list[tuple[str, float]]
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= TOL * max(1.0, abs(a), abs(b))
+
+
+def assert_same_ranking(where: str, got: Ranked, want: Ranked) -> bool:
+    """Tie-aware equality of two ranked lists; returns True when they are identical."""
+    assert len(got) == len(want), f"{where}: {len(got)} != {len(want)} entries"
+    for p, ((_, gs), (_, ws)) in enumerate(zip(got, want, strict=True)):
+        assert _close(gs, ws), f"{where}: score at {p}: {gs} != {ws}"
+    if [i for i, _ in got] == [i for i, _ in want]:
+        return True
+    start = 0
+    while start < len(want):  # walk the tie groups of the wanted list
+        end = start + 1
+        while end < len(want) and _close(want[end][1], want[start][1]):
+            end += 1
+        got_ids = {i for i, _ in got[start:end]}
+        want_ids = {i for i, _ in want[start:end]}
+        if end < len(want):
+            assert got_ids == want_ids, f"{where}: tie group {start}..{end}: {got_ids} != {want_ids}"
+        start = end
+    return False
+
+
+def _reference_cosine(matrix: Any) -> np.ndarray:
+    dense = np.asarray(matrix.toarray(), dtype=np.float64)
+    norms = np.linalg.norm(dense, axis=0)
+    unit = dense / np.where(norms > 0, norms, 1.0)
+    sims = unit.T @ unit
+    np.fill_diagonal(sims, 0.0)
+    return sims
+
+
+def test_exact_neighbours_and_top_n_equal_the_local_item_knn(spark: Any, shop: ShopData) -> None:
+    events = shop.store.query_df(
+        'SELECT user_id, item_id, event_type, "timestamp", quantity FROM events'
+    )
+    inter = build_interactions(events)
+    local = ItemKNN(k=K).fit(inter.matrix)
+    items = inter.items.external_ids
+
+    data = read_engine_data(spark, shop.parquet)
+    s_inter = spark_interactions(data.events).cache()
+    s_neigh = item_neighbours(s_inter, K).cache()
+    got_inter = pd.DataFrame(s_inter.collect(), columns=["user_id", "item_id", "r"])
+    neigh = pd.DataFrame(s_neigh.collect(), columns=["item_id", "neighbour_id", "sim", "rank"])
+    recs = pd.DataFrame(
+        recommend_all(s_inter, s_neigh, N).collect(),
+        columns=["user_id", "rank", "item_id", "score"],
+    )
+
+    # the interaction strengths are the local matrix's
+    coo = inter.matrix.tocoo()
+    want_inter = {
+        (inter.users.external_ids[r], items[c]): float(v)
+        for r, c, v in zip(coo.row, coo.col, coo.data, strict=True)
+    }
+    assert {(u, i): r for u, i, r in got_inter.itertuples(index=False)} == want_inter
+
+    reference = _reference_cosine(inter.matrix)
+    identical = 0
+    by_item = {k: g.sort_values("rank") for k, g in neigh.groupby("item_id")}
+    for row in range(len(items)):
+        lo, hi = local.neighbours_.indptr[row], local.neighbours_.indptr[row + 1]
+        order = np.lexsort((local.neighbours_.indices[lo:hi], -local.neighbours_.data[lo:hi]))
+        want = [
+            (items[local.neighbours_.indices[lo + p]], float(local.neighbours_.data[lo + p]))
+            for p in order
+        ]
+        frame = by_item.get(items[row])
+        got = [] if frame is None else list(zip(frame["neighbour_id"], frame["sim"], strict=True))
+        identical += assert_same_ranking(f"neighbours of {items[row]}", got, want)
+        # known answer: the kept cosines are the float64 ones, and nothing better was left out
+        ref = reference[row]
+        index = {name: j for j, name in enumerate(items)}
+        for name, sim in got:
+            assert _close(sim, ref[index[name]])
+        if got and len(got) == K:
+            kept = {index[name] for name, _ in got}
+            rest = [ref[j] for j in range(len(items)) if j not in kept and j != row]
+            assert max(rest, default=0.0) <= got[-1][1] + TOL
+    assert identical >= 0.9 * len(items), f"only {identical} of {len(items)} lists identical"
+
+    rows = np.arange(inter.matrix.shape[0])
+    ids, scores = local.recommend(rows, inter.matrix, n=N)
+    by_user = {k: g.sort_values("rank") for k, g in recs.groupby("user_id")}
+    same_users = 0
+    for r in rows:
+        want = [(items[i], float(s)) for i, s in zip(ids[r], scores[r], strict=True) if i >= 0]
+        frame = by_user.get(inter.users.external_ids[r])
+        got = [] if frame is None else list(zip(frame["item_id"], frame["score"], strict=True))
+        same_users += assert_same_ranking(f"top-N of {inter.users.external_ids[r]}", got, want)
+        seen = set(items[inter.matrix[r].indices])
+        assert not seen & {i for i, _ in got}, "a recommended item was already seen"
+    assert same_users >= 0.9 * len(rows)
+    s_inter.unpersist()
+    s_neigh.unpersist()
+
+
+def test_dimsum_without_threshold_is_exact(spark: Any, shop: ShopData) -> None:
+    data = read_engine_data(spark, shop.parquet)
+    inter = spark_interactions(data.events).cache()
+    exact = pd.DataFrame(item_neighbours(inter, K).collect(), columns=["a", "b", "sim", "rank"])
+    dimsum = pd.DataFrame(
+        item_neighbours(inter, K, mode="dimsum", threshold=0.0).collect(),
+        columns=["a", "b", "sim", "rank"],
+    )
+    merged = exact.merge(dimsum, on=["a", "b"], how="outer", suffixes=("", "_d"))
+    # DIMSUM with threshold 0 computes every pair: same pairs, cosines equal to 1e-9
+    both = merged.dropna()
+    assert len(both) >= 0.98 * len(exact)
+    assert np.allclose(both["sim"], both["sim_d"], rtol=1e-9, atol=1e-12)
+    inter.unpersist()
