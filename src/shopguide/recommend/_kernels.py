@@ -279,7 +279,7 @@ class threads_limited:
     def __enter__(self) -> None:
         self.before = numba.get_num_threads()
         if self.n > 0:
-            numba.set_num_threads(min(self.n, numba.config.NUMBA_NUM_THREADS))
+            numba.set_num_threads(min(self.n, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
     def __exit__(self, *exc: object) -> None:
         numba.set_num_threads(self.before)
