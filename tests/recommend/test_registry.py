@@ -54,3 +54,18 @@ def test_registry_errors(tiny, tmp_path) -> None:
     assert registry.current_version("popular") is None
     with pytest.raises(ModelFormatError, match="no version"):
         registry.set_current("popular", "v0009")
+
+
+def test_parse_params_from_cli_strings() -> None:
+    from shopguide.recommend.registry import parse_params
+
+    params = parse_params(
+        "item-knn", ["k=20", "similarity=jaccard", "shrink=2.5", "normalize=false"]
+    )
+    assert params == {"k": 20, "similarity": "jaccard", "shrink": 2.5, "normalize": False}
+    assert parse_params("item-knn", ["weighting=bm25"]) == {"weighting": "bm25"}
+    assert parse_params("ease", ["regularization=100"]) == {"regularization": 100.0}
+    with pytest.raises(ValueError, match="bad parameter"):
+        parse_params("ease", ["lambda=3"])
+    with pytest.raises(ValueError):
+        parse_params("item-knn", ["k=many"])

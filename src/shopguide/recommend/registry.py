@@ -19,6 +19,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.mf import ALS, BPR
 from shopguide.recommend.popular import Popular
 
-__all__ = ["MODEL_NAMES", "LoadedModel", "ModelRegistry", "create_model"]
+__all__ = ["MODEL_NAMES", "LoadedModel", "ModelRegistry", "create_model", "parse_params"]
 
 #: The names ``create_model`` (and ``shopguide train MODEL``) accept.
 MODEL_NAMES: tuple[str, ...] = tuple(
@@ -53,6 +54,43 @@ def create_model(name: str, **params: Any) -> Recommender:
         return klass(**params)
     except TypeError as exc:
         raise ValueError(f"bad parameter for {name}: {exc}") from exc
+
+
+def parse_params(name: str, assignments: Sequence[str]) -> dict[str, Any]:
+    """Turn CLI ``key=value`` strings into constructor parameters of model ``name``.
+
+    Values are converted to the type of the parameter's default (int, float, bool), with
+    ``none``/``null`` meaning ``None``; other values stay strings. Unknown keys raise.
+    """
+    if name not in registered_models():
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    defaults = model_class(name)().get_params()
+    params: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in defaults:
+            raise ValueError(
+                f"bad parameter {item!r} for {name}; use key=value with key in "
+                f"{', '.join(sorted(defaults))}"
+            )
+        params[key] = _convert(raw.strip(), defaults[key])
+    return params
+
+
+def _convert(raw: str, default: object) -> object:
+    low = raw.lower()
+    if low in ("none", "null"):
+        return None
+    if isinstance(default, bool) or low in ("true", "false"):
+        if low not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"expected true/false, got {raw!r}")
+        return low in ("true", "1", "yes")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
 
 
 @dataclass(frozen=True)
