@@ -67,9 +67,7 @@ def load_frames(store: Store, data: SyntheticData) -> None:
     """
     store.append("items", data.items.assign(load_id=1))
     store.append("users", data.users.assign(load_id=1))
-    events = data.events.assign(
-        event_key=[f"s{i}" for i in range(len(data.events))], load_id=1
-    )
+    events = data.events.assign(event_key=[f"s{i}" for i in range(len(data.events))], load_id=1)
     store.append("events", events)
     store.append("events", edge_events())
 

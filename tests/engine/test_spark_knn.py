@@ -47,7 +47,9 @@ def assert_same_ranking(where: str, got: Ranked, want: Ranked) -> bool:
         got_ids = {i for i, _ in got[start:end]}
         want_ids = {i for i, _ in want[start:end]}
         if end < len(want):
-            assert got_ids == want_ids, f"{where}: tie group {start}..{end}: {got_ids} != {want_ids}"
+            assert got_ids == want_ids, (
+                f"{where}: tie group {start}..{end}: {got_ids} != {want_ids}"
+            )
         start = end
     return False
 

@@ -69,7 +69,9 @@ def _run_job(
     if as_json:
         emit_json(summary)
     else:
-        out.print(f"{step}: wrote {summary['out']} in {summary['seconds']} s on {summary['master']}")
+        out.print(
+            f"{step}: wrote {summary['out']} in {summary['seconds']} s on {summary['master']}"
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -80,8 +82,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(engine_app, name="engine")
 
     @spark_app.command("export")
-    def spark_export(db: DbOption = None, out_dir: OutOption = Path("engine-data"),
-                     as_json: JsonOption = False) -> None:
+    def spark_export(
+        db: DbOption = None, out_dir: OutOption = Path("engine-data"), as_json: JsonOption = False
+    ) -> None:
         """Export the store's events (partitioned by day), users and items to Parquet."""
         from shopguide.engine import export_store
         from shopguide.store import open_store
@@ -96,14 +99,24 @@ def register(app: typer.Typer) -> None:
         emit_json(summary) if as_json else out.print(f"exported to {layout.directory}")
 
     @spark_app.command("profiles")
-    def spark_profiles(events: EventsOption, out_dir: OutOption, master: MasterOption = None,
-                       as_of: AsOfOption = None, as_json: JsonOption = False) -> None:
+    def spark_profiles(
+        events: EventsOption,
+        out_dir: OutOption,
+        master: MasterOption = None,
+        as_of: AsOfOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
         """Profiles (the store's profiles columns) as Parquet in OUT/profiles."""
         _run_job("profiles", events, out_dir, master, as_json, as_of=as_of)
 
     @spark_app.command("rfm")
-    def spark_rfm(events: EventsOption, out_dir: OutOption, master: MasterOption = None,
-                  as_of: AsOfOption = None, as_json: JsonOption = False) -> None:
+    def spark_rfm(
+        events: EventsOption,
+        out_dir: OutOption,
+        master: MasterOption = None,
+        as_of: AsOfOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
         """RFM scores and segments as Parquet in OUT/rfm."""
         _run_job("rfm", events, out_dir, master, as_json, as_of=as_of)
 
@@ -122,8 +135,18 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Item neighbours and top-N for all users in OUT/item-knn/."""
-        _run_job("item-knn", events, out_dir, master, as_json, k=k, n=n, mode=mode,
-                 threshold=threshold, as_of=as_of)
+        _run_job(
+            "item-knn",
+            events,
+            out_dir,
+            master,
+            as_json,
+            k=k,
+            n=n,
+            mode=mode,
+            threshold=threshold,
+            as_of=as_of,
+        )
 
     @spark_app.command("als")
     def spark_als(
@@ -139,14 +162,28 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """MLlib implicit ALS: factors, top-N for all users and a local model in OUT/als/."""
-        _run_job("als", events, out_dir, master, as_json, factors=factors,
-                 iterations=iterations, regularization=regularization, alpha=alpha, n=n,
-                 as_of=as_of)
+        _run_job(
+            "als",
+            events,
+            out_dir,
+            master,
+            as_json,
+            factors=factors,
+            iterations=iterations,
+            regularization=regularization,
+            alpha=alpha,
+            n=n,
+            as_of=as_of,
+        )
 
     @engine_app.command("profiles")
-    def engine_profiles(db: DbOption = None, engine: EngineOption = None,
-                        master: MasterOption = None, as_of: AsOfOption = None,
-                        as_json: JsonOption = False) -> None:
+    def engine_profiles(
+        db: DbOption = None,
+        engine: EngineOption = None,
+        master: MasterOption = None,
+        as_of: AsOfOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
         """Build a profile version in the store with the chosen engine."""
         from shopguide.store import open_store
         from shopguide.workflows.engine import profiles_step
@@ -160,14 +197,20 @@ def register(app: typer.Typer) -> None:
         if as_json:
             emit_json(summary)
         else:
-            out.print(f"profiles as of {summary['as_of']}: {summary['users']} users "
-                      f"({summary['engine']} engine, {summary['seconds']} s)")
+            out.print(
+                f"profiles as of {summary['as_of']}: {summary['users']} users "
+                f"({summary['engine']} engine, {summary['seconds']} s)"
+            )
 
     @engine_app.command("rfm")
-    def engine_rfm(db: DbOption = None, engine: EngineOption = None,
-                   master: MasterOption = None, as_of: AsOfOption = None,
-                   limit: Annotated[int, typer.Option("--limit")] = 30,
-                   as_json: JsonOption = False) -> None:
+    def engine_rfm(
+        db: DbOption = None,
+        engine: EngineOption = None,
+        master: MasterOption = None,
+        as_of: AsOfOption = None,
+        limit: Annotated[int, typer.Option("--limit")] = 30,
+        as_json: JsonOption = False,
+    ) -> None:
         """The RFM table with the chosen engine."""
         from shopguide.store import open_store
         from shopguide.workflows.engine import rfm_step
@@ -184,13 +227,17 @@ def register(app: typer.Typer) -> None:
             print_table(frame, title="RFM", max_rows=limit)
 
     @engine_app.command("item-knn")
-    def engine_item_knn(db: DbOption = None, engine: EngineOption = None,
-                        master: MasterOption = None, k: KOption = 50, n: NOption = 10,
-                        out_file: Annotated[
-                            Path | None, typer.Option("--out", help="Write all rows here "
-                                                      "(.parquet or .csv).")
-                        ] = None,
-                        as_json: JsonOption = False) -> None:
+    def engine_item_knn(
+        db: DbOption = None,
+        engine: EngineOption = None,
+        master: MasterOption = None,
+        k: KOption = 50,
+        n: NOption = 10,
+        out_file: Annotated[
+            Path | None, typer.Option("--out", help="Write all rows here (.parquet or .csv).")
+        ] = None,
+        as_json: JsonOption = False,
+    ) -> None:
         """Top-N item-KNN recommendations for every user with the chosen engine."""
         from shopguide.store import open_store
         from shopguide.workflows.engine import item_knn_step
@@ -207,7 +254,8 @@ def register(app: typer.Typer) -> None:
             else:
                 frame.to_parquet(out_file, index=False)
         if as_json:
-            emit_json({"rows": len(frame), "users": int(frame["user_id"].nunique()),
-                       "out": out_file})
+            emit_json(
+                {"rows": len(frame), "users": int(frame["user_id"].nunique()), "out": out_file}
+            )
         else:
             print_table(frame, title=f"item-KNN top-{n}", max_rows=20)

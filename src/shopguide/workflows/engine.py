@@ -101,8 +101,11 @@ def _workdir(workdir: str | Path | None) -> Iterator[Path]:
 
 
 def _as_of(store: Store, as_of: datetime | str | None) -> datetime:
-    if as_of is None:
-        return default_as_of(store)
+    return default_as_of(store) if as_of is None else _naive(as_of)
+
+
+def _naive(as_of: datetime | str) -> datetime:
+    """A timestamp as naive UTC."""
     ts = pd.Timestamp(as_of)
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
@@ -112,7 +115,8 @@ def _as_of(store: Store, as_of: datetime | str | None) -> datetime:
 def _read_parquet(path: Path) -> pd.DataFrame:
     import duckdb
 
-    return duckdb.sql(f"SELECT * FROM read_parquet('{parquet_glob(path)}')").df()
+    with duckdb.connect() as con:
+        return con.execute(f"SELECT * FROM read_parquet('{parquet_glob(path)}')").df()
 
 
 # --- profiles -----------------------------------------------------------------------------
@@ -309,11 +313,13 @@ def als_step(
     from shopguide.engine.spark.knn import spark_interactions
 
     spark = _session(master)
-    cols = [Columns.USER_ID, Columns.ITEM_ID, Columns.EVENT_TYPE, Columns.TIMESTAMP]
-    frame = events[cols].astype({Columns.USER_ID: str, Columns.ITEM_ID: str})
+    # strengths need ids and event types only (no decay here), which also avoids PySpark
+    # reading naive datetimes in the Python process's local zone
+    cols = [Columns.USER_ID, Columns.ITEM_ID, Columns.EVENT_TYPE]
+    frame = events[cols].astype(str)
     sdf = spark.createDataFrame(
-        frame.to_dict("records"),
-        "user_id STRING, item_id STRING, event_type STRING, `timestamp` TIMESTAMP",
+        list(frame.itertuples(index=False, name=None)),
+        "user_id STRING, item_id STRING, event_type STRING",
     )
     result = fit_spark_als(
         spark_interactions(sdf),
@@ -357,10 +363,7 @@ def spark_job(
     spark = _session(master)
     data = read_engine_data(spark, data_dir)
     out = Path(out_dir) / step
-    if as_of is None:
-        stamp = data.latest_event_time()
-    else:
-        stamp = pd.Timestamp(as_of).to_pydatetime()
+    stamp = data.latest_event_time() if as_of is None else _naive(as_of)
     summary: dict[str, Any] = {"step": step, "master": resolve_master(master), "out": str(out)}
     if step == "profiles":
         from shopguide.engine.spark.profiles import spark_profiles

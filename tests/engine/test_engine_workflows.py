@@ -1,0 +1,93 @@
+"""Engine choice: the same workflow step gives the same output on both engines; the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import typer
+from conftest import ShopData
+from test_spark_knn import assert_same_ranking
+from typer.testing import CliRunner
+
+from shopguide.cli.engine import register
+from shopguide.engine import export_store, parquet_layout
+from shopguide.errors import ConfigError, DataError
+from shopguide.workflows.engine import item_knn_step, resolve_engine, resolve_master
+
+
+def _lists(frame: Any) -> dict[str, list[tuple[str, float]]]:
+    return {
+        user: list(
+            zip(g.sort_values("rank")["item_id"], g.sort_values("rank")["score"], strict=True)
+        )
+        for user, g in frame.groupby("user_id")
+    }
+
+
+def test_engine_setting_and_validation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SHOPGUIDE_ENGINE", raising=False)
+    assert resolve_engine() == "local"
+    monkeypatch.setenv("SHOPGUIDE_ENGINE", "spark")
+    assert resolve_engine() == "spark" and resolve_engine("local") == "local"
+    with pytest.raises(ConfigError, match="unknown engine"):
+        resolve_engine("hadoop")
+    monkeypatch.setenv("SHOPGUIDE_SPARK_MASTER", "spark://h:7077")
+    assert resolve_master() == "spark://h:7077" and resolve_master("local[4]") == "local[4]"
+    with pytest.raises(DataError, match="no events"):
+        parquet_layout(tmp_path)
+
+
+def test_export_partitions_events_by_day(shop: ShopData, tmp_path: Path) -> None:
+    layout = export_store(shop.store, tmp_path / "x")
+    days = sorted(p.name for p in layout.events.iterdir())
+    assert days[0].startswith("event_date=2024-01-")
+    rows = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{layout.events}/**/*.parquet', "
+        "hive_partitioning = true)"
+    ).fetchall()
+    assert rows[0][0] == shop.store.count("events")
+
+
+def test_item_knn_step_gives_the_same_lists_on_both_engines(spark: Any, shop: ShopData) -> None:
+    local = item_knn_step(shop.store, k=10, n=5, engine="local")
+    remote = item_knn_step(shop.store, k=10, n=5, engine="spark")
+    assert list(remote.columns) == list(local.columns) == ["user_id", "rank", "item_id", "score"]
+    want, got = _lists(local), _lists(remote)
+    assert set(got) == set(want)
+    for user, ranked in want.items():
+        assert_same_ranking(user, got[user], ranked)
+
+
+def test_cli_spark_item_knn_writes_parquet(spark: Any, shop: ShopData, tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(
+        app,
+        [
+            "spark",
+            "item-knn",
+            "--events",
+            str(shop.parquet),
+            "--out",
+            str(tmp_path),
+            "--k",
+            "10",
+            "--n",
+            "5",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    recs = duckdb.sql(
+        f"SELECT * FROM read_parquet('{tmp_path}/item-knn/recommendations/*.parquet')"
+    ).df()
+    local = item_knn_step(shop.store, k=10, n=5, engine="local")
+    want, got = _lists(local), _lists(recs)
+    assert set(got) == set(want)
+    for user, ranked in want.items():
+        assert_same_ranking(user, got[user], ranked)
+    neighbours = tmp_path / "item-knn" / "neighbours"
+    assert any(neighbours.glob("*.parquet"))
