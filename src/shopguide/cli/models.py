@@ -1,0 +1,258 @@
+"""Model commands: ``train``, ``recommend``, ``similar``, ``evaluate``, ``tune``, ``compare``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from shopguide.cli._common import (
+    DbOption,
+    JsonOption,
+    db_path,
+    emit_json,
+    err,
+    frame_records,
+    handled,
+    out,
+    print_table,
+    progress_bar,
+)
+from shopguide.errors import DataError
+
+ModelArg = Annotated[
+    str, typer.Argument(help="user-knn, item-knn, popular, ease, als or bpr.", show_default=False)
+]
+ParamOption = Annotated[
+    list[str] | None, typer.Option("--param", help="Model parameter NAME=VALUE (repeatable).")
+]
+
+
+def _value(text: str) -> Any:
+    """A parameter value: JSON when it parses (numbers, true/false, null), else the text."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_params(pairs: list[str] | None) -> dict[str, Any]:
+    """``["k=50", "similarity=cosine"]`` as a dict with typed values."""
+    params: dict[str, Any] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise DataError(f"bad parameter {pair!r}", hint="write it as NAME=VALUE, e.g. k=50")
+        params[name.strip()] = _value(value.strip())
+    return params
+
+
+def parse_grid(pairs: list[str] | None) -> dict[str, list[Any]]:
+    """``["k=10,20,50", "n=5,10"]`` as a search grid."""
+    grid: dict[str, list[Any]] = {}
+    for pair in pairs or []:
+        name, sep, values = pair.partition("=")
+        if not sep or not values:
+            raise DataError(
+                f"bad grid entry {pair!r}", hint="write it as NAME=V1,V2,..., e.g. k=10,20"
+            )
+        grid[name.strip()] = [_value(v.strip()) for v in values.split(",")]
+    return grid
+
+
+def register(app: typer.Typer) -> None:
+    """Add the model commands to ``app``."""
+
+    @app.command()
+    def train(
+        model: ModelArg,
+        param: ParamOption = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Fit a recommender on all events and publish it as the current version."""
+        from shopguide.recommend.registry import ModelRegistry
+        from shopguide.store import open_store
+        from shopguide.workflows.serving import train_and_publish
+
+        with handled(as_json), progress_bar(f"training {model}", enabled=not as_json) as bar:
+            params = parse_params(param)
+            path = db_path(db)
+            with open_store(path) as store:
+                version = train_and_publish(
+                    store, ModelRegistry.for_store(path), model, params,
+                    progress=lambda fraction, _text: bar(int(fraction * 100), 100),
+                )  # fmt: skip
+        result = {"model": model, "version": version, "params": params}
+        if as_json:
+            emit_json(result)
+        else:
+            out.print(f"published {model} {version}")
+
+    @app.command()
+    def recommend(
+        user_id: Annotated[str, typer.Argument(help="The user's id.")],
+        n: Annotated[int, typer.Option("-n", help="How many items.")] = 10,
+        model: Annotated[str, typer.Option(help="Which published model.")] = "item-knn",
+        explain: Annotated[bool, typer.Option("--explain", help="Say why each item.")] = False,
+        category: Annotated[
+            list[str] | None, typer.Option(help="Only these categories (repeatable).")
+        ] = None,
+        exclude_category: Annotated[
+            list[str] | None, typer.Option(help="Never these categories (repeatable).")
+        ] = None,
+        min_price: Annotated[float | None, typer.Option(help="Lowest price.")] = None,
+        max_price: Annotated[float | None, typer.Option(help="Highest price.")] = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Top-N items for a user from the published model, with business rules."""
+        from shopguide.recommend.registry import ModelRegistry
+        from shopguide.store import open_store
+        from shopguide.workflows.serving import build_snapshot, recommend_for_user
+
+        with handled(as_json):
+            path = db_path(db)
+            with open_store(path) as store:
+                snapshot = build_snapshot(store, ModelRegistry.for_store(path), model)
+            items, strategy = recommend_for_user(
+                snapshot, user_id, n, include_categories=category or (),
+                exclude_categories=exclude_category or (), min_price=min_price,
+                max_price=max_price, explanations=explain,
+            )  # fmt: skip
+        rows = [item.__dict__ for item in items]
+        if as_json:
+            emit_json({"user_id": user_id, "model": f"{model} {snapshot.version}",
+                       "strategy": strategy, "items": rows})  # fmt: skip
+            return
+        out.print(f"[bold]{user_id}[/] · {model} {snapshot.version} · {strategy}")
+        for rank, item in enumerate(items, start=1):
+            out.print(
+                f"{rank:>3}. {item.item_id:<10} {item.title or '':<40.40} "
+                f"{item.category or '':<22.22} {item.score:8.3f}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            if explain and item.reason:
+                out.print(f"       [dim]{item.reason}[/]", highlight=False, soft_wrap=True)
+
+    @app.command()
+    def similar(
+        item_id: Annotated[str, typer.Argument(help="The item's id.")],
+        n: Annotated[int, typer.Option("-n", help="How many items.")] = 10,
+        model: Annotated[str, typer.Option(help="Which published model.")] = "item-knn",
+        together: Annotated[
+            bool, typer.Option("--together", help="Frequently bought together instead.")
+        ] = False,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Items similar to an item ("customers who bought this also bought")."""
+        from shopguide.recommend.registry import ModelRegistry
+        from shopguide.store import open_store
+        from shopguide.workflows.serving import build_snapshot, similar_items, together_items
+
+        with handled(as_json):
+            path = db_path(db)
+            with open_store(path) as store:
+                snapshot = build_snapshot(store, ModelRegistry.for_store(path), model)
+            rows = (together_items if together else similar_items)(snapshot, item_id, n)
+        if as_json:
+            emit_json({"item_id": item_id, "items": rows})
+        else:
+            import pandas as pd
+
+            print_table(
+                pd.DataFrame(rows), title=f"{'bought with' if together else 'like'} {item_id}"
+            )
+
+    @app.command()
+    def evaluate(
+        model: ModelArg,
+        param: ParamOption = None,
+        test_days: Annotated[int, typer.Option(help="Days at the end held out for the test.")] = 38,
+        cut: Annotated[str | None, typer.Option(help="Explicit cut date (ISO 8601).")] = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Score one model on a temporal split (precision, recall, NDCG, MAP, hit rate, ...)."""
+        from shopguide.workflows.modelling import evaluate as run
+
+        with handled(as_json):
+            result = run(db_path(db), model, parse_params(param), test_days=test_days, cut=cut)
+        if as_json:
+            emit_json({"split": result["split"], "metrics": frame_records(result["metrics"])})
+        else:
+            out.print(result["split"], highlight=False)
+            print_table(result["metrics"].T.reset_index().round(4), title=model)
+
+    @app.command()
+    def tune(
+        model: ModelArg,
+        grid: Annotated[
+            list[str] | None, typer.Option(help="NAME=V1,V2,... e.g. k=10,20,50 or n=5,10,20.")
+        ] = None,
+        folds: Annotated[
+            int | None, typer.Option(help="K folds over users (default: rolling time windows).")
+        ] = None,
+        windows: Annotated[int, typer.Option(help="Rolling 30-day windows when no --folds.")] = 3,
+        out_dir: Annotated[
+            Path, typer.Option("--out", help="Folder for the plots and JSON.")
+        ] = Path("tuning"),
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Cross-validate K and N (or any parameter) and report mean, spread and the best."""
+        from shopguide.workflows.modelling import tune_model
+
+        with handled(as_json):
+            search = parse_grid(grid) or {"k": [10, 20, 50, 100, 200], "n": [5, 10, 20]}
+
+            def note(text: str) -> None:
+                if not as_json:
+                    err.print(f"[dim]{text}[/]", highlight=False)
+
+            result = tune_model(
+                db_path(db), model, search, folds=folds, windows=windows, out_dir=out_dir,
+                progress=note,
+            )  # fmt: skip
+        if as_json:
+            emit_json(result.to_dict())
+        else:
+            print_table(result.summary.round(4), title=f"{model}: mean and std over splits")
+            out.print(f"best: {result.best_params} → {result.metric} {result.best_score:.4f}")
+            out.print(f"plots and JSON in {out_dir}")
+
+    @app.command()
+    def compare(
+        model: Annotated[
+            list[str] | None, typer.Option(help="Models to compare (default: all).")
+        ] = None,
+        test_days: Annotated[int, typer.Option(help="Days at the end held out for the test.")] = 38,
+        out_dir: Annotated[Path, typer.Option("--out", help="Folder for the evidence.")] = Path(
+            "comparison"
+        ),
+        publish: Annotated[
+            bool, typer.Option(help="Publish the winner (refitted on all events) as current.")
+        ] = True,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Evaluate every model on the same split, save the evidence and publish the best."""
+        from shopguide.recommend.registry import MODEL_NAMES
+        from shopguide.workflows.modelling import compare as run
+
+        with handled(as_json):
+            result = run(
+                db_path(db), model or MODEL_NAMES, test_days=test_days, out_dir=out_dir,
+                publish=publish,
+                progress=None if as_json else (lambda label: err.print(f"[dim]{label}[/]")),
+            )  # fmt: skip
+        if as_json:
+            emit_json(result.evidence())
+        else:
+            out.print(result.split_description, highlight=False)
+            out.print(result.to_markdown(10), highlight=False, markup=False, soft_wrap=True)
+            out.print(f"best: {result.best} ({result.primary}); evidence in {out_dir}")

@@ -1,0 +1,136 @@
+"""User-facing model actions: evaluate, tune K and N, compare models and publish the winner.
+
+All of them use one temporal split of the store's events: train on everything before the
+cut, test on the purchases after it (by users and of items seen in training, counting only
+items the user had not bought before). By default the cut leaves the last ``test_days`` days
+for the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from shopguide.data.matrix import build_interactions
+from shopguide.data.split import RollingWindowSplit, Split, TemporalSplit, UserKFold
+from shopguide.evaluate.compare import Comparison, compare_models
+from shopguide.evaluate.tuning import TuningResult, tune
+from shopguide.recommend.registry import MODEL_NAMES, ModelRegistry, create_model
+from shopguide.store import open_store
+from shopguide.store.base import Store
+
+#: Parameters the comparison on Online Retail chose on a validation window (see README).
+DEFAULT_PARAMS: Mapping[str, dict[str, Any]] = {
+    "popular": {},
+    "user-knn": {"k": 100},
+    "item-knn": {"k": 100, "normalize": "none"},
+    "ease": {"regularization": 500.0},
+    "als": {"factors": 32, "regularization": 0.1},
+    "bpr": {"factors": 128},
+}
+DEFAULT_TEST_DAYS = 38
+
+
+def store_events(store: Store) -> pd.DataFrame:
+    """Every event with the columns the models and splitters use."""
+    return store.query_df(
+        """SELECT event_key, user_id, item_id, event_type, "timestamp", quantity, order_id
+           FROM events ORDER BY "timestamp", event_key"""
+    )
+
+
+def temporal_split(events: pd.DataFrame, *, test_days: int, cut: str | None = None) -> Split:
+    """Train before the cut, test after it (default cut: ``test_days`` before the last event)."""
+    when = (
+        pd.Timestamp(cut)
+        if cut is not None
+        else pd.Timestamp(events["timestamp"].max()).normalize() - pd.Timedelta(days=test_days)
+    )
+    return TemporalSplit(cut=when).split(events)
+
+
+def evaluate(
+    db: str | Path,
+    model: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    test_days: int = DEFAULT_TEST_DAYS,
+    cut: str | None = None,
+    ns: Sequence[int] = (5, 10, 20),
+) -> dict[str, Any]:
+    """Fit ``model`` on the training part of the split and score it on the test part."""
+    comparison = compare(
+        db, [model], params={model: dict(params or {})}, test_days=test_days, cut=cut, ns=ns,
+        publish=False,
+    )  # fmt: skip
+    return {"split": comparison.split_description, "metrics": comparison.table.reset_index()}
+
+
+def tune_model(
+    db: str | Path,
+    model: str,
+    grid: Mapping[str, Sequence[Any]],
+    *,
+    folds: int | None = None,
+    windows: int = 3,
+    test_days: int = 30,
+    out_dir: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TuningResult:
+    """Cross-validate ``grid`` (K and N included) on user folds or rolling time windows."""
+    with open_store(db) as store:
+        events = store_events(store)
+    splitter = (
+        UserKFold(folds, seed=0)
+        if folds
+        else RollingWindowSplit(windows, test_span=f"{test_days}D")
+    )
+    fixed = {k: v for k, v in DEFAULT_PARAMS.get(model, {}).items() if k not in grid}
+    return tune(
+        model, grid, events, splitter, fixed_params=fixed, binary=True, out_dir=out_dir,
+        progress=progress,
+    )  # fmt: skip
+
+
+def compare(
+    db: str | Path,
+    models: Sequence[str] = MODEL_NAMES,
+    *,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    test_days: int = DEFAULT_TEST_DAYS,
+    cut: str | None = None,
+    ns: Sequence[int] = (10,),
+    out_dir: str | Path | None = None,
+    publish: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> Comparison:
+    """Evaluate ``models`` on one split; publish the best, refitted on all events, as current.
+
+    The evidence (split, table, chosen model) is saved in ``out_dir`` and in the published
+    model's metadata, so the service can say why it serves what it serves.
+    """
+    chosen = {**DEFAULT_PARAMS, **{k: dict(v) for k, v in (params or {}).items()}}
+    with open_store(db) as store:
+        events = store_events(store)
+        split = temporal_split(events, test_days=test_days, cut=cut)
+        factories = {
+            name: (lambda name=name: create_model(name, **chosen.get(name, {}))) for name in models
+        }
+        comparison = compare_models(
+            factories, split, n=list(ns), primary=f"ndcg@{max(ns) if 10 not in ns else 10}",
+            binary=True, out_dir=out_dir, progress=progress,
+        )  # fmt: skip
+        if publish:
+            best = comparison.best
+            model = create_model(best, **chosen.get(best, {}))
+            inter = build_interactions(events)
+            model.fit(inter.binary())
+            ModelRegistry.for_store(store.path).publish(
+                best, model, inter.users, inter.items,
+                meta={"params": chosen.get(best, {}), "binary": True,
+                      "evaluation": comparison.evidence()},
+            )  # fmt: skip
+    return comparison
