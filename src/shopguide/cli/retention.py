@@ -1,0 +1,122 @@
+"""Retention commands: ``churn train|score``, ``clv``, ``winback``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shopguide.cli._common import (
+    DbOption,
+    JsonOption,
+    db_path,
+    emit_json,
+    frame_records,
+    handled,
+    out,
+    print_table,
+)
+
+HorizonOption = Annotated[int, typer.Option(help="Churn = no purchase in this many days.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the retention commands to ``app``."""
+    churn = typer.Typer(help="Churn risk (no purchase in the next T days) per buyer.")
+    app.add_typer(churn, name="churn")
+
+    def _score(db: Path | None, horizon: int, as_json: bool) -> None:
+        from shopguide.workflows.retention import score_retention
+
+        with handled(as_json):
+            result = score_retention(db_path(db), horizon_days=horizon)
+        if as_json:
+            emit_json(result)
+        else:
+            out.print(
+                f"scored {result['users']:,} buyers as of {result['as_of']} "
+                f"(trained on the window after {result['train_cutoff']}: churn rate "
+                f"{result['train_churn_rate']:.0%}, in-sample AUC {result['train_auc_model']:.3f}"
+                f" vs recency {result['train_auc_recency']:.3f}); see: shopguide churn list",
+                highlight=False,
+            )
+
+    @churn.command("train")
+    def train(
+        horizon: HorizonOption = 90, db: DbOption = None, as_json: JsonOption = False
+    ) -> None:
+        """Train the churn model on the latest fully observed window and store every score."""
+        _score(db, horizon, as_json)
+
+    @churn.command("score")
+    def score(
+        horizon: HorizonOption = 90, db: DbOption = None, as_json: JsonOption = False
+    ) -> None:
+        """Score every buyer's churn risk and lifetime value into their profile (retrains)."""
+        _score(db, horizon, as_json)
+
+    @churn.command("list")
+    def churn_list(
+        limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Buyers by churn risk, with the reasons and their value."""
+        from shopguide.store import open_store
+        from shopguide.workflows.retention import predictions
+
+        with handled(as_json), open_store(db_path(db)) as store:
+            table = predictions(store).head(limit)
+        if as_json:
+            emit_json(frame_records(table))
+        else:
+            print_table(
+                table[["user_id", "churn_probability", "clv", "p_alive", "churn_reasons"]].round(3),
+                title="churn risk",
+            )
+
+    @app.command()
+    def clv(
+        limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Lifetime value per buyer (BG/NBD + Gamma-Gamma), most valuable first."""
+        from shopguide.store import open_store
+        from shopguide.workflows.retention import predictions, score_store
+
+        with handled(as_json), open_store(db_path(db)) as store:
+            if not store.scalar("SELECT count(*) FROM user_predictions"):
+                score_store(store)
+            table = predictions(store).sort_values("clv", ascending=False).head(limit)
+        columns = ["user_id", "clv", "expected_purchases_90d", "p_alive", "expected_next_order"]
+        if as_json:
+            emit_json(frame_records(table[columns]))
+        else:
+            print_table(table[columns].round(3), title="customer lifetime value (52 weeks)")
+
+    @app.command()
+    def winback(
+        model: Annotated[str, typer.Option(help="Published recommender to use.")] = "item-knn",
+        min_churn: Annotated[float, typer.Option(help="Lowest churn probability.")] = 0.5,
+        limit: Annotated[int, typer.Option(help="Most users in the audience.")] = 500,
+        n: Annotated[int, typer.Option("-n", help="Items per user.")] = 5,
+        out_dir: Annotated[Path, typer.Option("--out", help="Folder for winback.csv/json.")] = Path(
+            "winback"
+        ),
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """At-risk, valuable buyers with the items most likely to bring them back."""
+        from shopguide.store import open_store
+        from shopguide.workflows.retention import winback_store
+
+        with handled(as_json), open_store(db_path(db)) as store:
+            audience = winback_store(
+                store, model=model, min_churn=min_churn, limit=limit, n=n, out_dir=out_dir
+            )
+        if as_json:
+            emit_json({"users": len(audience), "out": str(out_dir)})
+        else:
+            out.print(f"{len(audience):,} users; written to {out_dir}/winback.csv and .json")
