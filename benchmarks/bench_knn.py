@@ -14,10 +14,17 @@ Data: (a) Online Retail purchases (users = CustomerID, items = StockCode, cancel
 unknown customers dropped, binary); (b) with ``--synthetic``, 500,000 users x 50,000 items x
 ~10M interactions, power-law item popularity, fixed seed.
 
+Timings exclude loading the libraries and a one-off warm-up of ShopGuide's compiled (numba)
+loops on a tiny matrix (printed as ``warm_up``). Online Retail cases are run ``--repeat``
+times (default 3) in fresh processes and the fastest fit and recommend are kept, because
+the machine may be shared. Memory: the growth of the process's peak RSS during fit +
+recommend (``VmHWM`` after resetting it via ``/proc/self/clear_refs``), and in brackets
+the process's peak RSS including interpreter, libraries and the loaded matrix.
+
 Usage::
 
-    .venv/bin/python benchmarks/bench_knn.py                 # Online Retail, ~1-2 minutes
-    .venv/bin/python benchmarks/bench_knn.py --synthetic     # adds the 10M case (long)
+    .venv/bin/python benchmarks/bench_knn.py                 # Online Retail, ~3-4 minutes
+    .venv/bin/python benchmarks/bench_knn.py --synthetic     # adds the 10M case (~6 min more)
 """
 
 from __future__ import annotations
@@ -239,6 +246,23 @@ def run_worker(name: str, data: Path, out: Path, threads: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def best_of(repeat: int, name: str, data: Path, out: Path, threads: int) -> dict:
+    """Run a worker ``repeat`` times (fresh processes, interleaved with nothing else) and
+    keep the fastest fit and the fastest recommend: the machine is shared, and the minimum
+    is the least disturbed measurement. Memory figures come from the first run."""
+    first = run_worker(name, data, out, threads)
+    if "error" in first:
+        return first
+    for _ in range(repeat - 1):
+        again = run_worker(name, data, out, threads)
+        if "error" in again:
+            return again
+        first["fit"] = min(first["fit"], again["fit"])
+        first["recommend"] = min(first["recommend"], again["recommend"])
+    first["runs"] = repeat
+    return first
+
+
 def worker_main(args: argparse.Namespace) -> None:
     matrix = sp.load_npz(args.data).tocsr()
     base = _rss_mb()
@@ -301,16 +325,17 @@ def bench_dataset(
     surprise: bool,
     user_knn: bool = True,
     seed_formula: bool = True,
+    repeat: int = 1,
 ) -> list[str]:
     rows: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "matrix.npz"
         sp.save_npz(data, matrix)
         shape = f"{matrix.shape[0]:,} x {matrix.shape[1]:,}, {matrix.nnz:,} nnz"
-        print(f"\n## {label}: {shape}", flush=True)
-        ours = run_worker("ours-item", data, Path(tmp) / "ours.npz", threads)
+        print(f"\n## {label}: {shape}; best of {repeat} run(s)", flush=True)
+        ours = best_of(repeat, "ours-item", data, Path(tmp) / "ours.npz", threads)
         print("ours-item", ours, flush=True)
-        theirs = run_worker("implicit-item", data, Path(tmp) / "implicit.npz", threads)
+        theirs = best_of(repeat, "implicit-item", data, Path(tmp) / "implicit.npz", threads)
         print("implicit-item", theirs, flush=True)
         if "error" not in ours and "error" not in theirs:
             a = sp.load_npz(Path(tmp) / "ours.npz").tocsr()
@@ -341,7 +366,7 @@ def bench_dataset(
                 flush=True,
             )
         if seed_formula:
-            seed = run_worker("ours-item-seed", data, Path(tmp) / "seed.npz", threads)
+            seed = best_of(repeat, "ours-item-seed", data, Path(tmp) / "seed.npz", threads)
             print("ours-item-seed", seed, flush=True)
             if "error" not in seed:
                 total_seed = seed["fit"] + seed["recommend"]
@@ -353,7 +378,7 @@ def bench_dataset(
                 )
         if not user_knn:
             return rows
-        user = run_worker("ours-user", data, Path(tmp) / "u.npz", threads)
+        user = best_of(repeat, "ours-user", data, Path(tmp) / "u.npz", threads)
         print("ours-user", user, flush=True)
         if surprise and "error" not in user:
             sur = run_worker("surprise-user", data, Path(tmp) / "s.npz", threads)
@@ -393,6 +418,9 @@ def main() -> None:
     parser.add_argument("--synthetic", action="store_true", help="add the 500k x 50k x 10M case")
     parser.add_argument("--skip-retail", action="store_true")
     parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per Online Retail case (best time kept)"
+    )
+    parser.add_argument(
         "--seed-formula-synthetic",
         action="store_true",
         help="also time the founding formula on the synthetic matrix (slow: hub items)",
@@ -413,7 +441,9 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     if not args.skip_retail:
-        table += bench_dataset("Online Retail", online_retail(), args.threads, surprise=True)
+        table += bench_dataset(
+            "Online Retail", online_retail(), args.threads, surprise=True, repeat=args.repeat
+        )
     if args.synthetic:
         t0 = time.perf_counter()
         matrix = synthetic()

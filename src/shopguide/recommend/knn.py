@@ -307,6 +307,10 @@ class UserKNN(_KNNBase):
     fitted matrix, because a user's scores come from the neighbours' rows ``r(v, i)``.
     Recommending therefore needs users known at fit time; new users go through
     :mod:`shopguide.recommend.coldstart`.
+
+    Cost: fitting touches every pair of users sharing an item, ``sum_i users(i)^2``; with
+    a few items bought by most users (bestsellers) that approaches ``n_users^2``, so on
+    very large catalogues prefer :class:`ItemKNN` (whose cost is ``sum_u items(u)^2``).
     """
 
     model_name = "user-knn"
