@@ -82,3 +82,17 @@ def test_missing_columns_and_empty() -> None:
     empty = build_interactions(EVENTS.iloc[:0])
     assert empty.shape == (0, 0) and empty.nnz == 0
     assert build_interactions(EVENTS).binary().data.tolist() == [1.0, 1.0]
+
+
+def test_rows_without_ids_are_skipped() -> None:
+    ev = pd.concat(
+        [
+            EVENTS,
+            _events(
+                [(None, "i1", "purchase", "2024-01-01", 1), ("u1", None, "view", "2024-01-01", 1)]
+            ),
+        ]
+    )
+    inter = build_interactions(ev)
+    assert inter.users.external_ids.tolist() == ["u1", "u2"]
+    np.testing.assert_array_equal(inter.matrix.toarray(), [[9, 0, 0], [0, 0, 3]])

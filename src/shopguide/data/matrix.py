@@ -98,7 +98,8 @@ def build_interactions(
     events:
         Data frame with at least ``user_id``, ``item_id`` and ``event_type``; ``timestamp`` when
         ``half_life_days`` is set, ``quantity`` when ``use_quantity`` is set.
-        Event types missing from ``weights`` contribute nothing.
+        Event types missing from ``weights`` contribute nothing; rows without a user or item
+        id are skipped.
     weights:
         Strength per event type (see :data:`DEFAULT_EVENT_WEIGHTS`).
     half_life_days:
@@ -124,6 +125,8 @@ def build_interactions(
     if half_life_days is not None and half_life_days <= 0:
         raise ValueError("half_life_days must be positive")
 
+    # events without a user or item cannot be placed in the matrix
+    events = events[events[Columns.USER_ID].notna() & events[Columns.ITEM_ID].notna()]
     value = _event_weights(events, weights)
     if use_quantity:
         value = value * events[Columns.QUANTITY].fillna(1).to_numpy(dtype=np.float64)
