@@ -8,8 +8,7 @@ from typing import Any
 import duckdb
 import pytest
 import typer
-from conftest import ShopData
-from test_spark_knn import assert_same_ranking
+from spark_testdata import ShopData, assert_same_ranking
 from typer.testing import CliRunner
 
 from shopguide.cli.engine import register
@@ -61,7 +60,9 @@ def test_item_knn_step_gives_the_same_lists_on_both_engines(spark: Any, shop: Sh
         assert_same_ranking(user, got[user], ranked)
 
 
-def test_cli_spark_item_knn_writes_parquet(spark: Any, shop: ShopData, tmp_path: Path) -> None:
+def test_cli_spark_item_knn_writes_parquet_blockwise(
+    spark: Any, shop: ShopData, tmp_path: Path
+) -> None:
     app = typer.Typer()
     register(app)
     result = CliRunner().invoke(
@@ -77,6 +78,8 @@ def test_cli_spark_item_knn_writes_parquet(spark: Any, shop: ShopData, tmp_path:
             "10",
             "--n",
             "5",
+            "--user-blocks",
+            "2",
             "--json",
         ],
     )

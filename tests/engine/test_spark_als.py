@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from conftest import ShopData
+from spark_testdata import ShopData
 
 from shopguide.data.matrix import build_interactions
 from shopguide.data.split import TemporalSplit

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from conftest import ShopData
+from spark_testdata import TOL, ShopData, assert_same_ranking, close
 
 from shopguide.data.matrix import build_interactions
 from shopguide.engine.spark.io import read_engine_data
@@ -23,35 +23,6 @@ from shopguide.recommend.knn import ItemKNN
 
 K = 10
 N = 10
-TOL = 1e-5
-
-Ranked = list[tuple[str, float]]
-
-
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= TOL * max(1.0, abs(a), abs(b))
-
-
-def assert_same_ranking(where: str, got: Ranked, want: Ranked) -> bool:
-    """Tie-aware equality of two ranked lists; returns True when they are identical."""
-    assert len(got) == len(want), f"{where}: {len(got)} != {len(want)} entries"
-    for p, ((_, gs), (_, ws)) in enumerate(zip(got, want, strict=True)):
-        assert _close(gs, ws), f"{where}: score at {p}: {gs} != {ws}"
-    if [i for i, _ in got] == [i for i, _ in want]:
-        return True
-    start = 0
-    while start < len(want):  # walk the tie groups of the wanted list
-        end = start + 1
-        while end < len(want) and _close(want[end][1], want[start][1]):
-            end += 1
-        got_ids = {i for i, _ in got[start:end]}
-        want_ids = {i for i, _ in want[start:end]}
-        if end < len(want):
-            assert got_ids == want_ids, (
-                f"{where}: tie group {start}..{end}: {got_ids} != {want_ids}"
-            )
-        start = end
-    return False
 
 
 def _reference_cosine(matrix: Any) -> np.ndarray:
@@ -80,6 +51,10 @@ def test_exact_neighbours_and_top_n_equal_the_local_item_knn(spark: Any, shop: S
         recommend_all(s_inter, s_neigh, N).collect(),
         columns=["user_id", "rank", "item_id", "score"],
     )
+    history_recs = pd.DataFrame(
+        recommend_all(s_inter, s_neigh, N, neighbourhood="history", normalize="none").collect(),
+        columns=["user_id", "rank", "item_id", "score"],
+    )
 
     # the interaction strengths are the local matrix's
     coo = inter.matrix.tocoo()
@@ -106,7 +81,7 @@ def test_exact_neighbours_and_top_n_equal_the_local_item_knn(spark: Any, shop: S
         ref = reference[row]
         index = {name: j for j, name in enumerate(items)}
         for name, sim in got:
-            assert _close(sim, ref[index[name]])
+            assert close(sim, ref[index[name]])
         if got and len(got) == K:
             kept = {index[name] for name, _ in got}
             rest = [ref[j] for j in range(len(items)) if j not in kept and j != row]
@@ -114,17 +89,19 @@ def test_exact_neighbours_and_top_n_equal_the_local_item_knn(spark: Any, shop: S
     assert identical >= 0.9 * len(items), f"only {identical} of {len(items)} lists identical"
 
     rows = np.arange(inter.matrix.shape[0])
-    ids, scores = local.recommend(rows, inter.matrix, n=N)
-    by_user = {k: g.sort_values("rank") for k, g in recs.groupby("user_id")}
-    same_users = 0
-    for r in rows:
-        want = [(items[i], float(s)) for i, s in zip(ids[r], scores[r], strict=True) if i >= 0]
-        frame = by_user.get(inter.users.external_ids[r])
-        got = [] if frame is None else list(zip(frame["item_id"], frame["score"], strict=True))
-        same_users += assert_same_ranking(f"top-N of {inter.users.external_ids[r]}", got, want)
-        seen = set(items[inter.matrix[r].indices])
-        assert not seen & {i for i, _ in got}, "a recommended item was already seen"
-    assert same_users >= 0.9 * len(rows)
+    history = ItemKNN(k=K, neighbourhood="history", normalize="none").fit(inter.matrix)
+    for model, frame_all in ((local, recs), (history, history_recs)):
+        ids, scores = model.recommend(rows, inter.matrix, n=N)
+        by_user = {k: g.sort_values("rank") for k, g in frame_all.groupby("user_id")}
+        same_users = 0
+        for r in rows:
+            want = [(items[i], float(s)) for i, s in zip(ids[r], scores[r], strict=True) if i >= 0]
+            frame = by_user.get(inter.users.external_ids[r])
+            got = [] if frame is None else list(zip(frame["item_id"], frame["score"], strict=True))
+            same_users += assert_same_ranking(f"top-N of {inter.users.external_ids[r]}", got, want)
+            seen = set(items[inter.matrix[r].indices])
+            assert not seen & {i for i, _ in got}, "a recommended item was already seen"
+        assert same_users >= 0.9 * len(rows), model
     s_inter.unpersist()
     s_neigh.unpersist()
 

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-from conftest import AS_OF, ShopData
+from spark_testdata import AS_OF, ShopData
 
 from shopguide.analytics.rfm import rfm_table
 from shopguide.engine import import_parquet

@@ -131,6 +131,9 @@ def register(app: typer.Typer) -> None:
         threshold: Annotated[
             float, typer.Option("--threshold", help="DIMSUM similarity threshold.")
         ] = 0.1,
+        user_blocks: Annotated[
+            int, typer.Option("--user-blocks", help="Score users in this many hash blocks.")
+        ] = 1,
         as_of: AsOfOption = None,
         as_json: JsonOption = False,
     ) -> None:
@@ -145,6 +148,7 @@ def register(app: typer.Typer) -> None:
             n=n,
             mode=mode,
             threshold=threshold,
+            user_blocks=user_blocks,
             as_of=as_of,
         )
 

@@ -83,6 +83,8 @@ def resolve_master(master: str | None = None) -> str:
 def _session(master: str | None) -> Any:
     from shopguide.engine.spark.session import spark_session
 
+    if master is None and not os.environ.get(MASTER_ENV) and "PYSPARK_GATEWAY_PORT" in os.environ:
+        return spark_session(None)  # launched by spark-submit: keep its --master
     return spark_session(resolve_master(master))
 
 
@@ -226,6 +228,7 @@ def item_knn_step(
     k: int = 50,
     n: int = 10,
     normalize: Literal["neighbours", "none"] = "neighbours",
+    neighbourhood: Literal["candidate", "history"] = "candidate",
     as_of: datetime | str | None = None,
     engine: str | None = None,
     master: str | None = None,
@@ -245,7 +248,7 @@ def item_knn_step(
         if mode != "exact":
             raise ConfigError("the local engine computes exact neighbours only")
         inter = build_interactions(_events_frame(store, stamp))
-        model = ItemKNN(k=k, normalize=normalize).fit(inter.matrix)
+        model = ItemKNN(k=k, normalize=normalize, neighbourhood=neighbourhood).fit(inter.matrix)
         rows = np.arange(inter.matrix.shape[0])
         ids, scores = model.recommend(rows, inter.matrix, n=n)
         frame = recommendations_frame(ids, scores, inter.users, inter.items, rows)
@@ -261,7 +264,8 @@ def item_knn_step(
         inter = spark_interactions(events).cache()
         neighbours = item_neighbours(inter, k, mode=mode, threshold=threshold)
         out = write_parquet(
-            recommend_all(inter, neighbours, n, normalize=normalize), work / "recommendations"
+            recommend_all(inter, neighbours, n, normalize=normalize, neighbourhood=neighbourhood),
+            work / "recommendations",
         )
         frame = _read_parquet(out)
         inter.unpersist()
@@ -344,6 +348,7 @@ def spark_job(
     n: int = 10,
     mode: Literal["exact", "dimsum"] = "exact",
     threshold: float = 0.1,
+    user_blocks: int = 1,
     factors: int = 64,
     regularization: float = 0.01,
     alpha: float = 1.0,
@@ -352,12 +357,13 @@ def spark_job(
     """Run one step on Spark from an engine data folder to ``out_dir/<step>/`` (Parquet).
 
     ``profiles`` and ``rfm`` use ``as_of`` (default: the latest event time); ``item-knn``
-    writes ``neighbours/`` and ``recommendations/``; ``als`` writes ``user_factors/``,
+    writes ``neighbours/`` and ``recommendations/`` (scored in ``user_blocks`` hash blocks of
+    users, to bound the shuffle); ``als`` writes ``user_factors/``,
     ``item_factors/`` and ``recommendations/``. Returns a small summary.
     """
     if step not in STEPS:
         raise ConfigError(f"unknown step {step!r}", hint=f"use one of: {', '.join(STEPS)}")
-    from shopguide.engine.spark.io import read_engine_data, write_parquet
+    from shopguide.engine.spark.io import read_engine_data, read_table, write_parquet
 
     started = time.perf_counter()
     spark = _session(master)
@@ -376,12 +382,17 @@ def spark_job(
         write_parquet(spark_rfm_table(data, stamp), out)
         summary["as_of"] = stamp.isoformat(sep=" ")
     elif step == "item-knn":
-        from shopguide.engine.spark.knn import item_neighbours, recommend_all, spark_interactions
+        from shopguide.engine.spark.knn import (
+            item_neighbours,
+            recommend_blockwise,
+            spark_interactions,
+        )
 
         inter = spark_interactions(data.events_until(stamp)).cache()
-        neighbours = item_neighbours(inter, k, mode=mode, threshold=threshold).cache()
-        write_parquet(neighbours, out / "neighbours")
-        write_parquet(recommend_all(inter, neighbours, n), out / "recommendations")
+        write_parquet(item_neighbours(inter, k, mode=mode, threshold=threshold), out / "neighbours")
+        # read the written neighbours back: the scoring blocks reuse them without recomputing
+        neighbours = read_table(data.events.sparkSession, out / "neighbours")
+        recommend_blockwise(inter, neighbours, out / "recommendations", n, blocks=user_blocks)
     else:
         from shopguide.engine.spark.als import fit_spark_als, recommend_all_als
         from shopguide.engine.spark.knn import spark_interactions

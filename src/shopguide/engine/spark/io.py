@@ -88,31 +88,50 @@ _EMPTY_ITEMS = (
 )
 
 
+def _with_columns(frame: Any | None, schema: str, spark: Any) -> Any:
+    """``frame`` with every column of ``schema`` (missing ones as NULL; ``load_id`` as 1).
+
+    Files not written from a store (for example the synthetic generator's) may lack
+    ``age_band`` or ``load_id``; the jobs read every canonical column.
+    """
+    empty = spark.createDataFrame([], schema)
+    if frame is None:
+        return empty
+    F = _functions()
+    for field in empty.schema.fields:
+        if field.name not in frame.columns:
+            value = F.lit(1) if field.name == "load_id" else F.lit(None)
+            frame = frame.withColumn(field.name, value.cast(field.dataType))
+    return frame
+
+
 def read_engine_data(spark: Any, directory: str | Path) -> EngineData:
     """Open the events, users and items of an engine data folder (lazily; nothing runs yet)."""
     layout = parquet_layout(directory)
     events = read_table(spark, layout.events)
-    users = (
-        read_table(spark, layout.users) if layout.users else spark.createDataFrame([], _EMPTY_USERS)
+    users = _with_columns(
+        read_table(spark, layout.users) if layout.users else None, _EMPTY_USERS, spark
     )
-    items = (
-        read_table(spark, layout.items) if layout.items else spark.createDataFrame([], _EMPTY_ITEMS)
+    items = _with_columns(
+        read_table(spark, layout.items) if layout.items else None, _EMPTY_ITEMS, spark
     )
-    for name, frame in (("users", users), ("items", items)):
-        if "load_id" not in frame.columns:  # files not from a store: one load for all rows
-            frame = frame.withColumn("load_id", _functions().lit(1))
-            users, items = (frame, items) if name == "users" else (users, frame)
     return EngineData(events, users, items, layout)
 
 
-def write_parquet(frame: Any, path: str | Path, *, partition_by: list[str] | None = None) -> Path:
-    """Write ``frame`` to a Parquet folder (replacing it), timestamps as naive timestamps."""
+def write_parquet(
+    frame: Any,
+    path: str | Path,
+    *,
+    partition_by: list[str] | None = None,
+    append: bool = False,
+) -> Path:
+    """Write ``frame`` to a Parquet folder (replacing it unless ``append``), naive timestamps."""
     F = _functions()
     out = frame
     for field in frame.schema.fields:
         if field.dataType.typeName() == "timestamp":
             out = out.withColumn(field.name, F.col(field.name).cast("timestamp_ntz"))
-    writer = out.write.mode("overwrite")
+    writer = out.write.mode("append" if append else "overwrite")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.parquet(str(path))

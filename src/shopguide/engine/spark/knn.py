@@ -30,13 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from shopguide.compat import require
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS
-from shopguide.engine.spark.io import timestamp_literal
+from shopguide.engine.spark.io import timestamp_literal, write_parquet
 
-__all__ = ["item_neighbours", "recommend_all", "spark_interactions"]
+__all__ = ["item_neighbours", "recommend_all", "recommend_blockwise", "spark_interactions"]
 
 Mode = Literal["exact", "dimsum"]
 
@@ -220,6 +221,7 @@ def recommend_all(
     n: int = 10,
     *,
     normalize: Literal["neighbours", "none"] = "neighbours",
+    neighbourhood: Literal["candidate", "history"] = "candidate",
     filter_already_liked: bool = True,
     items_blocked: Any = None,
 ) -> Any:
@@ -234,8 +236,12 @@ def recommend_all(
     n:
         Items per user.
     normalize:
-        ``"neighbours"`` divides by the sum of the candidate's neighbour similarities (the
-        local default), ``"none"`` keeps the plain weighted sum.
+        ``"neighbours"`` divides each item's similarities by their sum (the local default),
+        ``"none"`` keeps the plain weighted sum.
+    neighbourhood:
+        ``"candidate"`` (local default): ``N_K`` of the candidate item counts,
+        ``score(u,i) = sum_{j in N_K(i)} w(i,j) r(u,j)``; ``"history"``: each item ``j`` the
+        user has votes for its own neighbours, ``score(u,i) = sum_{j: i in N_K(j)} w(j,i) r(u,j)``.
     filter_already_liked:
         Leave out items the user has (as the local ``recommend``).
     items_blocked:
@@ -244,6 +250,8 @@ def recommend_all(
     F, W = _f(), _window()
     if normalize not in ("neighbours", "none"):
         raise ValueError("normalize must be 'neighbours' or 'none' on Spark")
+    if neighbourhood not in ("candidate", "history"):
+        raise ValueError("neighbourhood must be 'candidate' or 'history'")
     weights = neighbours.select("item_id", "neighbour_id", "sim")
     if normalize == "neighbours":
         totals = weights.groupBy("item_id").agg(F.sum(F.abs("sim")).alias("total"))
@@ -252,6 +260,10 @@ def recommend_all(
         )
     else:
         weights = weights.withColumnRenamed("sim", "w")
+    if neighbourhood == "history":  # the user's item j is the row, its neighbour the candidate
+        weights = weights.select(
+            F.col("neighbour_id").alias("item_id"), F.col("item_id").alias("neighbour_id"), "w"
+        )
     has = interactions.select("user_id", F.col("item_id").alias("neighbour_id"), "r")
     scores = (
         has.join(weights, on="neighbour_id")
@@ -270,3 +282,36 @@ def recommend_all(
         .where(F.col("rank") <= n)
         .select("user_id", "rank", "item_id", "score")
     )
+
+
+def recommend_blockwise(
+    interactions: Any,
+    neighbours: Any,
+    path: str | Path,
+    n: int = 10,
+    *,
+    blocks: int = 1,
+    normalize: Literal["neighbours", "none"] = "neighbours",
+    neighbourhood: Literal["candidate", "history"] = "candidate",
+) -> Path:
+    """:func:`recommend_all` run over ``blocks`` hash buckets of users, one job each.
+
+    Each block's scoring join (the user's items x their items' inverted neighbour lists)
+    is ``1/blocks`` of the whole, so its shuffle stays bounded at any user count; each block
+    is appended to the Parquet folder ``path`` (replaced first). Results equal
+    :func:`recommend_all`: a user's list depends only on that user's rows.
+    """
+    F = _f()
+    if blocks < 1:
+        raise ValueError("blocks must be >= 1")
+    neighbours = neighbours.select("item_id", "neighbour_id", "sim").cache()
+    bucket = F.pmod(F.xxhash64("user_id"), F.lit(blocks))
+    for block in range(blocks):
+        part = interactions.where(bucket == block) if blocks > 1 else interactions
+        write_parquet(
+            recommend_all(part, neighbours, n, normalize=normalize, neighbourhood=neighbourhood),
+            path,
+            append=block > 0,
+        )
+    neighbours.unpersist()
+    return Path(path)
