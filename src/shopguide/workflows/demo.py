@@ -13,11 +13,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from shopguide.analytics import segment_summary
+from shopguide.data.datasets.hillstrom import hillstrom_features, load_hillstrom
 from shopguide.data.datasets.online_retail import load_online_retail
 from shopguide.data.ingest import ProgressCallback
+from shopguide.profiles import build_profiles
+from shopguide.recommend.registry import ModelRegistry
+from shopguide.report import Section, write_report
+from shopguide.report.model_sections import (
+    audience_section,
+    churn_section,
+    comparison_section,
+    recommendations_section,
+    tuning_section,
+    uplift_section,
+)
 from shopguide.store import open_store
 from shopguide.store.base import Store
+from shopguide.targeting.campaign import Campaign
+from shopguide.targeting.metrics import uplift_summary
+from shopguide.targeting.uplift import ClassTransformation, TLearner
+from shopguide.workflows.campaigns import build_audience
 from shopguide.workflows.ingest import store_stats
+from shopguide.workflows.modelling import compare_store, store_events, tune_events
+from shopguide.workflows.retention import predictions, score_store, winback_store
+from shopguide.workflows.serving import build_snapshot, recommend_for_user
 
 StepResult = dict[str, Any]
 
@@ -30,6 +53,8 @@ class DemoContext:
     out_dir: Path
     results: dict[str, StepResult] = field(default_factory=dict)
     progress: ProgressCallback | None = None
+    sections: list[Section] = field(default_factory=list)
+    best_model: str | None = None
 
 
 Step = Callable[[DemoContext], StepResult]
@@ -48,8 +73,150 @@ def _stats(ctx: DemoContext) -> StepResult:
     return {k: stats[k] for k in ("rows", "first_event", "last_event", "events_by_type")}
 
 
-#: The demo's steps in order. Later capabilities append theirs.
-STEPS: list[tuple[str, Step]] = [("load", _load), ("stats", _stats)]
+def _profiles(ctx: DemoContext) -> StepResult:
+    built = build_profiles(ctx.store)
+    segments = segment_summary(ctx.store)
+    top = segments.sort_values("revenue", ascending=False).head(3)
+    return {
+        "users": built.users,
+        "as_of": pd.Timestamp(built.as_of).isoformat(),
+        "top_segments_by_revenue": {
+            str(row.segment): f"{row.users} users, {row.revenue_share:.0%} of revenue"
+            for row in top.itertuples()
+        },
+    }
+
+
+def _compare(ctx: DemoContext) -> StepResult:
+    comparison = compare_store(ctx.store, out_dir=ctx.out_dir / "comparison")
+    ctx.best_model = comparison.best
+    ctx.sections.append(
+        comparison_section(
+            comparison.table, comparison.primary, comparison.split_description, comparison.best,
+            ["ndcg@10", "recall@10", "precision@10", "map@10", "hit_rate@10", "coverage@10"],
+        )
+    )  # fmt: skip
+    return {
+        "split": comparison.split_description,
+        "ndcg@10": {str(k): round(float(v), 4) for k, v in comparison.table["ndcg@10"].items()},
+        "published": comparison.best,
+    }
+
+
+def _tune(ctx: DemoContext) -> StepResult:
+    grid = {"k": [20, 50, 100, 200], "n": [5, 10, 20]}
+    result = tune_events(
+        store_events(ctx.store), "item-knn", grid, windows=2, out_dir=ctx.out_dir / "tuning"
+    )
+    ctx.sections.append(tuning_section(result.summary, result.metric, "k", result.best_params))
+    return {
+        "model": "item-knn",
+        "grid": grid,
+        "best": result.best_params,
+        result.metric: round(result.best_score, 4),
+    }
+
+
+def _recommend(ctx: DemoContext) -> StepResult:
+    snapshot = build_snapshot(
+        ctx.store, ModelRegistry.for_store(ctx.store.path), ctx.best_model or "item-knn"
+    )
+    champions = ctx.store.query_df(
+        """SELECT user_id FROM profiles WHERE as_of = (SELECT max(as_of) FROM profiles)
+           AND segment = 'Champions' ORDER BY total_spend DESC, user_id LIMIT 3"""
+    )["user_id"]
+    examples: list[dict[str, Any]] = []
+    for user in champions:
+        items, _ = recommend_for_user(snapshot, str(user), 5, explanations=True)
+        examples.append({"user_id": str(user), "items": [dict(i.__dict__) for i in items]})
+    ctx.sections.append(recommendations_section(examples))
+    return {
+        "model": f"{snapshot.name} {snapshot.version}",
+        "examples": {
+            e["user_id"]: [f"{i['title']} — {i['reason']}" for i in e["items"][:3]]
+            for e in examples
+        },
+    }
+
+
+def _retention(ctx: DemoContext) -> StepResult:
+    report = score_store(ctx.store)
+    scored = predictions(ctx.store)
+    segments = ctx.store.query_df(
+        "SELECT user_id, segment FROM profiles WHERE as_of = (SELECT max(as_of) FROM profiles)"
+    )
+    ctx.sections.append(churn_section(scored, segments))
+    winback = winback_store(
+        ctx.store, model=ctx.best_model or "item-knn", limit=200, out_dir=ctx.out_dir / "winback"
+    )
+    return {
+        "scored_users": report["users"],
+        "mean_churn_probability": round(report["mean_churn_probability"], 3),
+        "total_clv_52_weeks": round(report["total_clv"], 2),
+        "winback_audience": len(winback),
+    }
+
+
+def _campaign(ctx: DemoContext) -> StepResult:
+    campaign = Campaign(
+        "christmas-20", categories=("Seasonal > Christmas",), discount=0.2, audience_size=300,
+        exclude_bought_days=30,
+    )  # fmt: skip
+    audience, files = build_audience(
+        ctx.store, campaign, model=ctx.best_model, out_dir=ctx.out_dir / "audiences"
+    )
+    summary = audience.summary()
+    ctx.sections.append(audience_section(summary, audience.users))
+    return {k: summary[k] for k in ("size", "eligible", "expected_lift", "excluded")} | {
+        "files": files
+    }
+
+
+def _uplift(ctx: DemoContext) -> StepResult:
+    """Uplift on Hillstrom's randomised e-mail test (Womens e-mail vs none, outcome visit)."""
+    data = load_hillstrom()
+    data = data[data["segment"].isin(["Womens E-Mail", "No E-Mail"])].reset_index(drop=True)
+    X = hillstrom_features(data)
+    t = (data["segment"] == "Womens E-Mail").to_numpy().astype(int)
+    y = data["visit"].to_numpy().astype(int)
+    rng = np.random.default_rng(0)
+    test = rng.random(len(data)) < 0.3
+    scores: dict[str, np.ndarray] = {}
+    rows: list[dict[str, Any]] = []
+    for name, model in (("T-learner", TLearner()), ("class transformation", ClassTransformation())):
+        model.fit(X[~test], t[~test], y[~test])
+        scores[name] = model.predict_uplift(X[test])
+        rows.append({"model": name, **uplift_summary(scores[name], t[test], y[test])})
+    table = pd.DataFrame(rows)
+    ctx.sections.append(
+        uplift_section("Campaign uplift (Hillstrom e-mail test)", scores, t[test], y[test], table)
+    )
+    return {
+        str(r["model"]): {k: round(v, 4) for k, v in r.items() if k.startswith("uplift@")}
+        for r in rows
+    }
+
+
+def _report(ctx: DemoContext) -> StepResult:
+    path = write_report(
+        ctx.store, ctx.out_dir, title="ShopGuide demo: Online Retail", extra_sections=ctx.sections
+    )
+    return {"report": str(path)}
+
+
+#: The demo's steps in order.
+STEPS: list[tuple[str, Step]] = [
+    ("load", _load),
+    ("stats", _stats),
+    ("profiles", _profiles),
+    ("compare models", _compare),
+    ("tune K and N", _tune),
+    ("recommend", _recommend),
+    ("retention", _retention),
+    ("campaign audience", _campaign),
+    ("uplift", _uplift),
+    ("report", _report),
+]
 
 
 def run_demo(

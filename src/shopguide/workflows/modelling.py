@@ -14,13 +14,13 @@ from typing import Any
 
 import pandas as pd
 
-from shopguide.data.matrix import build_interactions
 from shopguide.data.split import RollingWindowSplit, Split, TemporalSplit, UserKFold
 from shopguide.evaluate.compare import Comparison, compare_models
 from shopguide.evaluate.tuning import TuningResult, tune
 from shopguide.recommend.registry import MODEL_NAMES, ModelRegistry, create_model
 from shopguide.store import open_store
 from shopguide.store.base import Store
+from shopguide.workflows.serving import train_and_publish
 
 #: Parameters the comparison on Online Retail chose on a validation window (see README).
 DEFAULT_PARAMS: Mapping[str, dict[str, Any]] = {
@@ -69,8 +69,8 @@ def evaluate(
     return {"split": comparison.split_description, "metrics": comparison.table.reset_index()}
 
 
-def tune_model(
-    db: str | Path,
+def tune_events(
+    events: pd.DataFrame,
     model: str,
     grid: Mapping[str, Sequence[Any]],
     *,
@@ -81,8 +81,6 @@ def tune_model(
     progress: Callable[[str], None] | None = None,
 ) -> TuningResult:
     """Cross-validate ``grid`` (K and N included) on user folds or rolling time windows."""
-    with open_store(db) as store:
-        events = store_events(store)
     splitter = (
         UserKFold(folds, seed=0)
         if folds
@@ -95,8 +93,17 @@ def tune_model(
     )  # fmt: skip
 
 
-def compare(
-    db: str | Path,
+def tune_model(
+    db: str | Path, model: str, grid: Mapping[str, Sequence[Any]], **options: Any
+) -> TuningResult:
+    """:func:`tune_events` on the events of the store at ``db``."""
+    with open_store(db) as store:
+        events = store_events(store)
+    return tune_events(events, model, grid, **options)
+
+
+def compare_store(
+    store: Store,
     models: Sequence[str] = MODEL_NAMES,
     *,
     params: Mapping[str, Mapping[str, Any]] | None = None,
@@ -113,24 +120,25 @@ def compare(
     model's metadata, so the service can say why it serves what it serves.
     """
     chosen = {**DEFAULT_PARAMS, **{k: dict(v) for k, v in (params or {}).items()}}
-    with open_store(db) as store:
-        events = store_events(store)
-        split = temporal_split(events, test_days=test_days, cut=cut)
-        factories = {
-            name: (lambda name=name: create_model(name, **chosen.get(name, {}))) for name in models
-        }
-        comparison = compare_models(
-            factories, split, n=list(ns), primary=f"ndcg@{max(ns) if 10 not in ns else 10}",
-            binary=True, out_dir=out_dir, progress=progress,
+    events = store_events(store)
+    split = temporal_split(events, test_days=test_days, cut=cut)
+    factories = {
+        name: (lambda name=name: create_model(name, **chosen.get(name, {}))) for name in models
+    }
+    comparison = compare_models(
+        factories, split, n=list(ns), primary=f"ndcg@{10 if 10 in ns else max(ns)}",
+        binary=True, out_dir=out_dir, progress=progress,
+    )  # fmt: skip
+    if publish:
+        train_and_publish(
+            store, ModelRegistry.for_store(store.path), comparison.best,
+            chosen.get(comparison.best, {}), binary=True,
+            meta={"evaluation": comparison.evidence()},
         )  # fmt: skip
-        if publish:
-            best = comparison.best
-            model = create_model(best, **chosen.get(best, {}))
-            inter = build_interactions(events)
-            model.fit(inter.binary())
-            ModelRegistry.for_store(store.path).publish(
-                best, model, inter.users, inter.items,
-                meta={"params": chosen.get(best, {}), "binary": True,
-                      "evaluation": comparison.evidence()},
-            )  # fmt: skip
     return comparison
+
+
+def compare(db: str | Path, models: Sequence[str] = MODEL_NAMES, **options: Any) -> Comparison:
+    """:func:`compare_store` on the store at ``db``."""
+    with open_store(db) as store:
+        return compare_store(store, models, **options)
