@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,service,browser]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,service,browser,spark]'
 	touch $(STAMP)
 
 ## make demo: create .venv, install ShopGuide, run the main job on the bundled Online Retail data
