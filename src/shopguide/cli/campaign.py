@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
             return
         out.print(
             f"[bold]{name}[/]: {summary['size']:,} of {summary['eligible']:,} eligible users; "
-            f"expected responses {summary['expected_responses']:.1f} vs "
+            f"summed propensity {summary['expected_responses']:.1f} vs "
             f"{summary['random_expected_responses']:.1f} for a random audience "
             f"(lift {summary['expected_lift']:.2f}); excluded {summary['excluded']}",
             highlight=False,

@@ -18,12 +18,19 @@ from shopguide.report.document import (
     Figure,
     Section,
     figure_svg,
-    fmt_float,
     join_html,
     note_html,
     table_html,
 )
 from shopguide.targeting.metrics import qini_curve, uplift_by_decile
+
+
+def metric_text(value: Any) -> str:
+    """A metric with four decimals (they differ in the third)."""
+    try:
+        return f"{float(value):.4f}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def comparison_section(
@@ -43,7 +50,7 @@ def comparison_section(
             f"<p>Serving model: <b>{html.escape(best)}</b> (highest {html.escape(primary)}).</p>",
             table_html(
                 shown.rename_axis("model"), name="comparison", index=True,
-                formats=dict.fromkeys(shown.columns, fmt_float),
+                formats=dict.fromkeys(shown.columns, metric_text),
             ),
         ]
     )  # fmt: skip
@@ -84,7 +91,9 @@ def tuning_section(
         figures.append(figure_svg(fig, "tuning-n", "Precision falls and recall rises with N."))
     columns = [c for c in summary.columns if not c.endswith("_std") or c == std][:8]
     body = table_html(
-        summary[columns].head(15), name="tuning", formats=dict.fromkeys(columns, fmt_float)
+        summary[columns].head(15),
+        name="tuning",
+        formats={c: metric_text for c in columns if "@" in c},
     )
     return Section("Recommendation: choosing K and N", html=body, figures=figures, anchor="tuning")
 
@@ -134,11 +143,16 @@ def churn_section(predictions: pd.DataFrame, segments: pd.DataFrame | None) -> S
 
 
 def audience_section(summary: Mapping[str, Any], users: pd.DataFrame) -> Section:
-    """A campaign audience: constraints, size, expected responses against random."""
+    """A campaign audience: constraints, size, and its scores against a random audience."""
     campaign = summary["campaign"]
+    what = (
+        "expected responses"
+        if summary.get("scores_are_probabilities")
+        else "summed propensity scores (a ranking score, not a response count)"
+    )
     lines = [
         f"<p>Campaign <b>{html.escape(str(campaign['name']))}</b>: "
-        f"{summary['size']:,} of {summary['eligible']:,} eligible users; expected responses "
+        f"{summary['size']:,} of {summary['eligible']:,} eligible users; {what} "
         f"{summary['expected_responses']:.1f} against {summary['random_expected_responses']:.1f} "
         f"for a random audience of the same size (lift {summary['expected_lift']:.2f}).</p>",
         note_html(f"Excluded: {summary['excluded']}; settings: {campaign}"),
@@ -149,9 +163,9 @@ def audience_section(summary: Mapping[str, Any], users: pd.DataFrame) -> Section
     random_rate = summary["random_expected_responses"] / max(summary["size"], 1)
     ax.plot([0, len(users)], [0, random_rate * len(users)], "--", label="random audience")
     ax.set_xlabel("users contacted")
-    ax.set_ylabel("expected responses")
+    ax.set_ylabel("summed score")
     ax.legend()
-    figure = figure_svg(fig, "audience-gain", "Expected responses as the audience grows.")
+    figure = figure_svg(fig, "audience-gain", "Summed propensity as the audience grows.")
     return Section("Campaign targeting: audience", html=join_html(lines), figures=[figure],
                    anchor="audience")  # fmt: skip
 
@@ -180,9 +194,9 @@ def uplift_section(
     ax2.set_xlabel("score decile (1 = highest)")
     ax2.set_ylabel("uplift")
     ax2.set_title(f"Uplift by decile ({first})")
-    body = table_html(
-        figures_table, name="uplift", formats=dict.fromkeys(figures_table.columns[1:], fmt_float)
-    )
+    formats: dict[str, Any] = dict.fromkeys(figures_table.columns[1:], metric_text)
+    formats["n"] = lambda v: f"{int(v):,}"
+    body = table_html(figures_table, name="uplift", formats=formats)
     return Section(
         title, html=body,
         figures=[figure_svg(fig, "qini", "Above the dashed line: better than random."),

@@ -304,6 +304,7 @@ class Audience:
     excluded: dict[str, int]
     expected_responses: float
     random_expected_responses: float
+    calibrated: bool = False
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     @property
@@ -324,6 +325,9 @@ class Audience:
             "expected_responses": round(self.expected_responses, 3),
             "random_expected_responses": round(self.random_expected_responses, 3),
             "expected_lift": round(self.expected_lift, 3),
+            # only a trained propensity model's scores are probabilities; the rule-based score
+            # ranks users, so its sums compare audiences but do not count responses
+            "scores_are_probabilities": self.calibrated,
         }
 
 
@@ -375,11 +379,14 @@ def select_audience(
     *,
     contributions: pd.DataFrame | None = None,
     recently_contacted: set[str] | None = None,
+    calibrated: bool = False,
 ) -> Audience:
     """The best users under the campaign's constraints, with reasons and an estimate.
 
     ``scores`` are propensities (or uplift scores) indexed by ``user_id``; ``contributions``
     (same index, one column per reason) explain them — by default the rule-based parts.
+    ``calibrated`` says the scores are probabilities (a trained :class:`PropensityModel`), so
+    the expected responses are counts and not only a comparison with a random audience.
     """
     as_of_ts = pd.Timestamp(as_of)
     scores = scores.reindex(features.index).fillna(0.0)
@@ -415,7 +422,7 @@ def select_audience(
     )
     expected = float(eligible.loc[chosen].sum())
     random_expected = float(eligible.mean() * size) if len(eligible) else 0.0
-    return Audience(campaign, users, len(eligible), excluded, expected, random_expected)
+    return Audience(campaign, users, len(eligible), excluded, expected, random_expected, calibrated)
 
 
 def export_audience(audience: Audience, folder: str | Path) -> dict[str, Path]:
