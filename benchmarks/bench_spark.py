@@ -92,7 +92,7 @@ def run_local(folder: Path, work: Path, k: int, n: int) -> dict[str, float]:
 
 
 def run_spark(
-    folder: Path, work: Path, k: int, n: int, master: str, memory: str
+    folder: Path, work: Path, k: int, n: int, master: str, memory: str, steps: set[str]
 ) -> dict[str, float]:
     from shopguide.engine.spark.io import read_engine_data, write_parquet
     from shopguide.engine.spark.knn import item_neighbours, recommend_all, spark_interactions
@@ -110,21 +110,24 @@ def run_spark(
     )
     data = read_engine_data(spark, folder)
     as_of = data.latest_event_time()
-    _, times["profiles"] = _timed(
-        "profiles", lambda: write_parquet(spark_profiles(data, as_of), work / "profiles")
-    )
-    spark.catalog.clearCache()
-    _, times["rfm"] = _timed(
-        "rfm", lambda: write_parquet(spark_rfm_table(data, as_of), work / "rfm")
-    )
-    spark.catalog.clearCache()
+    if "profiles" in steps:
+        _, times["profiles"] = _timed(
+            "profiles", lambda: write_parquet(spark_profiles(data, as_of), work / "profiles")
+        )
+        spark.catalog.clearCache()
+    if "rfm" in steps:
+        _, times["rfm"] = _timed(
+            "rfm", lambda: write_parquet(spark_rfm_table(data, as_of), work / "rfm")
+        )
+        spark.catalog.clearCache()
 
     def knn() -> None:
         inter = spark_interactions(data.events).cache()
         neighbours = item_neighbours(inter, k).cache()
         write_parquet(recommend_all(inter, neighbours, n), work / "recs")
 
-    _, times["item-knn"] = _timed("item-knn", knn)
+    if "item-knn" in steps:
+        _, times["item-knn"] = _timed("item-knn", knn)
     return times
 
 
@@ -140,6 +143,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--skip-local", action="store_true")
     parser.add_argument("--skip-spark", action="store_true")
+    parser.add_argument(
+        "--spark-steps", default="profiles,rfm,item-knn", help="comma-separated Spark steps"
+    )
     args = parser.parse_args(argv)
     users = args.users or max(1_000, args.events // 20)
     items = args.items or max(200, args.events // 200)
@@ -155,7 +161,15 @@ def main(argv: list[str] | None = None) -> None:
     spark = (
         {}
         if args.skip_spark
-        else run_spark(folder, work, args.k, args.n, args.master, args.driver_memory)
+        else run_spark(
+            folder,
+            work,
+            args.k,
+            args.n,
+            args.master,
+            args.driver_memory,
+            set(args.spark_steps.split(",")),
+        )
     )
     print()
     print(f"{files.n_events:,} events, {users:,} users, {items:,} items; K={args.k}, N={args.n}")

@@ -8,6 +8,7 @@ fixtures below are built once.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,15 @@ from shopguide.store import open_store
 
 pytest.importorskip("pyspark", reason="the Spark engine tests need the shopguide[spark] extra")
 
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Send every engine test to one xdist worker (``--dist loadgroup``): one JVM per run."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
@@ -28,7 +38,13 @@ def spark() -> Iterator[Any]:
     session = spark_session(
         "local[2]",
         app_name="shopguide-tests",
-        conf={"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "1g"},
+        conf={
+            "spark.sql.shuffle.partitions": "4",
+            "spark.driver.memory": "1g",
+            # tiny data: query planning and code generation cost more than they save
+            "spark.sql.adaptive.enabled": "false",
+            "spark.sql.codegen.wholeStage": "false",
+        },
     )
     yield session
     stop_session()

@@ -123,6 +123,7 @@ def item_neighbours(
     shrink: float = 0.0,
     threshold: float = 0.1,
     max_user_items: int | None = None,
+    min_co_users: int = 1,
 ) -> Any:
     """``(item_id, neighbour_id, sim, rank)``: each item's top-``k`` cosine neighbours.
 
@@ -141,11 +142,14 @@ def item_neighbours(
     max_user_items:
         Exact mode: use only each user's ``max_user_items`` strongest items for the
         co-occurrence (bounds the ``deg(u)^2`` pairs of heavy users; changes the result).
+    min_co_users:
+        Exact mode: drop pairs that fewer users share before the top-K window (2 removes the
+        long tail of pairs seen once, most of the pairs at scale; changes the result).
     """
     if k < 1:
         raise ValueError("k must be >= 1")
     if mode == "exact":
-        pairs = _exact_pairs(_cap_user_items(interactions, max_user_items), shrink)
+        pairs = _exact_pairs(_cap_user_items(interactions, max_user_items), shrink, min_co_users)
     elif mode == "dimsum":
         pairs = _dimsum_pairs(interactions, threshold)
     else:
@@ -153,7 +157,7 @@ def item_neighbours(
     return _top_per_item(pairs, k).select("item_id", "neighbour_id", "sim", "rank")
 
 
-def _exact_pairs(interactions: Any, shrink: float) -> Any:
+def _exact_pairs(interactions: Any, shrink: float, min_co_users: int = 1) -> Any:
     F = _f()
     norms = interactions.groupBy("item_id").agg(F.sqrt(F.sum(F.col("r") * F.col("r"))).alias("n"))
     left = interactions.select("user_id", F.col("item_id").alias("a"), F.col("r").alias("ra"))
@@ -162,7 +166,8 @@ def _exact_pairs(interactions: Any, shrink: float) -> Any:
         left.join(right, on="user_id")
         .where(F.col("a") != F.col("b"))
         .groupBy("a", "b")
-        .agg(F.sum(F.col("ra") * F.col("rb")).alias("dot"))
+        .agg(F.sum(F.col("ra") * F.col("rb")).alias("dot"), F.count(F.lit(1)).alias("co"))
+        .where(F.col("co") >= min_co_users)
     )
     na = norms.select(F.col("item_id").alias("a"), F.col("n").alias("na"))
     nb = norms.select(F.col("item_id").alias("b"), F.col("n").alias("nb"))
