@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -38,21 +40,27 @@ def register(app: typer.Typer) -> None:
         ] = True,
     ) -> None:
         """Run the REST service with the dashboard at / (OpenAPI docs at /docs)."""
-        from shopguide.service.app import run
         from shopguide.service.settings import ServiceSettings
 
         with handled(False):
-            overrides: dict[str, object] = {"db": db_path(db), "model": model, "prepare": prepare}
+            overrides: dict[str, object] = {"db": db_path(db), "model": model}
             if keys_file is not None:
                 overrides["api_keys_file"] = keys_file
             settings = ServiceSettings(**overrides)  # type: ignore[arg-type]
-            keys = settings.keys()
-            if not keys:
+            if not settings.keys():
                 err.print(
                     "[yellow]warning:[/] no API keys configured: every route but /health will "
                     "answer 401. Set SHOPGUIDE_API_KEYS='"
                     + json.dumps({"change-me": "admin"})
                     + "' or pass --keys-file."
                 )
-            err.print(f"serving {settings.db} on http://{host}:{port}/ (docs: /docs)")
-            run(settings, host=host, port=port)
+        err.print(f"serving {settings.db} on http://{host}:{port}/ (docs: /docs)")
+        # a fresh process, so the service can configure numba before it loads (see
+        # shopguide.service.__main__); the CLI has imported it already
+        argv = [sys.executable, "-m", "shopguide.service", "--db", str(settings.db),
+                "--host", host, "--port", str(port), "--model", model]  # fmt: skip
+        if keys_file is not None:
+            argv += ["--keys-file", str(keys_file)]
+        if not prepare:
+            argv.append("--no-prepare")
+        os.execv(sys.executable, argv)

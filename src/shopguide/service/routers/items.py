@@ -21,7 +21,7 @@ def item(item_id: ItemId, state: State, _: ReadKey) -> dict[str, Any]:
 
 
 @router.get("/{item_id}/similar", response_model=SimilarResponse, summary="Similar items")
-def similar(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) -> SimilarResponse:
+async def similar(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) -> SimilarResponse:
     """Nearest items under the served model (empty for models without item similarity)."""
     return SimilarResponse(
         item_id=item_id,
@@ -34,7 +34,7 @@ def similar(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) -> Simil
 @router.get(
     "/{item_id}/together", response_model=SimilarResponse, summary="Frequently bought together"
 )
-def together(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) -> SimilarResponse:
+async def together(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) -> SimilarResponse:
     """Items most often in the same orders, with confidence, lift and order counts."""
     return SimilarResponse(
         item_id=item_id,

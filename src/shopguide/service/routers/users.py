@@ -43,7 +43,7 @@ Price = Annotated[float | None, Query(ge=0, le=1e12, allow_inf_nan=False)]
     response_model=RecommendationsResponse,
     summary="Recommendations for a user",
 )
-def recommendations(
+async def recommendations(
     user_id: UserId,
     snapshot: Snapshot,
     _: ReadKey,

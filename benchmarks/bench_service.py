@@ -1,0 +1,301 @@
+"""Load benchmark of the REST service: recommendations for one user against ``/health``.
+
+Starts ``python -m shopguide.service`` as its own process on loopback over a store holding the
+bundled Online Retail data (or a synthetic shop with ``--synthetic``), then drives it from this
+process:
+
+1. closed loop, as fast as possible (``wrk`` when installed, else an asyncio httpx client with
+   the same concurrency): requests/s and p50/p99 latency of ``GET /health`` (the ceiling: no
+   store, no model) and of ``GET /v1/users/{id}/recommendations?n=10`` for the most active
+   buyer, in the same run;
+2. open loop at a fixed rate (200 requests/s by default) on the recommendations: p50/p99
+   latency and errors over ``--seconds``.
+
+Goals (issue 7): recommendations >= 50 % of the ceiling's throughput; p99 < 20 ms at 200 req/s;
+zero errors over 60 s. Prints a table and writes ``benchmarks/output/bench_service.json``.
+
+    python benchmarks/bench_service.py                 # 60 s per phase, Online Retail
+    python benchmarks/bench_service.py --seconds 10 --synthetic
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+OUT = ROOT / "output"
+KEY = "bench-read-key"
+
+
+def prepare_store(db: Path, synthetic: bool) -> None:
+    """Load the data set into a fresh store (kept between runs)."""
+    from shopguide.data.ingest import ingest_frame
+    from shopguide.store import open_store
+
+    if db.exists():
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open_store(db) as store:
+        if synthetic:
+            from shopguide.data.datasets.synthetic import generate
+
+            data = generate(n_users=2000, n_items=500, n_events=200_000, seed=1)
+            for table in ("items", "users", "events"):
+                ingest_frame(store, table, getattr(data, table), source=f"synthetic-{table}")
+        else:
+            from shopguide.data.datasets.online_retail import load_online_retail
+
+            load_online_retail(store)
+
+
+def busiest_buyer(db: Path) -> tuple[str, int, int]:
+    """The user with the most purchase events, and the store's user and item counts."""
+    from shopguide.store import open_store
+
+    with open_store(db, read_only=True) as store:
+        user = store.scalar(
+            "SELECT user_id FROM events WHERE event_type = 'purchase' "
+            "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+        )
+        users = int(store.scalar("SELECT count(DISTINCT user_id) FROM events"))
+        items = int(store.scalar("SELECT count(DISTINCT item_id) FROM events"))
+    return str(user), users, items
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(db: Path, port: int, model: str, log: Path) -> subprocess.Popen[bytes]:
+    """The service in its own process; its log (one line per request) goes to ``log``."""
+    env = {**os.environ, "SHOPGUIDE_API_KEYS": json.dumps({KEY: "read"})}
+    cmd = [sys.executable, "-m", "shopguide.service", "--db", str(db), "--port", str(port),
+           "--model", model]  # fmt: skip
+    handle = open(log, "wb")  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/health"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: see {log}")
+        try:
+            if httpx.get(url, timeout=1).json().get("version"):
+                return proc
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.25)
+    proc.kill()
+    raise TimeoutError("server did not start")
+
+
+# --------------------------------------------------------------------------- closed loop
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip()).groups()  # type: ignore[union-attr]
+    return float(value) * _UNITS[unit]
+
+
+def wrk_run(url: str, seconds: int, connections: int) -> dict[str, Any]:
+    """``wrk --latency`` with one thread; parsed into rps, p50, p99 and errors."""
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
+           "-H", f"X-API-Key: {KEY}", url]  # fmt: skip
+    text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    pct = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", text, flags=re.M))
+    requests = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (
+        sum(int(x) for x in sock.groups()) if sock else 0
+    )
+    return {
+        "tool": "wrk",
+        "requests": requests,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(pct["50"]),
+        "p99_ms": _ms(pct["99"]),
+        "errors": errors,
+    }
+
+
+async def _closed_loop(url: str, seconds: float, connections: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(headers={"X-API-Key": KEY}, limits=limits, timeout=10) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop:
+                started = time.perf_counter()
+                try:
+                    answer = await client.get(url)
+                    ok = answer.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += not ok
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.perf_counter() - began
+    lat = np.array(latencies)
+    return {
+        "tool": "httpx-asyncio",
+        "requests": len(lat),
+        "rps": len(lat) / elapsed,
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+        "errors": errors,
+    }
+
+
+def closed_loop(url: str, seconds: int, connections: int) -> dict[str, Any]:
+    if shutil.which("wrk"):
+        return wrk_run(url, seconds, connections)
+    return asyncio.run(_closed_loop(url, seconds, connections))
+
+
+# --------------------------------------------------------------------------- open loop
+
+
+async def _fixed_rate(url: str, rate: float, seconds: float) -> dict[str, Any]:
+    """Send ``rate`` requests per second on a fixed schedule (latency from the scheduled time,
+    so a slow server cannot hide queueing: no coordinated omission)."""
+    total = int(rate * seconds)
+    latencies = np.full(total, np.nan)
+    errors = 0
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(headers={"X-API-Key": KEY}, limits=limits, timeout=10) as client:
+        start = time.perf_counter() + 0.1
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                answer = await client.get(url)
+                ok = answer.status_code == 200 and len(answer.json()["items"]) == 10
+            except (httpx.HTTPError, ValueError, KeyError):
+                ok = False
+            latencies[i] = (time.perf_counter() - scheduled) * 1000
+            errors += not ok
+
+        await asyncio.gather(*(one(i) for i in range(total)))
+    return {
+        "rate": rate,
+        "requests": total,
+        "p50_ms": float(np.nanpercentile(latencies, 50)),
+        "p99_ms": float(np.nanpercentile(latencies, 99)),
+        "max_ms": float(np.nanmax(latencies)),
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=60, help="Length of each phase.")
+    parser.add_argument("--rate", type=float, default=200.0, help="Open-loop requests/s.")
+    parser.add_argument("--connections", type=int, default=16, help="Closed-loop concurrency.")
+    parser.add_argument("--model", default="item-knn")
+    parser.add_argument(
+        "--synthetic", action="store_true", help="Synthetic shop, not Online Retail."
+    )
+    parser.add_argument("--db", type=Path, default=None, help="Use this store instead.")
+    args = parser.parse_args()
+
+    name = "synthetic" if args.synthetic else "online-retail"
+    db = args.db or OUT / "bench_service" / name / "shop.duckdb"
+    t0 = time.perf_counter()
+    prepare_store(db, args.synthetic)
+    user, n_users, n_items = busiest_buyer(db)
+    print(f"store {db} ({n_users:,} users, {n_items:,} items) ready in "
+          f"{time.perf_counter() - t0:.0f} s; user {user!r}")  # fmt: skip
+    port = free_port()
+    t0 = time.perf_counter()
+    server = start_server(db, port, args.model, db.parent / "server.log")
+    print(f"server up in {time.perf_counter() - t0:.1f} s on port {port}")
+    base = f"http://127.0.0.1:{port}"
+    recs = f"{base}/v1/users/{user}/recommendations?n=10"
+    try:
+        with httpx.Client(headers={"X-API-Key": KEY}) as warm:
+            for _ in range(300):
+                assert warm.get(recs).status_code == 200
+                warm.get(f"{base}/health")
+        health = closed_loop(f"{base}/health", args.seconds, args.connections)
+        rec = closed_loop(recs, args.seconds, args.connections)
+        fixed = asyncio.run(_fixed_rate(recs, args.rate, args.seconds))
+        with httpx.Client(headers={"X-API-Key": KEY}) as client:
+            server_metrics = client.get(f"{base}/v1/metrics").json()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    ratio = rec["rps"] / health["rps"]
+    result = {
+        "data": name,
+        "users": n_users,
+        "items": n_items,
+        "model": args.model,
+        "seconds_per_phase": args.seconds,
+        "connections": args.connections,
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "health": health,
+        "recommendations": rec,
+        "ratio": ratio,
+        "fixed_rate": fixed,
+        "server_errors": sum(r["server_errors"] for r in server_metrics["routes"].values()),
+        "goals": {
+            "throughput_ratio>=0.5": ratio >= 0.5,
+            "p99<20ms@rate": fixed["p99_ms"] < 20.0,
+            "zero_errors": health["errors"] + rec["errors"] + fixed["errors"] == 0,
+        },
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bench_service.json").write_text(json.dumps(result, indent=2))
+    print()
+    print(f"| endpoint ({health['tool']}, {args.connections} connections, {args.seconds} s) "
+          "| requests/s | p50 ms | p99 ms | errors |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|")
+    for label, r in (("GET /health (ceiling)", health), ("GET recommendations, n=10", rec)):
+        print(
+            f"| {label} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |"
+        )
+    print(f"| recommendations at {fixed['rate']:.0f} req/s, open loop | {fixed['rate']:.0f} "
+          f"| {fixed['p50_ms']:.2f} | {fixed['p99_ms']:.2f} | {fixed['errors']} |")  # fmt: skip
+    print()
+    print(f"recommendations / health throughput: {ratio:.0%}")
+    for goal, met in result["goals"].items():
+        print(f"  {'met ' if met else 'MISSED'} {goal}")
+
+
+if __name__ == "__main__":
+    main()
