@@ -31,9 +31,9 @@ def test_there_are_notebooks() -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     notebook = nbformat.read(path, as_version=4)
-    assert not any(
-        cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"
-    ), f"{path.name}: strip the outputs before committing (they are produced by this test)"
+    assert not any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), (
+        f"{path.name}: strip the outputs before committing (they are produced by this test)"
+    )
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.setenv("SHOPGUIDE_DB", str(tmp_path / "unused.duckdb"))
     client = nbclient.NotebookClient(
