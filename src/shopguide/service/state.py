@@ -13,10 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from shopguide.recommend import ModelRegistry
 from shopguide.service.settings import Role, ServiceSettings
-from shopguide.store import open_store
-from shopguide.store.base import Store
 from shopguide.workflows import serving
 
 T = TypeVar("T")
@@ -71,14 +68,11 @@ def _pct(values: deque[float], q: float) -> float | None:
 class ServiceState:
     """The live objects behind the routes."""
 
-    def __init__(self, settings: ServiceSettings, store: Store | None = None) -> None:
+    def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.keys: dict[str, Role] = settings.keys()
-        self.store = store if store is not None else open_store(settings.db)
         self.lock = threading.RLock()  # DuckDB connection: one thread at a time
-        with self.lock:
-            serving.ensure_service_tables(self.store)
-        self.registry = ModelRegistry.for_store(self.store.path)
+        self.store, self.registry = serving.open_service_store(settings.db)
         self.holder = serving.ModelHolder(
             self.registry,
             settings.model,

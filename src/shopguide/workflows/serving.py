@@ -1159,6 +1159,22 @@ def model_versions(registry: ModelRegistry) -> list[dict[str, Any]]:
     return out
 
 
+def model_names() -> tuple[str, ...]:
+    """The recommender names the registry and the train route accept."""
+    from shopguide.recommend import MODEL_NAMES
+
+    return MODEL_NAMES
+
+
+def open_service_store(path: str | Path) -> tuple[Store, ModelRegistry]:
+    """Open (creating/migrating) the store at ``path``, its service tables and model registry."""
+    from shopguide.store import open_store
+
+    store = open_store(path)
+    ensure_service_tables(store)
+    return store, ModelRegistry.for_store(store.path)
+
+
 def check_model_params(name: str, params: dict[str, Any]) -> None:
     """Raise ``ValueError`` now if ``name`` does not take ``params`` (before a job starts)."""
     create_model(name, **params)

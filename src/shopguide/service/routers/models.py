@@ -6,14 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
 
-from shopguide.recommend import MODEL_NAMES
 from shopguide.service.auth import AdminKey, ReadKey
 from shopguide.service.deps import State
 from shopguide.service.schemas import JobResponse, TrainRequest
 from shopguide.workflows import serving
 
 router = APIRouter(prefix="/v1", tags=["models"])
-ModelName = Annotated[str, Path(pattern="^(" + "|".join(MODEL_NAMES) + ")$")]
+ModelName = Annotated[str, Path(pattern="^(" + "|".join(serving.model_names()) + ")$")]
 
 
 @router.get("/models", summary="Published model versions")
