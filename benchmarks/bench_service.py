@@ -8,8 +8,12 @@ process:
    the same concurrency): requests/s and p50/p99 latency of ``GET /health`` (the ceiling: no
    store, no model) and of ``GET /v1/users/{id}/recommendations?n=10`` for the most active
    buyer, in the same run;
-2. open loop at a fixed rate (200 requests/s by default) on the recommendations: p50/p99
-   latency and errors over ``--seconds``.
+2. paced at a fixed rate (200 requests/s by default) on the recommendations: p50/p99
+   latency and errors over ``--seconds`` (``wrk`` with a per-connection delay; without wrk, an
+   open-loop asyncio client that measures from each request's scheduled time).
+
+The service caches each user's answer until the user's events or the model change; with
+``--no-cache`` every request scores the user afresh (the cost of a cache miss).
 
 Goals (issue 7): recommendations >= 50 % of the ceiling's throughput; p99 < 20 ms at 200 req/s;
 zero errors over 60 s. Prints a table and writes ``benchmarks/output/bench_service.json``.
@@ -83,9 +87,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(db: Path, port: int, model: str, log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    db: Path, port: int, model: str, log: Path, cache: bool = True
+) -> subprocess.Popen[bytes]:
     """The service in its own process; its log (one line per request) goes to ``log``."""
     env = {**os.environ, "SHOPGUIDE_API_KEYS": json.dumps({KEY: "read"})}
+    if not cache:
+        env["SHOPGUIDE_RECOMMEND_CACHE_USERS"] = "0"
     cmd = [sys.executable, "-m", "shopguide.service", "--db", str(db), "--port", str(port),
            "--model", model]  # fmt: skip
     handle = open(log, "wb")  # noqa: SIM115 - lives as long as the server
@@ -116,10 +124,20 @@ def _ms(text: str) -> float:
     return float(value) * _UNITS[unit]
 
 
-def wrk_run(url: str, seconds: int, connections: int) -> dict[str, Any]:
-    """``wrk --latency`` with one thread; parsed into rps, p50, p99 and errors."""
+def wrk_run(url: str, seconds: int, connections: int, rate: float | None = None) -> dict[str, Any]:
+    """``wrk --latency`` with one thread; parsed into rps, p50, p99 and errors.
+
+    With ``rate``, each connection pauses ``connections / rate`` seconds between requests
+    (a Lua ``delay``), so the server sees about ``rate`` requests per second.
+    """
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
-           "-H", f"X-API-Key: {KEY}", url]  # fmt: skip
+           "-H", f"X-API-Key: {KEY}"]  # fmt: skip
+    if rate is not None:
+        script = OUT / "bench_service_rate.lua"
+        script.parent.mkdir(parents=True, exist_ok=True)
+        script.write_text(f"function delay()\n  return {1000.0 * connections / rate:.3f}\nend\n")
+        cmd += ["-s", str(script)]
+    cmd.append(url)
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     pct = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", text, flags=re.M))
     requests = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
@@ -207,6 +225,8 @@ async def _fixed_rate(url: str, rate: float, seconds: float) -> dict[str, Any]:
         await asyncio.gather(*(one(i) for i in range(total)))
     return {
         "rate": rate,
+        "tool": "httpx-asyncio, open loop",
+        "rps": total / seconds,
         "requests": total,
         "p50_ms": float(np.nanpercentile(latencies, 50)),
         "p99_ms": float(np.nanpercentile(latencies, 99)),
@@ -227,6 +247,11 @@ def main() -> None:
         "--synthetic", action="store_true", help="Synthetic shop, not Online Retail."
     )
     parser.add_argument("--db", type=Path, default=None, help="Use this store instead.")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="Turn the per-user answer cache off: every request scores the user afresh.",
+    )
     args = parser.parse_args()
 
     name = "synthetic" if args.synthetic else "online-retail"
@@ -238,7 +263,7 @@ def main() -> None:
           f"{time.perf_counter() - t0:.0f} s; user {user!r}")  # fmt: skip
     port = free_port()
     t0 = time.perf_counter()
-    server = start_server(db, port, args.model, db.parent / "server.log")
+    server = start_server(db, port, args.model, db.parent / "server.log", cache=not args.no_cache)
     print(f"server up in {time.perf_counter() - t0:.1f} s on port {port}")
     base = f"http://127.0.0.1:{port}"
     recs = f"{base}/v1/users/{user}/recommendations?n=10"
@@ -249,7 +274,11 @@ def main() -> None:
                 warm.get(f"{base}/health")
         health = closed_loop(f"{base}/health", args.seconds, args.connections)
         rec = closed_loop(recs, args.seconds, args.connections)
-        fixed = asyncio.run(_fixed_rate(recs, args.rate, args.seconds))
+        if shutil.which("wrk"):
+            paced = wrk_run(recs, args.seconds, 20, rate=args.rate)
+            fixed = {"rate": args.rate, **paced, "tool": "wrk, paced"}
+        else:
+            fixed = asyncio.run(_fixed_rate(recs, args.rate, args.seconds))
         with httpx.Client(headers={"X-API-Key": KEY}) as client:
             server_metrics = client.get(f"{base}/v1/metrics").json()
     finally:
@@ -265,6 +294,7 @@ def main() -> None:
         "users": n_users,
         "items": n_items,
         "model": args.model,
+        "answer_cache": not args.no_cache,
         "seconds_per_phase": args.seconds,
         "connections": args.connections,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -280,8 +310,11 @@ def main() -> None:
         },
     }
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "bench_service.json").write_text(json.dumps(result, indent=2))
+    suffix = "" if not args.no_cache else "_no_cache"
+    (OUT / f"bench_service{suffix}.json").write_text(json.dumps(result, indent=2))
     print()
+    print(f"answer cache: {'on' if not args.no_cache else 'off'}; server metrics: "
+          f"{json.dumps(server_metrics.get('model', {}).get('recommend_cache'))}")  # fmt: skip
     print(f"| endpoint ({health['tool']}, {args.connections} connections, {args.seconds} s) "
           "| requests/s | p50 ms | p99 ms | errors |")  # fmt: skip
     print("|---|---:|---:|---:|---:|")
@@ -289,7 +322,7 @@ def main() -> None:
         print(
             f"| {label} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |"
         )
-    print(f"| recommendations at {fixed['rate']:.0f} req/s, open loop | {fixed['rate']:.0f} "
+    print(f"| recommendations paced at {fixed['rate']:.0f} req/s | {fixed['rps']:.0f} "
           f"| {fixed['p50_ms']:.2f} | {fixed['p99_ms']:.2f} | {fixed['errors']} |")  # fmt: skip
     print()
     print(f"recommendations / health throughput: {ratio:.0%}")

@@ -23,9 +23,11 @@ ingestion runs so later events of that user are rejected with the reason ``"user
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -553,6 +555,51 @@ def clv_scores(
 # --------------------------------------------------------------------------- models
 
 
+#: Users whose recommendation answers a snapshot keeps (0 turns the cache off); set from
+#: ``SHOPGUIDE_RECOMMEND_CACHE_USERS``.
+RECOMMEND_CACHE_USERS = int(os.environ.get("SHOPGUIDE_RECOMMEND_CACHE_USERS", "10000"))
+
+
+class AnswerCache:
+    """Recent recommendation answers per user, least recently used users dropped first.
+
+    An answer depends only on the snapshot (model version), the user's interaction row and
+    the request's parameters, so it stays valid until one of them changes: a new snapshot starts
+    empty, and :func:`refresh_rows` / :func:`forget_user` drop the user's answers.
+    """
+
+    def __init__(self, max_users: int) -> None:
+        self.max_users = max_users
+        self._users: OrderedDict[str, dict[Any, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, user_id: str, key: Any) -> Any | None:
+        with self._lock:
+            answers = self._users.get(user_id)
+            found = None if answers is None else answers.get(key)
+            if found is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._users.move_to_end(user_id)
+            return found
+
+    def put(self, user_id: str, key: Any, value: Any) -> None:
+        if self.max_users <= 0:
+            return
+        with self._lock:
+            self._users.setdefault(user_id, {})[key] = value
+            self._users.move_to_end(user_id)
+            while len(self._users) > self.max_users:
+                self._users.popitem(last=False)
+
+    def drop(self, user_id: str) -> None:
+        with self._lock:
+            self._users.pop(user_id, None)
+
+
 @dataclass(frozen=True)
 class ModelSnapshot:
     """Everything a recommendation needs, fixed for one published model version.
@@ -578,6 +625,8 @@ class ModelSnapshot:
     erased: set[str] = field(default_factory=set)
     user_index: dict[str, int] = field(default_factory=dict)
     item_index: dict[str, int] = field(default_factory=dict)
+    #: Per-user answers of :func:`recommend_for_user` (see :class:`AnswerCache`).
+    answers: AnswerCache = field(default_factory=lambda: AnswerCache(RECOMMEND_CACHE_USERS))
 
     def __post_init__(self) -> None:
         # plain dicts: a lookup per request costs ~100 ns instead of a pandas indexer call
@@ -696,9 +745,10 @@ class ModelHolder:
             except ModelFormatError as exc:
                 self.last_error = exc.message
                 return False
-            if current is not None:  # carry over online rows and erasures
-                snapshot.rows.update(current.rows)
+            if current is not None:  # carry over erasures, and online rows if still aligned
                 snapshot.erased.update(current.erased)
+                if snapshot.items == current.items:
+                    snapshot.rows.update(current.rows)
             self.current = snapshot  # the atomic swap
             self.swaps += 1
             self.last_error = None
@@ -717,12 +767,14 @@ def refresh_rows(store: Store, snapshot: ModelSnapshot, user_ids: Sequence[str])
     matrix = inter.binary() if snapshot.meta.get("binary") else inter.matrix
     for i, user in enumerate(users.external_ids):
         snapshot.rows[str(user)] = matrix[i]
+        snapshot.answers.drop(str(user))
 
 
 def forget_user(snapshot: ModelSnapshot, user_id: str) -> None:
     """Stop serving anything derived from an erased user's data in this snapshot."""
     snapshot.erased.add(user_id)
     snapshot.rows[user_id] = sp.csr_matrix((1, len(snapshot.items)), dtype=np.float32)
+    snapshot.answers.drop(user_id)
 
 
 @dataclass(frozen=True)
@@ -779,9 +831,33 @@ def recommend_for_user(
     Strategy ``"model"`` for users the model knows (or, for models that score from a user's own
     items such as item-KNN and EASE, users with interactions ingested since); otherwise
     ``"popular"``: the most popular allowed items the user has not interacted with.
+    Answers are cached per user and parameters until the user's events or the model change.
     """
     if user_id in snapshot.erased:
         raise UnknownIdError("user", [user_id])
+    key = (n, tuple(include_categories), tuple(exclude_categories), min_price, max_price,
+           explanations)  # fmt: skip
+    cached = snapshot.answers.get(user_id, key)
+    if cached is not None:
+        return cached
+    answer = _recommend_uncached(
+        snapshot, user_id, n, include_categories, exclude_categories, min_price, max_price,
+        explanations,
+    )  # fmt: skip
+    snapshot.answers.put(user_id, key, answer)
+    return answer
+
+
+def _recommend_uncached(
+    snapshot: ModelSnapshot,
+    user_id: str,
+    n: int,
+    include_categories: Sequence[str],
+    exclude_categories: Sequence[str],
+    min_price: float | None,
+    max_price: float | None,
+    explanations: bool,
+) -> tuple[list[Recommendation], str]:
     rules = _rules(include_categories, exclude_categories, min_price, max_price)
     index, row = snapshot.user_row(user_id)
     from_row = isinstance(snapshot.model, ItemKNN | EASE)

@@ -54,6 +54,7 @@ def metrics(state: State, _: ReadKey) -> dict[str, Any]:
             "users": len(snapshot.users),
             "items": len(snapshot.items),
             "online_rows": len(snapshot.rows),
+            "recommend_cache": {"hits": snapshot.answers.hits, "misses": snapshot.answers.misses},
         },
         "model_swaps": state.holder.swaps,
         "model_error": state.holder.last_error,
