@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from shopguide.errors import UnknownIdError
 from shopguide.service.auth import ReadKey
@@ -53,25 +53,35 @@ async def recommendations(
     min_price: Price = None,
     max_price: Price = None,
     explain: Annotated[bool, Query(description="Add a reason to every item.")] = False,
-) -> RecommendationsResponse:
+) -> Response:
     """Top-``n`` items from the served model with category and price filters; users the model
     does not know get the most popular items (``strategy: popular``)."""
     if min_price is not None and max_price is not None and min_price > max_price:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "min_price: must not exceed max_price"
         )
-    items, strategy = serving.recommend_for_user(
-        snapshot, user_id, n,
-        include_categories=include_category or (), exclude_categories=exclude_category or (),
-        min_price=min_price, max_price=max_price, explanations=explain,
-    )  # fmt: skip
-    return RecommendationsResponse(
-        user_id=user_id,
-        model=snapshot.name,
-        version=snapshot.version,
-        strategy=strategy,  # type: ignore[arg-type]
-        items=[RecommendedItem(**vars(i)) for i in items],
-    )
+    key = ("json", n, tuple(include_category or ()), tuple(exclude_category or ()),
+           min_price, max_price, explain)  # fmt: skip
+    body = snapshot.answers.get(user_id, key)
+    if body is None:  # serialised once per user, parameters and model version
+        items, strategy = serving.recommend_for_user(
+            snapshot, user_id, n,
+            include_categories=include_category or (), exclude_categories=exclude_category or (),
+            min_price=min_price, max_price=max_price, explanations=explain,
+        )  # fmt: skip
+        body = (
+            RecommendationsResponse(
+                user_id=user_id,
+                model=snapshot.name,
+                version=snapshot.version,
+                strategy=strategy,  # type: ignore[arg-type]
+                items=[RecommendedItem(**vars(i)) for i in items],
+            )
+            .model_dump_json()
+            .encode()
+        )
+        snapshot.answers.put(user_id, key, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{user_id}/retention", summary="A user's churn risk and lifetime value")
