@@ -182,3 +182,16 @@ def test_documented_commands_exist(page: str, command: str) -> None:
         option = word.split("=")[0]
         if option.startswith("--"):
             assert option in tree[path], f"{page}: shopguide {path} has no option {option}"
+
+
+def test_relative_links_in_the_docs_point_to_files() -> None:
+    broken = []
+    for page in sorted(DOCS.rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+://", target) or target.startswith("#"):
+                continue
+            path = target.split("#")[0]
+            if path and not (page.parent / path).exists():
+                broken.append(f"{page.relative_to(DOCS)} -> {target}")
+    assert not broken, broken
