@@ -160,7 +160,8 @@ class DuckDBStore(Store):
         name = "_shopguide_append"
         self.con.register(name, data)
         try:
-            cols = ", ".join(f'"{c}"' for c in data.columns)
+            names = data.column_names if isinstance(data, pa.Table) else list(data.columns)
+            cols = ", ".join(f'"{c}"' for c in names)
             self.con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM {name}')
         finally:
             self.con.unregister(name)
