@@ -36,7 +36,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP) system-deps
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
 
 ## make test: create/update .venv, then lint, type-check and run the whole test suite
 test: lint typecheck unit

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from shopguide import __version__
-from shopguide.cli import campaign, models, privacy, profiles, retention, serve
+from shopguide.cli import campaign, engine, models, privacy, profiles, retention, serve
 from shopguide.cli._common import (
     DbOption,
     JsonOption,
@@ -189,7 +189,7 @@ def demo(
         out.print(f"  {path}")
 
 
-for module in (profiles, models, retention, campaign, serve, privacy):
+for module in (profiles, models, retention, campaign, engine, serve, privacy):
     module.register(app)
 
 
