@@ -147,26 +147,7 @@ def _doc_command_lines() -> list[tuple[str, str]]:
     return found
 
 
-#: Pages whose commands are known not to exist yet (strict: passing makes this test fail, so
-#: the entry is removed once the code catches up).
-KNOWN_MISSING = {
-    "spark.md": "the spark and engine command groups are not registered in shopguide.cli.app",
-}
-
-
-@pytest.mark.parametrize(
-    "page,command",
-    [
-        pytest.param(
-            page,
-            command,
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_MISSING[page])]
-            if page in KNOWN_MISSING and command.split()[1] in ("spark", "engine")
-            else [],
-        )
-        for page, command in _doc_command_lines()
-    ],
-)
+@pytest.mark.parametrize("page,command", _doc_command_lines())
 def test_documented_commands_exist(page: str, command: str) -> None:
     tree = _cli_tree()
     words = shlex.split(command)[1:]
