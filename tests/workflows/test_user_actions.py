@@ -111,6 +111,7 @@ def test_churn_scores_rank_planted_churners_first_and_winback_uses_them(shop):
     value = cli("clv", "--limit", "5", "--db", str(db))
     assert value[0]["clv"] >= value[-1]["clv"]
 
+    cli("train", "item-knn", "--param", "k=30", "--db", str(db))  # tests may run in any order
     out = cli("winback", "--model", "item-knn", "--min-churn", "0.5", "--limit", "20",
               "--out", str(folder / "wb"), "--db", str(db))  # fmt: skip
     assert 0 < out["users"] <= 20
