@@ -133,9 +133,14 @@ def _cli_tree() -> dict[str, set[str]]:
     return tree
 
 
+def _pages() -> list[Path]:
+    """Every docs page and the README."""
+    return [*sorted(DOCS.rglob("*.md")), DOCS.parent / "README.md"]
+
+
 def _doc_command_lines() -> list[tuple[str, str]]:
     found = []
-    for page in sorted(DOCS.rglob("*.md")):
+    for page in _pages():
         if page.name == "cli.md":  # generated from the app itself
             continue
         text = page.read_text(encoding="utf-8")
@@ -143,7 +148,7 @@ def _doc_command_lines() -> list[tuple[str, str]]:
             for command in _commands(block):
                 command = command.split(" #")[0].strip()
                 if command.startswith("shopguide "):
-                    found.append((str(page.relative_to(DOCS)), command))
+                    found.append((str(page.relative_to(DOCS.parent)), command))
     return found
 
 
@@ -167,12 +172,12 @@ def test_documented_commands_exist(page: str, command: str) -> None:
 
 def test_relative_links_in_the_docs_point_to_files() -> None:
     broken = []
-    for page in sorted(DOCS.rglob("*.md")):
+    for page in _pages():
         text = page.read_text(encoding="utf-8")
         for target in re.findall(r"\]\(([^)\s]+)\)", text):
             if re.match(r"[a-z]+://", target) or target.startswith("#"):
                 continue
             path = target.split("#")[0]
             if path and not (page.parent / path).exists():
-                broken.append(f"{page.relative_to(DOCS)} -> {target}")
+                broken.append(f"{page.relative_to(DOCS.parent)} -> {target}")
     assert not broken, broken
