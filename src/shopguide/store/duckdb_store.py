@@ -59,10 +59,9 @@ class DuckDBStore(Store):
             ) from exc
         self._depth = 0
         self.con.execute("SET TimeZone = 'UTC'")
-        try:
+        # Jupyter without ipywidgets refuses the setting; the bar is off there already
+        with contextlib.suppress(duckdb.InvalidInputException):
             self.con.execute("SET enable_progress_bar = false")
-        except duckdb.InvalidInputException:
-            pass  # Jupyter without ipywidgets refuses the setting; the bar is off there already
         if not read_only:
             self._migrate()
         elif self.schema_version > LATEST_VERSION:
