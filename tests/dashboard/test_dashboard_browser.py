@@ -178,6 +178,11 @@ def test_a_wrong_key_shows_the_login_again(
     live: LiveServer, browser_page: tuple[Any, list[str], list[str]]
 ) -> None:
     page, _, errors = browser_page
+    # log in first: under xdist this test may run without the click-through before it
+    page.goto(live.url + "/")
+    page.fill("#key", WRITE["X-API-Key"])
+    page.click("#login-form button")
+    _loaded(page, "overview")
     page.click("#logout")
     page.fill("#key", "wrong-key")
     page.click("#login-form button")
