@@ -509,13 +509,9 @@ def churn_scores(
 def clv_scores(
     store: Store, horizon_weeks: int = 52, *, lock: threading.RLock | None = None
 ) -> pd.DataFrame:
-    """P(alive), expected purchases and CLV per buyer over ``horizon_weeks`` (BG/NBD + GG)."""
-    from shopguide.retention.clv import (
-        BetaGeoModel,
-        GammaGammaModel,
-        customer_lifetime_value,
-        rfm_summary,
-    )
+    """P(alive), expected purchases and CLV per buyer over ``horizon_weeks`` (BG/NBD + GG),
+    from :func:`shopguide.retention.customer_value_table`, cached per data load."""
+    from shopguide.retention import customer_value_table
 
     with lock or threading.RLock():
         key = _data_version(store)
@@ -528,23 +524,13 @@ def clv_scores(
         tx = _purchases(store)
     if tx.empty:
         raise DataError("no purchases in the store: CLV needs purchase history")
-    tx["amount"] = tx[C.QUANTITY] * tx[C.PRICE].fillna(0) - tx[C.DISCOUNT].fillna(0)
-    summary = rfm_summary(tx, amount="amount")
-    bg = BetaGeoModel(penalizer=0.001).fit(summary["frequency"], summary["recency"], summary["T"])
-    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-    gg = GammaGammaModel(penalizer=0.001).fit(repeat["frequency"], repeat["monetary_value"])
-    value = customer_lifetime_value(
-        bg, gg, summary["frequency"], summary["recency"], summary["T"],
-        summary["monetary_value"].clip(lower=0), horizon=horizon_weeks,
-    )  # fmt: skip
+    table = customer_value_table(tx, horizon_days=7 * horizon_weeks, clv_weeks=horizon_weeks)
     out = pd.DataFrame(
         {
-            C.USER_ID: summary.index.astype(str),
-            "p_alive": bg.probability_alive(summary["frequency"], summary["recency"], summary["T"]),
-            "expected_purchases": bg.conditional_expected_purchases(
-                horizon_weeks, summary["frequency"], summary["recency"], summary["T"]
-            ),
-            "clv": value,
+            C.USER_ID: table.index.astype(str),
+            "p_alive": table["p_alive"].to_numpy(),
+            "expected_purchases": table["expected_purchases"].to_numpy(),
+            "clv": table["clv"].to_numpy(),
         }
     )
     with _RETENTION_LOCK:
