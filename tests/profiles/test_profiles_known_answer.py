@@ -340,3 +340,21 @@ def test_missing_versions_and_users_raise_clear_errors(hand_store: Store) -> Non
         get_profile(hand_store, "alice", datetime(2020, 1, 1))
     with pytest.raises(UnknownIdError):
         get_profile(hand_store, "nobody")
+
+
+def test_line_filter_selects_exactly_purchases_and_refunds() -> None:
+    """The purchase-line filter is a range (so DuckDB pushes it into the scan); it must pick
+    purchase and refund and no other event type ingestion admits."""
+    import duckdb
+
+    from shopguide.columns import EventType
+    from shopguide.profiles.aggregates import LINE_TYPES_FILTER
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (event_type VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[t] for t in EventType.ALL])
+    picked = {
+        row[0]
+        for row in con.execute(f"SELECT event_type FROM t WHERE {LINE_TYPES_FILTER}").fetchall()
+    }
+    assert picked == {EventType.PURCHASE, EventType.REFUND}

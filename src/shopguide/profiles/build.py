@@ -33,7 +33,6 @@ from shopguide.errors import StoreError, UnknownIdError
 from shopguide.profiles.aggregates import (
     BRAND_AGGREGATES_SQL,
     CATEGORY_AGGREGATES_SQL,
-    PURCHASES_BY_ITEM_SQL,
     SCOPE_TABLE,
     lines_sql,
     user_aggregates_sql,
@@ -105,10 +104,8 @@ def _run_aggregates(
     params = {"as_of": as_of}
     _step(store, steps, "purchase and refund lines", lines_sql(scoped), params)
     _step(store, steps, "user aggregates", user_aggregates_sql(scoped), params)
-    _step(store, steps, "category and brand aggregates", PURCHASES_BY_ITEM_SQL)
     _step(store, steps, "category and brand aggregates", CATEGORY_AGGREGATES_SQL, params)
     _step(store, steps, "category and brand aggregates", BRAND_AGGREGATES_SQL, params)
-    store.execute("DROP TABLE IF EXISTS _profile_purchases")
 
 
 def _derive(store: Store, as_of: datetime, steps: dict[str, float], *, scoped: bool) -> int:

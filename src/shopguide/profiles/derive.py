@@ -59,21 +59,20 @@ def category_prices_sql(scoped: bool) -> str:
     (whose ``_profile_lines`` holds only the affected users) reads the purchase events again.
     """
     if scoped:
-        source = (
-            "SELECT item_id, price AS list_price FROM events "
-            "WHERE event_type = 'purchase' AND \"timestamp\" <= $as_of"
-        )
+        source = f"""
+WITH {LATEST_ITEMS_CTE}
+SELECT coalesce(i.category, '(unknown)') AS category, e.price AS list_price
+FROM events e
+LEFT JOIN latest_items i USING (item_id)
+WHERE e.event_type = 'purchase' AND e."timestamp" <= $as_of"""
     else:
-        source = "SELECT item_id, list_price FROM _profile_lines WHERE is_purchase"
+        source = "SELECT category, list_price FROM _profile_lines WHERE is_purchase"
     return f"""
 INSERT INTO profile_category_prices
-WITH {LATEST_ITEMS_CTE},
-purchase_prices AS ({source})
-SELECT CAST($as_of AS TIMESTAMP), coalesce(i.category, '(unknown)') AS category,
-       median(p.list_price) AS median_unit_price, count(*) AS lines
-FROM purchase_prices p
-LEFT JOIN latest_items i USING (item_id)
-WHERE p.list_price IS NOT NULL
+SELECT CAST($as_of AS TIMESTAMP), category, median(list_price) AS median_unit_price,
+       count(*) AS lines
+FROM ({source})
+WHERE list_price IS NOT NULL
 GROUP BY ALL
 """
 
