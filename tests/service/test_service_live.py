@@ -21,6 +21,7 @@ from live_server import KEYS, LiveServer, headers
 
 from shopguide.data.datasets.synthetic import SyntheticData
 from shopguide.recommend import ModelRegistry
+from shopguide.service.schemas import RecommendationsResponse
 
 READ, WRITE, ADMIN = headers("read"), headers("write"), headers("admin")
 
@@ -232,6 +233,44 @@ def test_filters_and_explanations(client: httpx.Client, shop: tuple[Path, Synthe
         headers=READ,
     ).json()
     assert not any(i["category"].split(" > ")[0] in ("Home", "Fashion") for i in excluded["items"])
+
+
+def test_recommendation_query_rules_and_docs(
+    client: httpx.Client, shop: tuple[Path, SyntheticData]
+) -> None:
+    """The route validates its own query string: same rules as declared parameters, 422 naming
+    the field, and the parameters documented in the OpenAPI description."""
+    user = _buyer(shop[1], 2)
+    url = f"/v1/users/{user}/recommendations"
+    for query, field in [("n=abc", "n"), ("n=101", "n"), ("min_price=-1", "min_price"),
+                         ("max_price=inf", "max_price"), ("explain=maybe", "explain"),
+                         ("max_price=", "max_price")]:  # fmt: skip
+        answer = client.get(f"{url}?{query}", headers=READ)
+        assert answer.status_code == 422, (query, answer.text)
+        detail = answer.json()["detail"]
+        assert detail[0]["field"] == field and detail[0]["loc"] == ["query", field]
+    too_many = "&".join(f"include_category=c{k}" for k in range(21))
+    answer = client.get(f"{url}?{too_many}", headers=READ)
+    assert answer.status_code == 422 and answer.json()["detail"][0]["field"] == "include_category"
+    # a repeated scalar takes its last value; unknown parameters are ignored
+    last = client.get(f"{url}?n=2&n=4&colour=red", headers=READ).json()
+    assert len(last["items"]) == 4
+    both = client.get(
+        url, params={"n": 30, "include_category": ["Home", "Books"]}, headers=READ
+    ).json()
+    tops = {i["category"].split(" > ")[0] for i in both["items"]}
+    assert tops == {"Home", "Books"}
+    body = RecommendationsResponse.model_validate_json(
+        client.get(f"{url}?explain=1", headers=READ).content
+    )
+    assert body.user_id == user and len(body.items) == 10 and all(i.reason for i in body.items)
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/v1/users/{user_id}/recommendations"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert set(params) == {"user_id", "n", "include_category", "exclude_category",
+                           "min_price", "max_price", "explain"}  # fmt: skip
+    assert params["n"]["in"] == "query" and params["n"]["schema"]["maximum"] == 100
+    assert "RecommendationsResponse" in str(operation["responses"]["200"])
 
 
 # --------------------------------------------------------------------------- hot swap

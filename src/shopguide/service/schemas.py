@@ -60,6 +60,27 @@ class IngestResponse(BaseModel):
     )
 
 
+class RecommendationQuery(BaseModel):
+    """The query parameters of ``GET /v1/users/{user_id}/recommendations``.
+
+    The route validates them with this model itself (see ``routers.users``) and documents them
+    from it, so the docs, the fuzzer and the validation share one definition.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    n: int = Field(10, ge=1, le=100, description="How many items.")
+    include_category: list[str] | None = Field(
+        None, max_length=20, description="Category (or path prefix); repeat the parameter."
+    )
+    exclude_category: list[str] | None = Field(
+        None, max_length=20, description="Category (or path prefix); repeat the parameter."
+    )
+    min_price: float | None = Field(None, ge=0, le=1e12, allow_inf_nan=False)
+    max_price: float | None = Field(None, ge=0, le=1e12, allow_inf_nan=False)
+    explain: bool = Field(False, description="Add a reason to every item.")
+
+
 class RecommendedItem(BaseModel):
     item_id: str
     score: float

@@ -37,6 +37,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from numba import njit
 
 from shopguide.columns import Columns as C
 from shopguide.data.idmap import IdMap
@@ -586,6 +587,166 @@ class AnswerCache:
             self._users.pop(user_id, None)
 
 
+# --------------------------------------------------------------------------- one-user scoring
+
+
+@njit(cache=True, nogil=True)
+def _row_top_n(
+    l_indices: Any,
+    l_data: Any,
+    r_indptr: Any,
+    r_indices: Any,
+    r_data: Any,
+    rated: int,
+    seen: Any,
+    excluded: Any,
+    n_cols: int,
+    n: int,
+) -> tuple[Any, Any]:  # pragma: no cover - compiled; checked against Recommender.recommend
+    """Top ``n`` of one row of ``left @ right`` on the calling thread.
+
+    The same arithmetic (float64 sums of float32 products, in the same order), skip rules and
+    tie-break (score desc, column asc) as the batch kernel behind
+    :meth:`Recommender.recommend`, for one user: a dense accumulator over the catalogue (a
+    scatter-add per product term, then one scan), no thread team, no scipy objects. A score
+    of exactly 0 is no candidate there too, so untouched and seen items are simply zeroed.
+    ``rated`` as in ``Recommender._sparse_product``.
+    """
+    out_ids = np.full(n, -1, np.int32)
+    out_vals = np.full(n, -np.inf, np.float32)
+    acc = np.zeros(n_cols, np.float64)
+    den = np.zeros(n_cols if rated != 0 else 0, np.float64)
+    for p in range(len(l_indices)):
+        j = l_indices[p]
+        w = l_data[p]
+        if rated == 0:
+            for q in range(r_indptr[j], r_indptr[j + 1]):
+                acc[r_indices[q]] += w * r_data[q]
+        else:
+            for q in range(r_indptr[j], r_indptr[j + 1]):
+                i = r_indices[q]
+                v = r_data[q]
+                acc[i] += w * v
+                if rated == 1:  # left is an indicator: sum |right|
+                    den[i] += abs(v) if w != 0 else 0.0
+                else:  # right is an indicator: sum |left|
+                    den[i] += abs(w) if v != 0 else 0.0
+    for p in range(len(seen)):
+        acc[seen[p]] = 0.0
+    use_excluded = len(excluded) == n_cols
+    filled = 0
+    for i in range(n_cols):
+        score = acc[i]
+        if score == 0 or (use_excluded and excluded[i]):
+            continue
+        if rated != 0:
+            score = score / den[i] if den[i] != 0 else 0.0
+            if score == 0:
+                continue
+        val = np.float32(score)
+        if filled < n:
+            pos = filled
+            filled += 1
+        elif val < out_vals[n - 1] or (val == out_vals[n - 1] and i > out_ids[n - 1]):
+            continue
+        else:
+            pos = n - 1
+        while pos > 0 and (
+            val > out_vals[pos - 1] or (val == out_vals[pos - 1] and i < out_ids[pos - 1])
+        ):
+            out_vals[pos] = out_vals[pos - 1]
+            out_ids[pos] = out_ids[pos - 1]
+            pos -= 1
+        out_vals[pos] = val
+        out_ids[pos] = i
+    return out_ids, out_vals
+
+
+@dataclass(frozen=True)
+class RowScorer:
+    """Scores one user for models whose scores are a sparse product ``left @ right``.
+
+    Built once per snapshot from the model's ``_sparse_product`` hook (the one its batch
+    ``recommend`` fuses with top-n): ``right`` is fixed, and ``left`` is either the user's own
+    interaction row (item-KNN: ``own_row``) or the model's row of the user (user-KNN: rows of
+    ``left``). Answers equal ``model.recommend`` for the same row, filters and ``n``.
+    """
+
+    right_indptr: np.ndarray
+    right_indices: np.ndarray
+    right_data: np.ndarray
+    rated: int
+    n_items: int
+    own_row: bool
+    left: sp.csr_matrix | None = None
+
+    @classmethod
+    def for_model(cls, model: Recommender) -> RowScorer | None:
+        """The scorer of ``model``, or ``None`` when its scores are not a sparse product."""
+        n_items = int(model.n_items_)
+        probe = sp.csr_matrix((1, n_items), dtype=np.float32)
+        product = model._sparse_product(np.zeros(1, dtype=np.int64), probe)
+        if product is None:
+            return None
+        left, right, rated = product
+        own_row = left is probe
+        if not own_row:  # rows depend on the user index only: take them all once
+            left = sp.csr_matrix(
+                model._sparse_product(np.arange(model.n_users_, dtype=np.int64), probe)[0]  # type: ignore[index]
+            )
+        right = sp.csr_matrix(right)
+        scorer = cls(
+            right.indptr, right.indices, right.data, int(rated), n_items, own_row,
+            None if own_row else left,
+        )  # fmt: skip
+        scorer.top_n(0, np.zeros(0, np.int32), np.zeros(0, np.float32), None, 1)  # compile now
+        return scorer
+
+    def top_n(
+        self,
+        index: int | None,
+        indices: np.ndarray,
+        data: np.ndarray,
+        excluded: np.ndarray | None,
+        n: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` items (ids, scores; ``-1`` padded) of the user with model row ``index`` and
+        interactions ``indices``/``data``; their items and ``excluded`` are never returned."""
+        if self.own_row:
+            l_indices, l_data = indices, data
+        elif index is None or self.left is None:
+            return np.full(n, -1, np.int32), np.full(n, -np.inf, np.float32)
+        else:
+            lo, hi = self.left.indptr[index], self.left.indptr[index + 1]
+            l_indices, l_data = self.left.indices[lo:hi], self.left.data[lo:hi]
+        return _row_top_n(
+            l_indices, l_data, self.right_indptr, self.right_indices, self.right_data,
+            self.rated, indices, _NO_MASK if excluded is None else excluded,
+            self.n_items, int(n),
+        )  # fmt: skip
+
+
+_NO_MASK: Final = np.zeros(0, dtype=np.bool_)
+_NO_INDICES: Final = np.zeros(0, dtype=np.int32)
+_NO_DATA: Final = np.zeros(0, dtype=np.float32)
+
+
+def _category_index(catalog: ItemCatalog) -> dict[str, np.ndarray]:
+    """Every category path prefix (normalised ``"A > B"``) -> the item indices at or below it.
+
+    ``IncludeCategories``/``ExcludeCategories`` match an item when its normalised path equals a
+    wanted category or starts with it plus ``" > "``: exactly the prefixes listed here.
+    """
+    found: dict[str, list[int]] = {}
+    for i, cat in enumerate(catalog.category.tolist()):
+        if not isinstance(cat, str):
+            continue
+        parts = [part.strip() for part in cat.split(">")]
+        for depth in range(1, len(parts) + 1):
+            found.setdefault(" > ".join(parts[:depth]), []).append(i)
+    return {key: np.asarray(rows, dtype=np.int64) for key, rows in found.items()}
+
+
 @dataclass(frozen=True)
 class ModelSnapshot:
     """Everything a recommendation needs, fixed for one published model version.
@@ -593,6 +754,10 @@ class ModelSnapshot:
     ``rows`` holds per-user interaction rows added after the snapshot was built (events ingested
     through the service); it is the only mutable part, replaced per user under the GIL with a
     single dict assignment, so readers never see a half-updated row.
+
+    Derived once at build time so that a request touches only arrays and dicts: the model's
+    :class:`RowScorer`, the popularity order, the category index of the filters, and each
+    item's JSON-ready id, title, category and price.
     """
 
     name: str
@@ -613,11 +778,42 @@ class ModelSnapshot:
     item_index: dict[str, int] = field(default_factory=dict)
     #: Per-user answers of :func:`recommend_for_user` (see :class:`AnswerCache`).
     answers: AnswerCache = field(default_factory=lambda: AnswerCache(RECOMMEND_CACHE_USERS))
+    scorer: RowScorer | None = field(default=None, init=False)
+    popular_order: np.ndarray = field(default_factory=lambda: _NO_INDICES, init=False)
+    categories: dict[str, np.ndarray] = field(default_factory=dict, init=False)
+    item_meta: list[tuple[str, str | None, str | None, float | None]] = field(
+        default_factory=list, init=False
+    )
 
     def __post_init__(self) -> None:
         # plain dicts: a lookup per request costs ~100 ns instead of a pandas indexer call
         self.user_index.update({u: i for i, u in enumerate(self.users.external_ids.tolist())})
         self.item_index.update({t: i for i, t in enumerate(self.items.external_ids.tolist())})
+        order = np.argsort(-self.popular, kind="stable")
+        object.__setattr__(self, "popular_order", order[self.popular[order] > 0])
+        object.__setattr__(self, "scorer", RowScorer.for_model(self.model))
+        self.categories.update(_category_index(self.catalog))
+        cat = self.catalog
+        self.item_meta.extend(
+            (str(item), _text(title), _text(category), _price(price))
+            for item, title, category, price in zip(
+                self.items.external_ids.tolist(), cat.title.tolist(), cat.category.tolist(),
+                cat.price.tolist(), strict=True,
+            )
+        )  # fmt: skip
+
+    def user_items(self, user_id: str) -> tuple[int | None, np.ndarray, np.ndarray]:
+        """The user's model row (``None`` when unknown to the model) and interaction arrays
+        (item indices, weights): the online row when events arrived since the build."""
+        index = self.user_index.get(user_id)
+        row = self.rows.get(user_id)
+        if row is not None:
+            return index, row.indices, row.data
+        if index is None:
+            return None, _NO_INDICES, _NO_DATA
+        m = self.matrix
+        lo, hi = m.indptr[index], m.indptr[index + 1]
+        return index, m.indices[lo:hi], m.data[lo:hi]
 
     def user_row(self, user_id: str) -> tuple[int | None, sp.csr_matrix | None]:
         """The user's model row (or ``None`` when unknown to the model) and interactions."""
@@ -631,6 +827,38 @@ class ModelSnapshot:
                 shape=(1, m.shape[1]),
             )
         return index, row
+
+    def allowed(
+        self,
+        include_categories: Sequence[str] = (),
+        exclude_categories: Sequence[str] = (),
+        min_price: float | None = None,
+        max_price: float | None = None,
+    ) -> np.ndarray | None:
+        """The items the filters allow (``None``: all), as :func:`_rules` ``.allowed`` computes
+        it, from the category index and the price array."""
+        mask: np.ndarray | None = None
+        if include_categories:
+            mask = self._in_categories(include_categories)
+        if exclude_categories:
+            out = ~self._in_categories(exclude_categories)
+            mask = out if mask is None else mask & out
+        if min_price is not None or max_price is not None:
+            low = 0.0 if min_price is None else min_price
+            high = float("inf") if max_price is None else max_price
+            with np.errstate(invalid="ignore"):
+                price = self.catalog.price
+                out = (price >= low) & (price <= high)
+            mask = out if mask is None else mask & out
+        return mask
+
+    def _in_categories(self, categories: Sequence[str]) -> np.ndarray:
+        mask = np.zeros(len(self.items), dtype=bool)
+        for category in categories:
+            found = self.categories.get(category.strip())
+            if found is not None:
+                mask[found] = True
+        return mask
 
     def item_row(self, item_id: str) -> int:
         """The model's index of ``item_id`` (raises ``UnknownIdError``)."""
@@ -844,66 +1072,74 @@ def _recommend_uncached(
     max_price: float | None,
     explanations: bool,
 ) -> tuple[list[Recommendation], str]:
-    rules = _rules(include_categories, exclude_categories, min_price, max_price)
-    index, row = snapshot.user_row(user_id)
+    """Score the user now. With a :class:`RowScorer` (item-/user-KNN) the request touches only
+    the snapshot's arrays: the user's interaction slice, the filter mask from the category
+    index and one compiled pass; other models go through ``RuleSet.recommend``."""
+    index, seen, weights = snapshot.user_items(user_id)
     from_row = isinstance(snapshot.model, ItemKNN | EASE)
-    if row is not None and (index is not None or (from_row and row.nnz)):
+    allowed = snapshot.allowed(include_categories, exclude_categories, min_price, max_price)
+    if index is not None or (from_row and len(seen)):
         model_row = index if index is not None else 0
-        ids, scores = rules.recommend(snapshot.model, [model_row], row, snapshot.catalog, n=n)
-        ids, scores = ids[0], scores[0]
+        scorer = snapshot.scorer
+        if scorer is not None:
+            ids, scores = scorer.top_n(
+                model_row, seen, weights, None if allowed is None else ~allowed, n
+            )
+        else:
+            rules = _rules(include_categories, exclude_categories, min_price, max_price)
+            row = _as_row(seen, weights, len(snapshot.items))
+            found_ids, found_scores = rules.recommend(
+                snapshot.model, [model_row], row, snapshot.catalog, n=n
+            )
+            ids, scores = found_ids[0], found_scores[0]
         keep = ids >= 0
         ids, scores = ids[keep], scores[keep]
         strategy = "model"
         reasons: list[str | None] = [None] * len(ids)
         if explanations and len(ids):
             found = explain(
-                snapshot.model, model_row, ids, row, items=snapshot.items,
-                titles=snapshot.catalog.title.tolist(),
+                snapshot.model, model_row, ids, _as_row(seen, weights, len(snapshot.items)),
+                items=snapshot.items, titles=snapshot.catalog.title.tolist(),
             )  # fmt: skip
             reasons = [e.text for e in found]
         if len(ids) < n:  # top up with popular items
-            extra_ids, extra_scores = _popular(snapshot, rules, row, n - len(ids), exclude=ids)
+            extra_ids, extra_scores = _popular(snapshot, allowed, seen, n - len(ids), exclude=ids)
             ids = np.concatenate([ids, extra_ids])
             scores = np.concatenate([scores, extra_scores])
             reasons += ["popular with all shoppers" if explanations else None] * len(extra_ids)
     else:
-        ids, scores = _popular(snapshot, rules, row, n)
+        ids, scores = _popular(snapshot, allowed, seen, n)
         strategy = "popular"
         reasons = ["popular with all shoppers" if explanations else None] * len(ids)
-    external = snapshot.items.external_ids[ids]
-    catalog = snapshot.catalog
-    return [
-        Recommendation(
-            item_id=str(external[k]),
-            score=float(scores[k]),
-            title=_text(catalog.title[i]),
-            category=_text(catalog.category[i]),
-            price=_price(catalog.price[i]),
-            reason=reasons[k],
-        )
-        for k, i in enumerate(ids.tolist())
-    ], strategy
+    out = []
+    for i, score, reason in zip(ids.tolist(), scores.tolist(), reasons, strict=True):
+        item_id, title, category, price = snapshot.item_meta[i]
+        out.append(Recommendation(item_id, score, title, category, price, reason))
+    return out, strategy
+
+
+def _as_row(indices: np.ndarray, data: np.ndarray, n_items: int) -> sp.csr_matrix:
+    """One user's interactions as a 1-row CSR matrix (for the models without a scorer)."""
+    indptr = np.array([0, len(indices)], dtype=np.int64)
+    return sp.csr_matrix((data, indices, indptr), shape=(1, n_items))
 
 
 def _popular(
     snapshot: ModelSnapshot,
-    rules: RuleSet,
-    row: sp.csr_matrix | None,
+    allowed: np.ndarray | None,
+    seen: np.ndarray,
     n: int,
     exclude: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    scores = snapshot.popular.copy()
-    allowed = rules.allowed(snapshot.catalog)
-    if allowed is not None:
-        scores[~allowed] = -np.inf
-    if row is not None and row.nnz:
-        scores[row.indices] = -np.inf
+    """The ``n`` most popular allowed items outside ``seen`` and ``exclude`` (ties: lower index
+    first), walking the snapshot's precomputed popularity order."""
+    order = snapshot.popular_order
+    ok = np.ones(len(snapshot.items), dtype=bool) if allowed is None else allowed.copy()
+    ok[seen] = False
     if exclude is not None and len(exclude):
-        scores[exclude] = -np.inf
-    scores[scores <= 0] = -np.inf
-    top = np.argsort(-scores, kind="stable")[:n]
-    top = top[np.isfinite(scores[top])]
-    return top.astype(np.int32), scores[top].astype(np.float32)
+        ok[exclude] = False
+    top = order[ok[order]][:n]
+    return top.astype(np.int32), snapshot.popular[top].astype(np.float32)
 
 
 def similar_items(snapshot: ModelSnapshot, item_id: str, n: int = 10) -> list[dict[str, Any]]:
