@@ -10,14 +10,20 @@ streamed to Parquet with bounded memory):
   vs Spark interactions + exact join-based cosine with top-K + batch top-``n`` (written as
   Parquet).
 
+- ``user-knn`` (opt-in, ``--steps ...,user-knn``): local ``UserKNN(k).fit`` + top-``n`` vs
+  Spark blockwise user-user cosine + top-``n`` (:mod:`shopguide.engine.spark.userknn`).
+
 Loading the events into the DuckDB store is timed separately (the local engine's price of
 entry; Spark reads the Parquet directly). Each Spark step includes reading the Parquet and
-writing its result; the session start-up is printed on its own line.
+writing its result; the session start-up is printed on its own line. ``--step-timeout``
+cancels a Spark step that runs longer (its jobs are cancelled, the table says so), so one
+slow step cannot hold the shared benchmark lock for hours.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_spark.py --events 10000000          # the README figure
-    .venv/bin/python benchmarks/bench_spark.py --events 1000000 --master local[2]
+    flock /tmp/bench.lock .venv/bin/python benchmarks/bench_spark.py --events 10000000
+    flock /tmp/bench.lock .venv/bin/python benchmarks/bench_spark.py --events 1000000 \
+        --steps profiles,rfm,item-knn,user-knn
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import argparse
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -66,34 +73,70 @@ def _load_store(store: Any, folder: Path) -> None:
     )
 
 
-def run_local(folder: Path, work: Path, k: int, n: int) -> dict[str, float]:
+def run_local(folder: Path, work: Path, k: int, n: int, steps: set[str]) -> dict[str, float]:
     from shopguide.analytics.rfm import rfm_table
     from shopguide.profiles import build_profiles
-    from shopguide.recommend.knn import ItemKNN
+    from shopguide.recommend.knn import ItemKNN, UserKNN
 
     print("local engine (DuckDB + scipy/numba)", flush=True)
     store = open_store(work / "bench.duckdb")
     times: dict[str, float] = {}
     _, times["load into store"] = _timed("load into store", lambda: _load_store(store, folder))
-    _, times["profiles"] = _timed("profiles", lambda: build_profiles(store))
-    _, times["rfm"] = _timed("rfm", lambda: rfm_table(store))
+    if "profiles" in steps:
+        _, times["profiles"] = _timed("profiles", lambda: build_profiles(store))
+    if "rfm" in steps:
+        _, times["rfm"] = _timed("rfm", lambda: rfm_table(store))
 
-    def knn() -> int:
+    def knn(model_class: Any) -> int:
         events = store.query_df("SELECT user_id, item_id, event_type FROM events")
         inter = build_interactions(events)
-        model = ItemKNN(k=k, num_threads=2).fit(inter.matrix)
+        model = model_class(k=k, num_threads=2).fit(inter.matrix)
         ids, _ = model.recommend(np.arange(inter.matrix.shape[0]), inter.matrix, n=n)
         return int((ids >= 0).sum())
 
-    rows, times["item-knn"] = _timed("item-knn", knn)
-    print(f"  item-knn rows: {rows}", flush=True)
+    for name, klass in (("item-knn", ItemKNN), ("user-knn", UserKNN)):
+        if name in steps:
+            rows, times[name] = _timed(name, lambda klass=klass: knn(klass))
+            print(f"  {name} rows: {rows}", flush=True)
     store.close()
     return times
 
 
+def _cancellable(spark: Any, label: str, func: Any, timeout: float) -> tuple[Any, float | None]:
+    """Run a Spark step; cancel its jobs after ``timeout`` seconds (then the time is None)."""
+    context = spark.sparkContext
+    done = threading.Event()
+
+    def watchdog() -> None:  # a step runs many jobs: keep cancelling until it gives up
+        if done.wait(timeout):
+            return
+        while not done.is_set():
+            context.cancelAllJobs()
+            done.wait(1.0)
+
+    thread = threading.Thread(target=watchdog, daemon=True)
+    thread.start()
+    try:
+        return _timed(label, func)
+    except Exception as exc:  # a cancelled job surfaces as a Py4J/Spark error
+        print(f"  {label}: cancelled after {timeout:.0f} s ({type(exc).__name__})", flush=True)
+        return None, None
+    finally:
+        done.set()
+        thread.join()
+
+
 def run_spark(
-    folder: Path, work: Path, k: int, n: int, master: str, memory: str, steps: set[str]
-) -> dict[str, float]:
+    folder: Path,
+    work: Path,
+    k: int,
+    n: int,
+    master: str,
+    memory: str,
+    steps: set[str],
+    timeout: float,
+    user_blocks: int,
+) -> dict[str, float | None]:
     from shopguide.engine.spark.io import read_engine_data, write_parquet
     from shopguide.engine.spark.knn import item_neighbours, recommend_all, spark_interactions
     from shopguide.engine.spark.profiles import spark_profiles
@@ -101,7 +144,7 @@ def run_spark(
     from shopguide.engine.spark.session import spark_session
 
     print(f"Spark engine ({master})", flush=True)
-    times: dict[str, float] = {}
+    times: dict[str, float | None] = {}
     spark, times["session start"] = _timed(
         "session start",
         lambda: spark_session(
@@ -111,13 +154,19 @@ def run_spark(
     data = read_engine_data(spark, folder)
     as_of = data.latest_event_time()
     if "profiles" in steps:
-        _, times["profiles"] = _timed(
-            "profiles", lambda: write_parquet(spark_profiles(data, as_of), work / "profiles")
+        _, times["profiles"] = _cancellable(
+            spark,
+            "profiles",
+            lambda: write_parquet(spark_profiles(data, as_of), work / "profiles"),
+            timeout,
         )
         spark.catalog.clearCache()
     if "rfm" in steps:
-        _, times["rfm"] = _timed(
-            "rfm", lambda: write_parquet(spark_rfm_table(data, as_of), work / "rfm")
+        _, times["rfm"] = _cancellable(
+            spark,
+            "rfm",
+            lambda: write_parquet(spark_rfm_table(data, as_of), work / "rfm"),
+            timeout,
         )
         spark.catalog.clearCache()
 
@@ -127,7 +176,18 @@ def run_spark(
         write_parquet(recommend_all(inter, neighbours, n), work / "recs")
 
     if "item-knn" in steps:
-        _, times["item-knn"] = _timed("item-knn", knn)
+        _, times["item-knn"] = _cancellable(spark, "item-knn", knn, timeout)
+        spark.catalog.clearCache()
+
+    def user_knn() -> None:
+        from shopguide.engine.spark.userknn import user_knn_blockwise
+
+        inter = spark_interactions(data.events).cache()
+        user_knn_blockwise(inter, work / "user-knn", k=k, n=n, blocks=user_blocks)
+
+    if "user-knn" in steps:
+        _, times["user-knn"] = _cancellable(spark, "user-knn", user_knn, timeout)
+        spark.catalog.clearCache()
     return times
 
 
@@ -144,8 +204,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-local", action="store_true")
     parser.add_argument("--skip-spark", action="store_true")
     parser.add_argument(
-        "--spark-steps", default="profiles,rfm,item-knn", help="comma-separated Spark steps"
+        "--steps",
+        "--spark-steps",
+        default="profiles,rfm,item-knn",
+        help="comma-separated steps (profiles, rfm, item-knn, user-knn) for both engines",
     )
+    parser.add_argument(
+        "--step-timeout", type=float, default=1200.0, help="cancel a Spark step after this"
+    )
+    parser.add_argument("--user-blocks", type=int, default=4, help="Spark user-KNN blocks")
     args = parser.parse_args(argv)
     users = args.users or max(1_000, args.events // 20)
     items = args.items or max(200, args.events // 200)
@@ -157,7 +224,8 @@ def main(argv: list[str] | None = None) -> None:
         lambda: write_synthetic(folder, n_users=users, n_items=items, n_events=args.events, seed=1),
     )
     print(f"  events written: {files.n_events:,}", flush=True)
-    local = {} if args.skip_local else run_local(folder, work, args.k, args.n)
+    steps = set(args.steps.split(","))
+    local = {} if args.skip_local else run_local(folder, work, args.k, args.n, steps)
     spark = (
         {}
         if args.skip_spark
@@ -168,19 +236,24 @@ def main(argv: list[str] | None = None) -> None:
             args.n,
             args.master,
             args.driver_memory,
-            set(args.spark_steps.split(",")),
+            steps,
+            args.step_timeout,
+            args.user_blocks,
         )
     )
     print()
     print(f"{files.n_events:,} events, {users:,} users, {items:,} items; K={args.k}, N={args.n}")
     print(f"{'step':<18}{'local s':>10}{'spark s':>10}{'spark/local':>13}")
-    for step in ("load into store", "session start", "profiles", "rfm", "item-knn"):
+    for step in ("load into store", "session start", "profiles", "rfm", "item-knn", "user-knn"):
+        if step not in local and step not in spark:
+            continue
         lo, sp = local.get(step), spark.get(step)
         ratio = f"{sp / lo:.1f}x" if lo and sp else "-"
-        print(
-            f"{step:<18}{'-' if lo is None else f'{lo:.1f}':>10}"
-            f"{'-' if sp is None else f'{sp:.1f}':>10}{ratio:>13}"
-        )
+        if step in spark and sp is None:
+            spark_text = f">{args.step_timeout:.0f}"
+        else:
+            spark_text = "-" if sp is None else f"{sp:.1f}"
+        print(f"{step:<18}{'-' if lo is None else f'{lo:.1f}':>10}{spark_text:>10}{ratio:>13}")
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     sys.stdout.flush()

@@ -21,9 +21,12 @@ Steps, each a DataFrame job (``u`` user, ``i``/``j`` items, ``r`` strength):
    items the user already has are excluded; top ``n`` per user ordered by score (desc) and
    item id (asc).
 
-Scores are float64 on Spark and float32 locally, so equal true scores can differ in the last
-float32 bits locally; the parity tests compare scores within 1e-5 and item lists exactly
-except inside groups of (near-)tied scores, where they compare sets.
+Similarities, weights and scores are rounded to float32 at the steps where the local
+compiled path rounds (:mod:`shopguide.engine.spark.topn`), the cosine denominator is the
+local ``sqrt(|i|^2 |j|^2)``, and the batch top-N goes through
+:func:`~shopguide.engine.spark.topn.top_n`: the local seen-item filter and business rules
+(:class:`~shopguide.recommend.rules.RuleSet`), ties to the smaller item id. User-based CF
+is in :mod:`shopguide.engine.spark.userknn`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from typing import Any, Literal
 from shopguide.compat import require
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS
 from shopguide.engine.spark.io import timestamp_literal, write_parquet
+from shopguide.engine.spark.topn import f32, normalised_weights, top_n
+from shopguide.recommend.rules import RuleSet
 
 __all__ = ["item_neighbours", "recommend_all", "recommend_blockwise", "spark_interactions"]
 
@@ -57,13 +62,15 @@ def spark_interactions(
     half_life_days: float | None = None,
     now: datetime | None = None,
     use_quantity: bool = False,
+    binary: bool = False,
 ) -> Any:
     """``(user_id, item_id, r)``: the local interaction matrix as a DataFrame.
 
     Same rules as :func:`shopguide.data.matrix.build_interactions`: unknown event types
     weigh 0, decay ``0.5 ** (age_days / half_life_days)`` relative to ``now`` (default the
     latest event), ages clipped at 0, per-pair sums clipped at 0 and zeros dropped, values
-    rounded to float32.
+    rounded to float32. ``binary=True`` sets every kept value to 1
+    (:meth:`~shopguide.data.matrix.Interactions.binary`).
     """
     F = _f()
     if half_life_days is not None and half_life_days <= 0:
@@ -82,13 +89,14 @@ def spark_interactions(
             ref_expr = F.expr(timestamp_literal(now))
         age = (F.unix_micros(ref_expr) - F.unix_micros(F.col("timestamp"))) / 86_400e6
         value = value * F.pow(F.lit(0.5), F.greatest(age, F.lit(0.0)) / half_life_days)
+    strength = F.lit(1.0) if binary else f32(F.col("r"))
     return (
         events.select("user_id", "item_id", value.alias("v"))
         .where(F.col("v") != 0)
         .groupBy("user_id", "item_id")
         .agg(F.sum("v").alias("r"))
         .where(F.col("r") > 0)
-        .select("user_id", "item_id", F.col("r").cast("float").cast("double").alias("r"))
+        .select("user_id", "item_id", strength.alias("r"))
     )
 
 
@@ -98,6 +106,7 @@ def _top_per_item(pairs: Any, k: int) -> Any:
     order = W.partitionBy("item_id").orderBy(F.col("sim").desc(), F.col("neighbour_id").asc())
     return (
         pairs.where(F.col("sim") > 0)
+        .withColumn("sim", f32(F.col("sim")))  # the local model stores float32 similarities
         .withColumn("rank", F.row_number().over(order))
         .where(F.col("rank") <= k)
     )
@@ -159,25 +168,30 @@ def item_neighbours(
 
 def _exact_pairs(interactions: Any, shrink: float, min_co_users: int = 1) -> Any:
     F = _f()
-    norms = interactions.groupBy("item_id").agg(F.sqrt(F.sum(F.col("r") * F.col("r"))).alias("n"))
+    # squared norms, and the local kernel's denominator sqrt(|a|^2 |b|^2) + shrink
+    norms = interactions.groupBy("item_id").agg(F.sum(F.col("r") * F.col("r")).alias("sq"))
     left = interactions.select("user_id", F.col("item_id").alias("a"), F.col("r").alias("ra"))
     right = interactions.select("user_id", F.col("item_id").alias("b"), F.col("r").alias("rb"))
     dots = (
         left.join(right, on="user_id")
         .where(F.col("a") != F.col("b"))
         .groupBy("a", "b")
-        .agg(F.sum(F.col("ra") * F.col("rb")).alias("dot"), F.count(F.lit(1)).alias("co"))
+        .agg(
+            F.sum(f32(F.col("ra") * F.col("rb"))).alias("dot"),
+            F.count(F.lit(1)).alias("co"),
+        )
         .where(F.col("co") >= min_co_users)
     )
-    na = norms.select(F.col("item_id").alias("a"), F.col("n").alias("na"))
-    nb = norms.select(F.col("item_id").alias("b"), F.col("n").alias("nb"))
+    na = norms.select(F.col("item_id").alias("a"), F.col("sq").alias("sa"))
+    nb = norms.select(F.col("item_id").alias("b"), F.col("sq").alias("sb"))
+    denominator = F.sqrt(F.col("sa") * F.col("sb")) + F.lit(float(shrink))
     return (
         dots.join(na, on="a")
         .join(nb, on="b")
         .select(
             F.col("a").alias("item_id"),
             F.col("b").alias("neighbour_id"),
-            (F.col("dot") / (F.col("na") * F.col("nb") + F.lit(float(shrink)))).alias("sim"),
+            F.when(denominator > 0, F.col("dot") / denominator).otherwise(0.0).alias("sim"),
         )
     )
 
@@ -229,6 +243,8 @@ def recommend_all(
     neighbourhood: Literal["candidate", "history"] = "candidate",
     filter_already_liked: bool = True,
     items_blocked: Any = None,
+    rules: RuleSet | None = None,
+    items: Any = None,
 ) -> Any:
     """``(user_id, rank, item_id, score)``: the top-``n`` items of every user.
 
@@ -251,20 +267,17 @@ def recommend_all(
         Leave out items the user has (as the local ``recommend``).
     items_blocked:
         Optional DataFrame with an ``item_id`` column of items never to recommend.
+    rules, items:
+        A local :class:`~shopguide.recommend.rules.RuleSet` and the items table
+        (``item_id, category, brand, price, in_stock``): the same lists as the local
+        ``RuleSet.recommend`` (see :func:`~shopguide.engine.spark.topn.top_n`).
     """
-    F, W = _f(), _window()
+    F = _f()
     if normalize not in ("neighbours", "none"):
         raise ValueError("normalize must be 'neighbours' or 'none' on Spark")
     if neighbourhood not in ("candidate", "history"):
         raise ValueError("neighbourhood must be 'candidate' or 'history'")
-    weights = neighbours.select("item_id", "neighbour_id", "sim")
-    if normalize == "neighbours":
-        totals = weights.groupBy("item_id").agg(F.sum(F.abs("sim")).alias("total"))
-        weights = weights.join(totals, on="item_id").select(
-            "item_id", "neighbour_id", (F.col("sim") / F.col("total")).alias("w")
-        )
-    else:
-        weights = weights.withColumnRenamed("sim", "w")
+    weights = normalised_weights(neighbours, "item_id", normalize)
     if neighbourhood == "history":  # the user's item j is the row, its neighbour the candidate
         weights = weights.select(
             F.col("neighbour_id").alias("item_id"), F.col("item_id").alias("neighbour_id"), "w"
@@ -273,20 +286,12 @@ def recommend_all(
     scores = (
         has.join(weights, on="neighbour_id")
         .groupBy("user_id", "item_id")
-        .agg(F.sum(F.col("w") * F.col("r")).alias("score"))
+        .agg(F.sum(f32(F.col("w") * F.col("r"))).alias("score"))
     )
-    if filter_already_liked:
-        scores = scores.join(
-            interactions.select("user_id", "item_id"), on=["user_id", "item_id"], how="left_anti"
-        )
-    if items_blocked is not None:
-        scores = scores.join(items_blocked.select("item_id"), on="item_id", how="left_anti")
-    order = W.partitionBy("user_id").orderBy(F.col("score").desc(), F.col("item_id").asc())
-    return (
-        scores.withColumn("rank", F.row_number().over(order))
-        .where(F.col("rank") <= n)
-        .select("user_id", "rank", "item_id", "score")
-    )
+    return top_n(
+        scores, interactions, n, filter_already_liked=filter_already_liked,
+        items_blocked=items_blocked, rules=rules, items=items,
+    )  # fmt: skip
 
 
 def recommend_blockwise(
@@ -298,6 +303,8 @@ def recommend_blockwise(
     blocks: int = 1,
     normalize: Literal["neighbours", "none"] = "neighbours",
     neighbourhood: Literal["candidate", "history"] = "candidate",
+    rules: RuleSet | None = None,
+    items: Any = None,
 ) -> Path:
     """:func:`recommend_all` run over ``blocks`` hash buckets of users, one job each.
 
@@ -306,15 +313,24 @@ def recommend_blockwise(
     is appended to the Parquet folder ``path`` (replaced first). Results equal
     :func:`recommend_all`: a user's list depends only on that user's rows.
     """
-    F = _f()
+    from shopguide.engine.spark.userknn import user_block
+
     if blocks < 1:
         raise ValueError("blocks must be >= 1")
     neighbours = neighbours.select("item_id", "neighbour_id", "sim").cache()
-    bucket = F.pmod(F.xxhash64("user_id"), F.lit(blocks))
+    bucket = user_block(blocks)
     for block in range(blocks):
         part = interactions.where(bucket == block) if blocks > 1 else interactions
         write_parquet(
-            recommend_all(part, neighbours, n, normalize=normalize, neighbourhood=neighbourhood),
+            recommend_all(
+                part,
+                neighbours,
+                n,
+                normalize=normalize,
+                neighbourhood=neighbourhood,
+                rules=rules,
+                items=items,
+            ),
             path,
             append=block > 0,
         )
