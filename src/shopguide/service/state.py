@@ -108,15 +108,15 @@ class ServiceState:
         if self.settings.prepare:
             self.prepare()
         self.holder.refresh(force=True)
-        threading.Thread(target=self._warm, name="retention-warmup", daemon=True).start()
+        threading.Thread(target=self._warm, name="churn-warmup", daemon=True).start()
         self._watcher = threading.Thread(target=self._watch, name="model-watcher", daemon=True)
         self._watcher.start()
 
     def _warm(self) -> None:
-        """Fit the churn and CLV models once in the background so the first page is fast."""
+        """Score churn and value in the background when ``user_predictions`` has no current
+        rows, so the first churn page does not wait for the fit."""
         try:
-            serving.churn_scores(self.store, lock=self.lock)
-            serving.clv_scores(self.store, lock=self.lock)
+            serving.churn_predictions(self.store, lock=self.lock)
         except Exception as exc:  # no purchases yet, or a closed store at shutdown
             log.info("retention warm-up skipped: %s", type(exc).__name__)
 

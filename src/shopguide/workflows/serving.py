@@ -61,14 +61,17 @@ from shopguide.store.base import Store
 
 __all__ = [
     "AUDIENCE_DDL",
+    "PREDICTION_COLUMNS",
     "SUPPRESSION_DDL",
     "Job",
     "JobRunner",
     "ModelHolder",
     "ModelSnapshot",
+    "Predictions",
     "Recommendation",
     "build_snapshot",
     "campaign_audience",
+    "churn_predictions",
     "churn_scores",
     "clv_scores",
     "ensure_service_tables",
@@ -79,6 +82,7 @@ __all__ = [
     "item_record",
     "overview",
     "recommend_for_user",
+    "score_predictions",
     "segments",
     "similar_items",
     "suppression_rejects",
@@ -193,6 +197,7 @@ _USER_TABLES: Final = (
     "profile_agg_categories",
     "profile_agg_brands",
     "audiences",
+    "user_predictions",
 )
 
 
@@ -475,36 +480,183 @@ def _purchases(store: Store) -> pd.DataFrame:
     )
 
 
-def churn_scores(
-    store: Store, horizon_days: int = 90, *, lock: threading.RLock | None = None
-) -> pd.DataFrame:
-    """Churn probability and top drivers per buyer, highest risk first (cached per data load).
+#: What the service shows as churn risk and value: the ``user_predictions`` rows written by
+#: :func:`shopguide.workflows.retention.score_store` (``shopguide churn score``), so the CLI, the
+#: API and the dashboard show one model's numbers. Rows are *current* when their ``as_of`` is
+#: the day of the store's last purchase or refund (the day ``score_store`` would score as of
+#: now); events of that same day ingested later do not make them stale: the model works in
+#: days, and the next day's first purchase does.
+PREDICTION_COLUMNS: Final = (
+    "as_of", C.USER_ID, "churn_probability", "churn_reasons", "p_alive",
+    "expected_purchases_90d", "clv", "expected_next_order",
+)  # fmt: skip
 
-    The model is trained on the events up to ``last event - horizon_days`` with labels from the
-    following horizon, then scores every buyer as of the last event (see
-    :class:`shopguide.retention.churn.ChurnModel`; without the BTYD features, which cost ~10x
-    the time for a few points of AUC). ``lock`` guards only the store reads, not the fit.
+
+@dataclass(frozen=True)
+class Predictions:
+    """The stored predictions the service shows, and how they relate to the data.
+
+    ``frame``: the rows of version ``as_of``, riskiest first (empty when none);
+    ``data_as_of``: the day a fresh scoring would use; ``stale``: ``as_of`` is older than that
+    (a background rescoring has been started); ``scoring``: a rescoring is running.
     """
-    from shopguide.retention.churn import ChurnModel
 
-    with lock or threading.RLock():
-        key = _data_version(store)
-        cache_key = (str(store.path), f"churn:{horizon_days}")
-        with _RETENTION_LOCK:
-            hit = _RETENTION_CACHE.get(cache_key)
-            if _fresh(hit, key):
-                assert hit is not None
-                return hit.value
-        events = _purchases(store)
-    if events.empty:
-        raise DataError("no purchases in the store: churn needs purchase history")
-    last = pd.Timestamp(events[C.TIMESTAMP].max()).floor("D")
-    cutoff = last - pd.Timedelta(days=horizon_days)
-    model = ChurnModel(horizon_days=horizon_days, with_btyd=False).fit(events, cutoff)
-    scored = model.score_users(events, last).reset_index()
+    frame: pd.DataFrame
+    as_of: pd.Timestamp | None
+    data_as_of: pd.Timestamp | None
+    stale: bool
+    scoring: bool
+
+    def row(self, user_id: str) -> dict[str, Any] | None:
+        """The user's prediction row (JSON-ready), or ``None``."""
+        found = self.frame[self.frame[C.USER_ID] == user_id]
+        return records(found)[0] if len(found) else None
+
+    def info(self) -> dict[str, Any]:
+        """``as_of``, ``data_as_of``, ``stale``, ``scoring`` and the model (for responses)."""
+        return {
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "data_as_of": None if self.data_as_of is None else self.data_as_of.isoformat(),
+            "stale": self.stale,
+            "scoring": self.scoring,
+            "source": "user_predictions (shopguide churn score)",
+        }
+
+
+_PREDICTION_CACHE: dict[str, tuple[Any, pd.DataFrame]] = {}
+_SCORING_LOCKS: dict[str, threading.Lock] = {}
+
+
+def _scoring_lock(store: Store) -> threading.Lock:
     with _RETENTION_LOCK:
-        _RETENTION_CACHE[cache_key] = _Cached(key, scored)
-    return scored
+        return _SCORING_LOCKS.setdefault(str(store.path), threading.Lock())
+
+
+def _prediction_state(store: Store) -> tuple[pd.Timestamp | None, pd.Timestamp | None, Any]:
+    """(latest stored as_of, the data's as_of, a fingerprint of the rows at the stored as_of:
+    count and a hash sum, so a rescoring of the same day or an erasure reads them again)."""
+    stored = store.scalar("SELECT max(as_of) FROM user_predictions")
+    last = store.scalar(
+        """SELECT max("timestamp") FROM events WHERE event_type IN ('purchase', 'refund')"""
+    )
+    fingerprint: Any = None
+    if stored is not None:
+        fingerprint = store.scalar(
+            "SELECT [count(*)::HUGEINT, "
+            "coalesce(sum(hash(user_id, churn_probability, p_alive, clv)::HUGEINT), 0)] "
+            "FROM user_predictions WHERE as_of = ?",
+            [stored],
+        )
+        fingerprint = tuple(fingerprint)
+    return (
+        None if stored is None else pd.Timestamp(stored),
+        None if last is None else pd.Timestamp(last).floor("D"),
+        fingerprint,
+    )
+
+
+def score_predictions(store: Store, *, lock: threading.RLock | None = None) -> dict[str, Any]:
+    """Score churn and value now with :func:`shopguide.workflows.retention.score_store`.
+
+    Runs on a connection of its own to the same database (so the service's connection, and its
+    lock, stay free while the model fits); an in-memory store is scored on ``store`` under
+    ``lock``. One scoring per store at a time: a caller arriving during a scoring waits for it
+    and does not score again. Returns the scoring report (``None`` fields when it was skipped).
+    """
+    from shopguide.store import open_store
+    from shopguide.store.duckdb_store import DuckDBStore
+    from shopguide.workflows.retention import score_store
+
+    guard = _scoring_lock(store)
+    with guard:
+        with lock or threading.RLock():
+            stored, data_as_of, _ = _prediction_state(store)
+        if data_as_of is None:
+            raise DataError("no purchases in the store: churn needs purchase history")
+        if stored is not None and stored >= data_as_of:
+            return {"as_of": stored.isoformat(), "skipped": "already current"}
+        if isinstance(store, DuckDBStore) and str(store.path) != ":memory:":
+            with open_store(store.path) as own:
+                return score_store(own)
+        with lock or threading.RLock():
+            return score_store(store)
+
+
+def _rescore_in_background(store: Store, lock: threading.RLock | None) -> bool:
+    """Start :func:`score_predictions` in a thread unless one is running; True if started."""
+    guard = _scoring_lock(store)
+    if guard.locked():
+        return False
+
+    def run() -> None:
+        try:
+            score_predictions(store, lock=lock)
+        except Exception:  # the stale rows stay; the next request tries again
+            import logging
+
+            logging.getLogger("shopguide.service").exception("churn rescoring failed")
+
+    threading.Thread(target=run, name="churn-rescore", daemon=True).start()
+    return True
+
+
+def churn_predictions(
+    store: Store, *, lock: threading.RLock | None = None, wait: bool = True
+) -> Predictions:
+    """The churn and value predictions to show (see :data:`PREDICTION_COLUMNS`).
+
+    - current rows in ``user_predictions``: returned (read once per version, then cached);
+    - no rows at all: scored now with the same function as ``shopguide churn score``
+      (``wait=False`` starts that in the background and returns an empty frame instead);
+    - rows older than the data: returned with ``stale=True`` while a background rescoring
+      brings them up to date, so a page never waits for a refit once scores exist.
+
+    Raises ``DataError`` when the store has no purchases.
+    """
+    with lock or threading.RLock():
+        stored, data_as_of, fingerprint = _prediction_state(store)
+    if data_as_of is None:
+        raise DataError("no purchases in the store: churn needs purchase history")
+    if stored is None:
+        if not wait:
+            _rescore_in_background(store, lock)
+            empty = pd.DataFrame(columns=list(PREDICTION_COLUMNS))
+            return Predictions(empty, None, data_as_of, True, True)
+        score_predictions(store, lock=lock)
+        with lock or threading.RLock():
+            stored, data_as_of, fingerprint = _prediction_state(store)
+        if stored is None:
+            raise DataError("scoring produced no predictions", hint="run: shopguide churn score")
+    stale = stored < data_as_of if data_as_of is not None else False
+    if stale:
+        _rescore_in_background(store, lock)
+    key = (stored, fingerprint)
+    cache_key = str(store.path)
+    with _RETENTION_LOCK:
+        hit = _PREDICTION_CACHE.get(cache_key)
+    if hit is not None and hit[0] == key:
+        frame = hit[1]
+    else:
+        from shopguide.workflows.retention import predictions
+
+        with lock or threading.RLock():
+            frame = predictions(store, as_of=stored.isoformat())
+        frame = frame.reindex(columns=list(PREDICTION_COLUMNS))
+        frame[C.USER_ID] = frame[C.USER_ID].astype(str)
+        with _RETENTION_LOCK:
+            _PREDICTION_CACHE[cache_key] = (key, frame)
+    return Predictions(frame, stored, data_as_of, stale, _scoring_lock(store).locked())
+
+
+def churn_scores(store: Store, *, lock: threading.RLock | None = None) -> pd.DataFrame:
+    """Churn probability and reasons per buyer, riskiest first, from :func:`churn_predictions`
+    (columns ``user_id``, ``churn_probability``, ``reasons``; users without a churn score, such
+    as those valued but never scored, are left out)."""
+    frame = churn_predictions(store, lock=lock).frame
+    frame = frame[frame["churn_probability"].notna()]
+    return frame[[C.USER_ID, "churn_probability", "churn_reasons"]].rename(
+        columns={"churn_reasons": "reasons"}
+    )
 
 
 def clv_scores(

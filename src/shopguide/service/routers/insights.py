@@ -30,13 +30,17 @@ def churn(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     min_probability: Annotated[float, Query(ge=0, le=1)] = 0.0,
 ) -> dict[str, Any]:
-    """Highest churn probability first, with each user's main drivers and CLV."""
-    scores = serving.churn_scores(state.store, lock=state.lock)
-    clv = serving.clv_scores(state.store, lock=state.lock)
+    """Highest churn probability first, with each user's reasons, P(alive) and CLV.
+
+    The rows ``shopguide churn score`` stores in ``user_predictions`` (latest version); when
+    there are none yet they are scored now with the same workflow, and when the data has moved
+    to a later day the stored rows are shown with ``stale: true`` while a background rescoring
+    runs (``as_of`` / ``data_as_of`` say which days)."""
+    found = serving.churn_predictions(state.store, lock=state.lock)
+    scores = found.frame[found.frame["churn_probability"].notna()]
     scores = scores[scores["churn_probability"] >= min_probability]
-    top = scores.head(limit).assign(user_id=lambda f: f["user_id"].astype(str))
-    top = top.merge(clv, on="user_id", how="left")
-    return {"buyers": len(scores), "users": serving.records(top)}
+    top = scores.head(limit).rename(columns={"churn_reasons": "reasons"})
+    return {**found.info(), "buyers": len(scores), "users": serving.records(top)}
 
 
 @router.get("/metrics", summary="Service metrics")

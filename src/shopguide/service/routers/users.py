@@ -116,16 +116,19 @@ async def recommendations(
 
 @router.get("/{user_id}/retention", summary="A user's churn risk and lifetime value")
 def retention(user_id: UserId, state: State, _: ReadKey) -> dict[str, Any]:
-    """Churn probability with its main drivers, and BG/NBD + Gamma-Gamma CLV (52 weeks)."""
-    out: dict[str, Any] = {"user_id": user_id, "churn": None, "clv": None}
-    churn = serving.churn_scores(state.store, lock=state.lock)
-    clv = serving.clv_scores(state.store, lock=state.lock)
-    row = churn[churn["user_id"].astype(str) == user_id]
-    if len(row):
-        out["churn"] = serving.records(row)[0]
-    row = clv[clv["user_id"] == user_id]
-    if len(row):
-        out["clv"] = serving.records(row)[0]
-    if out["churn"] is None and out["clv"] is None:
+    """Churn probability with its reasons, and P(alive), expected purchases in 90 days and CLV
+    (52 weeks, BG/NBD + Gamma-Gamma): the user's row of ``user_predictions``, the numbers
+    ``shopguide churn score`` stored (scored now when none exist; see ``GET /v1/churn``)."""
+    found = serving.churn_predictions(state.store, lock=state.lock)
+    row = found.row(user_id)
+    if row is None or (row["churn_probability"] is None and row["clv"] is None):
         raise UnknownIdError("buyer", [user_id])
-    return out
+    churn = None
+    if row["churn_probability"] is not None:
+        churn = {"user_id": user_id, "churn_probability": row["churn_probability"],
+                 "reasons": row["churn_reasons"]}  # fmt: skip
+    clv = None
+    if row["clv"] is not None or row["p_alive"] is not None:
+        clv = {key: row[key] for key in ("user_id", "p_alive", "expected_purchases_90d", "clv",
+                                         "expected_next_order")}  # fmt: skip
+    return {"user_id": user_id, "churn": churn, "clv": clv, **found.info()}
