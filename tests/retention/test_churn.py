@@ -144,11 +144,17 @@ def test_planted_churners_are_recovered() -> None:
         "bgnbd_expected",
         "spend_last_90",
         "trend_90",
+        "recency_over_tenure",
+        "purchase_rate",
+        "pnbd_p_zero",
+        "bgnbd_p_zero",
     }
     assert top["driver_1_contribution"] > 0
     imp = m.compute_importance(X, y, n_repeats=2)
     assert imp.index[0] != "other_events_last_90"
-    assert imp.iloc[0] > 0.01
+    # recency enters through several correlated columns (recency, recency / tenure, the BTYD
+    # scores), which share the permutation importance between them
+    assert imp.iloc[0] > 0.005
 
 
 def test_cdnow_churn_against_baselines() -> None:
@@ -219,3 +225,31 @@ def test_events_read_back_from_a_duckdb_store(tmp_path) -> None:
     v1 = customer_value_table(back, as_of=cut)
     v2 = customer_value_table(ev, as_of=cut)
     np.testing.assert_allclose(v1["clv"], v2["clv"], rtol=1e-9)
+
+
+def test_cdnow_holdout_with_labels_from_the_calibration_period_only() -> None:
+    """The issue's CDNOW check without fitting on the holdout: train on windows that end on
+    1997-09-30, score as of then for the 39-week holdout (benchmarks/bench_churn.py prints
+    the model choice and all figures)."""
+    windows = [("1997-03-31", 183), ("1997-05-16", 137), ("1997-07-01", 91)]
+    ev = cdnow_events()
+    calibration = ev[ev["timestamp"] <= "1997-09-30"]
+    model = ChurnModel(horizon_days=273, blend_logistic=False, monotonic=False, blend_btyd=True)
+    model.fit_windows(calibration, windows)  # the holdout is not even passed in
+    assert model.windows_ == windows
+    X, y = churn_dataset(ev, "1997-09-30", 273)
+    res = evaluate_churn_scores(y, model.predict_proba_features(X))
+    base = {k: evaluate_churn_scores(y, s)["auc"] for k, s in churn_baselines(X).items()}
+    print(f"\nCDNOW holdout AUC {res['auc']:.4f} (Pareto/NBD {base['pareto_nbd_expected']:.4f})")
+    # ties the Pareto/NBD score (within the ~0.01 sampling noise), beats recency alone
+    assert res["auc"] > base["recency"]
+    assert abs(res["auc"] - base["pareto_nbd_expected"]) < 0.01
+    assert res["lift_top_decile"] > 1.2
+
+
+def test_blend_btyd_needs_the_feature() -> None:
+    ev = _planted(200, seed=1)
+    with pytest.raises(DataError, match="pnbd_p_zero"):
+        ChurnModel(horizon_days=60, with_btyd=False, blend_btyd=True).fit(
+            ev, pd.Timestamp("2022-07-01")
+        )

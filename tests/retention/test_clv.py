@@ -284,3 +284,36 @@ def test_customer_value_table_from_events() -> None:
     # the future does not leak into the as-of table
     later = customer_value_table(ev[ev["timestamp"] <= "1997-09-30"], as_of="1997-09-30")
     np.testing.assert_allclose(later["clv"], customer_value_table(ev, as_of="1997-09-30")["clv"])
+
+
+def test_probability_no_purchase_bgnbd_closed_form() -> None:
+    m = BetaGeoModel()
+    m.params_ = {"r": 0.5, "alpha": 4.0, "a": 0.8, "b": 2.5}
+    # no repeat purchase: alive for sure, so P(0 in t) = (alpha+T / (alpha+T+t))^r
+    got = m.probability_no_purchase(10.0, [0], [0.0], [6.0])
+    assert got[0] == pytest.approx((10.0 / 20.0) ** 0.5, rel=1e-12)
+    # a repeat buyer: mixes "dead" and "alive but quiet"
+    x, tx, T = np.array([3.0]), np.array([5.0]), np.array([12.0])
+    alive = m.probability_alive(x, tx, T)[0]
+    quiet = (16.0 / 26.0) ** 3.5
+    assert m.probability_no_purchase(10.0, x, tx, T)[0] == pytest.approx(
+        1 - alive + alive * quiet, rel=1e-12
+    )
+
+
+def test_probability_no_purchase_pareto_nbd_against_simulation() -> None:
+    m = ParetoNBDModel()
+    m.params_ = {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}
+    x, tx, T = np.array([0.0, 2.0, 5.0]), np.array([0.0, 10.0, 30.0]), np.array([30.0, 35.0, 38.0])
+    got = m.probability_no_purchase(39.0, x, tx, T)
+    rng = np.random.default_rng(0)
+    n = 200_000
+    for i in range(3):
+        alive = m.probability_alive(x[i : i + 1], tx[i : i + 1], T[i : i + 1])[0]
+        lam = rng.gamma(0.55 + x[i], 1 / (10.58 + T[i]), n)
+        mu = rng.gamma(0.61, 1 / (11.67 + T[i]), n)
+        quiet = np.mean(rng.exponential(1 / lam) > np.minimum(rng.exponential(1 / mu), 39.0))
+        assert got[i] == pytest.approx(1 - alive + alive * quiet, abs=0.005)
+    # at t = 0 nobody buys; longer windows leave fewer customers without a purchase
+    assert m.probability_no_purchase(0.0, x, tx, T) == pytest.approx(np.ones(3))
+    assert np.all(m.probability_no_purchase(20.0, x, tx, T) > got)

@@ -26,35 +26,46 @@ def register(app: typer.Typer) -> None:
     churn = typer.Typer(help="Churn risk (no purchase in the next T days) per buyer.")
     app.add_typer(churn, name="churn")
 
-    def _score(db: Path | None, horizon: int, as_json: bool) -> None:
+    def _score(db: Path | None, horizon: int | None, as_json: bool, train: bool) -> None:
         from shopguide.workflows.retention import score_retention
 
         with handled(as_json):
-            result = score_retention(db_path(db), horizon_days=horizon)
+            result = score_retention(db_path(db), horizon_days=horizon, train=train)
         if as_json:
             emit_json(result)
-        else:
-            out.print(
-                f"scored {result['users']:,} buyers as of {result['as_of']} "
-                f"(trained on the window after {result['train_cutoff']}: churn rate "
-                f"{result['train_churn_rate']:.0%}, in-sample AUC {result['train_auc_model']:.3f}"
-                f" vs recency {result['train_auc_recency']:.3f}); see: shopguide churn list",
-                highlight=False,
-            )
+            return
+        done = "trained and saved" if result["trained"] else "loaded"
+        where = result["model_file"] or "memory"
+        out.print(
+            f"{done} the churn model ({where}); scored {result['users']:,} buyers as of "
+            f"{result['as_of']} for a {result['horizon_days']}-day horizon (trained on the "
+            f"window after {result.get('train_cutoff', '?')}: churn rate "
+            f"{result.get('train_churn_rate', float('nan')):.0%}, in-sample AUC "
+            f"{result.get('train_auc_model', float('nan')):.3f} vs recency "
+            f"{result.get('train_auc_recency', float('nan')):.3f}); see: shopguide churn list",
+            highlight=False,
+        )
 
     @churn.command("train")
     def train(
         horizon: HorizonOption = 90, db: DbOption = None, as_json: JsonOption = False
     ) -> None:
-        """Train the churn model on the latest fully observed window and store every score."""
-        _score(db, horizon, as_json)
+        """Train the churn model on the latest fully observed window, save it
+        (models/churn.skops next to the store) and store every buyer's score."""
+        _score(db, horizon, as_json, train=True)
 
     @churn.command("score")
     def score(
-        horizon: HorizonOption = 90, db: DbOption = None, as_json: JsonOption = False
+        horizon: Annotated[
+            int | None,
+            typer.Option(help="Must match the saved model's horizon (default: the model's)."),
+        ] = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
     ) -> None:
-        """Score every buyer's churn risk and lifetime value into their profile (retrains)."""
-        _score(db, horizon, as_json)
+        """Score every buyer's churn risk and lifetime value into their profile with the saved
+        churn model (trains and saves one first if there is none)."""
+        _score(db, horizon, as_json, train=False)
 
     @churn.command("list")
     def churn_list(

@@ -8,7 +8,8 @@ can call these directly:
   :func:`customer_value_table` (per-user p_alive, expected purchases, CLV, next order date);
 - :func:`churn_labels`, :func:`churn_features`, :func:`churn_dataset`, :class:`ChurnModel`,
   :func:`churn_baselines`, :func:`evaluate_churn_scores`, :func:`cross_fitted_churn_scores`,
-  :func:`train_and_score_churn`.
+  :func:`train_churn`, :func:`train_and_score_churn` (save and load a model with
+  :meth:`ChurnModel.save` / :meth:`ChurnModel.load`: skops, no pickle).
 """
 
 from shopguide.retention.churn import (
@@ -22,6 +23,7 @@ from shopguide.retention.churn import (
     evaluate_churn_scores,
     top_decile_lift,
     train_and_score_churn,
+    train_churn,
 )
 from shopguide.retention.clv import (
     BetaGeoModel,
@@ -51,4 +53,5 @@ __all__ = [
     "rfm_summary",
     "top_decile_lift",
     "train_and_score_churn",
+    "train_churn",
 ]

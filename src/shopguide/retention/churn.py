@@ -29,6 +29,8 @@ Works on any canonical events frame (``user_id``, ``timestamp``, ``event_type``,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,8 +46,13 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from shopguide.columns import Columns, EventType
-from shopguide.errors import DataError, NotFittedError
+from shopguide.errors import DataError, ModelFormatError, NotFittedError
 from shopguide.retention.clv import BetaGeoModel, ParetoNBDModel, rfm_summary
+from shopguide.retention.model_io import load_state, save_state
+
+#: ``kind`` and format version of a saved :class:`ChurnModel` (see :meth:`ChurnModel.save`).
+CHURN_MODEL_KIND = "shopguide.churn"
+CHURN_FORMAT_VERSION = 1
 
 FEATURE_DESCRIPTIONS: dict[str, str] = {
     "recency_days": "days since the last purchase",
@@ -63,10 +70,19 @@ FEATURE_DESCRIPTIONS: dict[str, str] = {
     "spend_last_90": "spend in the last 90 days",
     "spend_prev_90": "spend 91-180 days ago",
     "other_events_last_90": "non-purchase events in the last 90 days",
+    "quantity_mean": "items per purchase day",
+    "first_amount": "spend on the first purchase day",
+    "first_quantity": "items on the first purchase day",
+    "unit_price": "mean price per item",
+    "recency_over_tenure": "share of the customer's life since the last purchase",
+    "purchase_rate": "repeat purchase days per week of tenure",
+    "horizon_over_tenure": "churn horizon / tenure",
     "bgnbd_p_alive": "BG/NBD probability still active",
     "bgnbd_expected": "BG/NBD expected purchases in the horizon",
+    "bgnbd_p_zero": "BG/NBD probability of no purchase in the horizon",
     "pnbd_p_alive": "Pareto/NBD probability still active",
     "pnbd_expected": "Pareto/NBD expected purchases in the horizon",
+    "pnbd_p_zero": "Pareto/NBD probability of no purchase in the horizon",
 }
 #: Known direction of a feature's effect on churn (+1 more churn, -1 less), used as constraint.
 _MONOTONE: dict[str, int] = {
@@ -75,7 +91,13 @@ _MONOTONE: dict[str, int] = {
     "purchases_last_90": -1,
     "bgnbd_expected": -1,
     "pnbd_expected": -1,
+    "bgnbd_p_zero": 1,
+    "pnbd_p_zero": 1,
 }
+#: Columns computed from the BTYD models (left out with ``with_btyd=False``).
+BTYD_FEATURES: tuple[str, ...] = tuple(
+    c for c in FEATURE_DESCRIPTIONS if c.startswith(("bg", "pn"))
+)
 #: Feature columns of :func:`churn_features`, in order.
 FEATURES: tuple[str, ...] = tuple(FEATURE_DESCRIPTIONS)
 
@@ -117,6 +139,7 @@ def _purchases(events: pd.DataFrame) -> pd.DataFrame:
             "user": ev[Columns.USER_ID].astype(str).to_numpy(),
             "day": ts.dt.floor("D").to_numpy(),
             "amount": (price * qty - disc).to_numpy(dtype="float64"),
+            "quantity": qty.to_numpy(dtype="float64"),
         }
     )
 
@@ -157,14 +180,20 @@ def churn_features(
     """Features of every user with a purchase on or before ``cutoff``, from those events only.
 
     Same-day purchases are merged into one purchase day. Columns are :data:`FEATURES` (with
-    ``with_btyd=False`` the four BTYD columns are left out), indexed by ``user_id``.
+    ``with_btyd=False`` the :data:`BTYD_FEATURES` are left out), indexed by ``user_id``.
+    ``horizon_days`` enters the features as the horizon of the BTYD expected purchases and
+    probability of no purchase, and as ``horizon_over_tenure``.
     """
     cut = _day(cutoff)
     p = _purchases(events)
     p = p[p["day"] <= cut]
     if p.empty:
         raise DataError(f"no purchases on or before the cutoff {cut.date()}")
-    days = p.groupby(["user", "day"], sort=True).agg(amount=("amount", "sum")).reset_index()
+    days = (
+        p.groupby(["user", "day"], sort=True)
+        .agg(amount=("amount", "sum"), quantity=("quantity", "sum"))
+        .reset_index()
+    )
     g = days.groupby("user", sort=True)
     first = g["day"].min()
     last = g["day"].max()
@@ -193,6 +222,17 @@ def churn_features(
     out["spend_last_90"] = recent.groupby("user")["amount"].sum().reindex(out.index).fillna(0.0)
     out["spend_prev_90"] = prev.groupby("user")["amount"].sum().reindex(out.index).fillna(0.0)
     out["other_events_last_90"] = _other_events(events, cut).reindex(out.index).fillna(0.0)
+    out["quantity_mean"] = g["quantity"].mean()
+    out["first_amount"] = g["amount"].first()
+    out["first_quantity"] = g["quantity"].first()
+    items = g["quantity"].sum()
+    out["unit_price"] = (out["monetary_total"] / items.where(items > 0)).fillna(0.0)
+    # time-scale-free versions, so a model trained at an earlier cut-off (younger customers,
+    # shorter label window) transfers to a later one
+    life = out["tenure_days"].clip(lower=1.0)
+    out["recency_over_tenure"] = out["recency_days"] / life
+    out["purchase_rate"] = (out["frequency"] - 1.0) / life * 7.0
+    out["horizon_over_tenure"] = horizon_days / life
     if with_btyd:
         _add_btyd(out, days, cut, horizon_days)
     out.index.name = Columns.USER_ID
@@ -221,16 +261,16 @@ def _add_btyd(out: pd.DataFrame, days: pd.DataFrame, cut: pd.Timestamp, horizon:
         bg = BetaGeoModel(penalizer=1e-4).fit(x, rec, tt)
         out["bgnbd_p_alive"] = bg.probability_alive(x, rec, tt)
         out["bgnbd_expected"] = bg.conditional_expected_purchases(t, x, rec, tt)
+        out["bgnbd_p_zero"] = bg.probability_no_purchase(t, x, rec, tt)
     except (DataError, FloatingPointError, ValueError):
-        out["bgnbd_p_alive"] = np.nan
-        out["bgnbd_expected"] = np.nan
+        out[["bgnbd_p_alive", "bgnbd_expected", "bgnbd_p_zero"]] = np.nan
     try:
         pn = ParetoNBDModel(penalizer=1e-4).fit(x, rec, tt)
         out["pnbd_p_alive"] = pn.probability_alive(x, rec, tt)
         out["pnbd_expected"] = pn.conditional_expected_purchases(t, x, rec, tt)
+        out["pnbd_p_zero"] = pn.probability_no_purchase(t, x, rec, tt)
     except (DataError, FloatingPointError, ValueError):
-        out["pnbd_p_alive"] = np.nan
-        out["pnbd_expected"] = np.nan
+        out[["pnbd_p_alive", "pnbd_expected", "pnbd_p_zero"]] = np.nan
 
 
 def churn_dataset(
@@ -308,6 +348,12 @@ class ChurnModel(BaseEstimator):
         same features. On small data (CDNOW: 2,357 users) the smooth linear model recovers the
         mostly monotone recency/frequency signal that a small booster chops into steps; the
         booster adds the interactions.
+    blend_btyd
+        Also average in the log-odds of the Pareto/NBD probability of no purchase in the
+        horizon (feature ``pnbd_p_zero``, needs ``with_btyd``): a model-based estimate of the
+        very event the label counts, fitted on the as-of data of the scored users themselves,
+        so it adapts to the scoring horizon and cohort age where the learned part was trained
+        on an earlier, shorter window (see :meth:`fit_windows`).
     monotonic
         Constrain the booster to be monotone in the features whose direction is not in doubt
         (more recency: more churn; more purchases or expected purchases: less churn). It
@@ -329,6 +375,12 @@ class ChurnModel(BaseEstimator):
     feature_importances_ : Series or None
         Permutation importance (mean AUC drop) on the data passed to
         :meth:`compute_importance`, highest first.
+    report_ : dict
+        Facts about the training run (cut-off, label rate, in-sample AUC) that callers such
+        as :func:`train_and_score_churn` put there; saved with the model.
+
+    Saving: :meth:`save` / :meth:`load` (skops archive with a format version and the feature
+    list; no pickle).
     """
 
     def __init__(
@@ -341,6 +393,7 @@ class ChurnModel(BaseEstimator):
         min_samples_leaf: int = 50,
         l2_regularization: float = 1.0,
         blend_logistic: bool = True,
+        blend_btyd: bool = False,
         monotonic: bool = True,
         n_threads: int | None = 1,
         random_state: int = 0,
@@ -353,6 +406,7 @@ class ChurnModel(BaseEstimator):
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.blend_logistic = blend_logistic
+        self.blend_btyd = blend_btyd
         self.monotonic = monotonic
         self.n_threads = n_threads
         self.random_state = random_state
@@ -368,6 +422,11 @@ class ChurnModel(BaseEstimator):
             raise DataError("X and y must have the same length")
         if len(np.unique(yy)) < 2:
             raise DataError("churn labels need both churners and non-churners to train")
+        if self.blend_btyd and "pnbd_p_zero" not in X.columns:
+            raise DataError(
+                "blend_btyd needs the pnbd_p_zero feature",
+                hint="build the features with with_btyd=True or set blend_btyd=False",
+            )
         self.feature_names_ = list(X.columns)
         self.medians_ = X.median()
         M = X.to_numpy(dtype="float64")
@@ -403,6 +462,92 @@ class ChurnModel(BaseEstimator):
         self.cutoff_ = _day(cutoff)
         return self.fit_features(X, y)
 
+    def fit_windows(
+        self, events: pd.DataFrame, windows: Sequence[tuple[str | pd.Timestamp, int]]
+    ) -> ChurnModel:
+        """Fit on several labelled windows stacked: ``[(cutoff, horizon_days), ...]``.
+
+        Each window contributes every user with a purchase by its cut-off, with features as of
+        that cut-off (for that window's horizon) and the label "no purchase in the following
+        ``horizon_days``". Use it when the horizon to predict is longer than any fully observed
+        window, e.g. a 39-week holdout after a 39-week calibration period: train on windows
+        that end inside the calibration period and score with ``horizon_days`` set to the
+        target horizon (the horizon-aware features carry the difference).
+        """
+        if not windows:
+            raise DataError("fit_windows needs at least one (cutoff, horizon_days) window")
+        parts = [churn_dataset(events, cut, int(h), with_btyd=self.with_btyd) for cut, h in windows]
+        X = pd.concat([p[0] for p in parts])
+        y = pd.concat([p[1] for p in parts])
+        self.cutoff_ = max(_day(cut) for cut, _ in windows)
+        self.windows_ = [(str(_day(cut).date()), int(h)) for cut, h in windows]
+        return self.fit_features(X, y)
+
+    # -- saving --------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to ``path`` (a skops archive, no pickle; see
+        :mod:`shopguide.retention.model_io`) with its format version and feature list."""
+        model = self._check()
+        cutoff = getattr(self, "cutoff_", None)
+        state = {
+            "kind": CHURN_MODEL_KIND,
+            "format_version": CHURN_FORMAT_VERSION,
+            "features": list(self.feature_names_),
+            "params": self.get_params(),
+            "medians": self.medians_.to_numpy(dtype="float64"),
+            "churn_rate": float(self.churn_rate_),
+            "cutoff": None if cutoff is None else str(pd.Timestamp(cutoff).date()),
+            "windows": [list(w) for w in getattr(self, "windows_", [])],
+            "report": dict(getattr(self, "report_", {})),
+            "booster": model,
+            "logistic": self.logistic_,
+        }
+        return save_state(state, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ChurnModel:
+        """Read a model written by :meth:`save`.
+
+        Raises :class:`~shopguide.errors.ModelFormatError` (with what to do) when the file is
+        not a churn model, has another format version, was trained on features this version
+        does not compute, or holds any type outside the trusted list.
+        """
+        retrain = "retrain and save it again: shopguide churn train"
+        state = load_state(
+            path, kind=CHURN_MODEL_KIND, format_version=CHURN_FORMAT_VERSION, retrain=retrain
+        )
+        features = [str(f) for f in state["features"]]
+        unknown = [f for f in features if f not in FEATURES]
+        booster = state["booster"]
+        if (
+            unknown
+            or not isinstance(booster, HistGradientBoostingClassifier)
+            or booster.n_features_in_ != len(features)
+            or len(state["medians"]) != len(features)
+        ):
+            raise ModelFormatError(
+                f"{path} does not match this ShopGuide's churn features"
+                + (f" (unknown: {', '.join(unknown)})" if unknown else ""),
+                hint=retrain,
+            )
+        logistic = state["logistic"]
+        if logistic is not None and not isinstance(logistic, Pipeline):
+            raise ModelFormatError(f"{path}: unexpected logistic part", hint=retrain)
+        model = cls(**state["params"])
+        model.model_ = booster
+        model.logistic_ = logistic
+        model.feature_names_ = features
+        model.medians_ = pd.Series(np.asarray(state["medians"], dtype="float64"), index=features)
+        model.churn_rate_ = float(state["churn_rate"])
+        model.feature_importances_ = None
+        if state["cutoff"] is not None:
+            model.cutoff_ = pd.Timestamp(state["cutoff"])
+        if state["windows"]:
+            model.windows_ = [(str(c), int(h)) for c, h in state["windows"]]
+        model.report_ = dict(state.get("report") or {})
+        return model
+
     def _check(self) -> HistGradientBoostingClassifier:
         model = getattr(self, "model_", None)
         if model is None:
@@ -427,10 +572,13 @@ class ChurnModel(BaseEstimator):
         eps = 1e-9
         with threadpool_limits(limits=self.n_threads):
             p = np.clip(model.predict_proba(M)[:, 1], eps, 1 - eps)
-        if self.logistic_ is None:
-            return np.asarray(p, dtype="float64")
-        q = np.clip(self.logistic_.predict_proba(M)[:, 1], eps, 1 - eps)
-        logit = 0.5 * (np.log(p / (1 - p)) + np.log(q / (1 - q)))
+        parts = [p]
+        if self.logistic_ is not None:
+            parts.append(np.clip(self.logistic_.predict_proba(M)[:, 1], eps, 1 - eps))
+        if self.blend_btyd:
+            z = M[:, self.feature_names_.index("pnbd_p_zero")]
+            parts.append(np.clip(np.where(np.isnan(z), p, z), eps, 1 - eps))
+        logit = np.mean([np.log(q / (1 - q)) for q in parts], axis=0)
         return np.asarray(1.0 / (1.0 + np.exp(-logit)), dtype="float64")
 
     def score_users(self, events: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.DataFrame:
@@ -531,20 +679,18 @@ def cross_fitted_churn_scores(
     return out
 
 
-def train_and_score_churn(
+def train_churn(
     events: pd.DataFrame,
     horizon_days: int = 90,
     as_of: str | pd.Timestamp | None = None,
     **model_params: Any,
-) -> tuple[ChurnModel, pd.DataFrame, dict[str, Any]]:
-    """Train on the latest fully observed window and score every user as of ``as_of``.
+) -> ChurnModel:
+    """Train on the latest fully observed window before ``as_of`` (default: the last event day).
 
-    ``as_of`` defaults to the last event day. The model is trained with features as of
-    ``as_of - horizon_days`` and labels from the ``horizon_days`` after that, so its labels are
-    fully observed; it then scores all users with a purchase by ``as_of``. Returns the model,
-    the scores (:meth:`ChurnModel.explain` columns, highest risk first) and a small report with
-    the training cut-off, label rate and the in-sample AUC of the model and of recency alone
-    (a sanity check; use :func:`evaluate_churn_scores` on a later period for an honest figure).
+    Features as of ``as_of - horizon_days``, labels from the ``horizon_days`` after that, so
+    the labels are fully observed. ``report_`` holds the training cut-off, label rate and the
+    in-sample AUC of the model and of recency alone (a sanity check; use
+    :func:`evaluate_churn_scores` on a later period for an honest figure).
     """
     end = (
         _day(as_of)
@@ -556,15 +702,34 @@ def train_and_score_churn(
     X, y = churn_dataset(events, train_cut, horizon_days, with_btyd=model.with_btyd)
     model.fit_features(X, y)
     model.cutoff_ = train_cut
-    scores = model.score_users(events, end)
-    report = {
+    model.report_ = {
         "train_cutoff": str(train_cut.date()),
-        "as_of": str(end.date()),
         "horizon_days": horizon_days,
         "train_users": len(y),
         "train_churn_rate": float(y.mean()),
         "train_auc_model": float(roc_auc_score(y, model.predict_proba_features(X))),
         "train_auc_recency": float(roc_auc_score(y, X["recency_days"])),
-        "scored_users": len(scores),
     }
+    return model
+
+
+def train_and_score_churn(
+    events: pd.DataFrame,
+    horizon_days: int = 90,
+    as_of: str | pd.Timestamp | None = None,
+    **model_params: Any,
+) -> tuple[ChurnModel, pd.DataFrame, dict[str, Any]]:
+    """:func:`train_churn`, then score every user with a purchase by ``as_of``.
+
+    Returns the model, the scores (:meth:`ChurnModel.explain` columns, highest risk first) and
+    a report: the model's ``report_`` plus ``as_of`` and ``scored_users``.
+    """
+    end = (
+        _day(as_of)
+        if as_of is not None
+        else pd.to_datetime(events[Columns.TIMESTAMP]).max().floor("D")
+    )
+    model = train_churn(events, horizon_days, end, **model_params)
+    scores = model.score_users(events, end)
+    report = {**model.report_, "as_of": str(end.date()), "scored_users": len(scores)}
     return model, scores, report

@@ -41,8 +41,9 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from shopguide.errors import DataError, NotFittedError
+from shopguide.errors import DataError, ModelFormatError, NotFittedError
 from shopguide.store.base import Store
+from shopguide.targeting.model_io import load_state, save_state
 
 #: Weights of the rule-based score (they sum to 1).
 RULE_WEIGHTS: Final = {
@@ -52,6 +53,9 @@ RULE_WEIGHTS: Final = {
     "orders": 0.10,
     "price_or_spend": 0.10,
 }
+#: ``kind`` and format version of a saved :class:`PropensityModel`.
+PROPENSITY_MODEL_KIND: Final = "shopguide.propensity"
+PROPENSITY_FORMAT_VERSION: Final = 1
 #: Features a trained propensity model uses, in order.
 MODEL_FEATURES: Final = (
     "rec_score",
@@ -292,6 +296,50 @@ class PropensityModel:
         self._check()
         z = self.scaler_.transform(self._matrix(frame))
         return pd.DataFrame(z * self.coef_, index=frame.index, columns=list(self.features))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to ``path``: a skops archive (no pickle) with a format
+        version and the feature list (see :mod:`shopguide.targeting.model_io`)."""
+        self._check()
+        state = {
+            "kind": PROPENSITY_MODEL_KIND,
+            "format_version": PROPENSITY_FORMAT_VERSION,
+            "features": list(self.features),
+            "params": {"C": float(self.C)},
+            "scaler": self.scaler_,
+            "model": self.model_,
+        }
+        return save_state(state, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> PropensityModel:
+        """Read a model written by :meth:`save`; a file of another kind or format version,
+        with unknown features or untrusted content raises
+        :class:`~shopguide.errors.ModelFormatError` saying to retrain."""
+        retrain = "retrain the propensity model on past responses and save it again"
+        state = load_state(
+            path, kind=PROPENSITY_MODEL_KIND, format_version=PROPENSITY_FORMAT_VERSION,
+            retrain=retrain,
+        )  # fmt: skip
+        features = [str(f) for f in state["features"]]
+        scaler, model = state["scaler"], state["model"]
+        unknown = [f for f in features if f not in MODEL_FEATURES]
+        if (
+            unknown
+            or not isinstance(scaler, StandardScaler)
+            or not isinstance(model, LogisticRegression)
+            or scaler.n_features_in_ != len(features)
+            or model.n_features_in_ != len(features)
+        ):
+            raise ModelFormatError(
+                f"{path} does not match this ShopGuide's propensity features"
+                + (f" (unknown: {', '.join(unknown)})" if unknown else ""),
+                hint=retrain,
+            )
+        out = cls(features=features, C=float(state["params"]["C"]))
+        out.scaler_, out.model_ = scaler, model
+        out.coef_ = model.coef_[0]
+        return out
 
 
 @dataclass

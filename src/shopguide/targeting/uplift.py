@@ -24,7 +24,9 @@ Every model: ``fit(X, treatment, outcome) -> self``, ``predict_uplift(X) -> ndar
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -33,9 +35,13 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
-from shopguide.errors import DataError, NotFittedError
+from shopguide.errors import DataError, ModelFormatError, NotFittedError
+from shopguide.targeting.model_io import load_state, save_state
 
 FloatArray = NDArray[np.float64]
+#: ``kind`` and format version of a saved uplift model.
+UPLIFT_MODEL_KIND: Final = "shopguide.uplift"
+UPLIFT_FORMAT_VERSION: Final = 1
 
 
 def default_classifier(random_state: int = 0) -> HistGradientBoostingClassifier:
@@ -136,6 +142,67 @@ class _UpliftBase(BaseEstimator):
     def _predict(self, M: FloatArray) -> FloatArray:
         raise NotImplementedError
 
+    #: Fitted attributes holding classifiers, saved by :meth:`save`.
+    _fitted_models: tuple[str, ...] = ("model_",)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to ``path``: a skops archive (no pickle) with a format
+        version, the model class and the feature names (see
+        :mod:`shopguide.targeting.model_io`). The base classifier must be a scikit-learn one;
+        anything skops would not load safely is refused here, before a file is written."""
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(type(self).__name__)
+        names = getattr(self, "feature_names_in_", None)
+        state = {
+            "kind": UPLIFT_MODEL_KIND,
+            "format_version": UPLIFT_FORMAT_VERSION,
+            "model": type(self).__name__,
+            "features": None if names is None else [str(n) for n in names],
+            "n_features": int(self.n_features_in_),
+            "params": {"n_threads": self.n_threads, "random_state": int(self.random_state)},
+            "estimator": self.estimator,
+            "treatment_rate": float(self.treatment_rate_),
+            "fitted": {name: getattr(self, name) for name in self._fitted_models},
+        }
+        return save_state(state, path)
+
+    @classmethod
+    def load(cls, path: str | Path, features: Sequence[str] | None = None) -> Any:
+        """Read a model written by :meth:`save` (call it on the class saved, or on
+        :func:`load_uplift_model` for any). With ``features``, the saved feature names must
+        equal them. A wrong kind, format version, model class, feature list or an untrusted
+        type raises :class:`~shopguide.errors.ModelFormatError` saying to retrain."""
+        retrain = "refit the uplift model on the campaign's treated/control data and save it"
+        state = load_state(
+            path, kind=UPLIFT_MODEL_KIND, format_version=UPLIFT_FORMAT_VERSION, retrain=retrain
+        )
+        if state.get("model") != cls.__name__:
+            raise ModelFormatError(
+                f"{path} holds a {state.get('model')}, not a {cls.__name__}", hint=retrain
+            )
+        saved = state["features"]
+        if features is not None and (saved is None or list(saved) != list(features)):
+            raise ModelFormatError(
+                f"{path} was fit on features {saved}, not {list(features)}", hint=retrain
+            )
+        fitted = state["fitted"]
+        if not isinstance(fitted, dict) or set(fitted) != set(cls._fitted_models):
+            raise ModelFormatError(f"{path}: the fitted parts do not match", hint=retrain)
+        for part in fitted.values():
+            if getattr(part, "n_features_in_", state["n_features"]) != state["n_features"] + (
+                1 if cls is SLearner else 0
+            ):
+                raise ModelFormatError(f"{path}: feature count does not match", hint=retrain)
+        model = cls(estimator=state["estimator"], **state["params"])
+        for name, part in fitted.items():
+            setattr(model, name, part)
+        model.n_features_in_ = int(state["n_features"])
+        if saved is not None:
+            model.feature_names_in_ = np.asarray(saved, dtype=object)
+        model.treatment_rate_ = float(state["treatment_rate"])
+        model.fitted_ = True
+        return model
+
 
 class TLearner(_UpliftBase):
     """Two-model uplift: separate classifiers for treated and control users.
@@ -161,6 +228,8 @@ class TLearner(_UpliftBase):
         self.estimator = estimator
         self.n_threads = n_threads
         self.random_state = random_state
+
+    _fitted_models = ("model_treated_", "model_control_")
 
     def _fit(self, M: FloatArray, t: NDArray[np.int64], y: NDArray[np.int64]) -> None:
         self.model_treated_ = self._base().fit(M[t == 1], y[t == 1])
@@ -236,3 +305,21 @@ UPLIFT_MODELS: dict[str, type[_UpliftBase]] = {
     "class_transformation": ClassTransformation,
     "s_learner": SLearner,
 }
+
+
+def load_uplift_model(path: str | Path, features: Sequence[str] | None = None) -> Any:
+    """Load any uplift model saved with ``save`` (the class is read from the file)."""
+    state = load_state(
+        path,
+        kind=UPLIFT_MODEL_KIND,
+        format_version=UPLIFT_FORMAT_VERSION,
+        retrain="refit the uplift model and save it",
+    )
+    by_class = {c.__name__: c for c in UPLIFT_MODELS.values()}
+    cls = by_class.get(str(state.get("model")))
+    if cls is None:
+        raise ModelFormatError(
+            f"{path} holds an unknown uplift model {state.get('model')!r}",
+            hint="refit the uplift model and save it",
+        )
+    return cls.load(path, features=features)

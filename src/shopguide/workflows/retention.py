@@ -1,9 +1,13 @@
 """User-facing retention actions: churn risk and lifetime value into the profile, and win-back.
 
-:func:`score_retention` trains the churn model on the latest fully observed window, scores every
-buyer as of the last event, fits BG/NBD + Gamma-Gamma for value, and stores the predicted
-profile fields (churn probability and its reasons, P(alive), expected purchases in 90 days, CLV,
-expected next order date) in ``user_predictions`` under that ``as_of``.
+:func:`train_churn_store` (``shopguide churn train``) trains the churn model on the latest
+fully observed window, saves it next to the store (``models/churn.skops``: a skops archive
+with a format version and the feature list, no pickle) and scores every buyer.
+:func:`score_store` (``shopguide churn score``, the service's rescoring) loads that saved model
+(training and saving one first when there is none), scores every buyer as of the last event,
+fits BG/NBD + Gamma-Gamma for value, and stores the predicted profile fields (churn probability
+and its reasons, P(alive), expected purchases in 90 days, CLV, expected next order date) in
+``user_predictions`` under that ``as_of``.
 
 :func:`winback` takes the users most at risk and gives each the recommendations most likely to
 bring them back: the published model's items with already-bought items *allowed* (people come
@@ -20,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from shopguide.columns import Columns as C
-from shopguide.errors import DataError
+from shopguide.errors import DataError, ModelFormatError
 from shopguide.recommend.registry import ModelRegistry
 from shopguide.recommend.rules import MaxPerCategory, Repurchase, RuleSet
-from shopguide.retention import customer_value_table, train_and_score_churn
+from shopguide.retention import ChurnModel, customer_value_table, train_churn
 from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.workflows.serving import build_snapshot
@@ -37,13 +41,77 @@ def purchase_events(store: Store) -> pd.DataFrame:
     )
 
 
-def score_store(store: Store, *, horizon_days: int = 90) -> dict[str, Any]:
-    """Score churn and value for every buyer and store them in ``user_predictions``."""
+def churn_model_path(store: Store) -> Path | None:
+    """Where the store's churn model is saved: ``models/churn.skops`` next to the store file
+    (``None`` for an in-memory store, whose model is not saved)."""
+    where = str(getattr(store, "path", ":memory:"))
+    if where in ("", ":memory:"):
+        return None
+    return Path(where).resolve().parent / "models" / "churn.skops"
+
+
+def _events_or_fail(store: Store) -> pd.DataFrame:
     events = purchase_events(store)
     if events.empty:
         raise DataError("no purchases in the store", hint="ingest purchase events first")
-    _, churn, report = train_and_score_churn(events, horizon_days=horizon_days)
-    as_of = pd.Timestamp(report["as_of"])
+    return events
+
+
+def train_churn_store(
+    store: Store, *, horizon_days: int = 90, model_path: str | Path | None = None
+) -> dict[str, Any]:
+    """Train the churn model, save it (``model_path`` or :func:`churn_model_path`), score all.
+
+    Returns :func:`score_store`'s report with ``model_file`` and ``trained=True``.
+    """
+    model = train_churn(_events_or_fail(store), horizon_days=horizon_days)
+    path = Path(model_path) if model_path is not None else churn_model_path(store)
+    if path is not None:
+        model.save(path)
+    return _score_with(store, model, path, trained=True)
+
+
+def load_churn_model(store: Store, model_path: str | Path | None = None) -> ChurnModel | None:
+    """The saved churn model of the store, or ``None`` when none was saved yet.
+
+    A file that exists but cannot be used (other format version, other features, untrusted
+    content) raises :class:`~shopguide.errors.ModelFormatError` saying to retrain.
+    """
+    path = Path(model_path) if model_path is not None else churn_model_path(store)
+    if path is None or not path.exists():
+        return None
+    return ChurnModel.load(path)
+
+
+def score_store(
+    store: Store, *, horizon_days: int | None = None, model_path: str | Path | None = None
+) -> dict[str, Any]:
+    """Score churn and value for every buyer and store them in ``user_predictions``.
+
+    Uses the saved churn model (``shopguide churn train``); when there is none yet, trains one
+    with ``horizon_days`` (default 90) and saves it. Asking for a ``horizon_days`` other than
+    the saved model's raises :class:`~shopguide.errors.ModelFormatError`: retrain for that
+    horizon.
+    """
+    model = load_churn_model(store, model_path)
+    if model is None:
+        return train_churn_store(store, horizon_days=horizon_days or 90, model_path=model_path)
+    if horizon_days is not None and horizon_days != model.horizon_days:
+        raise ModelFormatError(
+            f"the saved churn model predicts a {model.horizon_days}-day horizon, not "
+            f"{horizon_days} days",
+            hint=f"retrain for that horizon: shopguide churn train --horizon {horizon_days}",
+        )
+    path = Path(model_path) if model_path is not None else churn_model_path(store)
+    return _score_with(store, model, path, trained=False)
+
+
+def _score_with(
+    store: Store, model: ChurnModel, path: Path | None, *, trained: bool
+) -> dict[str, Any]:
+    events = _events_or_fail(store)
+    as_of = pd.to_datetime(events[C.TIMESTAMP]).max().floor("D")
+    churn = model.score_users(events, as_of)
     value = customer_value_table(events, as_of=as_of, horizon_days=90)
     table = churn[["churn_probability", "reasons"]].join(value, how="outer")
     rows = pd.DataFrame(
@@ -61,14 +129,26 @@ def score_store(store: Store, *, horizon_days: int = 90) -> dict[str, Any]:
     with store.transaction():
         store.execute("DELETE FROM user_predictions WHERE as_of = ?", [as_of.to_pydatetime()])
         store.append("user_predictions", rows)
+    report = {
+        **getattr(model, "report_", {}),
+        "horizon_days": model.horizon_days,
+        "as_of": str(as_of.date()),
+        "scored_users": len(churn),
+        "model_file": None if path is None else str(path),
+        "trained": trained,
+    }
     return {**report, "users": len(rows), "mean_churn_probability": float(
         np.nanmean(rows["churn_probability"])
     ), "total_clv": float(np.nansum(rows["clv"]))}  # fmt: skip
 
 
-def score_retention(db: str | Path, *, horizon_days: int = 90) -> dict[str, Any]:
-    """:func:`score_store` on the store at ``db``."""
+def score_retention(
+    db: str | Path, *, horizon_days: int | None = None, train: bool = False
+) -> dict[str, Any]:
+    """:func:`train_churn_store` (``train=True``) or :func:`score_store` on the store at ``db``."""
     with open_store(db) as store:
+        if train:
+            return train_churn_store(store, horizon_days=horizon_days or 90)
         return score_store(store, horizon_days=horizon_days)
 
 

@@ -1,0 +1,83 @@
+"""``churn train`` saves the model next to the store; ``churn score`` loads it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopguide.errors import ModelFormatError
+from shopguide.store import open_store
+from shopguide.workflows.retention import (
+    churn_model_path,
+    load_churn_model,
+    predictions,
+    score_store,
+    train_churn_store,
+)
+
+
+def _events(n: int = 250, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(n):
+        t, stop = rng.uniform(0, 30), rng.uniform(60, 500)
+        while t < min(stop, 300):
+            rows.append((f"u{u}", pd.Timestamp("2023-01-01") + pd.Timedelta(days=float(t))))
+            t += rng.exponential(20)
+    return pd.DataFrame(
+        {
+            "event_key": [f"k{i}" for i in range(len(rows))],
+            "user_id": [r[0] for r in rows],
+            "item_id": "x",
+            "event_type": "purchase",
+            "timestamp": [r[1] for r in rows],
+            "quantity": 1.0,
+            "price": rng.gamma(2, 10, len(rows)),
+        }
+    )
+
+
+def test_train_saves_and_score_loads_the_same_model(tmp_path: Path) -> None:
+    db = tmp_path / "shop.duckdb"
+    with open_store(db) as store:
+        store.append("events", _events())
+        trained = train_churn_store(store, horizon_days=60)
+        path = churn_model_path(store)
+        assert path == tmp_path / "models" / "churn.skops" and path.is_file()
+        assert trained["trained"] and trained["model_file"] == str(path)
+        first = predictions(store)
+        scored = score_store(store)
+        assert not scored["trained"] and scored["horizon_days"] == 60
+        assert scored["train_cutoff"] == trained["train_cutoff"]  # the report travels too
+        second = predictions(store)
+        # the loaded model gives exactly the numbers of the one that was trained
+        pd.testing.assert_frame_equal(first, second)
+        assert list(second.columns) == [
+            "as_of", "user_id", "churn_probability", "churn_reasons", "p_alive",
+            "expected_purchases_90d", "clv", "expected_next_order",
+        ]  # fmt: skip
+        with pytest.raises(ModelFormatError, match="--horizon 30"):
+            score_store(store, horizon_days=30)
+        assert load_churn_model(store) is not None
+
+
+def test_score_without_a_saved_model_trains_one(tmp_path: Path) -> None:
+    with open_store(tmp_path / "shop.duckdb") as store:
+        store.append("events", _events(150, seed=6))
+        result = score_store(store, horizon_days=45)
+        assert result["trained"] and churn_model_path(store).is_file()  # type: ignore[union-attr]
+        assert score_store(store)["trained"] is False
+
+
+def test_a_damaged_model_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    with open_store(tmp_path / "shop.duckdb") as store:
+        store.append("events", _events(150, seed=7))
+        train_churn_store(store, horizon_days=45)
+        path = churn_model_path(store)
+        assert path is not None
+        path.write_bytes(path.read_bytes()[:200])
+        with pytest.raises(ModelFormatError, match="shopguide churn train"):
+            score_store(store)
