@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,6 +24,9 @@ from shopguide.service.state import ServiceState
 
 log = logging.getLogger("shopguide.service.access")
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard" / "static"
+#: Swagger UI's files, vendored from the npm package ``swagger-ui-dist`` (see its README.md).
+SWAGGER_UI = Path(__file__).resolve().parent / "static" / "swagger-ui"
+SWAGGER_UI_URL = "/docs/static"
 
 
 class AccessLog:
@@ -83,11 +88,28 @@ def create_app(
             "unknown key gets 401, a key with too low a role 403."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served below from the vendored files, not from a CDN
+        redoc_url=None,  # ReDoc would need a CDN too; /docs covers the same spec
     )
     errors.install(app)
     for module in (health, events, users_router, privacy, items, insights, models, campaigns):
         app.include_router(module.router)
     app.add_middleware(AccessLog)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """Swagger UI on the service's own copy of its files (works offline)."""
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API docs",
+            swagger_js_url=f"{SWAGGER_UI_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_UI_URL}/favicon-32x32.png",
+            oauth2_redirect_url=None,
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    app.mount(SWAGGER_UI_URL, StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
     app.mount("/", StaticFiles(directory=DASHBOARD, html=True), name="dashboard")
     return app
 
