@@ -105,12 +105,16 @@ def test_click_through_every_page(
     # churn list: highest risk first, as the API says
     page.click("nav a[data-page='churn']")
     _loaded(page, "churn")
-    churn = api.get("/v1/churn?limit=50").json()["users"]
+    listed = api.get("/v1/churn?limit=50").json()
+    churn = listed["users"]
     shown = page.locator("tr[data-user]")
     assert shown.count() == len(churn)
     assert [shown.nth(i).get_attribute("data-user") for i in range(5)] == [
         u["user_id"] for u in churn[:5]
     ]
+    probabilities = [float(shown.nth(i).get_attribute("data-p") or "nan") for i in range(5)]
+    assert probabilities == [u["churn_probability"] for u in churn[:5]]
+    assert page.get_attribute("[data-testid='churn-as-of']", "data-as-of") == listed["as_of"]
     _shot(page, "churn")
 
     # user 360: open the riskiest user from the list

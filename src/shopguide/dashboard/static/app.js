@@ -293,7 +293,10 @@ function showAudience(root, a) {
 async function churnPage() {
   const data = await api("/v1/churn?limit=50");
   page(h("h1", {}, "Churn risk"),
-    h("p", { class: "muted" }, `${fmt.num(data.buyers)} buyers scored; the 50 most at risk:`),
+    h("p", { class: "muted", "data-testid": "churn-as-of", "data-as-of": data.as_of || "" },
+      `${fmt.num(data.buyers)} buyers scored as of ${(data.as_of || "").slice(0, 10)} ` +
+      `(shopguide churn score)` + (data.stale ? "; newer purchases are being scored now" : "") +
+      "; the 50 most at risk:"),
     table([
       { label: "User", render: r => userLink(r.user_id) },
       { label: "Churn risk", render: r => h("div", { style: "display:flex;gap:.5rem;align-items:center" },
