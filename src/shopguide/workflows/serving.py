@@ -7,6 +7,10 @@ domain packages (profiles, analytics, recommend, retention). Three pieces of sta
     An immutable bundle of what answering a recommendation needs: the published model and its
     id maps, the interaction matrix it scores from, the item catalogue, and frequently-bought-
     together rules. Built off the request path, then swapped in with one reference assignment.
+    It also derives what one request needs as plain arrays (a :class:`RowScorer` for the
+    neighbourhood models, the popularity order, a category index, each item's JSON fields), so
+    an uncached recommendation is a dict lookup, one compiled pass over the user's items and
+    ten small objects: no store query, no DataFrame, no scipy matrix on the request path.
 :class:`ModelHolder`
     Holds the current snapshot. ``holder.current`` is read once per request, so a request that
     started on the old version finishes on it while new requests see the new one: a publish
@@ -15,9 +19,13 @@ domain packages (profiles, analytics, recommend, retention). Three pieces of sta
 :class:`JobRunner`
     Background train-and-publish jobs with progress, polled by id.
 
-Privacy: :func:`erase_user` deletes a user's events, user row, profile rows and audience rows
-and records a hash of the id in ``suppressed_users``; :func:`suppression_rejects` is the check
-ingestion runs so later events of that user are rejected with the reason ``"user erased"``.
+Churn risk and value (:func:`churn_predictions`) are the ``user_predictions`` rows that
+``shopguide churn score`` writes, scored through the same workflow when missing or older than the
+data, so every interface shows the same numbers.
+
+Privacy: :func:`erase_user` deletes a user's events, user row, profile rows, predictions and
+audience rows and records a hash of the id in ``suppressed_users``; :func:`suppression_rejects`
+is the check ingestion runs so later events of that user are rejected with ``"user erased"``.
 """
 
 from __future__ import annotations
