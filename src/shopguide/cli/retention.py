@@ -50,8 +50,11 @@ def register(app: typer.Typer) -> None:
     def train(
         horizon: HorizonOption = 90, db: DbOption = None, as_json: JsonOption = False
     ) -> None:
-        """Train the churn model on the latest fully observed window, save it
-        (models/churn.skops next to the store) and store every buyer's score."""
+        """Train the churn model, save it and store every buyer's score.
+
+        Trains on the latest fully observed window and saves the model as models/churn.skops
+        next to the store, which `churn score` and the service then load.
+        """
         _score(db, horizon, as_json, train=True)
 
     @churn.command("score")
@@ -63,8 +66,11 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Score every buyer's churn risk and lifetime value into their profile with the saved
-        churn model (trains and saves one first if there is none)."""
+        """Score every buyer's churn risk and value with the saved churn model.
+
+        Loads models/churn.skops (trains and saves one first if there is none) and stores
+        each buyer's churn probability, reasons and lifetime value in their profile.
+        """
         _score(db, horizon, as_json, train=False)
 
     @churn.command("list")
