@@ -150,6 +150,10 @@ def churn_section(master: bool) -> None:
         f"PR-AUC {df['pr_auc'].mean():.3f}  top-decile lift {df['lift_top_decile'].mean():.2f}"
     )
     print(f"  booster alone (no logistic blend): AUC {df['auc_hgb_only'].mean():.3f}")
+    print(
+        "  (out of fold over customers, so the model learns from holdout labels of other\n"
+        "  customers; benchmarks/bench_churn.py trains on calibration-period labels only)"
+    )
     model = ChurnModel(horizon_days=273).fit_features(X, y)
     imp = model.compute_importance(X, y, n_repeats=3)
     print("  permutation importance (AUC drop, in-sample):")
