@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from shopguide.compat import require
 from shopguide.errors import ModelFormatError
 
 #: Types beyond skops's defaults that a HistGradientBoostingClassifier needs.
@@ -37,7 +36,9 @@ BOOSTER_TYPES: tuple[str, ...] = (
 
 
 def _skops() -> Any:
-    return require("skops.io", extra="models", feature="saving and loading campaign models")
+    import skops.io  # a core dependency, imported when a model file is read or written
+
+    return skops.io
 
 
 def save_state(

@@ -39,7 +39,7 @@ from shopguide.targeting.uplift import ClassTransformation, TLearner
 from shopguide.workflows.campaigns import build_audience
 from shopguide.workflows.ingest import store_stats
 from shopguide.workflows.modelling import compare_store, store_events, tune_events
-from shopguide.workflows.retention import predictions, score_store, winback_store
+from shopguide.workflows.retention import predictions, train_churn_store, winback_store
 from shopguide.workflows.serving import build_snapshot, recommend_for_user
 
 StepResult = dict[str, Any]
@@ -140,7 +140,7 @@ def _recommend(ctx: DemoContext) -> StepResult:
 
 
 def _retention(ctx: DemoContext) -> StepResult:
-    report = score_store(ctx.store)
+    report = train_churn_store(ctx.store)  # a fresh model for this data, saved for later scoring
     scored = predictions(ctx.store)
     segments = ctx.store.query_df(
         "SELECT user_id, segment FROM profiles WHERE as_of = (SELECT max(as_of) FROM profiles)"
