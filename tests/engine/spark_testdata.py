@@ -10,6 +10,14 @@ from pathlib import Path
 import pandas as pd
 
 from shopguide.data.datasets.synthetic import SyntheticData
+from shopguide.recommend.rules import (
+    ExcludeCategories,
+    InStock,
+    MaxPerCategory,
+    PriceRange,
+    Repurchase,
+    RuleSet,
+)
 from shopguide.store.base import Store
 
 #: A version in the middle of the synthetic window: later events must not count.
@@ -104,3 +112,16 @@ def assert_same_ranking(where: str, got: Ranked, want: Ranked) -> bool:
             )
         start = end
     return False
+
+
+#: Business rules of the top-N parity tests: in stock, a category excluded, a price range
+#: (items without a price fall out), repurchasable groceries, at most two per top category.
+RULES = RuleSet(
+    (
+        InStock(),
+        ExcludeCategories(["Toys"]),
+        PriceRange(5.0, 80.0),
+        Repurchase(["Grocery"]),
+        MaxPerCategory(2),
+    )
+)

@@ -6,15 +6,25 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 import typer
-from spark_testdata import ShopData, assert_same_ranking
+from spark_testdata import RULES, ShopData, assert_same_ranking
 from typer.testing import CliRunner
 
 from shopguide.cli.engine import register
+from shopguide.data.matrix import build_interactions
 from shopguide.engine import export_store, parquet_layout
 from shopguide.errors import ConfigError, DataError
-from shopguide.workflows.engine import item_knn_step, resolve_engine, resolve_master
+from shopguide.recommend.knn import UserKNN
+from shopguide.workflows.engine import (
+    item_knn_step,
+    resolve_engine,
+    resolve_master,
+    spark_job,
+    user_knn_step,
+)
 
 
 def _lists(frame: Any) -> dict[str, list[tuple[str, float]]]:
@@ -94,3 +104,47 @@ def test_cli_spark_item_knn_writes_parquet_blockwise(
         assert_same_ranking(user, got[user], ranked)
     neighbours = tmp_path / "item-knn" / "neighbours"
     assert any(neighbours.glob("*.parquet"))
+
+
+def test_user_knn_with_rules_is_identical_on_both_engines(spark: Any, shop: ShopData) -> None:
+    """``user_knn_step(engine=...)`` with business rules, Spark in two user blocks: the same
+    rows, ranks, items and float32 scores."""
+    local = user_knn_step(shop.store, k=10, n=5, rules=RULES, engine="local")
+    remote = user_knn_step(shop.store, k=10, n=5, rules=RULES, engine="spark", user_blocks=2)
+    assert len(local) > 100
+    pd.testing.assert_frame_equal(remote, local, check_dtype=False)
+
+
+def test_spark_job_user_knn_writes_the_local_neighbours_and_lists(
+    spark: Any, shop: ShopData, tmp_path: Path
+) -> None:
+    """Parquet in, Parquet out in three user blocks: neighbours (id, float32 similarity) and
+    top-N lists equal the local UserKNN's exactly."""
+    summary = spark_job("user-knn", shop.parquet, tmp_path, k=10, n=5, user_blocks=3)
+    folder = Path(summary["out"])
+    got_neighbours = duckdb.sql(
+        "SELECT user_id, neighbour_id, sim, rank "
+        f"FROM read_parquet('{folder}/neighbours/*.parquet') ORDER BY user_id, rank"
+    ).df()
+    got_recs = duckdb.sql(
+        f"SELECT * FROM read_parquet('{folder}/recommendations/*.parquet') ORDER BY user_id, rank"
+    ).df()
+
+    events = shop.store.query_df('SELECT user_id, item_id, event_type, "timestamp" FROM events')
+    inter = build_interactions(events)
+    model = UserKNN(k=10).fit(inter.matrix)
+    users, items = inter.users.external_ids, inter.items.external_ids
+    hood = model.neighbours_
+    rows = []
+    for u in range(hood.shape[0]):
+        lo, hi = hood.indptr[u], hood.indptr[u + 1]
+        order = np.lexsort((hood.indices[lo:hi], -hood.data[lo:hi]))
+        rows += [(users[u], users[hood.indices[lo + p]], float(hood.data[lo + p]), r + 1)
+                 for r, p in enumerate(order)]  # fmt: skip
+    want_neighbours = pd.DataFrame(rows, columns=["user_id", "neighbour_id", "sim", "rank"])
+    pd.testing.assert_frame_equal(got_neighbours, want_neighbours, check_dtype=False)
+
+    local = user_knn_step(shop.store, k=10, n=5, engine="local")
+    # the events after AS_OF are in both: spark_job's default as_of is the latest event
+    assert set(local["item_id"]) <= set(items)
+    pd.testing.assert_frame_equal(got_recs, local, check_dtype=False)

@@ -8,30 +8,20 @@ numba being a required dependency.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from spark_testdata import ShopData
+from spark_testdata import RULES, ShopData
 
 from shopguide.data.matrix import build_interactions
 from shopguide.engine.spark.io import read_engine_data
 from shopguide.engine.spark.knn import item_neighbours, recommend_all, spark_interactions
-from shopguide.engine.spark.userknn import recommend_users, user_knn_blockwise, user_neighbours
+from shopguide.engine.spark.userknn import recommend_users, user_neighbours
 from shopguide.recommend import _kernels
 from shopguide.recommend.knn import ItemKNN, UserKNN
-from shopguide.recommend.rules import (
-    ExcludeCategories,
-    InStock,
-    ItemCatalog,
-    MaxPerCategory,
-    PriceRange,
-    Repurchase,
-    RuleSet,
-)
+from shopguide.recommend.rules import ItemCatalog
 
 K = 10
 N = 5
@@ -79,40 +69,14 @@ def _assert_identical(what: str, got: Lists, want: Lists) -> None:
         assert got[key] == ranked, f"{what} of {key}: {got[key]} != {ranked}"
 
 
-def test_blockwise_user_knn_equals_the_local_user_knn(
-    spark: Any, shop: ShopData, events: pd.DataFrame, tmp_path: Path
-) -> None:
-    assert _kernels.active(), "the parity reference is the compiled local path"
-    inter = build_interactions(events)
-    users = inter.users.external_ids
-    local = UserKNN(k=K).fit(inter.matrix)
-    rows = np.arange(inter.matrix.shape[0])
-    ids, scores = local.recommend(rows, inter.matrix, n=N)
-
-    data = read_engine_data(spark, shop.parquet)
-    s_inter = spark_interactions(data.events).cache()
-    out = user_knn_blockwise(s_inter, tmp_path / "user-knn", k=K, n=N, blocks=3)
-    neighbours = duckdb.sql(f"SELECT * FROM read_parquet('{out}/neighbours/*.parquet')").df()
-    recs = duckdb.sql(f"SELECT * FROM read_parquet('{out}/recommendations/*.parquet')").df()
-    s_inter.unpersist()
-
-    assert list(recs.columns) == ["user_id", "rank", "item_id", "score"]
-    assert len(neighbours) == local.neighbours_.nnz
-    _assert_identical(
-        "neighbours",
-        _spark_lists(neighbours, "user_id", "neighbour_id", "sim"),
-        _neighbour_lists(local, users),
-    )
-    _assert_identical(
-        "top-N",
-        _spark_lists(recs, "user_id", "item_id", "score"),
-        _local_lists(ids, scores, users, inter.items.external_ids),
-    )
-
-
 def test_binary_shrunk_rated_user_knn_equals_local(
     spark: Any, shop: ShopData, events: pd.DataFrame
 ) -> None:
+    """0/1 data, shrinkage 2, the "rated" denominator, two user blocks: identical lists.
+
+    (The default weighted case, written blockwise to Parquet, is checked through
+    ``spark_job("user-knn")`` in test_engine_workflows.)"""
+    assert _kernels.active(), "the parity reference is the compiled local path"
     inter = build_interactions(events)
     matrix = inter.binary()
     local = UserKNN(k=K, shrink=2.0, normalize="rated").fit(matrix)
@@ -138,17 +102,6 @@ def test_binary_shrunk_rated_user_knn_equals_local(
         _spark_lists(recs, "user_id", "item_id", "score"),
         _local_lists(ids, scores, users, inter.items.external_ids),
     )
-
-
-RULES = RuleSet(
-    (
-        InStock(),
-        ExcludeCategories(["Toys"]),
-        PriceRange(5.0, 80.0),
-        Repurchase(["Grocery"]),
-        MaxPerCategory(2),
-    )
-)
 
 
 def test_rules_top_n_equal_the_local_rule_set(

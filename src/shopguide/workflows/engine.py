@@ -11,8 +11,13 @@ step                      local engine                          Spark engine
                                                                 store's ``profiles`` table
 :func:`rfm_step`          ``analytics.rfm.rfm_table``           Spark SQL, same frame
 :func:`item_knn_step`     ``recommend.ItemKNN`` + ``recommend``  join-based cosine + top-N
+:func:`user_knn_step`     ``recommend.UserKNN`` + ``recommend``  blockwise user cosine + top-N
 :func:`als_step`          ``recommend.mf.ALS`` (implicit)        MLlib implicit ALS
 ========================  ====================================  ================================
+
+The recommendation steps take an optional :class:`~shopguide.recommend.rules.RuleSet`: the
+local engine applies it with ``RuleSet.recommend``, the Spark engine with the same rules
+translated to Spark columns (:mod:`shopguide.engine.spark.rules`); the lists are equal.
 
 Store-based steps export the store to date-partitioned Parquet in a work folder first
 (:func:`shopguide.engine.export_store`). :func:`spark_job` runs a step on an engine data
@@ -43,8 +48,10 @@ from shopguide.engine import EngineName, check_engine, export_store, import_parq
 from shopguide.engine.exchange import parquet_glob
 from shopguide.errors import ConfigError
 from shopguide.profiles import build_profiles, default_as_of, ensure_profile_tables
-from shopguide.recommend.knn import ItemKNN
+from shopguide.recommend.base import Recommender
+from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.mf import ALS
+from shopguide.recommend.rules import ItemCatalog, RuleSet
 from shopguide.store.base import Store
 
 __all__ = [
@@ -59,6 +66,7 @@ __all__ = [
     "resolve_master",
     "rfm_step",
     "spark_job",
+    "user_knn_step",
 ]
 
 #: Environment variable choosing the default engine (``local`` or ``spark``).
@@ -66,7 +74,7 @@ ENGINE_ENV: Final = "SHOPGUIDE_ENGINE"
 #: Environment variable with the default Spark master URL.
 MASTER_ENV: Final = "SHOPGUIDE_SPARK_MASTER"
 #: Steps :func:`spark_job` runs.
-STEPS: Final = ("profiles", "rfm", "item-knn", "als")
+STEPS: Final = ("profiles", "rfm", "item-knn", "user-knn", "als")
 RECOMMENDATION_COLUMNS: Final = ["user_id", "rank", "item_id", "score"]
 
 
@@ -222,6 +230,47 @@ def recommendations_frame(
     )
 
 
+def _local_top_n(
+    store: Store, model: Recommender, inter: Any, n: int, rules: RuleSet | None
+) -> pd.DataFrame:
+    """Top-``n`` for every user of ``inter`` with the local model (and rules)."""
+    rows = np.arange(inter.matrix.shape[0])
+    if rules is not None and rules.rules:
+        items = store.query_df("SELECT item_id, title, category, brand, price, in_stock FROM items")
+        catalog = ItemCatalog.from_frame(items, inter.items)
+        ids, scores = rules.recommend(model, rows, inter.matrix, catalog, n=n)
+    else:
+        ids, scores = model.recommend(rows, inter.matrix, n=n)
+    frame = recommendations_frame(ids, scores, inter.users, inter.items, rows)
+    return frame.sort_values(["user_id", "rank"]).reset_index(drop=True)
+
+
+def _local_interactions(store: Store, stamp: datetime | None, binary: bool) -> Any:
+    from shopguide.data.matrix import Interactions
+
+    inter = build_interactions(_events_frame(store, stamp))
+    return Interactions(inter.binary(), inter.users, inter.items) if binary else inter
+
+
+def _spark_inputs(
+    store: Store, work: Path, master: str | None, stamp: datetime | None, binary: bool
+) -> tuple[Any, Any]:
+    """Export the store's events and items, read them on Spark: (interactions, items)."""
+    from shopguide.engine.spark.io import read_engine_data
+    from shopguide.engine.spark.knn import spark_interactions
+
+    layout = export_store(store, work / "data", tables=("events", "items"))
+    spark = _session(master)
+    data = read_engine_data(spark, layout.directory)
+    events = data.events if stamp is None else data.events_until(stamp)
+    return spark_interactions(events, binary=binary), data.items
+
+
+def _frame_of(path: Path) -> pd.DataFrame:
+    frame = _read_parquet(path)
+    return frame[RECOMMENDATION_COLUMNS].sort_values(["user_id", "rank"]).reset_index(drop=True)
+
+
 def item_knn_step(
     store: Store,
     *,
@@ -229,6 +278,8 @@ def item_knn_step(
     n: int = 10,
     normalize: Literal["neighbours", "none"] = "neighbours",
     neighbourhood: Literal["candidate", "history"] = "candidate",
+    binary: bool = False,
+    rules: RuleSet | None = None,
     as_of: datetime | str | None = None,
     engine: str | None = None,
     master: str | None = None,
@@ -238,8 +289,9 @@ def item_knn_step(
 ) -> pd.DataFrame:
     """Top-``n`` item-KNN recommendations for every user: ``(user_id, rank, item_id, score)``.
 
-    Interactions use the default event weights (:func:`shopguide.data.matrix.build_interactions`);
-    seen items are excluded; ties go to the smaller item id on both engines. ``mode`` and
+    Interactions use the default event weights (:func:`shopguide.data.matrix.build_interactions`;
+    ``binary=True``: 1 per pair); seen items are excluded; ``rules`` apply as in
+    ``RuleSet.recommend``; ties go to the smaller item id on both engines. ``mode`` and
     ``threshold`` apply to Spark only (``"dimsum"`` is approximate).
     """
     chosen = resolve_engine(engine)
@@ -247,29 +299,74 @@ def item_knn_step(
     if chosen == "local":
         if mode != "exact":
             raise ConfigError("the local engine computes exact neighbours only")
-        inter = build_interactions(_events_frame(store, stamp))
+        inter = _local_interactions(store, stamp, binary)
         model = ItemKNN(k=k, normalize=normalize, neighbourhood=neighbourhood).fit(inter.matrix)
-        rows = np.arange(inter.matrix.shape[0])
-        ids, scores = model.recommend(rows, inter.matrix, n=n)
-        frame = recommendations_frame(ids, scores, inter.users, inter.items, rows)
-        return frame.sort_values(["user_id", "rank"]).reset_index(drop=True)
-    from shopguide.engine.spark.io import read_engine_data, write_parquet
-    from shopguide.engine.spark.knn import item_neighbours, recommend_all, spark_interactions
+        return _local_top_n(store, model, inter, n, rules)
+    from shopguide.engine.spark.io import write_parquet
+    from shopguide.engine.spark.knn import item_neighbours, recommend_all
 
     with _workdir(workdir) as work:
-        layout = export_store(store, work / "data", tables=("events",))
-        spark = _session(master)
-        data = read_engine_data(spark, layout.directory)
-        events = data.events if stamp is None else data.events_until(stamp)
-        inter = spark_interactions(events).cache()
+        inter, items = _spark_inputs(store, work, master, stamp, binary)
+        inter = inter.cache()
         neighbours = item_neighbours(inter, k, mode=mode, threshold=threshold)
         out = write_parquet(
-            recommend_all(inter, neighbours, n, normalize=normalize, neighbourhood=neighbourhood),
+            recommend_all(
+                inter,
+                neighbours,
+                n,
+                normalize=normalize,
+                neighbourhood=neighbourhood,
+                rules=rules,
+                items=items,
+            ),
             work / "recommendations",
         )
-        frame = _read_parquet(out)
+        frame = _frame_of(out)
         inter.unpersist()
-    return frame[RECOMMENDATION_COLUMNS].sort_values(["user_id", "rank"]).reset_index(drop=True)
+    return frame
+
+
+def user_knn_step(
+    store: Store,
+    *,
+    k: int = 50,
+    n: int = 10,
+    similarity: Literal["cosine", "asymmetric", "jaccard"] = "cosine",
+    shrink: float = 0.0,
+    normalize: Literal["neighbours", "rated", "none"] = "neighbours",
+    binary: bool = False,
+    rules: RuleSet | None = None,
+    as_of: datetime | str | None = None,
+    engine: str | None = None,
+    master: str | None = None,
+    user_blocks: int = 1,
+    workdir: str | Path | None = None,
+) -> pd.DataFrame:
+    """Top-``n`` user-KNN recommendations for every user: ``(user_id, rank, item_id, score)``.
+
+    Same inputs and conventions as :func:`item_knn_step`; the local engine fits
+    :class:`~shopguide.recommend.UserKNN`, the Spark engine runs the blockwise job of
+    :mod:`shopguide.engine.spark.userknn` in ``user_blocks`` hash blocks of users (Spark
+    only; the lists do not depend on it). Both give the same lists and float32 scores.
+    """
+    chosen = resolve_engine(engine)
+    stamp = None if as_of is None else _as_of(store, as_of)
+    if chosen == "local":
+        inter = _local_interactions(store, stamp, binary)
+        model = UserKNN(k=k, similarity=similarity, shrink=shrink, normalize=normalize)
+        return _local_top_n(store, model.fit(inter.matrix), inter, n, rules)
+    from shopguide.engine.spark.userknn import user_knn_blockwise
+
+    with _workdir(workdir) as work:
+        inter, items = _spark_inputs(store, work, master, stamp, binary)
+        inter = inter.cache()
+        out = user_knn_blockwise(
+            inter, work / "user-knn", k=k, n=n, blocks=user_blocks, similarity=similarity,
+            shrink=shrink, normalize=normalize, rules=rules, items=items,
+        )  # fmt: skip
+        frame = _frame_of(out / "recommendations")
+        inter.unpersist()
+    return frame
 
 
 # --- ALS ----------------------------------------------------------------------------------
@@ -353,13 +450,19 @@ def spark_job(
     regularization: float = 0.01,
     alpha: float = 1.0,
     iterations: int = 15,
+    binary: bool = False,
+    rules: RuleSet | None = None,
 ) -> dict[str, Any]:
     """Run one step on Spark from an engine data folder to ``out_dir/<step>/`` (Parquet).
 
     ``profiles`` and ``rfm`` use ``as_of`` (default: the latest event time); ``item-knn``
     writes ``neighbours/`` and ``recommendations/`` (scored in ``user_blocks`` hash blocks of
-    users, to bound the shuffle); ``als`` writes ``user_factors/``,
-    ``item_factors/`` and ``recommendations/``. Returns a small summary.
+    users, to bound the shuffle); ``user-knn`` writes the same two folders, similarities
+    and scores computed per hash block of users (``user_blocks``); ``als`` writes
+    ``user_factors/``, ``item_factors/`` and ``recommendations/``. ``rules`` (a local
+    :class:`~shopguide.recommend.rules.RuleSet`, read against the folder's items) apply to
+    the recommendations of ``item-knn``, ``user-knn`` and ``als``; ``binary`` counts every
+    (user, item) pair as 1. Returns a small summary.
     """
     if step not in STEPS:
         raise ConfigError(f"unknown step {step!r}", hint=f"use one of: {', '.join(STEPS)}")
@@ -388,17 +491,27 @@ def spark_job(
             spark_interactions,
         )
 
-        inter = spark_interactions(data.events_until(stamp)).cache()
+        inter = spark_interactions(data.events_until(stamp), binary=binary).cache()
         write_parquet(item_neighbours(inter, k, mode=mode, threshold=threshold), out / "neighbours")
         # read the written neighbours back: the scoring blocks reuse them without recomputing
         neighbours = read_table(data.events.sparkSession, out / "neighbours")
-        recommend_blockwise(inter, neighbours, out / "recommendations", n, blocks=user_blocks)
+        recommend_blockwise(
+            inter, neighbours, out / "recommendations", n, blocks=user_blocks, rules=rules,
+            items=data.items,
+        )  # fmt: skip
+    elif step == "user-knn":
+        from shopguide.engine.spark.knn import spark_interactions
+        from shopguide.engine.spark.userknn import user_knn_blockwise
+
+        inter = spark_interactions(data.events_until(stamp), binary=binary).cache()
+        user_knn_blockwise(inter, out, k=k, n=n, blocks=user_blocks, rules=rules, items=data.items)
+        inter.unpersist()
     else:
         from shopguide.engine.spark.als import fit_spark_als, recommend_all_als
         from shopguide.engine.spark.knn import spark_interactions
 
         result = fit_spark_als(
-            spark_interactions(data.events_until(stamp)),
+            spark_interactions(data.events_until(stamp), binary=binary),
             factors=factors,
             regularization=regularization,
             alpha=alpha,
@@ -406,7 +519,9 @@ def spark_job(
         )
         write_parquet(result.spark_model.userFactors, out / "user_factors")
         write_parquet(result.spark_model.itemFactors, out / "item_factors")
-        write_parquet(recommend_all_als(result, n), out / "recommendations")
+        write_parquet(
+            recommend_all_als(result, n, rules=rules, items=data.items), out / "recommendations"
+        )
         model_dir = result.model.save(out / "model")
         result.users.save(model_dir / "users.npz")
         result.items.save(model_dir / "items.npz")

@@ -23,7 +23,10 @@ import numpy as np
 
 from shopguide.compat import require
 from shopguide.data.idmap import IdMap
+from shopguide.engine.spark.rules import rule_table
+from shopguide.engine.spark.topn import top_n
 from shopguide.recommend.mf import ALS
+from shopguide.recommend.rules import RuleSet
 
 __all__ = ["SparkALSResult", "fit_spark_als", "recommend_all_als"]
 
@@ -116,30 +119,57 @@ def _factors(frame: Any, n: int, rank: int) -> np.ndarray:
     return out
 
 
-def recommend_all_als(result: SparkALSResult, n: int = 10, *, max_seen: int | None = None) -> Any:
+def recommend_all_als(
+    result: SparkALSResult,
+    n: int = 10,
+    *,
+    max_seen: int | None = None,
+    filter_already_liked: bool = True,
+    items_blocked: Any = None,
+    rules: RuleSet | None = None,
+    items: Any = None,
+) -> Any:
     """``(user_id, rank, item_id, score)`` for all users on the cluster, seen items excluded.
 
-    MLlib's ``recommendForAllUsers`` cannot filter, so it is asked for ``n + max_seen``
-    items (``max_seen`` default: the largest number of items a user has) and the user's own
-    items are removed afterwards; ties are ordered by item id as locally.
+    MLlib's ``recommendForAllUsers`` cannot filter, so it is asked for enough items that
+    the filters cannot run it dry: ``n`` (``n * overfetch`` with a
+    :class:`~shopguide.recommend.rules.MaxPerCategory` rule) plus ``max_seen`` (default: the
+    largest number of items a user has) plus the number of items the rules or
+    ``items_blocked`` exclude. The candidates then go through the same top-N as the
+    neighbourhood models (:func:`~shopguide.engine.spark.topn.top_n`: seen items,
+    repurchase exemptions, blocked and disallowed items, diversity, ties to the smaller
+    item id), so the lists are the local ``RuleSet.recommend`` on the same factors.
     """
     F = _f()
-    window = require("pyspark.sql.window", extra="spark", feature="ALS on Spark").Window
     seen = result.indexed.select("u", "i")
     if max_seen is None:
         max_seen = int(seen.groupBy("u").count().agg(F.max("count")).first()[0] or 0)
-    raw = result.spark_model.recommendForAllUsers(n + max_seen)
-    exploded = raw.select("u", F.explode("recommendations").alias("rec")).select(
-        "u", F.col("rec.i").alias("i"), F.col("rec.rating").alias("score")
-    )
-    kept = exploded.join(seen, on=["u", "i"], how="left_anti")
-    names = result.indexed.select("u", "user_id").distinct()
     item_names = result.indexed.select("i", "item_id").distinct()
-    order = window.partitionBy("u").orderBy(F.col("score").desc(), F.col("item_id").asc())
-    return (
-        kept.join(names, on="u")
-        .join(item_names, on="i")
-        .withColumn("rank", F.row_number().over(order))
-        .where(F.col("rank") <= n)
-        .select("user_id", "rank", "item_id", "score")
+    excluded = 0
+    fetch = n
+    if rules is not None and rules.rules:
+        if items is None:
+            raise ValueError("rules need the items table")
+        table = rule_table(rules, items)
+        if table.filters:
+            excluded += table.lookup(item_names).where(~F.col("allowed")).count()
+        if table.cap is not None:
+            fetch = n * table.overfetch
+    if items_blocked is not None:
+        excluded += items_blocked.select("item_id").distinct().count()
+    wanted = min(len(result.items), fetch + (max_seen if filter_already_liked else 0) + excluded)
+    raw = result.spark_model.recommendForAllUsers(max(wanted, 1))
+    exploded = raw.select("u", F.explode("recommendations").alias("rec")).select(
+        "u", F.col("rec.i").alias("i"), F.col("rec.rating").cast("double").alias("score")
+    )
+    names = result.indexed.select("u", "user_id").distinct()
+    scores = exploded.join(names, on="u").join(item_names, on="i")
+    return top_n(
+        scores.select("user_id", "item_id", "score"),
+        result.indexed.select("user_id", "item_id"),
+        n,
+        filter_already_liked=filter_already_liked,
+        items_blocked=items_blocked,
+        rules=rules,
+        items=items,
     )

@@ -1,7 +1,8 @@
 """The local business rules (:mod:`shopguide.recommend.rules`) as Spark columns.
 
 :func:`rule_table` turns a :class:`~shopguide.recommend.rules.RuleSet` into one small
-DataFrame over the candidate items, ``(item_id, allowed, again, cap_key)``:
+DataFrame over the items table, ``(item_id, allowed, again, cap_key)``, joined once to the
+candidates of the top-N job:
 
 - ``allowed``: every filtering rule ANDed (in stock, category and brand include/exclude,
   price range), exactly the mask the local :meth:`RuleSet.allowed` passes as
@@ -97,51 +98,75 @@ def _is_known(rule: Rule) -> bool:
     return isinstance(rule, known) or type(rule).allowed is Rule.allowed
 
 
-def _driver_allowed(rule: Rule, catalog_items: Any) -> Any:
-    """Evaluate an unknown rule with the local code on the collected items table."""
+#: An item id no catalogue has: the driver-side rules evaluate the "missing item" default on it.
+_MISSING = "\x00shopguide-missing-item"
+
+
+def _driver_allowed(rule: Rule, catalog_items: Any) -> tuple[Any, bool]:
+    """Evaluate an unknown rule with the local code on the collected items table.
+
+    Returns ``(item_id, ok)`` rows and the rule's answer for an item missing from the table.
+    """
     from shopguide.data.idmap import IdMap
     from shopguide.recommend.rules import ItemCatalog
 
     spark = catalog_items.sparkSession
     frame = catalog_items.toPandas()
     ids = frame["item_id"].astype(str).tolist()
-    catalog = ItemCatalog.from_frame(frame, IdMap(np.asarray(ids, dtype=object), kind="item"))
-    mask = rule.allowed(catalog)
-    rows = [(item, bool(ok)) for item, ok in zip(ids, np.asarray(mask), strict=True)]
-    return spark.createDataFrame(rows, "item_id STRING, ok BOOLEAN")
+    index = IdMap(np.asarray([*ids, _MISSING], dtype=object), kind="item")
+    mask = np.asarray(rule.allowed(ItemCatalog.from_frame(frame, index)), dtype=bool)
+    rows = [(item, bool(ok)) for item, ok in zip(ids, mask[:-1], strict=True)]
+    return spark.createDataFrame(rows, "item_id STRING, ok BOOLEAN"), bool(mask[-1])
 
 
 @dataclass
 class RuleTable:
-    """The rules over the candidate items (see the module docstring).
+    """The rules over the items table (see the module docstring).
 
+    ``frame`` has one row per item of the items table; candidates missing from it take
+    ``allowed_missing`` / ``again_missing`` / no cap key (the local defaults).
     ``filters`` / ``repurchase`` say whether ``allowed`` / ``again`` can be false / true at
-    all, so the top-N job skips joins it does not need; ``cap`` is the diversity rule.
+    all, so the top-N job skips what it does not need; ``cap`` is the diversity rule.
     """
 
     frame: Any
+    allowed_missing: bool
+    again_missing: bool
     filters: bool
     repurchase: bool
     cap: MaxPerCategory | None
     overfetch: int
 
+    def lookup(self, candidates: Any) -> Any:
+        """``candidates`` with ``allowed``, ``again`` and ``cap_key`` columns (left join)."""
+        F = _f()
+        joined = candidates.join(self.frame, on="item_id", how="left")
+        return joined.withColumn(
+            "allowed", F.coalesce(F.col("allowed"), F.lit(self.allowed_missing))
+        ).withColumn("again", F.coalesce(F.col("again"), F.lit(self.again_missing)))
 
-def rule_table(rules: RuleSet, item_ids: Any, items: Any) -> RuleTable:
-    """Evaluate ``rules`` for the items in ``item_ids`` (a DataFrame with ``item_id``).
 
-    ``items`` is the items table (``item_id, category, brand, price, in_stock``); candidate
-    items it lacks get the local defaults. Duplicate item rows: one of them is used.
+def rule_table(rules: RuleSet, items: Any) -> RuleTable:
+    """Evaluate ``rules`` for every item of the items table.
+
+    ``items`` has ``item_id, category, brand, price, in_stock`` (duplicate item rows: one
+    of them is used). The answers for items missing from the table are evaluated on a row
+    of NULLs, which is what the local catalogue holds for them.
     """
     F = _f()
     columns = ["item_id", "category", "brand", "price", "in_stock"]
     catalog = items.select(*columns).dropDuplicates(["item_id"])
-    base = item_ids.select("item_id").distinct().join(catalog, on="item_id", how="left")
+    spark = items.sparkSession
+    missing_row = spark.createDataFrame(
+        [(_MISSING, None, None, None, None)],
+        "item_id STRING, category STRING, brand STRING, price DOUBLE, in_stock BOOLEAN",
+    )
     allowed = F.lit(True)
     filters = False
-    driver_masks: list[Any] = []
+    driver_masks: list[tuple[Any, bool]] = []
     for rule in rules.rules:
         if not _is_known(rule):
-            driver_masks.append(_driver_allowed(rule, base))
+            driver_masks.append(_driver_allowed(rule, catalog))
             filters = True
             continue
         expression = _allowed_expression(rule)
@@ -161,14 +186,24 @@ def rule_table(rules: RuleSet, item_ids: Any, items: Any) -> RuleTable:
         key = F.when(F.col("category").isNotNull(), _strip(F.split("category", ">")[0]))
     else:
         key = F.col("category")
-    frame = base.select(
-        "item_id", allowed.alias("allowed"), again.alias("again"), key.alias("cap_key")
-    )
-    for position, mask in enumerate(driver_masks):
+    selected = ["item_id", allowed.alias("allowed"), again.alias("again"), key.alias("cap_key")]
+    frame = catalog.select(*selected)
+    missing = missing_row.select(*selected).first()
+    allowed_missing = bool(missing["allowed"])
+    for position, (mask, default) in enumerate(driver_masks):
         name = f"_ok{position}"
         frame = (
             frame.join(mask.withColumnRenamed("ok", name), on="item_id", how="left")
             .withColumn("allowed", F.col("allowed") & F.coalesce(F.col(name), F.lit(False)))
             .drop(name)
         )
-    return RuleTable(frame, filters, bool(repurchase_rules), cap, rules.overfetch)
+        allowed_missing = allowed_missing and default
+    return RuleTable(
+        frame=frame,
+        allowed_missing=allowed_missing,
+        again_missing=bool(missing["again"]),
+        filters=filters,
+        repurchase=bool(repurchase_rules),
+        cap=cap,
+        overfetch=rules.overfetch,
+    )

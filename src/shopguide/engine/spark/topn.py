@@ -147,31 +147,31 @@ def top_n(
     if rules is not None and rules.rules:
         if items is None:
             raise ValueError("rules need the items table")
-        table = rule_table(rules, scores.select("item_id").distinct(), items)
+        table = rule_table(rules, items)
     candidates = scores.where(F.col("score") != 0).select(
         "user_id", "item_id", f32(F.col("score")).alias("score")
     )
-    if filter_already_liked:
-        seen = interactions.select("user_id", "item_id")
-        if table is not None and table.repurchase:
-            again = table.frame.where(F.col("again")).select("item_id")
-            seen = seen.join(again, on="item_id", how="left_anti")
-        candidates = candidates.join(seen, on=["user_id", "item_id"], how="left_anti")
     if items_blocked is not None:
         blocked = items_blocked.select("item_id").distinct()
         candidates = candidates.join(blocked, on="item_id", how="left_anti")
-    if table is not None and table.filters:
-        allowed = table.frame.where(F.col("allowed")).select("item_id")
-        candidates = candidates.join(allowed, on="item_id", how="left_semi")
+    if table is not None:  # one join: allowed, repurchasable, diversity key
+        candidates = table.lookup(candidates)
+        if table.filters:
+            candidates = candidates.where(F.col("allowed"))
+    if filter_already_liked:
+        seen = interactions.select("user_id", "item_id", F.lit(True).alias("_seen"))
+        candidates = candidates.join(seen, on=["user_id", "item_id"], how="left")
+        keep = F.col("_seen").isNull()
+        if table is not None and table.repurchase:
+            keep = keep | F.col("again")
+        candidates = candidates.where(keep)
     order = W.partitionBy("user_id").orderBy(F.col("score").desc(), F.col("item_id").asc())
     ranked = candidates.withColumn("rank", F.row_number().over(order))
     if table is None or table.cap is None:
         return ranked.where(F.col("rank") <= n).select("user_id", "rank", "item_id", "score")
     # MaxPerCategory: the model's first n * overfetch items, walked in order, at most m per
     # key: an item is kept when fewer than m earlier items share its key
-    fetched = ranked.where(F.col("rank") <= n * table.overfetch).join(
-        table.frame.select("item_id", "cap_key"), on="item_id", how="left"
-    )
+    fetched = ranked.where(F.col("rank") <= n * table.overfetch)
     per_key = W.partitionBy("user_id", "cap_key").orderBy("rank")
     kept = fetched.withColumn("_in_key", F.row_number().over(per_key)).where(
         F.col("cap_key").isNull() | (F.col("_in_key") <= table.cap.m)
