@@ -16,19 +16,25 @@ async def get_state(request: Request) -> ServiceState:
     return state
 
 
-async def get_snapshot(request: Request) -> ModelSnapshot:
-    """The model snapshot current when the request arrived (kept for the whole request).
+def current_snapshot(request: Request) -> ModelSnapshot:
+    """The model snapshot current when the request arrived (503 when none is published).
 
-    The routes that use it are ``async``: scoring one user takes about a millisecond, less
-    than a hop to the thread pool, and runs on the event loop without contention.
+    A route keeps the object for the whole request, so a model swap never changes it midway.
+    The routes that use it are ``async``: scoring one user takes well under a millisecond,
+    less than a hop to the thread pool, and runs on the event loop without contention.
     """
-    snapshot = request.app.state.service.holder.current
+    snapshot: ModelSnapshot | None = request.app.state.service.holder.current
     if snapshot is None:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "no model is published yet: train one with POST /v1/models/{name}/train",
         )
     return snapshot
+
+
+async def get_snapshot(request: Request) -> ModelSnapshot:
+    """:func:`current_snapshot` as a dependency."""
+    return current_snapshot(request)
 
 
 State = Annotated[ServiceState, Depends(get_state)]

@@ -31,6 +31,7 @@ is the check ingestion runs so later events of that user are rejected with ``"us
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 import time
@@ -90,6 +91,7 @@ __all__ = [
     "item_record",
     "overview",
     "recommend_for_user",
+    "recommendations_json",
     "score_predictions",
     "segments",
     "similar_items",
@@ -855,8 +857,10 @@ class RowScorer:
                 model._sparse_product(np.arange(model.n_users_, dtype=np.int64), probe)[0]  # type: ignore[index]
             )
         right = sp.csr_matrix(right)
+        # unsigned column indices: the scatter-add needs no negative-index check (~25 % faster)
+        indices = right.indices.astype(np.uint32 if n_items < 2**32 else np.int64)
         scorer = cls(
-            right.indptr, right.indices, right.data, int(rated), n_items, own_row,
+            right.indptr, indices, right.data, int(rated), n_items, own_row,
             None if own_row else left,
         )  # fmt: skip
         scorer.top_n(0, np.zeros(0, np.int32), np.zeros(0, np.float32), None, 1)  # compile now
@@ -944,6 +948,9 @@ class ModelSnapshot:
     item_meta: list[tuple[str, str | None, str | None, float | None]] = field(
         default_factory=list, init=False
     )
+    #: Per item, the JSON of an answer's item object around its score and reason:
+    #: ``{"item_id":…,"score":`` and ``,"title":…,"category":…,"price":…,"reason":``.
+    item_json: list[tuple[bytes, bytes]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         # plain dicts: a lookup per request costs ~100 ns instead of a pandas indexer call
@@ -960,6 +967,14 @@ class ModelSnapshot:
                 self.items.external_ids.tolist(), cat.title.tolist(), cat.category.tolist(),
                 cat.price.tolist(), strict=True,
             )
+        )  # fmt: skip
+        self.item_json.extend(
+            (
+                b'{"item_id":' + _json(item_id) + b',"score":',
+                b',"title":' + _json(title) + b',"category":' + _json(category)
+                + b',"price":' + _json(price) + b',"reason":',
+            )
+            for item_id, title, category, price in self.item_meta
         )  # fmt: skip
 
     def user_items(self, user_id: str) -> tuple[int | None, np.ndarray, np.ndarray]:
@@ -1222,6 +1237,55 @@ def recommend_for_user(
     return answer
 
 
+def recommendations_json(
+    snapshot: ModelSnapshot,
+    user_id: str,
+    n: int = 10,
+    *,
+    include_categories: Sequence[str] = (),
+    exclude_categories: Sequence[str] = (),
+    min_price: float | None = None,
+    max_price: float | None = None,
+    explanations: bool = False,
+) -> bytes:
+    """:func:`recommend_for_user` as the REST answer's JSON (``RecommendationsResponse``).
+
+    Written from the snapshot's per-item JSON fragments, so an answer costs a join of ten byte
+    strings instead of building and serialising objects; cached like the items.
+    """
+    if user_id in snapshot.erased:
+        raise UnknownIdError("user", [user_id])
+    key = ("json", n, tuple(include_categories), tuple(exclude_categories), min_price,
+           max_price, explanations)  # fmt: skip
+    cached = snapshot.answers.get(user_id, key)
+    if cached is not None:
+        return bytes(cached)
+    ids, scores, reasons, strategy = _score_user(
+        snapshot, user_id, n, include_categories, exclude_categories, min_price, max_price,
+        explanations,
+    )  # fmt: skip
+    fragments = snapshot.item_json
+    items = b",".join(
+        fragments[i][0]
+        + repr(score).encode()
+        + fragments[i][1]
+        + (b"null}" if reason is None else _json(reason) + b"}")
+        for i, score, reason in zip(ids.tolist(), scores.tolist(), reasons, strict=True)
+    )
+    body = (
+        b'{"user_id":' + _json(user_id) + b',"model":' + _json(snapshot.name)
+        + b',"version":' + _json(snapshot.version) + b',"strategy":' + _json(strategy)
+        + b',"items":[' + items + b"]}"
+    )  # fmt: skip
+    snapshot.answers.put(user_id, key, body)
+    return body
+
+
+def _json(value: str | float | None) -> bytes:
+    """One JSON value (UTF-8, finite numbers only)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+
+
 def _recommend_uncached(
     snapshot: ModelSnapshot,
     user_id: str,
@@ -1232,9 +1296,32 @@ def _recommend_uncached(
     max_price: float | None,
     explanations: bool,
 ) -> tuple[list[Recommendation], str]:
-    """Score the user now. With a :class:`RowScorer` (item-/user-KNN) the request touches only
-    the snapshot's arrays: the user's interaction slice, the filter mask from the category
-    index and one compiled pass; other models go through ``RuleSet.recommend``."""
+    ids, scores, reasons, strategy = _score_user(
+        snapshot, user_id, n, include_categories, exclude_categories, min_price, max_price,
+        explanations,
+    )  # fmt: skip
+    out = []
+    for i, score, reason in zip(ids.tolist(), scores.tolist(), reasons, strict=True):
+        item_id, title, category, price = snapshot.item_meta[i]
+        out.append(Recommendation(item_id, score, title, category, price, reason))
+    return out, strategy
+
+
+def _score_user(
+    snapshot: ModelSnapshot,
+    user_id: str,
+    n: int,
+    include_categories: Sequence[str],
+    exclude_categories: Sequence[str],
+    min_price: float | None,
+    max_price: float | None,
+    explanations: bool,
+) -> tuple[np.ndarray, np.ndarray, list[str | None], str]:
+    """Score the user now: item indices, scores, reasons and the strategy.
+
+    With a :class:`RowScorer` (item-/user-KNN) the request touches only the snapshot's arrays:
+    the user's interaction slice, the filter mask from the category index and one compiled
+    pass; other models go through ``RuleSet.recommend``."""
     index, seen, weights = snapshot.user_items(user_id)
     from_row = isinstance(snapshot.model, ItemKNN | EASE)
     allowed = snapshot.allowed(include_categories, exclude_categories, min_price, max_price)
@@ -1271,11 +1358,7 @@ def _recommend_uncached(
         ids, scores = _popular(snapshot, allowed, seen, n)
         strategy = "popular"
         reasons = ["popular with all shoppers" if explanations else None] * len(ids)
-    out = []
-    for i, score, reason in zip(ids.tolist(), scores.tolist(), reasons, strict=True):
-        item_id, title, category, price = snapshot.item_meta[i]
-        out.append(Recommendation(item_id, score, title, category, price, reason))
-    return out, strategy
+    return ids, scores, reasons, strategy
 
 
 def _as_row(indices: np.ndarray, data: np.ndarray, n_items: int) -> sp.csr_matrix:
@@ -1601,8 +1684,6 @@ def model_versions(registry: ModelRegistry) -> list[dict[str, Any]]:
             meta_file = Path(registry.root) / name / version / "meta.json"
             meta: dict[str, Any] = {}
             if meta_file.is_file():
-                import json
-
                 meta = json.loads(meta_file.read_text())
             out.append(
                 {
