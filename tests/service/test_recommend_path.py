@@ -211,3 +211,25 @@ def test_online_events_change_the_next_answer(store_path: Path) -> None:
     assert bought not in [i.item_id for i in after]
     ids, scores, _ = _reference(snapshot, user, 5, {})
     assert [i.item_id for i in after] == ids and [i.score for i in after] == scores
+
+
+def test_json_answer_equals_the_items(item_snapshot: serving.ModelSnapshot) -> None:
+    """The REST body written from the snapshot's JSON fragments says what recommend_for_user
+    says, for model and popular answers, filters and explanations."""
+    from shopguide.service.schemas import RecommendationsResponse
+
+    snapshot = item_snapshot
+    users = [str(u) for u in snapshot.users.external_ids[:40:4]] + ["nobody-known"]
+    for user in users:
+        for filters in FILTERS[:3]:
+            for explanations in (False, True):
+                items, strategy = serving.recommend_for_user(
+                    snapshot, user, 7, explanations=explanations, **filters
+                )
+                body = serving.recommendations_json(
+                    snapshot, user, 7, explanations=explanations, **filters
+                )
+                answer = RecommendationsResponse.model_validate_json(body)
+                assert answer.user_id == user and answer.strategy == strategy
+                assert (answer.model, answer.version) == (snapshot.name, snapshot.version)
+                assert [vars(i) for i in answer.items] == [vars(i) for i in items]
