@@ -592,16 +592,29 @@ def score_predictions(store: Store, *, lock: threading.RLock | None = None) -> d
             return score_store(store)
 
 
-def _rescore_in_background(store: Store, lock: threading.RLock | None) -> bool:
-    """Start :func:`score_predictions` in a thread unless one is running; True if started."""
+#: The data day each store was last rescored for in the background (one attempt per day: if
+#: the scoring cannot reach that day, requests keep the stored rows instead of refitting).
+_RESCORED_FOR: dict[str, pd.Timestamp] = {}
+
+
+def _rescore_in_background(
+    store: Store, lock: threading.RLock | None, data_as_of: pd.Timestamp | None = None
+) -> bool:
+    """Start :func:`score_predictions` in a thread unless one is running or one already ran
+    for ``data_as_of``; True if started."""
     guard = _scoring_lock(store)
-    if guard.locked():
-        return False
+    with _RETENTION_LOCK:
+        if guard.locked() or (
+            data_as_of is not None and _RESCORED_FOR.get(str(store.path)) == data_as_of
+        ):
+            return False
+        if data_as_of is not None:
+            _RESCORED_FOR[str(store.path)] = data_as_of
 
     def run() -> None:
         try:
             score_predictions(store, lock=lock)
-        except Exception:  # the stale rows stay; the next request tries again
+        except Exception:  # the stale rows stay
             import logging
 
             logging.getLogger("shopguide.service").exception("churn rescoring failed")
@@ -639,7 +652,7 @@ def churn_predictions(
             raise DataError("scoring produced no predictions", hint="run: shopguide churn score")
     stale = stored < data_as_of if data_as_of is not None else False
     if stale:
-        _rescore_in_background(store, lock)
+        _rescore_in_background(store, lock, data_as_of)
     key = (stored, fingerprint)
     cache_key = str(store.path)
     with _RETENTION_LOCK:
