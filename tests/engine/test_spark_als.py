@@ -15,9 +15,8 @@ from spark_testdata import RULES, ShopData, assert_same_ranking
 
 from shopguide.data.matrix import build_interactions
 from shopguide.data.split import TemporalSplit
-from shopguide.engine.spark.als import fit_spark_als, recommend_all_als
+from shopguide.engine.spark.als import recommend_all_als
 from shopguide.engine.spark.io import read_engine_data
-from shopguide.engine.spark.knn import spark_interactions
 from shopguide.evaluate.metrics import ndcg_at_n, recall_at_n
 from shopguide.recommend.rules import ItemCatalog
 from shopguide.workflows.engine import als_step
@@ -27,6 +26,8 @@ PARAMS: dict[str, Any] = {"factors": 16, "iterations": 10, "regularization": 0.0
 
 
 def test_spark_als_ranks_as_well_as_the_local_als(spark: Any, shop: ShopData) -> None:
+    """Metrics within the tolerance; and the Spark run's batch top-N with business rules
+    equals the local rules on the same factors (see ``_check_batch_top_n_with_rules``)."""
     split = TemporalSplit(fraction=0.8).split(shop.synthetic.events)
     train = build_interactions(split.train)
     test = build_interactions(split.test, user_map=train.users, item_map=train.items)
@@ -48,32 +49,33 @@ def test_spark_als_ranks_as_well_as_the_local_als(spark: Any, shop: ShopData) ->
             float(np.nanmean(ndcg_at_n(ids, relevant, 10))),
             float(np.nanmean(recall_at_n(ids, relevant, 10))),
         )
+        if engine == "spark":
+            _check_batch_top_n_with_rules(spark, shop, run, train.matrix)
     (ndcg_local, recall_local), (ndcg_spark, recall_spark) = metrics["local"], metrics["spark"]
     assert ndcg_local > 0.03 and ndcg_spark > 0.03  # both learned something
     assert abs(ndcg_spark - ndcg_local) <= TOLERANCE, metrics
     assert abs(recall_spark - recall_local) <= TOLERANCE, metrics
 
 
-def test_spark_als_top_n_with_rules_equals_the_local_rules(spark: Any, shop: ShopData) -> None:
-    """Batch top-N on the cluster (MLlib candidates + the shared top-N) equals the local
-    ``RuleSet.recommend`` on the same factors. MLlib and numpy sum the dot products in
-    different orders (float32 ulps), so lists are compared tie-aware within 1e-5."""
-    data = read_engine_data(spark, shop.parquet)
-    result = fit_spark_als(spark_interactions(data.events), factors=4, iterations=1)
-    events = shop.store.query_df("SELECT user_id, item_id, event_type FROM events")
-    inter = build_interactions(events, user_map=result.users, item_map=result.items)
+def _check_batch_top_n_with_rules(spark: Any, shop: ShopData, run: Any, matrix: Any) -> None:
+    """Batch top-N on the cluster (MLlib candidates + the shared top-N with the business
+    rules) equals the local ``RuleSet.recommend`` on the same factors. MLlib and numpy sum
+    the dot products in different orders (float32 ulps), so lists are compared tie-aware
+    within 1e-5."""
     items = shop.store.query_df(
         "SELECT item_id, title, category, brand, price, in_stock FROM items"
     )
-    catalog = ItemCatalog.from_frame(items, result.items)
-    rows = np.arange(len(result.users))
-    ids, scores = RULES.recommend(result.model, rows, inter.matrix, catalog, n=5)
-    got = recommend_all_als(result, 5, rules=RULES, items=data.items).toPandas()
+    catalog = ItemCatalog.from_frame(items, run.items)
+    rows = np.arange(len(run.users))
+    ids, scores = RULES.recommend(run.model, rows, matrix, catalog, n=5)
+    got = recommend_all_als(
+        run.spark, 5, rules=RULES, items=read_engine_data(spark, shop.parquet).items
+    ).toPandas()
     by_user = {u: g.sort_values("rank") for u, g in got.groupby("user_id")}
-    names = result.items.external_ids
+    names = run.items.external_ids
     for row in rows:
         want = [(str(names[i]), float(s)) for i, s in zip(ids[row], scores[row], strict=True)
                 if i >= 0]  # fmt: skip
-        frame = by_user.get(result.users.external_ids[row])
+        frame = by_user.get(run.users.external_ids[row])
         have = [] if frame is None else list(zip(frame["item_id"], frame["score"], strict=True))
         assert_same_ranking(f"ALS top-N of row {row}", have, want)

@@ -379,6 +379,9 @@ class ALSRun:
     users: IdMap
     items: IdMap
     seconds: float
+    #: The Spark run's :class:`~shopguide.engine.spark.als.SparkALSResult` (MLlib model,
+    #: for batch top-N on the cluster with ``recommend_all_als``); ``None`` locally.
+    spark: Any = None
 
 
 def als_step(
@@ -430,7 +433,8 @@ def als_step(
         iterations=iterations,
         random_state=random_state,
     )
-    return ALSRun(chosen, result.model, result.users, result.items, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return ALSRun(chosen, result.model, result.users, result.items, seconds, spark=result)
 
 
 # --- Parquet in, Parquet out ----------------------------------------------------------------

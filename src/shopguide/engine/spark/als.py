@@ -43,7 +43,7 @@ class SparkALSResult:
     users: IdMap
     items: IdMap
     model: ALS
-    indexed: Any  # (user_id, item_id, u, i, r) DataFrame used for training
+    indexed: Any  # (user_id, item_id, u, i, r) DataFrame used for training (cached)
 
 
 def _index(frame: Any, column: str, name: str) -> tuple[Any, IdMap]:
@@ -77,8 +77,11 @@ def fit_spark_als(
     F = _f()
     user_table, users = _index(interactions, "user_id", "u")
     item_table, items = _index(interactions, "item_id", "i")
-    indexed = interactions.join(F.broadcast(user_table), on="user_id").join(
-        F.broadcast(item_table), on="item_id"
+    # cached: training reads it once, batch top-N (ids, seen items) several times more
+    indexed = (
+        interactions.join(F.broadcast(user_table), on="user_id")
+        .join(F.broadcast(item_table), on="item_id")
+        .cache()
     )
     params: dict[str, Any] = {
         "rank": factors,
