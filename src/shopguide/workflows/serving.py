@@ -870,8 +870,10 @@ class RowScorer:
                 model._sparse_product(np.arange(model.n_users_, dtype=np.int64), probe)[0]  # type: ignore[index]
             )
         right = sp.csr_matrix(right)
-        # unsigned column indices: the scatter-add needs no negative-index check (~25 % faster)
-        indices = right.indices.astype(np.uint32 if n_items < 2**32 else np.int64)
+        # unsigned, narrowest column indices: no negative-index check in the scatter-add, and
+        # fewer bytes to pull into the cache per request (a request finds them cold)
+        kind = np.uint16 if n_items <= 2**16 else np.uint32 if n_items <= 2**32 else np.int64
+        indices = right.indices.astype(kind)
         scorer = cls(
             right.indptr, indices, right.data, int(rated), n_items, own_row,
             None if own_row else left,
