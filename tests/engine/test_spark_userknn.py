@@ -153,3 +153,30 @@ def test_rules_top_n_equal_the_local_rule_set(
         assert all(allowed[index[i]] for i in shown)
         assert not shown & {str(names[b]) for b in blocked}
     s_inter.unpersist()
+
+
+def test_user_knn_pruning_known_answer(spark: Any) -> None:
+    """Four users, three items (x bought by a, b, d; y by a, b; z by b, c), K = 1.
+
+    Exact cosines: a-b 2/sqrt(6), a-d 1/sqrt(2), b-c = b-d = 1/sqrt(3). Leaving out items
+    with more than two users (x) gives a-b 1/sqrt(6), b-c 1/sqrt(3) and nothing for d (norms
+    still count x); keeping pairs that share two items keeps only a-b."""
+    rows = [("a", "x"), ("a", "y"), ("b", "x"), ("b", "y"), ("b", "z"), ("c", "z"), ("d", "x")]
+    inter = spark.createDataFrame(
+        [(u, i, 1.0) for u, i in rows], "user_id STRING, item_id STRING, r DOUBLE"
+    )
+
+    def top1(**pruning: Any) -> dict[str, tuple[str, float]]:
+        frame = user_neighbours(inter, 1, **pruning).toPandas()
+        columns = zip(frame.user_id, frame.neighbour_id, frame.sim, strict=True)
+        return {u: (v, s) for u, v, s in columns}
+
+    exact = top1()
+    assert {u: v for u, (v, _) in exact.items()} == {"a": "b", "b": "a", "c": "b", "d": "a"}
+    assert exact["a"][1] == pytest.approx(2 / np.sqrt(6), rel=1e-6)
+    assert exact["d"][1] == pytest.approx(1 / np.sqrt(2), rel=1e-6)
+    capped = top1(max_item_users=2)
+    assert {u: v for u, (v, _) in capped.items()} == {"a": "b", "b": "c", "c": "b"}
+    assert capped["a"][1] == pytest.approx(1 / np.sqrt(6), rel=1e-6)
+    assert capped["b"][1] == pytest.approx(1 / np.sqrt(3), rel=1e-6)
+    assert {u: v for u, (v, _) in top1(min_co_items=2).items()} == {"a": "b", "b": "a"}

@@ -456,6 +456,8 @@ def spark_job(
     iterations: int = 15,
     binary: bool = False,
     rules: RuleSet | None = None,
+    max_item_users: int | None = None,
+    min_co_items: int = 1,
 ) -> dict[str, Any]:
     """Run one step on Spark from an engine data folder to ``out_dir/<step>/`` (Parquet).
 
@@ -466,7 +468,8 @@ def spark_job(
     ``user_factors/``, ``item_factors/`` and ``recommendations/``. ``rules`` (a local
     :class:`~shopguide.recommend.rules.RuleSet`, read against the folder's items) apply to
     the recommendations of ``item-knn``, ``user-knn`` and ``als``; ``binary`` counts every
-    (user, item) pair as 1. Returns a small summary.
+    (user, item) pair as 1. ``max_item_users`` and ``min_co_items`` prune user-KNN's pairs
+    (:mod:`shopguide.engine.spark.userknn`; off by default). Returns a small summary.
     """
     if step not in STEPS:
         raise ConfigError(f"unknown step {step!r}", hint=f"use one of: {', '.join(STEPS)}")
@@ -508,7 +511,10 @@ def spark_job(
         from shopguide.engine.spark.userknn import user_knn_blockwise
 
         inter = spark_interactions(data.events_until(stamp), binary=binary).cache()
-        user_knn_blockwise(inter, out, k=k, n=n, blocks=user_blocks, rules=rules, items=data.items)
+        user_knn_blockwise(
+            inter, out, k=k, n=n, blocks=user_blocks, rules=rules, items=data.items,
+            max_item_users=max_item_users, min_co_items=min_co_items,
+        )  # fmt: skip
         inter.unpersist()
     else:
         from shopguide.engine.spark.als import fit_spark_als, recommend_all_als
