@@ -44,6 +44,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 OUT = ROOT / "output"
 KEY = "bench-read-key"
+REC_ROUTE = "GET /v1/users/{user_id}/recommendations"
 
 
 def prepare_store(db: Path, synthetic: bool) -> None:
@@ -306,6 +307,11 @@ def main() -> None:
         "ratio": ratio,
         "fixed_rate": fixed,
         "server_errors": sum(r["server_errors"] for r in server_metrics["routes"].values()),
+        # the server's own latency of its last 2,000 recommendations (the paced phase): time
+        # inside the app, without the client's and the operating system's queueing
+        "server_side_paced": {
+            k: server_metrics["routes"].get(REC_ROUTE, {}).get(k) for k in ("p50_ms", "p99_ms")
+        },
         "goals": {
             "throughput_ratio>=0.5": ratio >= 0.5,
             "p99<20ms@rate": fixed["p99_ms"] < 20.0,
@@ -327,6 +333,9 @@ def main() -> None:
         )
     print(f"| recommendations paced at {fixed['rate']:.0f} req/s | {fixed['rps']:.0f} "
           f"| {fixed['p50_ms']:.2f} | {fixed['p99_ms']:.2f} | {fixed['errors']} |")  # fmt: skip
+    inside = result["server_side_paced"]
+    print(f"| (server side, last 2,000 paced requests) | | {inside['p50_ms']} "
+          f"| {inside['p99_ms']} | |")  # fmt: skip
     print()
     print(f"recommendations / health throughput: {ratio:.0%}")
     for goal, met in result["goals"].items():
