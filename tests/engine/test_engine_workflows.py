@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import typer
-from spark_testdata import RULES, ShopData, assert_same_ranking
+from spark_testdata import RULES, ShopData, assert_same_ranking, load_frames
 from typer.testing import CliRunner
 
 from shopguide.cli.engine import register
@@ -148,3 +149,45 @@ def test_spark_job_user_knn_writes_the_local_neighbours_and_lists(
     # the events after AS_OF are in both: spark_job's default as_of is the latest event
     assert set(local["item_id"]) <= set(items)
     pd.testing.assert_frame_equal(got_recs, local, check_dtype=False)
+
+
+def test_cli_engine_user_knn_local_writes_what_the_step_returns(tmp_path: Path) -> None:
+    """``shopguide engine user-knn --engine local --out F --json``: the file holds the rows of
+    ``user_knn_step`` and the JSON counts them."""
+    from shopguide.data.datasets.synthetic import generate
+    from shopguide.store import open_store
+
+    db = tmp_path / "shop.duckdb"
+    store = open_store(db)
+    load_frames(store, generate(n_users=120, n_items=40, n_events=2_000, seed=3))
+    want = user_knn_step(store, k=8, n=4, engine="local")
+    store.close()
+    app = typer.Typer()
+    register(app)
+    out_file = tmp_path / "recs.parquet"
+    args = ["engine", "user-knn", "--db", str(db), "--engine", "local", "--k", "8", "--n", "4"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out_file), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    got = pd.read_parquet(out_file)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert summary["rows"] == len(want) > 100
+    assert summary["users"] == want["user_id"].nunique()
+
+
+def test_cli_spark_user_knn_writes_the_local_lists(
+    spark: Any, shop: ShopData, tmp_path: Path
+) -> None:
+    app = typer.Typer()
+    register(app)
+    args = ["spark", "user-knn", "--events", str(shop.parquet), "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, [*args, "--k", "10", "--n", "5", "--user-blocks", "2"])
+    assert result.exit_code == 0, result.output
+    recs = duckdb.sql(
+        f"SELECT * FROM read_parquet('{tmp_path}/user-knn/recommendations/*.parquet')"
+    ).df()
+    local = user_knn_step(shop.store, k=10, n=5, engine="local")
+    want, got = _lists(local), _lists(recs)
+    assert set(got) == set(want)
+    for user, ranked in want.items():
+        assert_same_ranking(user, got[user], ranked)

@@ -152,6 +152,52 @@ def register(app: typer.Typer) -> None:
             as_of=as_of,
         )
 
+    @spark_app.command("user-knn")
+    def spark_user_knn(
+        events: EventsOption,
+        out_dir: OutOption,
+        master: MasterOption = None,
+        k: Annotated[int, typer.Option("--k", help="Neighbours per user.")] = 50,
+        n: NOption = 10,
+        user_blocks: Annotated[
+            int,
+            typer.Option(
+                "--user-blocks",
+                help="Compute similarities and scores in this many hash blocks of users "
+                "(bounds the shuffle; the lists do not depend on it).",
+            ),
+        ] = 1,
+        max_item_users: Annotated[
+            int | None,
+            typer.Option(
+                "--max-item-users",
+                help="Leave items bought by more users than this out of the similarity "
+                "(prunes the largest co-occurrence blocks; off by default).",
+                show_default=False,
+            ),
+        ] = None,
+        min_co_items: Annotated[
+            int,
+            typer.Option("--min-co-items", help="Drop user pairs sharing fewer items."),
+        ] = 1,
+        as_of: AsOfOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """User neighbours and top-N for all users in OUT/user-knn/, computed blockwise."""
+        _run_job(
+            "user-knn",
+            events,
+            out_dir,
+            master,
+            as_json,
+            k=k,
+            n=n,
+            user_blocks=user_blocks,
+            max_item_users=max_item_users,
+            min_co_items=min_co_items,
+            as_of=as_of,
+        )
+
     @spark_app.command("als")
     def spark_als(
         events: EventsOption,
@@ -263,3 +309,43 @@ def register(app: typer.Typer) -> None:
             )
         else:
             print_table(frame, title=f"item-KNN top-{n}", max_rows=20)
+
+    @engine_app.command("user-knn")
+    def engine_user_knn(
+        db: DbOption = None,
+        engine: EngineOption = None,
+        master: MasterOption = None,
+        k: Annotated[int, typer.Option("--k", help="Neighbours per user.")] = 50,
+        n: NOption = 10,
+        user_blocks: Annotated[
+            int,
+            typer.Option("--user-blocks", help="Spark only: hash blocks of users."),
+        ] = 1,
+        out_file: Annotated[
+            Path | None, typer.Option("--out", help="Write all rows here (.parquet or .csv).")
+        ] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Top-N user-KNN recommendations for every user with the chosen engine."""
+        from shopguide.store import open_store
+        from shopguide.workflows.engine import user_knn_step
+
+        with handled(as_json):
+            store = open_store(db_path(db), read_only=True)
+            try:
+                frame = user_knn_step(
+                    store, k=k, n=n, engine=engine, master=master, user_blocks=user_blocks
+                )
+            finally:
+                store.close()
+        if out_file is not None:
+            if out_file.suffix == ".csv":
+                frame.to_csv(out_file, index=False)
+            else:
+                frame.to_parquet(out_file, index=False)
+        if as_json:
+            emit_json(
+                {"rows": len(frame), "users": int(frame["user_id"].nunique()), "out": out_file}
+            )
+        else:
+            print_table(frame, title=f"user-KNN top-{n}", max_rows=20)
