@@ -11,8 +11,8 @@ import pytest
 import skops.io as sio
 
 from shopguide.errors import ModelFormatError
+from shopguide.model_files import save_state
 from shopguide.retention.churn import CHURN_FORMAT_VERSION, ChurnModel, churn_features
-from shopguide.retention.model_io import save_state
 
 
 def _events(n: int = 300, seed: int = 0) -> pd.DataFrame:

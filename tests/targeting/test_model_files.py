@@ -13,8 +13,8 @@ import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 
 from shopguide.errors import ModelFormatError, NotFittedError
+from shopguide.model_files import save_state
 from shopguide.targeting.campaign import MODEL_FEATURES, PropensityModel
-from shopguide.targeting.model_io import save_state
 from shopguide.targeting.uplift import (
     UPLIFT_MODELS,
     ClassTransformation,

@@ -47,8 +47,8 @@ from threadpoolctl import threadpool_limits
 
 from shopguide.columns import Columns, EventType
 from shopguide.errors import DataError, ModelFormatError, NotFittedError
+from shopguide.model_files import load_state, save_state
 from shopguide.retention.clv import BetaGeoModel, ParetoNBDModel, rfm_summary
-from shopguide.retention.model_io import load_state, save_state
 
 #: ``kind`` and format version of a saved :class:`ChurnModel` (see :meth:`ChurnModel.save`).
 CHURN_MODEL_KIND = "shopguide.churn"
@@ -487,7 +487,7 @@ class ChurnModel(BaseEstimator):
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to ``path`` (a skops archive, no pickle; see
-        :mod:`shopguide.retention.model_io`) with its format version and feature list."""
+        :mod:`shopguide.model_files`) with its format version and feature list."""
         model = self._check()
         cutoff = getattr(self, "cutoff_", None)
         state = {

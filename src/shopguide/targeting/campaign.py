@@ -42,8 +42,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from shopguide.errors import DataError, ModelFormatError, NotFittedError
+from shopguide.model_files import load_state, save_state
 from shopguide.store.base import Store
-from shopguide.targeting.model_io import load_state, save_state
 
 #: Weights of the rule-based score (they sum to 1).
 RULE_WEIGHTS: Final = {
@@ -299,7 +299,7 @@ class PropensityModel:
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to ``path``: a skops archive (no pickle) with a format
-        version and the feature list (see :mod:`shopguide.targeting.model_io`)."""
+        version and the feature list (see :mod:`shopguide.model_files`)."""
         self._check()
         state = {
             "kind": PROPENSITY_MODEL_KIND,

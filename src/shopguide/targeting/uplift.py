@@ -36,7 +36,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from shopguide.errors import DataError, ModelFormatError, NotFittedError
-from shopguide.targeting.model_io import load_state, save_state
+from shopguide.model_files import load_state, save_state
 
 FloatArray = NDArray[np.float64]
 #: ``kind`` and format version of a saved uplift model.
@@ -148,7 +148,7 @@ class _UpliftBase(BaseEstimator):
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to ``path``: a skops archive (no pickle) with a format
         version, the model class and the feature names (see
-        :mod:`shopguide.targeting.model_io`). The base classifier must be a scikit-learn one;
+        :mod:`shopguide.model_files`). The base classifier must be a scikit-learn one;
         anything skops would not load safely is refused here, before a file is written."""
         if not getattr(self, "fitted_", False):
             raise NotFittedError(type(self).__name__)

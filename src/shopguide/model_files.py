@@ -13,8 +13,8 @@ model was trained on; :func:`load_state` checks all three and raises
 :class:`~shopguide.errors.ModelFormatError` with what to do when one is wrong. Files are
 written to a temporary name and renamed, so a reader never sees half a file.
 
-(The same helper as :mod:`shopguide.retention.model_io`: the domain packages do not import
-each other, so each carries its copy until it moves to a shared lower layer.)
+Shared by :mod:`shopguide.retention` (churn) and :mod:`shopguide.targeting` (propensity and
+uplift); it sits below the domain packages, beside :mod:`shopguide.compat`.
 """
 
 from __future__ import annotations
