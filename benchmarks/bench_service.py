@@ -68,15 +68,19 @@ def prepare_store(db: Path, synthetic: bool) -> None:
             load_online_retail(store)
 
 
-def busiest_buyer(db: Path) -> tuple[str, int, int]:
-    """The user with the most purchase events, and the store's user and item counts."""
+def pick_buyer(db: Path, which: str = "busiest") -> tuple[str, int, int]:
+    """The user to ask for (``busiest``: the most purchase events, the costliest to score;
+    ``median``: the buyer in the middle of that order, a typical one), and the store's user
+    and item counts."""
     from shopguide.store import open_store
 
     with open_store(db, read_only=True) as store:
-        user = store.scalar(
-            "SELECT user_id FROM events WHERE event_type = 'purchase' "
-            "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+        ranked = (
+            "SELECT user_id, row_number() OVER (ORDER BY count(*) DESC, user_id) AS pos, "
+            "count(*) OVER () AS buyers FROM events WHERE event_type = 'purchase' GROUP BY 1"
         )
+        position = "1" if which == "busiest" else "(buyers + 1) // 2"
+        user = store.scalar(f"SELECT user_id FROM ({ranked}) WHERE pos = {position}")
         users = int(store.scalar("SELECT count(DISTINCT user_id) FROM events"))
         items = int(store.scalar("SELECT count(DISTINCT item_id) FROM events"))
     return str(user), users, items
@@ -253,13 +257,20 @@ def main() -> None:
         action="store_true",
         help="Turn the per-user answer cache off: every request scores the user afresh.",
     )
+    parser.add_argument(
+        "--user",
+        choices=("busiest", "median"),
+        default="busiest",
+        help="Whose recommendations: the buyer with the most purchases (the costliest to "
+        "score) or the median buyer (a typical one).",
+    )
     args = parser.parse_args()
 
     name = "synthetic" if args.synthetic else "online-retail"
     db = args.db or OUT / "bench_service" / name / "shop.duckdb"
     t0 = time.perf_counter()
     prepare_store(db, args.synthetic)
-    user, n_users, n_items = busiest_buyer(db)
+    user, n_users, n_items = pick_buyer(db, args.user)
     print(f"store {db} ({n_users:,} users, {n_items:,} items) ready in "
           f"{time.perf_counter() - t0:.0f} s; user {user!r}")  # fmt: skip
     port = free_port()
@@ -298,6 +309,7 @@ def main() -> None:
         "users": n_users,
         "items": n_items,
         "model": args.model,
+        "user": {"which": args.user, "user_id": user},
         "answer_cache": not args.no_cache,
         "seconds_per_phase": args.seconds,
         "connections": args.connections,
@@ -319,7 +331,9 @@ def main() -> None:
         },
     }
     OUT.mkdir(parents=True, exist_ok=True)
-    suffix = "" if not args.no_cache else "_no_cache"
+    suffix = ("" if not args.no_cache else "_no_cache") + (
+        "" if args.user == "busiest" else f"_{args.user}"
+    )
     (OUT / f"bench_service{suffix}.json").write_text(json.dumps(result, indent=2))
     print()
     print(f"answer cache: {'on' if not args.no_cache else 'off'}; server metrics: "
