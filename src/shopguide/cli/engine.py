@@ -10,7 +10,7 @@ defaults). Registered on the main app by :func:`register`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -72,6 +72,20 @@ def _run_job(
         out.print(
             f"{step}: wrote {summary['out']} in {summary['seconds']} s on {summary['master']}"
         )
+
+
+def _emit_lists(frame: Any, out_file: Path | None, as_json: bool, *, title: str) -> None:
+    """Write top-N lists to ``out_file`` (``.csv``, else Parquet) if given, then print a
+    summary (``--json``) or the first rows."""
+    if out_file is not None:
+        if out_file.suffix == ".csv":
+            frame.to_csv(out_file, index=False)
+        else:
+            frame.to_parquet(out_file, index=False)
+    if as_json:
+        emit_json({"rows": len(frame), "users": int(frame["user_id"].nunique()), "out": out_file})
+    else:
+        print_table(frame, title=title, max_rows=20)
 
 
 def register(app: typer.Typer) -> None:
@@ -298,17 +312,7 @@ def register(app: typer.Typer) -> None:
                 frame = item_knn_step(store, k=k, n=n, engine=engine, master=master)
             finally:
                 store.close()
-        if out_file is not None:
-            if out_file.suffix == ".csv":
-                frame.to_csv(out_file, index=False)
-            else:
-                frame.to_parquet(out_file, index=False)
-        if as_json:
-            emit_json(
-                {"rows": len(frame), "users": int(frame["user_id"].nunique()), "out": out_file}
-            )
-        else:
-            print_table(frame, title=f"item-KNN top-{n}", max_rows=20)
+        _emit_lists(frame, out_file, as_json, title=f"item-KNN top-{n}")
 
     @engine_app.command("user-knn")
     def engine_user_knn(
@@ -338,14 +342,4 @@ def register(app: typer.Typer) -> None:
                 )
             finally:
                 store.close()
-        if out_file is not None:
-            if out_file.suffix == ".csv":
-                frame.to_csv(out_file, index=False)
-            else:
-                frame.to_parquet(out_file, index=False)
-        if as_json:
-            emit_json(
-                {"rows": len(frame), "users": int(frame["user_id"].nunique()), "out": out_file}
-            )
-        else:
-            print_table(frame, title=f"user-KNN top-{n}", max_rows=20)
+        _emit_lists(frame, out_file, as_json, title=f"user-KNN top-{n}")
