@@ -82,7 +82,6 @@ __all__ = [
     "campaign_audience",
     "churn_predictions",
     "churn_scores",
-    "clv_scores",
     "ensure_service_tables",
     "erase_user",
     "export_user",
@@ -458,36 +457,7 @@ def segment_members(store: Store, names: Sequence[str]) -> set[str]:
 # --------------------------------------------------------------------------- retention
 
 
-@dataclass
-class _Cached:
-    key: Any
-    value: Any
-    at: float = field(default_factory=time.monotonic)
-
-
-#: Retention scores are refitted when the data changed *and* they are older than this.
-RETENTION_MAX_AGE_SECONDS = 300.0
-
-
-def _fresh(hit: _Cached | None, key: Any) -> bool:
-    if hit is None:
-        return False
-    return hit.key == key or time.monotonic() - hit.at < RETENTION_MAX_AGE_SECONDS
-
-
-_RETENTION_CACHE: dict[tuple[str, str], _Cached] = {}
 _RETENTION_LOCK = threading.Lock()
-
-
-def _data_version(store: Store) -> Any:
-    return (str(store.path), store.scalar("SELECT max(load_id) FROM loads"), store.count("events"))
-
-
-def _purchases(store: Store) -> pd.DataFrame:
-    return store.query_df(
-        """SELECT user_id, "timestamp", event_type, quantity, price, discount
-           FROM events WHERE event_type = 'purchase'"""
-    )
 
 
 #: What the service shows as churn risk and value: the ``user_predictions`` rows written by
@@ -680,38 +650,6 @@ def churn_scores(store: Store, *, lock: threading.RLock | None = None) -> pd.Dat
     return frame[[C.USER_ID, "churn_probability", "churn_reasons"]].rename(
         columns={"churn_reasons": "reasons"}
     )
-
-
-def clv_scores(
-    store: Store, horizon_weeks: int = 52, *, lock: threading.RLock | None = None
-) -> pd.DataFrame:
-    """P(alive), expected purchases and CLV per buyer over ``horizon_weeks`` (BG/NBD + GG),
-    from :func:`shopguide.retention.customer_value_table`, cached per data load."""
-    from shopguide.retention import customer_value_table
-
-    with lock or threading.RLock():
-        key = _data_version(store)
-        cache_key = (str(store.path), f"clv:{horizon_weeks}")
-        with _RETENTION_LOCK:
-            hit = _RETENTION_CACHE.get(cache_key)
-            if _fresh(hit, key):
-                assert hit is not None
-                return hit.value
-        tx = _purchases(store)
-    if tx.empty:
-        raise DataError("no purchases in the store: CLV needs purchase history")
-    table = customer_value_table(tx, horizon_days=7 * horizon_weeks, clv_weeks=horizon_weeks)
-    out = pd.DataFrame(
-        {
-            C.USER_ID: table.index.astype(str),
-            "p_alive": table["p_alive"].to_numpy(),
-            "expected_purchases": table["expected_purchases"].to_numpy(),
-            "clv": table["clv"].to_numpy(),
-        }
-    )
-    with _RETENTION_LOCK:
-        _RETENTION_CACHE[cache_key] = _Cached(key, out)
-    return out
 
 
 # --------------------------------------------------------------------------- models
