@@ -7,8 +7,10 @@ streamed to Parquet with bounded memory):
   (Parquet in, Parquet out);
 - ``rfm``: local ``analytics.rfm.rfm_table`` vs the Spark RFM job;
 - ``item-knn``: local ``build_interactions`` + ``ItemKNN(k).fit`` + top-``n`` for every user
-  vs Spark interactions + exact join-based cosine with top-K + batch top-``n`` (written as
-  Parquet).
+  vs, on Spark, for each of ``--knn-modes``: ``broadcast`` (the interactions aggregated on
+  Spark, the local kernels in Spark tasks over the broadcast matrix) and ``exact`` (the
+  join-based cosine with top-K and the join-based batch top-``n``); both write neighbours
+  and lists as Parquet.
 
 - ``user-knn`` (opt-in, ``--steps ...,user-knn``): local ``UserKNN(k).fit`` + top-``n`` vs
   Spark blockwise user-user cosine + top-``n`` (:mod:`shopguide.engine.spark.userknn`).
@@ -23,7 +25,7 @@ Usage::
 
     flock /tmp/bench.lock .venv/bin/python benchmarks/bench_spark.py --events 10000000
     flock /tmp/bench.lock .venv/bin/python benchmarks/bench_spark.py --events 1000000 \
-        --steps profiles,rfm,item-knn,user-knn
+        --steps profiles,rfm,item-knn,user-knn --knn-modes broadcast,exact
 """
 
 from __future__ import annotations
@@ -136,6 +138,7 @@ def run_spark(
     steps: set[str],
     timeout: float,
     user_blocks: int,
+    knn_modes: list[str],
 ) -> dict[str, float | None]:
     from shopguide.engine.spark.io import read_engine_data, write_parquet
     from shopguide.engine.spark.knn import item_neighbours, recommend_all, spark_interactions
@@ -170,14 +173,26 @@ def run_spark(
         )
         spark.catalog.clearCache()
 
-    def knn() -> None:
+    def knn_exact() -> None:
         inter = spark_interactions(data.events).cache()
         neighbours = item_neighbours(inter, k).cache()
+        write_parquet(neighbours, work / "neighbours")
         write_parquet(recommend_all(inter, neighbours, n), work / "recs")
 
+    def knn_broadcast() -> None:
+        from shopguide.engine.spark.broadcast import item_knn_broadcast
+
+        inter = spark_interactions(data.events).cache()
+        result = item_knn_broadcast(inter, k, n)
+        write_parquet(result.neighbours, work / "neighbours")
+        write_parquet(result.recommendations, work / "recs")
+
     if "item-knn" in steps:
-        _, times["item-knn"] = _cancellable(spark, "item-knn", knn, timeout)
-        spark.catalog.clearCache()
+        for mode in knn_modes:
+            label = f"item-knn ({mode})"
+            func = knn_broadcast if mode == "broadcast" else knn_exact
+            _, times[label] = _cancellable(spark, label, func, timeout)
+            spark.catalog.clearCache()
 
     def user_knn() -> None:
         from shopguide.engine.spark.userknn import user_knn_blockwise
@@ -213,6 +228,11 @@ def main(argv: list[str] | None = None) -> None:
         "--step-timeout", type=float, default=1200.0, help="cancel a Spark step after this"
     )
     parser.add_argument("--user-blocks", type=int, default=4, help="Spark user-KNN blocks")
+    parser.add_argument(
+        "--knn-modes",
+        default="broadcast,exact",
+        help="Spark item-KNN modes to time, in order (broadcast, exact)",
+    )
     args = parser.parse_args(argv)
     users = args.users or max(1_000, args.events // 20)
     items = args.items or max(200, args.events // 200)
@@ -239,15 +259,18 @@ def main(argv: list[str] | None = None) -> None:
             steps,
             args.step_timeout,
             args.user_blocks,
+            args.knn_modes.split(","),
         )
     )
     print()
     print(f"{files.n_events:,} events, {users:,} users, {items:,} items; K={args.k}, N={args.n}")
     print(f"{'step':<18}{'local s':>10}{'spark s':>10}{'spark/local':>13}")
-    for step in ("load into store", "session start", "profiles", "rfm", "item-knn", "user-knn"):
+    knn_rows = [f"item-knn ({mode})" for mode in args.knn_modes.split(",")]
+    rows = ["load into store", "session start", "profiles", "rfm", "item-knn", *knn_rows]
+    for step in [*rows, "user-knn"]:
         if step not in local and step not in spark:
             continue
-        lo, sp = local.get(step), spark.get(step)
+        lo, sp = local.get(step.split(" (")[0]), spark.get(step)
         ratio = f"{sp / lo:.1f}x" if lo and sp else "-"
         if step in spark and sp is None:
             spark_text = f">{args.step_timeout:.0f}"

@@ -71,6 +71,35 @@ def test_item_knn_step_gives_the_same_lists_on_both_engines(spark: Any, shop: Sh
         assert_same_ranking(user, got[user], ranked)
 
 
+def test_broadcast_item_knn_with_rules_is_identical_on_both_engines(
+    spark: Any, shop: ShopData, tmp_path: Path
+) -> None:
+    """``mode="broadcast"`` (the local kernels in Spark tasks) with business rules: the same
+    rows, ranks, items and float32 scores as the local engine, from the step and from the
+    ``shopguide spark item-knn --mode broadcast`` job; an unknown mode is refused."""
+    local = item_knn_step(shop.store, k=10, n=5, rules=RULES, engine="local")
+    remote = item_knn_step(shop.store, k=10, n=5, rules=RULES, engine="spark", mode="broadcast")
+    assert len(local) > 100
+    pd.testing.assert_frame_equal(remote, local, check_dtype=False)
+
+    summary = spark_job("item-knn", shop.parquet, tmp_path, k=10, n=5, mode="broadcast")
+    out = Path(summary["out"])
+    written = duckdb.sql(
+        "SELECT user_id, rank, item_id, score "
+        f"FROM read_parquet('{out}/recommendations/*.parquet') ORDER BY user_id, rank"
+    ).df()
+    plain = item_knn_step(shop.store, k=10, n=5, engine="local")
+    pd.testing.assert_frame_equal(written, plain, check_dtype=False)
+    [(count, deepest)] = duckdb.sql(
+        f"SELECT count(*), max(rank) FROM read_parquet('{out}/neighbours/*.parquet')"
+    ).fetchall()
+    assert count > 0 and deepest == 10
+    with pytest.raises(ConfigError, match="unknown item-KNN mode"):
+        item_knn_step(shop.store, engine="spark", mode="fast")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="exact neighbours only"):
+        item_knn_step(shop.store, engine="local", mode="dimsum")
+
+
 def test_cli_spark_item_knn_writes_parquet_blockwise(
     spark: Any, shop: ShopData, tmp_path: Path
 ) -> None:

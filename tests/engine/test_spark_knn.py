@@ -14,9 +14,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from spark_testdata import TOL, ShopData, assert_same_ranking, close
 
 from shopguide.data.matrix import build_interactions
+from shopguide.engine.spark import broadcast
+from shopguide.engine.spark.broadcast import item_knn_broadcast
 from shopguide.engine.spark.io import read_engine_data
 from shopguide.engine.spark.knn import item_neighbours, recommend_all, spark_interactions
 from shopguide.recommend.knn import ItemKNN
@@ -120,3 +123,55 @@ def test_dimsum_without_threshold_is_exact(spark: Any, shop: ShopData) -> None:
     assert len(both) >= 0.98 * len(exact)
     assert np.allclose(both["sim"], both["sim_d"], rtol=1e-9, atol=1e-12)
     inter.unpersist()
+
+
+def test_broadcast_mode_is_the_local_item_knn_bit_for_bit(
+    spark: Any, shop: ShopData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``item_knn_broadcast`` runs the local kernels in Spark tasks: the neighbour matrix,
+    the neighbour table and every list equal the local ItemKNN exactly, with the items and
+    users cut into many small blocks (tasks) so block edges are crossed."""
+    monkeypatch.setattr(broadcast, "ITEMS_PER_TASK", 7)
+    monkeypatch.setattr(broadcast, "USERS_PER_TASK", 23)
+    events = shop.store.query_df(
+        'SELECT user_id, item_id, event_type, "timestamp", quantity FROM events'
+    )
+    inter = build_interactions(events)
+    items = inter.items.external_ids
+    users = inter.users.external_ids
+    rows = np.arange(inter.matrix.shape[0])
+    s_inter = spark_interactions(read_engine_data(spark, shop.parquet).events).cache()
+
+    for options in ({}, {"neighbourhood": "history", "normalize": "none"}):
+        local = ItemKNN(k=K, **options).fit(inter.matrix)  # type: ignore[arg-type]
+        got = item_knn_broadcast(s_inter, K, N, **options)  # type: ignore[arg-type]
+        assert list(got.users.external_ids) == list(users)
+        assert list(got.items.external_ids) == list(items)
+        want_nb, got_nb = local.neighbours_, got.model.neighbours_
+        assert (got_nb.indptr == want_nb.indptr).all()
+        assert (got_nb.indices == want_nb.indices).all() and (got_nb.data == want_nb.data).all()
+
+        table = pd.DataFrame(
+            got.neighbours.collect(), columns=["item_id", "neighbour_id", "sim", "rank"]
+        )
+        want_rows = []
+        for row in range(len(items)):
+            lo, hi = want_nb.indptr[row], want_nb.indptr[row + 1]
+            order = np.lexsort((want_nb.indices[lo:hi], -want_nb.data[lo:hi]))
+            want_rows += [
+                (items[row], items[want_nb.indices[lo + p]], float(want_nb.data[lo + p]), r + 1)
+                for r, p in enumerate(order)
+            ]
+        assert sorted(table.itertuples(index=False, name=None)) == sorted(want_rows)
+
+        ids, scores = local.recommend(rows, inter.matrix, n=N)
+        want = sorted(
+            (users[u], r + 1, items[ids[u, r]], float(scores[u, r]))
+            for u in rows
+            for r in range(N)
+            if ids[u, r] >= 0
+        )
+        recs = sorted(tuple(x) for x in got.recommendations.collect())
+        assert len(want) > 1_000 and recs == want, options
+        got.neighbours.unpersist()
+    s_inter.unpersist()

@@ -141,7 +141,14 @@ def register(app: typer.Typer) -> None:
         master: MasterOption = None,
         k: KOption = 50,
         n: NOption = 10,
-        mode: Annotated[str, typer.Option("--mode", help="exact or dimsum.")] = "exact",
+        mode: Annotated[
+            str,
+            typer.Option(
+                "--mode",
+                help="exact (DataFrame joins), dimsum (sampled) or broadcast (the local kernels "
+                "in Spark tasks; fastest while the interaction matrix fits in memory).",
+            ),
+        ] = "exact",
         threshold: Annotated[
             float, typer.Option("--threshold", help="DIMSUM similarity threshold.")
         ] = 0.1,
@@ -297,6 +304,10 @@ def register(app: typer.Typer) -> None:
         master: MasterOption = None,
         k: KOption = 50,
         n: NOption = 10,
+        mode: Annotated[
+            str,
+            typer.Option("--mode", help="Spark only: exact, dimsum or broadcast."),
+        ] = "exact",
         out_file: Annotated[
             Path | None, typer.Option("--out", help="Write all rows here (.parquet or .csv).")
         ] = None,
@@ -309,7 +320,14 @@ def register(app: typer.Typer) -> None:
         with handled(as_json):
             store = open_store(db_path(db), read_only=True)
             try:
-                frame = item_knn_step(store, k=k, n=n, engine=engine, master=master)
+                frame = item_knn_step(
+                    store,
+                    k=k,
+                    n=n,
+                    engine=engine,
+                    master=master,
+                    mode=mode,  # type: ignore[arg-type]
+                )
             finally:
                 store.close()
         _emit_lists(frame, out_file, as_json, title=f"item-KNN top-{n}")

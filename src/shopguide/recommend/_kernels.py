@@ -90,15 +90,19 @@ def _knn_top_k(
     alpha: float,
     k: int,
     n_chunks: int,
+    offset: int,
 ) -> tuple[Any, Any]:
+    # rows are rows offset.. of the compared matrix (all of it when offset=0 and they match)
     n_rows = len(indptr) - 1
+    n_all = len(sq_norm)
     out_ids = np.full((n_rows, k), -1, np.int32)
     out_vals = np.full((n_rows, k), -np.inf, np.float32)
     for c in prange(n_chunks):
-        acc = np.zeros(n_rows, np.float64)
-        flag = np.zeros(n_rows, np.bool_)
-        touched = np.empty(n_rows, np.int64)
+        acc = np.zeros(n_all, np.float64)
+        flag = np.zeros(n_all, np.bool_)
+        touched = np.empty(n_all, np.int64)
         for a in range(c, n_rows, n_chunks):  # interleaved: heavy rows spread out
+            self_row = a + offset
             m = 0
             for p in range(indptr[a], indptr[a + 1]):
                 f = indices[p]
@@ -118,18 +122,18 @@ def _knn_top_k(
                 dot = acc[b]
                 acc[b] = 0.0
                 flag[b] = False
-                if b == a:
+                if b == self_row:
                     continue
                 if mode == 0:
                     sim = dot
                 elif mode == 1:
-                    den = np.sqrt(sq_norm[a] * sq_norm[b]) + shrink
+                    den = np.sqrt(sq_norm[self_row] * sq_norm[b]) + shrink
                     sim = dot / den if den > 0 else 0.0
                 elif mode == 2:
-                    den = sq_norm[a] ** alpha * sq_norm[b] ** (1.0 - alpha) + shrink
+                    den = sq_norm[self_row] ** alpha * sq_norm[b] ** (1.0 - alpha) + shrink
                     sim = dot / den if den > 0 else 0.0
                 else:
-                    den = sq_norm[a] + sq_norm[b] - dot + shrink
+                    den = sq_norm[self_row] + sq_norm[b] - dot + shrink
                     sim = dot / den if den > 0 else 0.0
                 if sim > 0:
                     filled = _insert(ids, vals, filled, k, b, np.float32(sim))  # type: ignore[arg-type]
@@ -292,9 +296,22 @@ def _chunks(n_rows: int) -> int:
 
 
 def knn_top_k(
-    rows: Any, rows_t: Any, sq_norm: np.ndarray, mode: int, shrink: float, alpha: float, k: int
+    rows: Any,
+    rows_t: Any,
+    sq_norm: np.ndarray,
+    mode: int,
+    shrink: float,
+    alpha: float,
+    k: int,
+    offset: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` similar other rows of every row of CSR ``rows`` (``rows_t`` its transpose)."""
+    """Top-``k`` similar other rows of every row of CSR ``rows`` (``rows_t`` its transpose).
+
+    ``rows`` may be a slice ``whole[offset:offset + m]`` of the compared matrix: ``rows_t``
+    and ``sq_norm`` are then the whole matrix's, and row ``a`` of the block is row
+    ``offset + a`` of the whole (for its norm and to skip itself). The rows are independent,
+    so a block's output equals the same rows of the whole's.
+    """
     ids, vals = _knn_top_k(
         rows.indptr,
         rows.indices,
@@ -308,6 +325,7 @@ def knn_top_k(
         float(alpha),
         int(k),
         _chunks(rows.shape[0]),
+        int(offset),
     )
     return ids, vals
 

@@ -51,7 +51,15 @@ from shopguide.recommend import _kernels
 from shopguide.recommend._topn import topn_dense, topn_sparse
 from shopguide.recommend.base import Recommender, ScoreBlock
 
-__all__ = ["ItemKNN", "UserKNN", "knn_neighbours", "weight_rows"]
+__all__ = [
+    "ItemKNN",
+    "UserKNN",
+    "kernel_inputs",
+    "knn_neighbours",
+    "neighbours_block",
+    "rows_to_csr",
+    "weight_rows",
+]
 
 Similarity = Literal["cosine", "asymmetric", "jaccard"]
 Weighting = Literal["tfidf", "bm25"] | None
@@ -173,7 +181,7 @@ def knn_neighbours(
         parts = [block(lo) for lo in starts]
     if not parts:
         return sp.csr_matrix((n, n), dtype=np.float32)
-    return _rows_to_csr(np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts]), n)
+    return rows_to_csr(np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts]), n)
 
 
 def _kernel_neighbours(
@@ -185,6 +193,47 @@ def _kernel_neighbours(
     alpha: float,
 ) -> sp.csr_matrix:
     """The compiled path: raw dot products, similarity denominators from squared norms."""
+    base, base_t, sq_norm = kernel_inputs(rows, rows_t, similarity)
+    mode = _kernels.MODES[similarity]
+    ids, vals = _kernels.knn_top_k(base, base_t, sq_norm, mode, shrink, alpha, k)
+    return rows_to_csr(ids, vals, base.shape[0])
+
+
+def neighbours_block(
+    inputs: tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray],
+    lo: int,
+    hi: int,
+    k: int,
+    *,
+    similarity: Similarity = "cosine",
+    shrink: float = 0.0,
+    alpha: float = 0.5,
+    num_threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` neighbours of rows ``lo:hi`` only, as padded ``(ids, values)`` arrays.
+
+    ``inputs`` is :func:`kernel_inputs` of the whole matrix; the result equals those rows
+    of the whole computation (rows are independent), so blocks can run on different
+    machines (the Spark engine's broadcast mode). Needs the compiled kernels (numba).
+    """
+    if not _kernels.active():
+        raise RuntimeError("neighbours_block needs numba (the compiled kernels)")
+    base, base_t, sq_norm = inputs
+    mode = _kernels.MODES[similarity]
+    with _kernels.threads_limited(num_threads):
+        return _kernels.knn_top_k(
+            base[lo:hi], base_t, sq_norm, mode, shrink, alpha, k, offset=lo
+        )  # fmt: skip
+
+
+def kernel_inputs(
+    rows: sp.csr_matrix, rows_t: sp.csr_matrix | None, similarity: str = "cosine"
+) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+    """``(rows, rows transposed, squared row norms)`` as the compiled top-K kernel reads them.
+
+    float32 values (all 1 for ``"jaccard"``) and float64 norms summed per row in storage
+    order. Shared with the Spark engine, which runs the kernel on blocks of rows.
+    """
     base = sp.csr_matrix(rows, dtype=np.float32)
     base_t = base.T.tocsr() if rows_t is None else sp.csr_matrix(rows_t, dtype=np.float32)
     if similarity == "jaccard":  # co-counts of the 0/1 pattern
@@ -197,12 +246,10 @@ def _kernel_neighbours(
     filled = counts > 0
     squares = np.square(base.data, dtype=np.float64)
     sq_norm[filled] = np.add.reduceat(squares, base.indptr[:-1][filled]) if squares.size else 0
-    mode = _kernels.MODES[similarity]
-    ids, vals = _kernels.knn_top_k(base, base_t, sq_norm, mode, shrink, alpha, k)
-    return _rows_to_csr(ids, vals, base.shape[0])
+    return base, base_t, sq_norm
 
 
-def _rows_to_csr(ids: np.ndarray, vals: np.ndarray, n: int) -> sp.csr_matrix:
+def rows_to_csr(ids: np.ndarray, vals: np.ndarray, n: int) -> sp.csr_matrix:
     """CSR from padded per-row (ids, values) with -1 padding."""
     valid = ids >= 0
     indptr = np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int64)

@@ -75,6 +75,10 @@ ENGINE_ENV: Final = "SHOPGUIDE_ENGINE"
 MASTER_ENV: Final = "SHOPGUIDE_SPARK_MASTER"
 #: Steps :func:`spark_job` runs.
 STEPS: Final = ("profiles", "rfm", "item-knn", "user-knn", "als")
+#: How Spark computes item-KNN: ``exact`` DataFrame joins, ``dimsum`` MLlib sampling
+#: (approximate), ``broadcast`` the local kernels in Spark tasks over a broadcast matrix.
+KNN_MODES: Final = ("exact", "dimsum", "broadcast")
+KnnMode = Literal["exact", "dimsum", "broadcast"]
 RECOMMENDATION_COLUMNS: Final = ["user_id", "rank", "item_id", "score"]
 
 
@@ -108,6 +112,13 @@ def _workdir(workdir: str | Path | None) -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_knn_mode(mode: str) -> None:
+    if mode not in KNN_MODES:
+        raise ConfigError(
+            f"unknown item-KNN mode {mode!r}", hint=f"use one of: {', '.join(KNN_MODES)}"
+        )
 
 
 def _as_of(store: Store, as_of: datetime | str | None) -> datetime:
@@ -283,7 +294,7 @@ def item_knn_step(
     as_of: datetime | str | None = None,
     engine: str | None = None,
     master: str | None = None,
-    mode: Literal["exact", "dimsum"] = "exact",
+    mode: KnnMode = "exact",
     threshold: float = 0.1,
     workdir: str | Path | None = None,
 ) -> pd.DataFrame:
@@ -292,13 +303,18 @@ def item_knn_step(
     Interactions use the default event weights (:func:`shopguide.data.matrix.build_interactions`;
     ``binary=True``: 1 per pair); seen items are excluded; ``rules`` apply as in
     ``RuleSet.recommend``; ties go to the smaller item id on both engines. ``mode`` and
-    ``threshold`` apply to Spark only (``"dimsum"`` is approximate).
+    ``threshold`` apply to Spark only (``"dimsum"`` is approximate; ``"broadcast"`` runs the
+    local kernels in Spark tasks, :mod:`shopguide.engine.spark.broadcast`).
     """
     chosen = resolve_engine(engine)
+    _check_knn_mode(mode)
     stamp = None if as_of is None else _as_of(store, as_of)
     if chosen == "local":
-        if mode != "exact":
-            raise ConfigError("the local engine computes exact neighbours only")
+        if mode == "dimsum":
+            raise ConfigError(
+                "the local engine computes exact neighbours only",
+                hint="drop --mode dimsum, or use --engine spark",
+            )
         inter = _local_interactions(store, stamp, binary)
         model = ItemKNN(k=k, normalize=normalize, neighbourhood=neighbourhood).fit(inter.matrix)
         return _local_top_n(store, model, inter, n, rules)
@@ -308,19 +324,20 @@ def item_knn_step(
     with _workdir(workdir) as work:
         inter, items = _spark_inputs(store, work, master, stamp, binary)
         inter = inter.cache()
-        neighbours = item_neighbours(inter, k, mode=mode, threshold=threshold)
-        out = write_parquet(
-            recommend_all(
-                inter,
-                neighbours,
-                n,
-                normalize=normalize,
-                neighbourhood=neighbourhood,
-                rules=rules,
+        if mode == "broadcast":
+            from shopguide.engine.spark.broadcast import item_knn_broadcast
+
+            recommendations = item_knn_broadcast(
+                inter, k, n, normalize=normalize, neighbourhood=neighbourhood, rules=rules,
                 items=items,
-            ),
-            work / "recommendations",
-        )
+            ).recommendations  # fmt: skip
+        else:
+            neighbours = item_neighbours(inter, k, mode=mode, threshold=threshold)
+            recommendations = recommend_all(
+                inter, neighbours, n, normalize=normalize, neighbourhood=neighbourhood,
+                rules=rules, items=items,
+            )  # fmt: skip
+        out = write_parquet(recommendations, work / "recommendations")
         frame = _frame_of(out)
         inter.unpersist()
     return frame
@@ -447,7 +464,7 @@ def spark_job(
     as_of: datetime | str | None = None,
     k: int = 50,
     n: int = 10,
-    mode: Literal["exact", "dimsum"] = "exact",
+    mode: KnnMode = "exact",
     threshold: float = 0.1,
     user_blocks: int = 1,
     factors: int = 64,
@@ -462,9 +479,10 @@ def spark_job(
     """Run one step on Spark from an engine data folder to ``out_dir/<step>/`` (Parquet).
 
     ``profiles`` and ``rfm`` use ``as_of`` (default: the latest event time); ``item-knn``
-    writes ``neighbours/`` and ``recommendations/`` (scored in ``user_blocks`` hash blocks of
-    users, to bound the shuffle); ``user-knn`` writes the same two folders, similarities
-    and scores computed per hash block of users (``user_blocks``); ``als`` writes
+    writes ``neighbours/`` and ``recommendations/`` (``mode`` as in :data:`KNN_MODES`; the
+    join modes score in ``user_blocks`` hash blocks of users, to bound the shuffle);
+    ``user-knn`` writes the same two folders, similarities and scores computed per hash
+    block of users (``user_blocks``); ``als`` writes
     ``user_factors/``, ``item_factors/`` and ``recommendations/``. ``rules`` (a local
     :class:`~shopguide.recommend.rules.RuleSet`, read against the folder's items) apply to
     the recommendations of ``item-knn``, ``user-knn`` and ``als``; ``binary`` counts every
@@ -473,6 +491,7 @@ def spark_job(
     """
     if step not in STEPS:
         raise ConfigError(f"unknown step {step!r}", hint=f"use one of: {', '.join(STEPS)}")
+    _check_knn_mode(mode)
     from shopguide.engine.spark.io import read_engine_data, read_table, write_parquet
 
     started = time.perf_counter()
@@ -499,13 +518,24 @@ def spark_job(
         )
 
         inter = spark_interactions(data.events_until(stamp), binary=binary).cache()
-        write_parquet(item_neighbours(inter, k, mode=mode, threshold=threshold), out / "neighbours")
-        # read the written neighbours back: the scoring blocks reuse them without recomputing
-        neighbours = read_table(data.events.sparkSession, out / "neighbours")
-        recommend_blockwise(
-            inter, neighbours, out / "recommendations", n, blocks=user_blocks, rules=rules,
-            items=data.items,
-        )  # fmt: skip
+        if mode == "broadcast":
+            from shopguide.engine.spark.broadcast import item_knn_broadcast
+
+            knn = item_knn_broadcast(inter, k, n, rules=rules, items=data.items)
+            write_parquet(knn.neighbours, out / "neighbours")
+            write_parquet(knn.recommendations, out / "recommendations")
+            knn.neighbours.unpersist()
+        else:
+            write_parquet(
+                item_neighbours(inter, k, mode=mode, threshold=threshold), out / "neighbours"
+            )
+            # read the written neighbours back: the scoring blocks reuse them, not recompute
+            neighbours = read_table(data.events.sparkSession, out / "neighbours")
+            recommend_blockwise(
+                inter, neighbours, out / "recommendations", n, blocks=user_blocks, rules=rules,
+                items=data.items,
+            )  # fmt: skip
+        inter.unpersist()
     elif step == "user-knn":
         from shopguide.engine.spark.knn import spark_interactions
         from shopguide.engine.spark.userknn import user_knn_blockwise

@@ -12,6 +12,7 @@ Settings that matter for correctness (not only speed):
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,6 +72,9 @@ def spark_session(
     if master is not None and master.startswith("local"):
         settings.update(_LOCAL_CONF)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python tasks (the broadcast item-KNN) run ShopGuide's code: use this interpreter,
+        # not whatever ``python3`` is first on PATH
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings.update(conf or {})
     builder = sql.SparkSession.builder.appName(app_name)
     if master is not None:
