@@ -10,5 +10,7 @@ with the exact install command. Modules:
 - :mod:`~shopguide.engine.spark.rfm`: RFM scores and segments (tie-safe quintiles);
 - :mod:`~shopguide.engine.spark.knn`: interaction strengths, item-item cosine with top-K
   (exact join-based or DIMSUM-sampled) and batch top-N for all users;
+- :mod:`~shopguide.engine.spark.broadcast`: item-KNN with the local compiled kernels in Spark
+  tasks over a broadcast interaction matrix (fast while the matrix fits in memory);
 - :mod:`~shopguide.engine.spark.als`: implicit-feedback ALS with Spark MLlib.
 """
