@@ -12,8 +12,9 @@ streamed to Parquet with bounded memory):
   join-based cosine with top-K and the join-based batch top-``n``); both write neighbours
   and lists as Parquet.
 
-- ``user-knn`` (opt-in, ``--steps ...,user-knn``): local ``UserKNN(k).fit`` + top-``n`` vs
-  Spark blockwise user-user cosine + top-``n`` (:mod:`shopguide.engine.spark.userknn`).
+- ``user-knn`` (opt-in, ``--steps ...,user-knn``): local ``UserKNN(k).fit`` + top-``n`` vs,
+  for each of ``--knn-modes``, the broadcast mode or the blockwise user-user cosine + top-``n``
+  (:mod:`shopguide.engine.spark.userknn`).
 
 Loading the events into the DuckDB store is timed separately (the local engine's price of
 entry; Spark reads the Parquet directly). Each Spark step includes reading the Parquet and
@@ -194,15 +195,26 @@ def run_spark(
             _, times[label] = _cancellable(spark, label, func, timeout)
             spark.catalog.clearCache()
 
-    def user_knn() -> None:
+    def user_knn_exact() -> None:
         from shopguide.engine.spark.userknn import user_knn_blockwise
 
         inter = spark_interactions(data.events).cache()
         user_knn_blockwise(inter, work / "user-knn", k=k, n=n, blocks=user_blocks)
 
+    def user_knn_broadcast() -> None:
+        from shopguide.engine.spark.broadcast import user_knn_broadcast as run
+
+        inter = spark_interactions(data.events).cache()
+        result = run(inter, k, n)
+        write_parquet(result.neighbours, work / "user-neighbours")
+        write_parquet(result.recommendations, work / "user-recs")
+
     if "user-knn" in steps:
-        _, times["user-knn"] = _cancellable(spark, "user-knn", user_knn, timeout)
-        spark.catalog.clearCache()
+        for mode in knn_modes:
+            label = f"user-knn ({mode})"
+            func = user_knn_broadcast if mode == "broadcast" else user_knn_exact
+            _, times[label] = _cancellable(spark, label, func, timeout)
+            spark.catalog.clearCache()
     return times
 
 
@@ -231,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--knn-modes",
         default="broadcast,exact",
-        help="Spark item-KNN modes to time, in order (broadcast, exact)",
+        help="Spark item- and user-KNN modes to time, in order (broadcast, exact)",
     )
     args = parser.parse_args(argv)
     users = args.users or max(1_000, args.events // 20)
@@ -265,9 +277,11 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(f"{files.n_events:,} events, {users:,} users, {items:,} items; K={args.k}, N={args.n}")
     print(f"{'step':<18}{'local s':>10}{'spark s':>10}{'spark/local':>13}")
-    knn_rows = [f"item-knn ({mode})" for mode in args.knn_modes.split(",")]
-    rows = ["load into store", "session start", "profiles", "rfm", "item-knn", *knn_rows]
-    for step in [*rows, "user-knn"]:
+    modes = args.knn_modes.split(",")
+    rows = ["load into store", "session start", "profiles", "rfm"]
+    for model in ("item-knn", "user-knn"):
+        rows += [model, *(f"{model} ({mode})" for mode in modes)]
+    for step in rows:
         if step not in local and step not in spark:
             continue
         lo, sp = local.get(step.split(" (")[0]), spark.get(step)

@@ -204,6 +204,34 @@ def test_cli_engine_user_knn_local_writes_what_the_step_returns(tmp_path: Path) 
     assert summary["users"] == want["user_id"].nunique()
 
 
+def test_broadcast_user_knn_with_rules_is_identical_on_both_engines(
+    spark: Any, shop: ShopData, tmp_path: Path
+) -> None:
+    """``user_knn_step(mode="broadcast")`` with rules equals the local step row for row;
+    ``shopguide spark user-knn --mode broadcast`` writes the local lists and K neighbours;
+    user-KNN has no DIMSUM mode."""
+    local = user_knn_step(shop.store, k=10, n=5, rules=RULES, engine="local")
+    remote = user_knn_step(shop.store, k=10, n=5, rules=RULES, engine="spark", mode="broadcast")
+    pd.testing.assert_frame_equal(remote, local, check_dtype=False)
+    app = typer.Typer()
+    register(app)
+    args = ["spark", "user-knn", "--events", str(shop.parquet), "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, [*args, "--k", "10", "--n", "5", "--mode", "broadcast"])
+    assert result.exit_code == 0, result.output
+    written = duckdb.sql(
+        "SELECT user_id, rank, item_id, score "
+        f"FROM read_parquet('{tmp_path}/user-knn/recommendations/*.parquet') ORDER BY user_id, rank"
+    ).df()
+    plain = user_knn_step(shop.store, k=10, n=5, engine="local")
+    pd.testing.assert_frame_equal(written, plain, check_dtype=False)
+    [(deepest,)] = duckdb.sql(
+        f"SELECT max(rank) FROM read_parquet('{tmp_path}/user-knn/neighbours/*.parquet')"
+    ).fetchall()
+    assert deepest == 10
+    with pytest.raises(ConfigError, match="unknown user-KNN mode"):
+        user_knn_step(shop.store, engine="spark", mode="dimsum")
+
+
 def test_cli_spark_user_knn_writes_the_local_lists(
     spark: Any, shop: ShopData, tmp_path: Path
 ) -> None:

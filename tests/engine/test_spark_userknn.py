@@ -16,6 +16,7 @@ import pytest
 from spark_testdata import RULES, ShopData
 
 from shopguide.data.matrix import build_interactions
+from shopguide.engine.spark import broadcast
 from shopguide.engine.spark.io import read_engine_data
 from shopguide.engine.spark.knn import item_neighbours, recommend_all, spark_interactions
 from shopguide.engine.spark.userknn import recommend_users, user_neighbours
@@ -180,3 +181,48 @@ def test_user_knn_pruning_known_answer(spark: Any) -> None:
     assert capped["a"][1] == pytest.approx(1 / np.sqrt(6), rel=1e-6)
     assert capped["b"][1] == pytest.approx(1 / np.sqrt(3), rel=1e-6)
     assert {u: v for u, (v, _) in top1(min_co_items=2).items()} == {"a": "b", "b": "a"}
+
+
+@pytest.mark.parametrize(
+    ("options", "binary"),
+    [
+        ({}, False),
+        ({"similarity": "jaccard", "shrink": 2.0, "normalize": "rated"}, True),
+    ],
+)
+def test_broadcast_user_knn_is_the_local_user_knn_bit_for_bit(
+    spark: Any,
+    shop: ShopData,
+    events: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    options: dict[str, Any],
+    binary: bool,
+) -> None:
+    """``user_knn_broadcast``: the local kernels in Spark tasks, users cut into blocks of 11
+    rows for the similarities and 75 for the scores; the neighbour matrix, the neighbour
+    table and the top-N lists are the local UserKNN's exactly (other similarities too)."""
+    monkeypatch.setattr(broadcast, "USERS_PER_TASK", 110)  # similarity blocks are a tenth
+    inter = build_interactions(events)
+    matrix = inter.binary() if binary else inter.matrix
+    local = UserKNN(k=K, **options).fit(matrix)
+    ids, scores = local.recommend(np.arange(matrix.shape[0]), matrix, n=N)
+
+    data = read_engine_data(spark, shop.parquet)
+    s_inter = spark_interactions(data.events, binary=binary).cache()
+    got = broadcast.user_knn_broadcast(s_inter, K, N, **options)
+    want_nb, got_nb = local.neighbours_, got.model.neighbours_
+    assert (got_nb.indptr == want_nb.indptr).all() and (got_nb.indices == want_nb.indices).all()
+    assert (got_nb.data == want_nb.data).all()
+    users = inter.users.external_ids
+    _assert_identical(
+        "neighbours",
+        _spark_lists(got.neighbours.toPandas(), "user_id", "neighbour_id", "sim"),
+        _neighbour_lists(local, users),
+    )
+    _assert_identical(
+        "top-N",
+        _spark_lists(got.recommendations.toPandas(), "user_id", "item_id", "score"),
+        _local_lists(ids, scores, users, inter.items.external_ids),
+    )
+    got.neighbours.unpersist()
+    s_inter.unpersist()

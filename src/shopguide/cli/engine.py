@@ -201,10 +201,18 @@ def register(app: typer.Typer) -> None:
             int,
             typer.Option("--min-co-items", help="Drop user pairs sharing fewer items."),
         ] = 1,
+        mode: Annotated[
+            str,
+            typer.Option(
+                "--mode",
+                help="exact (blockwise DataFrame joins) or broadcast (the local kernels in "
+                "Spark tasks; fastest while the interaction matrix fits in memory).",
+            ),
+        ] = "exact",
         as_of: AsOfOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """User neighbours and top-N for all users in OUT/user-knn/, computed blockwise."""
+        """User neighbours and top-N for all users in OUT/user-knn/."""
         _run_job(
             "user-knn",
             events,
@@ -213,6 +221,7 @@ def register(app: typer.Typer) -> None:
             as_json,
             k=k,
             n=n,
+            mode=mode,
             user_blocks=user_blocks,
             max_item_users=max_item_users,
             min_co_items=min_co_items,
@@ -343,6 +352,10 @@ def register(app: typer.Typer) -> None:
             int,
             typer.Option("--user-blocks", help="Spark only: hash blocks of users."),
         ] = 1,
+        mode: Annotated[
+            str,
+            typer.Option("--mode", help="Spark only: exact or broadcast."),
+        ] = "exact",
         out_file: Annotated[
             Path | None, typer.Option("--out", help="Write all rows here (.parquet or .csv).")
         ] = None,
@@ -356,8 +369,9 @@ def register(app: typer.Typer) -> None:
             store = open_store(db_path(db), read_only=True)
             try:
                 frame = user_knn_step(
-                    store, k=k, n=n, engine=engine, master=master, user_blocks=user_blocks
-                )
+                    store, k=k, n=n, engine=engine, master=master, user_blocks=user_blocks,
+                    mode=mode,  # type: ignore[arg-type]
+                )  # fmt: skip
             finally:
                 store.close()
         _emit_lists(frame, out_file, as_json, title=f"user-KNN top-{n}")

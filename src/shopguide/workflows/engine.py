@@ -114,6 +114,13 @@ def _workdir(workdir: str | Path | None) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _check_user_knn_mode(mode: str) -> None:
+    if mode not in ("exact", "broadcast"):
+        raise ConfigError(
+            f"unknown user-KNN mode {mode!r}", hint="use exact (blockwise joins) or broadcast"
+        )
+
+
 def _check_knn_mode(mode: str) -> None:
     if mode not in KNN_MODES:
         raise ConfigError(
@@ -357,6 +364,7 @@ def user_knn_step(
     engine: str | None = None,
     master: str | None = None,
     user_blocks: int = 1,
+    mode: KnnMode = "exact",
     workdir: str | Path | None = None,
 ) -> pd.DataFrame:
     """Top-``n`` user-KNN recommendations for every user: ``(user_id, rank, item_id, score)``.
@@ -364,24 +372,37 @@ def user_knn_step(
     Same inputs and conventions as :func:`item_knn_step`; the local engine fits
     :class:`~shopguide.recommend.UserKNN`, the Spark engine runs the blockwise job of
     :mod:`shopguide.engine.spark.userknn` in ``user_blocks`` hash blocks of users (Spark
-    only; the lists do not depend on it). Both give the same lists and float32 scores.
+    only; the lists do not depend on it), or with ``mode="broadcast"`` the local kernels in
+    Spark tasks. All give the same lists and float32 scores.
     """
     chosen = resolve_engine(engine)
+    _check_user_knn_mode(mode)
     stamp = None if as_of is None else _as_of(store, as_of)
     if chosen == "local":
         inter = _local_interactions(store, stamp, binary)
         model = UserKNN(k=k, similarity=similarity, shrink=shrink, normalize=normalize)
         return _local_top_n(store, model.fit(inter.matrix), inter, n, rules)
+    from shopguide.engine.spark.io import write_parquet
     from shopguide.engine.spark.userknn import user_knn_blockwise
 
     with _workdir(workdir) as work:
         inter, items = _spark_inputs(store, work, master, stamp, binary)
         inter = inter.cache()
-        out = user_knn_blockwise(
-            inter, work / "user-knn", k=k, n=n, blocks=user_blocks, similarity=similarity,
-            shrink=shrink, normalize=normalize, rules=rules, items=items,
-        )  # fmt: skip
-        frame = _frame_of(out / "recommendations")
+        if mode == "broadcast":
+            from shopguide.engine.spark.broadcast import user_knn_broadcast
+
+            knn = user_knn_broadcast(
+                inter, k, n, similarity=similarity, shrink=shrink, normalize=normalize,
+                rules=rules, items=items,
+            )  # fmt: skip
+            out = write_parquet(knn.recommendations, work / "user-knn" / "recommendations")
+            knn.neighbours.unpersist()
+        else:
+            out = user_knn_blockwise(
+                inter, work / "user-knn", k=k, n=n, blocks=user_blocks, similarity=similarity,
+                shrink=shrink, normalize=normalize, rules=rules, items=items,
+            ) / "recommendations"  # fmt: skip
+        frame = _frame_of(out)
         inter.unpersist()
     return frame
 
@@ -482,7 +503,8 @@ def spark_job(
     writes ``neighbours/`` and ``recommendations/`` (``mode`` as in :data:`KNN_MODES`; the
     join modes score in ``user_blocks`` hash blocks of users, to bound the shuffle);
     ``user-knn`` writes the same two folders, similarities and scores computed per hash
-    block of users (``user_blocks``); ``als`` writes
+    block of users (``user_blocks``) or, with ``mode="broadcast"``, by the local kernels in
+    Spark tasks; ``als`` writes
     ``user_factors/``, ``item_factors/`` and ``recommendations/``. ``rules`` (a local
     :class:`~shopguide.recommend.rules.RuleSet`, read against the folder's items) apply to
     the recommendations of ``item-knn``, ``user-knn`` and ``als``; ``binary`` counts every
@@ -491,7 +513,7 @@ def spark_job(
     """
     if step not in STEPS:
         raise ConfigError(f"unknown step {step!r}", hint=f"use one of: {', '.join(STEPS)}")
-    _check_knn_mode(mode)
+    (_check_user_knn_mode if step == "user-knn" else _check_knn_mode)(mode)
     from shopguide.engine.spark.io import read_engine_data, read_table, write_parquet
 
     started = time.perf_counter()
@@ -521,10 +543,7 @@ def spark_job(
         if mode == "broadcast":
             from shopguide.engine.spark.broadcast import item_knn_broadcast
 
-            knn = item_knn_broadcast(inter, k, n, rules=rules, items=data.items)
-            write_parquet(knn.neighbours, out / "neighbours")
-            write_parquet(knn.recommendations, out / "recommendations")
-            knn.neighbours.unpersist()
+            item_knn_broadcast(inter, k, n, rules=rules, items=data.items).write(out)
         else:
             write_parquet(
                 item_neighbours(inter, k, mode=mode, threshold=threshold), out / "neighbours"
@@ -541,10 +560,15 @@ def spark_job(
         from shopguide.engine.spark.userknn import user_knn_blockwise
 
         inter = spark_interactions(data.events_until(stamp), binary=binary).cache()
-        user_knn_blockwise(
-            inter, out, k=k, n=n, blocks=user_blocks, rules=rules, items=data.items,
-            max_item_users=max_item_users, min_co_items=min_co_items,
-        )  # fmt: skip
+        if mode == "broadcast":
+            from shopguide.engine.spark.broadcast import user_knn_broadcast
+
+            user_knn_broadcast(inter, k, n, rules=rules, items=data.items).write(out)
+        else:
+            user_knn_blockwise(
+                inter, out, k=k, n=n, blocks=user_blocks, rules=rules, items=data.items,
+                max_item_users=max_item_users, min_co_items=min_co_items,
+            )  # fmt: skip
         inter.unpersist()
     else:
         from shopguide.engine.spark.als import fit_spark_als, recommend_all_als
