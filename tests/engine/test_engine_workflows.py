@@ -180,21 +180,26 @@ def test_spark_job_user_knn_writes_the_local_neighbours_and_lists(
     pd.testing.assert_frame_equal(got_recs, local, check_dtype=False)
 
 
-def test_cli_engine_user_knn_local_writes_what_the_step_returns(tmp_path: Path) -> None:
-    """``shopguide engine user-knn --engine local --out F --json``: the file holds the rows of
-    ``user_knn_step`` and the JSON counts them."""
+@pytest.mark.parametrize(
+    ("command", "step"), [("user-knn", user_knn_step), ("item-knn", item_knn_step)]
+)
+def test_cli_engine_knn_local_writes_what_the_step_returns(
+    tmp_path: Path, command: str, step: Any
+) -> None:
+    """``shopguide engine user-knn|item-knn --engine local --out F --json``: the file holds
+    the rows of the workflow step and the JSON counts them."""
     from shopguide.data.datasets.synthetic import generate
     from shopguide.store import open_store
 
     db = tmp_path / "shop.duckdb"
     store = open_store(db)
     load_frames(store, generate(n_users=120, n_items=40, n_events=2_000, seed=3))
-    want = user_knn_step(store, k=8, n=4, engine="local")
+    want = step(store, k=8, n=4, engine="local")
     store.close()
     app = typer.Typer()
     register(app)
     out_file = tmp_path / "recs.parquet"
-    args = ["engine", "user-knn", "--db", str(db), "--engine", "local", "--k", "8", "--n", "4"]
+    args = ["engine", command, "--db", str(db), "--engine", "local", "--k", "8", "--n", "4"]
     result = CliRunner().invoke(app, [*args, "--out", str(out_file), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)

@@ -74,6 +74,22 @@ def _run_job(
         )
 
 
+def _store_lists(
+    step: Any, db: Path | None, out_file: Path | None, as_json: bool, title: str, **params: Any
+) -> None:
+    """Run a top-N workflow ``step(store, **params)`` on the store read-only, then
+    :func:`_emit_lists` its rows."""
+    from shopguide.store import open_store
+
+    with handled(as_json):
+        store = open_store(db_path(db), read_only=True)
+        try:
+            frame = step(store, **params)
+        finally:
+            store.close()
+    _emit_lists(frame, out_file, as_json, title=title)
+
+
 def _emit_lists(frame: Any, out_file: Path | None, as_json: bool, *, title: str) -> None:
     """Write top-N lists to ``out_file`` (``.csv``, else Parquet) if given, then print a
     summary (``--json``) or the first rows."""
@@ -323,23 +339,12 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Top-N item-KNN recommendations for every user with the chosen engine."""
-        from shopguide.store import open_store
         from shopguide.workflows.engine import item_knn_step
 
-        with handled(as_json):
-            store = open_store(db_path(db), read_only=True)
-            try:
-                frame = item_knn_step(
-                    store,
-                    k=k,
-                    n=n,
-                    engine=engine,
-                    master=master,
-                    mode=mode,  # type: ignore[arg-type]
-                )
-            finally:
-                store.close()
-        _emit_lists(frame, out_file, as_json, title=f"item-KNN top-{n}")
+        _store_lists(
+            item_knn_step, db, out_file, as_json, f"item-KNN top-{n}",
+            k=k, n=n, engine=engine, master=master, mode=mode,
+        )  # fmt: skip
 
     @engine_app.command("user-knn")
     def engine_user_knn(
@@ -362,16 +367,9 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Top-N user-KNN recommendations for every user with the chosen engine."""
-        from shopguide.store import open_store
         from shopguide.workflows.engine import user_knn_step
 
-        with handled(as_json):
-            store = open_store(db_path(db), read_only=True)
-            try:
-                frame = user_knn_step(
-                    store, k=k, n=n, engine=engine, master=master, user_blocks=user_blocks,
-                    mode=mode,  # type: ignore[arg-type]
-                )  # fmt: skip
-            finally:
-                store.close()
-        _emit_lists(frame, out_file, as_json, title=f"user-KNN top-{n}")
+        _store_lists(
+            user_knn_step, db, out_file, as_json, f"user-KNN top-{n}",
+            k=k, n=n, engine=engine, master=master, user_blocks=user_blocks, mode=mode,
+        )  # fmt: skip
