@@ -57,6 +57,9 @@ AsOfOption = Annotated[
 ]
 KOption = Annotated[int, typer.Option("--k", help="Neighbours per item.")]
 NOption = Annotated[int, typer.Option("--n", help="Recommendations per user.")]
+ListsFileOption = Annotated[
+    Path | None, typer.Option("--out", help="Write all rows here (.parquet or .csv).")
+]
 
 
 def _run_job(
@@ -333,9 +336,7 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option("--mode", help="Spark only: exact, dimsum or broadcast."),
         ] = "exact",
-        out_file: Annotated[
-            Path | None, typer.Option("--out", help="Write all rows here (.parquet or .csv).")
-        ] = None,
+        out_file: ListsFileOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Top-N item-KNN recommendations for every user with the chosen engine."""
@@ -361,9 +362,7 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option("--mode", help="Spark only: exact or broadcast."),
         ] = "exact",
-        out_file: Annotated[
-            Path | None, typer.Option("--out", help="Write all rows here (.parquet or .csv).")
-        ] = None,
+        out_file: ListsFileOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Top-N user-KNN recommendations for every user with the chosen engine."""

@@ -64,6 +64,14 @@ ITEMS_PER_TASK = 2_000
 USERS_PER_TASK = 25_000
 
 
+_SQL_TYPES = {pa.string(): "STRING", pa.float64(): "DOUBLE", pa.int32(): "INT"}
+
+
+def _ddl(schema: pa.Schema) -> str:
+    """The Spark DDL string of an Arrow schema the tasks write (mapInArrow needs both)."""
+    return ", ".join(f"{field.name} {_SQL_TYPES[field.type]}" for field in schema)
+
+
 def _neighbour_schema(key: str) -> pa.Schema:
     return pa.schema(
         [(key, pa.string()), ("neighbour_id", pa.string()), ("sim", pa.float64()),
@@ -229,7 +237,7 @@ def _neighbour_matrix(
     n = inputs[0].shape[0]
     shared = spark.sparkContext.broadcast((inputs, row_ids))
     tasks, step = _tasks(spark, n, per_task)
-    schema = f"{key} STRING, neighbour_id STRING, sim DOUBLE, rank INT, _row INT, _col INT"
+    schema = _ddl(_neighbour_schema(key))
     raw = tasks.mapInArrow(_neighbour_blocks(shared, key, k, options, step), schema).cache()
     cells = _to_pandas(raw.select("_row", "_col", "sim"))
     shared.unpersist()
@@ -263,8 +271,7 @@ def _recommendations(
     item_ids = np.asarray(item_map.external_ids, dtype=object)
     scoring = spark.sparkContext.broadcast((model, user_items, catalog, user_ids, item_ids))
     tasks, step = _tasks(spark, user_items.shape[0], USERS_PER_TASK)
-    schema = "user_id STRING, rank INT, item_id STRING, score DOUBLE"
-    return tasks.mapInArrow(_recommendation_blocks(scoring, n, rules, step), schema)
+    return tasks.mapInArrow(_recommendation_blocks(scoring, n, rules, step), _ddl(_RECOMMENDATIONS))
 
 
 def item_knn_broadcast(
