@@ -144,3 +144,67 @@ def test_changed_items_trigger_a_full_rebuild(hand_store: Store) -> None:
     assert result.mode == "full"
     bob = load_profiles(hand_store, as_of).set_index("user_id").loc["bob"]
     assert bob["top_brands"][1]["name"] == "Bolt"  # i4 now has a brand (spend 9 < Acme's 38)
+
+
+def _versions(store: Store) -> dict[str, list[datetime]]:
+    """The distinct ``as_of`` values of every versioned table and of the build log."""
+    tables = ("profiles", "profile_agg_users", "profile_agg_categories", "profile_builds")
+    return {
+        table: sorted(
+            pd.Timestamp(v).to_pydatetime()
+            for v in store.query_df(f"SELECT DISTINCT as_of FROM {table}")["as_of"]
+        )
+        for table in tables
+    }
+
+
+def test_live_updates_keep_one_rolling_version_next_to_the_snapshots(hand_store: Store) -> None:
+    snapshot = datetime(2024, 3, 31)
+    build_profiles(hand_store, snapshot)
+    snapshot_rows = load_profiles(hand_store, snapshot)
+
+    def arrive(row: tuple, load_id: int) -> None:
+        hand_store.append("events", events_frame([row], load_id=load_id, start_key=1000 + load_id))
+
+    # alice's 2024-04-02 purchase is already stored, so the first live version is as of then
+    arrive(("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9"), 2)
+    first = update_profiles(hand_store, live=True)
+    assert first.live and first.replaced == () and first.as_of == datetime(2024, 4, 3, 10)
+    assert all(v == [snapshot, first.as_of] for v in _versions(hand_store).values())
+
+    arrive(("carol", "i1", "purchase", "2024-04-05 08:00", 2, 12.0, 0.0, "C9"), 3)
+    second = update_profiles(hand_store, live=True)
+    assert second.live and second.replaced == (first.as_of,)
+    assert second.recomputed_users == 1  # only carol's aggregates; the rest came from the base
+    # the earlier live version is gone from every table and from the build log
+    assert all(v == [snapshot, second.as_of] for v in _versions(hand_store).values())
+    # the snapshot is untouched and the live version equals a rebuild from scratch
+    assert_frames_equal(load_profiles(hand_store, snapshot), snapshot_rows)
+    live_rows = load_profiles(hand_store, second.as_of)
+    assert live_rows.set_index("user_id").loc["carol", "orders"] == 2
+    rebuilt = build_profiles(hand_store, second.as_of)  # now a snapshot at the same as_of
+    assert_frames_equal(load_profiles(hand_store, second.as_of), live_rows)
+
+    # a live update landing on a snapshot updates it in place and it stays a snapshot
+    arrive(("dave", "i1", "view", "2024-04-05 07:00", 1, None, None, None), 4)
+    third = update_profiles(hand_store, live=True)
+    assert third.as_of == rebuilt.as_of and not third.live and third.replaced == ()
+    arrive(("dave", "i2", "purchase", "2024-04-06 09:00", 1, 30.0, 0.0, "D1"), 5)
+    fourth = update_profiles(hand_store, live=True)
+    assert fourth.live
+    assert all(v == [snapshot, rebuilt.as_of, fourth.as_of] for v in _versions(hand_store).values())
+
+
+def test_updates_without_live_keep_every_version(hand_store: Store) -> None:
+    build_profiles(hand_store, datetime(2024, 3, 31))
+    hand_store.append(
+        "events",
+        events_frame(
+            [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")],
+            load_id=2,
+            start_key=1000,
+        ),
+    )
+    result = update_profiles(hand_store)
+    assert not result.live and result.replaced == ()
+    assert all(len(v) == 2 for v in _versions(hand_store).values())

@@ -16,6 +16,15 @@ Which users an update recomputes (the union of)
 Other users' aggregates are copied from the base version. New or changed **items** (a
 category or brand moves) change everybody's aggregates, so then a full rebuild runs instead.
 Events must carry a ``load_id`` (ingestion sets it) for the automatic detection to see them.
+
+Snapshots and the live version
+    Every build and every update that moves to a later ``as_of`` adds a version holding every
+    user, so a stream of small updates would pile up one full copy of the profiles per batch.
+    ``update_profiles(..., live=True)`` (what the service's event ingestion uses) instead keeps
+    one rolling *live* version: the result is recorded with mode ``"live"`` and every other live
+    version is deleted in the same transaction. Versions made by :func:`build_profiles` or by an
+    update without ``live`` are snapshots; a live update never deletes them (when it lands on a
+    snapshot's ``as_of`` it updates that snapshot in place and it stays a snapshot).
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
@@ -56,12 +65,16 @@ class BuildResult:
     """What a build or update did."""
 
     as_of: datetime
-    mode: str  # "full" or "incremental"
+    mode: str  # "full" or "incremental": how the version was computed
     users: int
     recomputed_users: int
     seconds: float
     #: wall seconds of the main statements, for benchmarks
     steps: dict[str, float] = field(default_factory=dict)
+    #: the version is the rolling live version (see the module docs)
+    live: bool = False
+    #: ``as_of`` of the earlier live versions this update replaced (deleted)
+    replaced: tuple[datetime, ...] = ()
 
 
 def _to_timestamp(value: datetime | str | pd.Timestamp) -> datetime:
@@ -147,6 +160,45 @@ def _record(
     )
 
 
+LIVE_MODE: Final = "live"
+
+
+def _version_roles(store: Store) -> dict[datetime, str]:
+    """Each stored version's role: the mode of its most recent build record."""
+    frame = store.query_df(
+        "SELECT as_of, arg_max(mode, built_at) AS mode FROM profile_builds GROUP BY as_of"
+    )
+    return {_to_timestamp(a): str(m) for a, m in zip(frame["as_of"], frame["mode"], strict=True)}
+
+
+def _finish_version(
+    store: Store,
+    stamp: datetime,
+    mode: str,
+    users: int,
+    recomputed: int,
+    seconds: float,
+    *,
+    live: bool,
+) -> tuple[bool, tuple[datetime, ...]]:
+    """Record the build of version ``stamp``; for a live update, delete the other live versions.
+
+    Runs inside the build's transaction. A live update landing on an existing snapshot keeps it
+    a snapshot. Returns whether the version is live and the ``as_of`` of the deleted versions.
+    """
+    if not live:
+        _record(store, stamp, mode, users, recomputed, seconds)
+        return False, ()
+    roles = _version_roles(store)
+    is_live = roles.get(stamp, LIVE_MODE) == LIVE_MODE
+    _record(store, stamp, LIVE_MODE if is_live else mode, users, recomputed, seconds)
+    stale = tuple(sorted(v for v, role in roles.items() if role == LIVE_MODE and v != stamp))
+    for version in stale:
+        for table in (*VERSIONED_TABLES, "profile_builds"):
+            store.execute(f"DELETE FROM {table} WHERE as_of = $as_of", {"as_of": version})
+    return is_live, stale
+
+
 def build_profiles(store: Store, as_of: datetime | str | None = None) -> BuildResult:
     """Compute the profile version ``as_of`` from scratch (replacing it if it exists).
 
@@ -159,6 +211,10 @@ def build_profiles(store: Store, as_of: datetime | str | None = None) -> BuildRe
     """
     ensure_profile_tables(store)
     stamp = default_as_of(store) if as_of is None else _to_timestamp(as_of)
+    return _full_build(store, stamp, live=False)
+
+
+def _full_build(store: Store, stamp: datetime, *, live: bool) -> BuildResult:
     started = time.perf_counter()
     steps: dict[str, float] = {}
     with _unordered_inserts(store), store.transaction():
@@ -167,10 +223,13 @@ def build_profiles(store: Store, as_of: datetime | str | None = None) -> BuildRe
                   {"as_of": stamp})  # fmt: skip
         _run_aggregates(store, stamp, steps, scoped=False)
         users = _derive(store, stamp, steps, scoped=False)
-        _record(store, stamp, "full", users, users, time.perf_counter() - started)
+        is_live, replaced = _finish_version(
+            store, stamp, "full", users, users, time.perf_counter() - started, live=live
+        )
         commit_started = time.perf_counter()
     steps["commit"] = time.perf_counter() - commit_started
-    return BuildResult(stamp, "full", users, users, time.perf_counter() - started, steps)
+    seconds = time.perf_counter() - started
+    return BuildResult(stamp, "full", users, users, seconds, steps, is_live, replaced)
 
 
 def _base_version(store: Store, as_of: datetime) -> tuple[datetime, int | None] | None:
@@ -192,6 +251,7 @@ def update_profiles(
     *,
     since_load_id: int | None = None,
     as_of: datetime | str | None = None,
+    live: bool = False,
 ) -> BuildResult:
     """Bring the profile version ``as_of`` up to date, recomputing only the affected users.
 
@@ -207,6 +267,9 @@ def update_profiles(
     as_of:
         The version to produce; default the latest event time. The base is the latest existing
         version at or before it; without one, this is a full build.
+    live:
+        Keep the result as the store's one rolling live version, deleting the previous live
+        versions (snapshots are kept; see the module docs). For frequent small updates.
 
     The result equals ``build_profiles(store, as_of)`` (tested property).
     """
@@ -214,13 +277,13 @@ def update_profiles(
     stamp = default_as_of(store) if as_of is None else _to_timestamp(as_of)
     base = _base_version(store, stamp)
     if base is None:
-        return build_profiles(store, stamp)
+        return _full_build(store, stamp, live=live)
     base_as_of, base_load = base
     since = since_load_id if since_load_id is not None else base_load
     if since is not None and store.scalar(
         "SELECT count(*) FROM items WHERE load_id > $since", {"since": since}
-    ):
-        return build_profiles(store, stamp)  # item attributes changed: everybody is affected
+    ):  # item attributes changed: everybody is affected
+        return _full_build(store, stamp, live=live)
 
     started = time.perf_counter()
     steps: dict[str, float] = {}
@@ -266,11 +329,19 @@ def update_profiles(
         _run_aggregates(store, stamp, steps, scoped=True)
         users = _derive(store, stamp, steps, scoped=True)
         store.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
-        _record(store, stamp, "incremental", users, recomputed, time.perf_counter() - started)
+        is_live, replaced = _finish_version(
+            store,
+            stamp,
+            "incremental",
+            users,
+            recomputed,
+            time.perf_counter() - started,
+            live=live,
+        )
         commit_started = time.perf_counter()
     steps["commit"] = time.perf_counter() - commit_started
     seconds = time.perf_counter() - started
-    return BuildResult(stamp, "incremental", users, recomputed, seconds, steps)
+    return BuildResult(stamp, "incremental", users, recomputed, seconds, steps, is_live, replaced)
 
 
 def profile_versions(store: Store) -> pd.DataFrame:

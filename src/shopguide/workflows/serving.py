@@ -321,7 +321,8 @@ def ingest_events(
     Events of erased users are rejected with ``"user erased"``; other bad events are rejected
     with the validator's reasons. ``rejected`` lists ``{index, field, value, reason}`` with the
     event's position in the batch. When profiles exist, the accepted users' profiles are brought
-    up to date with the profiles package's incremental update.
+    up to date with the profiles package's incremental update, into the store's one rolling
+    live profile version (snapshots from ``shopguide profiles build`` are kept as they are).
     """
     ensure_service_tables(store)
     frame = pd.DataFrame(list(events), columns=list(EVENT_FIELDS)).astype(object)
@@ -361,7 +362,7 @@ def ingest_events(
     if update_profiles and users and _profiles_built(store):
         from shopguide.profiles import update_profiles as _update
 
-        updated = _update(store, users).recomputed_users
+        updated = _update(store, users, live=True).recomputed_users
     return IngestResult(report, rejected, users, updated)
 
 
