@@ -14,6 +14,8 @@ the same process and store, this times
   materialised as a temp table, and
 * ``build_profiles(store)``: every profile field for every user, written to the store,
 * ``update_profiles`` after appending a new day of events for 1 % of the users,
+* the live update the REST API's event ingestion runs (``update_profiles(live=True)``) after
+  another such day, in its steady state: it replaces the previous live version,
 * and, as a floor, copying the finished profile rows into a new stored table and committing:
   what persisting the profile costs whatever the computation before it.
 
@@ -127,21 +129,21 @@ def main() -> None:
 
     # incremental: one more day of events for 1 % of the users, then update the same version
     last = store.scalar('SELECT max("timestamp") FROM events')
-    store.execute(
-        """INSERT INTO events (event_key, user_id, item_id, event_type, "timestamp", quantity,
-            price, discount, order_id, load_id)
-        SELECT 'new-' || event_key, user_id, item_id, event_type,
-               "timestamp" + INTERVAL 1 DAY, quantity, price, discount,
-               'new-' || order_id, 2
-        FROM events
-        WHERE hash(user_id) % 100 = 0 AND "timestamp" > $last - INTERVAL 1 DAY""",
-        {"last": last},
-    )
+    _append_day(store, load_id=2)
     as_of = store.scalar('SELECT max("timestamp") FROM events')
     build_profiles(store, last)  # base version before the new events
     started = time.perf_counter()
     result = update_profiles(store, as_of=as_of + timedelta(0))
     incremental = time.perf_counter() - started
+
+    # live: the first live update creates the live version, the next ones replace it
+    _append_day(store, load_id=3)
+    update_profiles(store, live=True)
+    _append_day(store, load_id=4)
+    started = time.perf_counter()
+    live = update_profiles(store, live=True)
+    live_seconds = time.perf_counter() - started
+    versions = int(store.scalar("SELECT count(DISTINCT as_of) FROM profiles"))
 
     print()
     print(f"events                         {n_events:>12,}")
@@ -158,6 +160,11 @@ def main() -> None:
         f"incremental update             {incremental:>10.2f} s   "
         f"({result.recomputed_users:,} of {result.users:,} users recomputed)"
     )
+    print(
+        f"live update (API ingestion)    {live_seconds:>10.2f} s   "
+        f"({live.recomputed_users:,} users recomputed, replaced {len(live.replaced)} live "
+        f"version; {versions} versions stored)"
+    )
     print("\nwhere a full build spends its time (last run):")
     for name, seconds in results[-1].steps.items():
         print(f"  {name:40s} {seconds:>7.2f} s")
@@ -165,6 +172,20 @@ def main() -> None:
     for name, seconds in result.steps.items():
         print(f"  {name:40s} {seconds:>7.2f} s")
     store.close()
+
+
+def _append_day(store: Store, load_id: int) -> None:
+    """Copy the last day's events of 1 % of the users one day later, as a new load."""
+    last = store.scalar('SELECT max("timestamp") FROM events')
+    store.execute(
+        """INSERT INTO events (event_key, user_id, item_id, event_type, "timestamp", quantity,
+            price, discount, order_id, load_id)
+        SELECT $tag || event_key, user_id, item_id, event_type, "timestamp" + INTERVAL 1 DAY,
+               quantity, price, discount, $tag || order_id, $load
+        FROM events
+        WHERE hash(user_id) % 100 = 0 AND "timestamp" > $last - INTERVAL 1 DAY""",
+        {"last": last, "tag": f"new{load_id}-", "load": load_id},
+    )
 
 
 def _fmt(runs: list[float]) -> str:

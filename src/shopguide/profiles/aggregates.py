@@ -76,7 +76,7 @@ def lines_sql(scoped: bool) -> str:
     return f"""
 CREATE OR REPLACE TEMP TABLE _profile_lines AS
 WITH {LATEST_ITEMS_CTE}
-SELECT e.user_id, e.item_id, e.event_type = 'purchase' AS is_purchase, e."timestamp" AS ts,
+SELECT e.user_id, e.event_type = 'purchase' AS is_purchase, e."timestamp" AS ts,
        e.quantity, coalesce(e.price, 0.0) AS price, e.price AS list_price,
        coalesce(e.discount, 0.0) AS discount, e.order_id,
        coalesce(i.category, '(unknown)') AS category, i.brand

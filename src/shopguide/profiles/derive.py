@@ -81,9 +81,13 @@ def _top_entries_cte(name: str, table: str, key: str) -> str:
     """CTEs ranking a user's categories or brands with share of wallet and affinity.
 
     Entries are ranked by spend rounded to the cent, ties by name: the rank key is the integer
-    ``cents * (number of names + 1) + (position of the name counted from the end)``, unique per
-    user, so ``arg_max(entry, key, TOP_N)`` picks and orders the top entries deterministically
-    in one hash aggregate (no sort, no window).
+    ``cents * (number of names + 1) + tie_break``, where ``tie_break`` numbers the names from
+    the end of the alphabet (1 = last), so the key is unique per user. ``arg_max(x, key, TOP_N)``
+    then picks and orders the top entries in one hash aggregate (no sort, no window). It runs
+    on two plain columns (the name's ``tie_break`` and the spend, in the same order because the
+    keys are unique) rather than on the finished structs, which costs a third as much; the
+    structs are assembled afterwards for at most :data:`TOP_N` entries per user, looking the
+    name and the population share up by ``tie_break``.
     """
     return f"""
 {name}_population AS (  -- the population's spend on each {key}, and a tie-break rank
@@ -92,22 +96,34 @@ def _top_entries_cte(name: str, table: str, key: str) -> str:
            count(*) OVER () + 1 AS names
     FROM (SELECT {key}, sum(spend) AS spend FROM {table} WHERE as_of = $as_of GROUP BY {key})
 ),
-top_{name} AS (  -- each user's top {key}s with share of wallet and affinity index
+{name}_lookup AS (  -- names and population shares, position = tie_break
+    SELECT list({key} ORDER BY tie_break) AS names,
+           list(spend / nullif(t.gross_spend, 0) ORDER BY tie_break) AS shares
+    FROM {name}_population CROSS JOIN population_totals t
+),
+top_{name}_ranked AS (  -- each user's top {key}s: their tie_breaks and spends, best first
     SELECT a.user_id,
-           arg_max(
-               {{'name': a.{key}, 'spend': a.spend,
-                 'share': a.spend / nullif(b.gross_spend, 0),
-                 'affinity': (a.spend / nullif(b.gross_spend, 0))
-                             / nullif(pop.spend / nullif(t.gross_spend, 0), 0)}},
-               CAST(round(a.spend * 100) AS BIGINT) * pop.names + pop.tie_break,
-               {TOP_N}
-           ) AS entries
+           arg_max(pop.tie_break, CAST(round(a.spend * 100) AS BIGINT) * pop.names
+                   + pop.tie_break, {TOP_N}) AS picks,
+           arg_max(a.spend, CAST(round(a.spend * 100) AS BIGINT) * pop.names
+                   + pop.tie_break, {TOP_N}) AS spends
     FROM {table} a
-    JOIN base b USING (user_id)
     JOIN {name}_population pop USING ({key})
-    CROSS JOIN population_totals t
     WHERE a.as_of = $as_of
     GROUP BY a.user_id
+),
+top_{name} AS (  -- the entries with share of wallet and affinity index
+    SELECT r.user_id,
+           list_transform(
+               range(1, len(r.picks) + 1),
+               lambda i: {{'name': l.names[r.picks[i]], 'spend': r.spends[i],
+                           'share': r.spends[i] / nullif(b.gross_spend, 0),
+                           'affinity': (r.spends[i] / nullif(b.gross_spend, 0))
+                                       / nullif(l.shares[r.picks[i]], 0)}}
+           ) AS entries
+    FROM top_{name}_ranked r
+    JOIN base b USING (user_id)
+    CROSS JOIN {name}_lookup l
 )"""
 
 
