@@ -345,3 +345,38 @@ def test_item_knn_history_matches_dense_reference(normalize: str, path: str) -> 
     model = ItemKNN(k=6, normalize=normalize, neighbourhood="history").fit(x)
     ids, scores = model.recommend(np.arange(x.shape[0]), x, n=8)
     _check_lists(ids, scores, ref, dense != 0)
+
+
+@pytest.mark.parametrize(
+    ("model_class", "options"),
+    [
+        (UserKNN, {"normalize": "rated"}),
+        (UserKNN, {"normalize": "neighbours"}),
+        (ItemKNN, {"neighbourhood": "history"}),
+        (ItemKNN, {"neighbourhood": "candidate", "normalize": "rated"}),
+    ],
+)
+def test_set_neighbours_recommends_like_fit(model_class: type, options: dict) -> None:
+    x = _random_matrix(3)
+    fitted = model_class(k=6, **options).fit(x)
+    adopted = model_class(k=6, **options).set_neighbours(fitted.neighbours_, x)
+    assert (adopted.n_users_, adopted.n_items_) == x.shape
+    users = np.arange(x.shape[0])
+    want_ids, want_scores = fitted.recommend(users, x, n=5)
+    got_ids, got_scores = adopted.recommend(users, x, n=5)
+    np.testing.assert_array_equal(got_ids, want_ids)
+    np.testing.assert_array_equal(got_scores, want_scores)
+    similar = "similar_users" if model_class is UserKNN else "similar_items"
+    np.testing.assert_array_equal(
+        getattr(adopted, similar)(np.arange(4), n=3)[0],
+        getattr(fitted, similar)(np.arange(4), n=3)[0],
+    )
+
+
+def test_set_neighbours_rejects_a_matrix_of_the_wrong_side() -> None:
+    x = _random_matrix(4, users=30, items=20)
+    items_side = ItemKNN(k=5).fit(x).neighbours_  # 20 x 20
+    with pytest.raises(ValueError, match="neighbours must be 30 x 30"):
+        UserKNN(k=5).set_neighbours(items_side, x)
+    with pytest.raises(ValueError, match="neighbourhood must be"):
+        ItemKNN(k=5, neighbourhood="sideways").set_neighbours(items_side, x)

@@ -42,14 +42,14 @@ so no dense user x user or item x item matrix ever exists. The stored neighbour 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from shopguide.recommend import _kernels
 from shopguide.recommend._topn import topn_dense, topn_sparse
-from shopguide.recommend.base import Recommender, ScoreBlock
+from shopguide.recommend.base import Recommender, ScoreBlock, as_user_items
 
 __all__ = [
     "ItemKNN",
@@ -290,6 +290,9 @@ def _ratio(num: sp.csr_matrix, den: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.csr_matrix(num).multiply(inverse), dtype=np.float32)
 
 
+_K = TypeVar("_K", bound="_KNNBase")
+
+
 class _KNNBase(Recommender):
     """Shared parameters and persistence of the two neighbourhood models.
 
@@ -299,6 +302,9 @@ class _KNNBase(Recommender):
     ``num_threads`` threads of the compiled loops (0 = all cores; without numba, > 1 runs
     the numpy blocks in a thread pool).
     """
+
+    #: 0 = neighbours between users (rows of user_items), 1 = between items (columns)
+    _neighbour_axis: int = 0
 
     def __init__(
         self,
@@ -334,6 +340,37 @@ class _KNNBase(Recommender):
             alpha=self.alpha,
             num_threads=self.num_threads,
         )
+
+    def set_neighbours(self: _K, neighbours: sp.spmatrix, user_items: sp.spmatrix) -> _K:
+        """Become fitted from a neighbour matrix computed elsewhere; returns ``self``.
+
+        For neighbours computed outside :meth:`fit`, such as in Spark tasks
+        (:mod:`shopguide.engine.spark.broadcast`). ``neighbours`` is what ``fit(user_items)``
+        would learn with this model's parameters: users x users for :class:`UserKNN`, items x
+        items for :class:`ItemKNN`, at most ``k`` cells per row. ``user_items`` is the training
+        matrix (UserKNN scores from its rows; ItemKNN takes only its shape). Recommending then
+        works exactly as after ``fit``.
+        """
+        matrix = as_user_items(user_items)
+        side = matrix.shape[self._neighbour_axis]
+        table = sp.csr_matrix(neighbours, dtype=np.float32)
+        if table.shape != (side, side):
+            raise ValueError(
+                f"neighbours must be {side} x {side} for a {matrix.shape[0]} x "
+                f"{matrix.shape[1]} user_items matrix, got {table.shape[0]} x {table.shape[1]}"
+            )
+        self._check_params()
+        self._set_arrays({"neighbours": table, "train": self._kept_train(matrix)})
+        self.n_users_, self.n_items_ = (int(x) for x in matrix.shape)
+        return self
+
+    def _kept_train(self, user_items: sp.csr_matrix) -> sp.csr_matrix:
+        """What the fitted model keeps of its training matrix."""
+        return user_items
+
+    def _check_params(self) -> None:
+        """Reject invalid parameters before becoming fitted."""
+        _normalize_mode(self.normalize)
 
     def _get_arrays(self) -> dict[str, Any]:
         return {"neighbours": self.neighbours_, "train": self.train_}
@@ -438,12 +475,21 @@ class ItemKNN(_KNNBase):
         super().__init__(k, similarity, shrink, alpha, weighting, normalize, num_threads)
         self.neighbourhood = neighbourhood
 
+    _neighbour_axis = 1
+
     def _fit(self, user_items: sp.csr_matrix, **_: Any) -> None:
-        if self.neighbourhood not in ("candidate", "history"):
-            raise ValueError("neighbourhood must be 'candidate' or 'history'")
-        self.train_ = sp.csr_matrix((0, user_items.shape[1]), dtype=np.float32)  # not needed
+        self._check_params()
+        self.train_ = self._kept_train(user_items)
         self.neighbours_ = self._neighbours_of(user_items.T.tocsr(), user_items)
         self._prepare()
+
+    def _kept_train(self, user_items: sp.csr_matrix) -> sp.csr_matrix:
+        return sp.csr_matrix((0, user_items.shape[1]), dtype=np.float32)  # scoring needs none
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.neighbourhood not in ("candidate", "history"):
+            raise ValueError("neighbourhood must be 'candidate' or 'history'")
 
     def _prepare(self) -> None:
         mode = _normalize_mode(self.normalize)

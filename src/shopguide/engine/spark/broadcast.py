@@ -299,7 +299,6 @@ def item_knn_broadcast(
         raise ValueError("neighbourhood must be 'candidate' or 'history'")
     spark = interactions.sparkSession
     user_items, users, item_map = _collect_matrix(interactions)
-    n_users, n_items = user_items.shape
     # the local fit's inputs: items x users rows, their transpose the users x items matrix
     inputs = kernel_inputs(user_items.T.tocsr(), user_items)
     item_ids = np.asarray(item_map.external_ids, dtype=object)
@@ -309,10 +308,7 @@ def item_knn_broadcast(
     model = ItemKNN(
         k=k, shrink=shrink, normalize=normalize, neighbourhood=neighbourhood, num_threads=1
     )
-    model.n_users_, model.n_items_ = n_users, n_items
-    model._set_arrays(
-        {"neighbours": neighbours, "train": sp.csr_matrix((0, n_items), dtype=np.float32)}
-    )
+    model.set_neighbours(neighbours, user_items)
     recommendations = _recommendations(
         spark, model, user_items, users, item_map, n, rules if use_rules else None, items
     )
@@ -351,8 +347,7 @@ def user_knn_broadcast(
     table, neighbours = _neighbour_matrix(
         spark, inputs, user_ids, "user_id", k, options, USERS_PER_TASK // 10
     )
-    model.n_users_, model.n_items_ = user_items.shape
-    model._set_arrays({"neighbours": neighbours, "train": user_items})
+    model.set_neighbours(neighbours, user_items)
     recommendations = _recommendations(
         spark, model, user_items, users, item_map, n, rules if use_rules else None, items
     )
