@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from live_server import make_store
 
+from shopguide.recommend._kernels import row_product_top_n
 from shopguide.recommend.explain import explain
 from shopguide.store import open_store
 from shopguide.workflows import serving
@@ -104,15 +105,15 @@ def test_row_kernel_known_answer() -> None:
     left_i, left_d = np.array([0, 2], np.int32), np.array([1.0, 2.0], np.float32)
     none = np.zeros(0, np.bool_)
     # plain: scores = 1*[0, .5, 0, 1] + 2*[.5, .25, 0, 0] = [1, 1, 0, 1]; ties by lower id
-    ids, vals = serving._row_top_n(left_i, left_d, *args, 0, np.zeros(0, np.int32), none, 4, 3)
+    ids, vals = row_product_top_n(left_i, left_d, *args, 0, np.zeros(0, np.int32), none, 4, 3)
     assert ids.tolist() == [0, 1, 3] and vals.tolist() == [1.0, 1.0, 1.0]
     # the user's own items are skipped, excluded items too; item 2 scores 0: no candidate
     seen = np.array([0], np.int32)
     excluded = np.array([False, False, False, True])
-    ids, vals = serving._row_top_n(left_i, left_d, *args, 0, seen, excluded, 4, 3)
+    ids, vals = row_product_top_n(left_i, left_d, *args, 0, seen, excluded, 4, 3)
     assert ids.tolist() == [1, -1, -1] and vals[0] == 1.0 and np.isneginf(vals[1:]).all()
     # rated=1 divides by the sum of |right| over the user's items: [1/.5, 1/.75, -, 1/1]
-    ids, vals = serving._row_top_n(left_i, left_d, *args, 1, np.zeros(0, np.int32), none, 4, 3)
+    ids, vals = row_product_top_n(left_i, left_d, *args, 1, np.zeros(0, np.int32), none, 4, 3)
     assert ids.tolist() == [0, 1, 3]
     np.testing.assert_allclose(vals, [2.0, 1.0 / 0.75, 1.0], rtol=1e-6)
 

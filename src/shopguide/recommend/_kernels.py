@@ -6,6 +6,9 @@
   insertion buffer — no product matrix is ever materialised.
 - :func:`filtered_top_n`: top ``n`` stored entries per row of a CSR score block, skipping
   the row's seen items and globally excluded items.
+- :func:`product_top_n` / :func:`row_product_top_n`: top ``n`` of ``left @ right`` without
+  materialising the product, for a batch of rows in parallel / for one row on the caller's
+  thread (the REST service's per-request path).
 
 Both break ties by the lower column index, like the numpy fallbacks in ``_topn``, and run
 rows in parallel (``numba.prange``). numba is optional: without it :data:`AVAILABLE` is
@@ -41,6 +44,7 @@ __all__ = [
     "filtered_top_n",
     "knn_top_k",
     "product_top_n",
+    "row_product_top_n",
 ]
 
 #: Switch the compiled paths off (tests compare both paths on the same data).
@@ -241,6 +245,63 @@ def _product_top_n(
             if use_seen:
                 for p in range(seen_indptr[r], seen_indptr[r + 1]):
                     skip[seen_indices[p]] = False
+    return out_ids, out_vals
+
+
+@njit(cache=True, nogil=True)
+def row_product_top_n(
+    l_indices: Any,
+    l_data: Any,
+    r_indptr: Any,
+    r_indices: Any,
+    r_data: Any,
+    rated: int,
+    seen: Any,
+    excluded: Any,
+    n_cols: int,
+    n: int,
+) -> tuple[Any, Any]:  # pragma: no cover - compiled; checked against Recommender.recommend
+    """Top ``n`` of one row of ``left @ right`` on the calling thread (the service's path).
+
+    The same arithmetic (float64 sums of float32 products, in the same order), skip rules and
+    tie-break (score desc, column asc) as :func:`product_top_n`, for one user given as the
+    row's ``l_indices``/``l_data``: a dense accumulator over the catalogue (a scatter-add per
+    product term, then one scan), no thread team, no scipy objects, the GIL released. A
+    score of exactly 0 is no candidate there too, so untouched and ``seen`` items are simply
+    zeroed; ``excluded`` is a mask over the columns or empty.
+    """
+    out_ids = np.full(n, -1, np.int32)
+    out_vals = np.full(n, -np.inf, np.float32)
+    acc = np.zeros(n_cols, np.float64)
+    den = np.zeros(n_cols if rated != 0 else 0, np.float64)
+    for p in range(len(l_indices)):
+        j = l_indices[p]
+        w = l_data[p]
+        if rated == 0:
+            for q in range(r_indptr[j], r_indptr[j + 1]):
+                acc[r_indices[q]] += w * r_data[q]
+        else:
+            for q in range(r_indptr[j], r_indptr[j + 1]):
+                i = r_indices[q]
+                v = r_data[q]
+                acc[i] += w * v
+                if rated == 1:  # left is an indicator: sum |right|
+                    den[i] += abs(v) if w != 0 else 0.0
+                else:  # right is an indicator: sum |left|
+                    den[i] += abs(w) if v != 0 else 0.0
+    for p in range(len(seen)):
+        acc[seen[p]] = 0.0
+    use_excluded = len(excluded) == n_cols
+    filled = 0
+    for i in range(n_cols):
+        score = acc[i]
+        if score == 0 or (use_excluded and excluded[i]):
+            continue
+        if rated != 0:
+            score = score / den[i] if den[i] != 0 else 0.0
+            if score == 0:
+                continue
+        filled = _insert(out_ids, out_vals, filled, n, i, np.float32(score))  # type: ignore[arg-type]
     return out_ids, out_vals
 
 

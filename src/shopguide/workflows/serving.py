@@ -46,7 +46,6 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from numba import njit
 
 from shopguide.columns import Columns as C
 from shopguide.data.idmap import IdMap
@@ -54,6 +53,7 @@ from shopguide.data.ingest import LoadReport, ingest_frame
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions, build_interactions
 from shopguide.errors import DataError, ModelFormatError, UnknownIdError
 from shopguide.recommend import ItemKNN, ModelRegistry, create_model
+from shopguide.recommend._kernels import row_product_top_n
 from shopguide.recommend.base import Recommender
 from shopguide.recommend.ease import EASE
 from shopguide.recommend.explain import explain
@@ -704,78 +704,6 @@ class AnswerCache:
 # --------------------------------------------------------------------------- one-user scoring
 
 
-@njit(cache=True, nogil=True)
-def _row_top_n(
-    l_indices: Any,
-    l_data: Any,
-    r_indptr: Any,
-    r_indices: Any,
-    r_data: Any,
-    rated: int,
-    seen: Any,
-    excluded: Any,
-    n_cols: int,
-    n: int,
-) -> tuple[Any, Any]:  # pragma: no cover - compiled; checked against Recommender.recommend
-    """Top ``n`` of one row of ``left @ right`` on the calling thread.
-
-    The same arithmetic (float64 sums of float32 products, in the same order), skip rules and
-    tie-break (score desc, column asc) as the batch kernel behind
-    :meth:`Recommender.recommend`, for one user: a dense accumulator over the catalogue (a
-    scatter-add per product term, then one scan), no thread team, no scipy objects. A score
-    of exactly 0 is no candidate there too, so untouched and seen items are simply zeroed.
-    ``rated`` as in ``Recommender._sparse_product``.
-    """
-    out_ids = np.full(n, -1, np.int32)
-    out_vals = np.full(n, -np.inf, np.float32)
-    acc = np.zeros(n_cols, np.float64)
-    den = np.zeros(n_cols if rated != 0 else 0, np.float64)
-    for p in range(len(l_indices)):
-        j = l_indices[p]
-        w = l_data[p]
-        if rated == 0:
-            for q in range(r_indptr[j], r_indptr[j + 1]):
-                acc[r_indices[q]] += w * r_data[q]
-        else:
-            for q in range(r_indptr[j], r_indptr[j + 1]):
-                i = r_indices[q]
-                v = r_data[q]
-                acc[i] += w * v
-                if rated == 1:  # left is an indicator: sum |right|
-                    den[i] += abs(v) if w != 0 else 0.0
-                else:  # right is an indicator: sum |left|
-                    den[i] += abs(w) if v != 0 else 0.0
-    for p in range(len(seen)):
-        acc[seen[p]] = 0.0
-    use_excluded = len(excluded) == n_cols
-    filled = 0
-    for i in range(n_cols):
-        score = acc[i]
-        if score == 0 or (use_excluded and excluded[i]):
-            continue
-        if rated != 0:
-            score = score / den[i] if den[i] != 0 else 0.0
-            if score == 0:
-                continue
-        val = np.float32(score)
-        if filled < n:
-            pos = filled
-            filled += 1
-        elif val < out_vals[n - 1] or (val == out_vals[n - 1] and i > out_ids[n - 1]):
-            continue
-        else:
-            pos = n - 1
-        while pos > 0 and (
-            val > out_vals[pos - 1] or (val == out_vals[pos - 1] and i < out_ids[pos - 1])
-        ):
-            out_vals[pos] = out_vals[pos - 1]
-            out_ids[pos] = out_ids[pos - 1]
-            pos -= 1
-        out_vals[pos] = val
-        out_ids[pos] = i
-    return out_ids, out_vals
-
-
 @dataclass(frozen=True)
 class RowScorer:
     """Scores one user for models whose scores are a sparse product ``left @ right``.
@@ -837,7 +765,7 @@ class RowScorer:
         else:
             lo, hi = self.left.indptr[index], self.left.indptr[index + 1]
             l_indices, l_data = self.left.indices[lo:hi], self.left.data[lo:hi]
-        return _row_top_n(
+        return row_product_top_n(
             l_indices, l_data, self.right_indptr, self.right_indices, self.right_data,
             self.rated, indices, _NO_MASK if excluded is None else excluded,
             self.n_items, int(n),
