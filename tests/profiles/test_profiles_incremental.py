@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from profiles_testdata import ITEMS, USERS, events_frame
@@ -208,3 +209,43 @@ def test_updates_without_live_keep_every_version(hand_store: Store) -> None:
     result = update_profiles(hand_store)
     assert not result.live and result.replaced == ()
     assert all(len(v) == 2 for v in _versions(hand_store).values())
+
+
+def test_versions_are_listed_and_dropped_whole(hand_store: Store) -> None:
+    from shopguide.profiles import ProfilesNotBuiltError
+    from shopguide.profiles import drop_profile_versions as drop
+    from shopguide.profiles import list_profile_versions as listed
+
+    first, second = datetime(2024, 2, 29), datetime(2024, 3, 31)
+    build_profiles(hand_store, first)
+    build_profiles(hand_store, second)
+    update_profiles(hand_store, ["bob"], as_of=second)  # a second build of the same version
+    hand_store.append(
+        "events",
+        events_frame(
+            [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")],
+            load_id=2,
+            start_key=1000,
+        ),
+    )
+    live = update_profiles(hand_store, live=True).as_of
+    table = listed(hand_store)
+    assert list(table["as_of"]) == [live, second, first]  # newest first
+    assert list(table["kind"]) == ["live", "snapshot", "snapshot"]
+    assert list(table["builds"]) == [1, 2, 1]
+    # February: alice and bob signed up; March adds dave (signup) and carol (first event);
+    # April adds erin (signup April 1st)
+    assert list(table["users"]) == [5, 4, 2]
+
+    # an unknown version: nothing is deleted and the error lists what is stored
+    with pytest.raises(ProfilesNotBuiltError, match="stored versions: 2024-02-29"):
+        drop(hand_store, [first, datetime(2020, 1, 1)])
+    assert len(listed(hand_store)) == 3
+
+    assert drop(hand_store, ["2024-02-29"]) == [first]
+    assert _versions(hand_store)["profiles"] == [second, live]
+    assert all(v == [second, live] for v in _versions(hand_store).values())
+    assert drop(hand_store, keep_latest=1) == [second]
+    assert all(v == [live] for v in _versions(hand_store).values())
+    with pytest.raises(ValueError, match="not both or neither"):
+        drop(hand_store, [live], keep_latest=0)

@@ -51,6 +51,47 @@ def register(app: typer.Typer) -> None:
                 f"in {result['seconds']} s"
             )
 
+    @group.command("versions")
+    def versions(db: DbOption = None, as_json: JsonOption = False) -> None:
+        """The stored profile versions: as of, users, kind (snapshot, live, imported), builds."""
+        with handled(as_json):
+            table = workflow.versions(db_path(db))
+        if as_json:
+            emit_json(frame_records(table))
+        else:
+            print_table(table, title="Profile versions (newest first)")
+
+    @group.command("drop")
+    def drop(
+        as_of: Annotated[
+            list[str] | None,
+            typer.Argument(
+                help="The as-of times of the versions to delete (ISO 8601).", show_default=False
+            ),
+        ] = None,
+        keep_latest: Annotated[
+            int | None,
+            typer.Option(
+                "--keep-latest", min=0, help="Instead: keep the N newest versions, delete the rest."
+            ),
+        ] = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Delete profile versions (rebuild one any time with `profiles build --as-of`)."""
+        if bool(as_of) == (keep_latest is not None):
+            raise typer.BadParameter(
+                "give the versions to drop (AS_OF ...) or --keep-latest N, not both or neither"
+            )
+        with handled(as_json):
+            result = workflow.drop_versions(db_path(db), as_of or [], keep_latest=keep_latest)
+        if as_json:
+            emit_json(result)
+        else:
+            out.print(
+                f"dropped {len(result['dropped'])} profile version(s); {len(result['kept'])} left"
+            )
+
     @app.command("profile")
     def profile(
         user_id: Annotated[str, typer.Argument(help="The user's id.")],

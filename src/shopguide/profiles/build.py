@@ -193,10 +193,15 @@ def _finish_version(
     is_live = roles.get(stamp, LIVE_MODE) == LIVE_MODE
     _record(store, stamp, LIVE_MODE if is_live else mode, users, recomputed, seconds)
     stale = tuple(sorted(v for v, role in roles.items() if role == LIVE_MODE and v != stamp))
-    for version in stale:
-        for table in (*VERSIONED_TABLES, "profile_builds"):
-            store.execute(f"DELETE FROM {table} WHERE as_of = $as_of", {"as_of": version})
+    _delete_versions(store, stale)
     return is_live, stale
+
+
+def _delete_versions(store: Store, stamps: Iterable[datetime]) -> None:
+    """Delete the rows of versions ``stamps`` from every profile table and the build log."""
+    for stamp in stamps:
+        for table in (*VERSIONED_TABLES, "profile_builds"):
+            store.execute(f"DELETE FROM {table} WHERE as_of = $as_of", {"as_of": stamp})
 
 
 def build_profiles(store: Store, as_of: datetime | str | None = None) -> BuildResult:
@@ -345,9 +350,71 @@ def update_profiles(
 
 
 def profile_versions(store: Store) -> pd.DataFrame:
-    """The builds recorded in the store, newest first."""
+    """The build log: one row per build or update, newest first (one row per stored version:
+    :func:`list_profile_versions`)."""
     ensure_profile_tables(store)
     return store.query_df("SELECT * FROM profile_builds ORDER BY as_of DESC, built_at DESC")
+
+
+def list_profile_versions(store: Store) -> pd.DataFrame:
+    """Every stored profile version, newest first, one row each.
+
+    Columns: ``as_of``; ``users``; ``kind``: ``snapshot`` (made by a build or an update),
+    ``live`` (the rolling version API ingestion keeps, see the module docs) or ``imported``
+    (written by the Spark engine, which records no build, so no incremental update starts
+    from it); ``built_at``, the time of its latest build; ``builds``, how many builds and
+    updates wrote it. :func:`profile_versions` has the full build log.
+    """
+    ensure_profile_tables(store)
+    return store.query_df(
+        f"""SELECT p.as_of, p.users,
+                   CASE WHEN b.mode IS NULL THEN 'imported'
+                        WHEN b.mode = '{LIVE_MODE}' THEN 'live' ELSE 'snapshot' END AS kind,
+                   b.built_at, coalesce(b.builds, 0) AS builds
+            FROM (SELECT as_of, count(*) AS users FROM profiles GROUP BY as_of) p
+            LEFT JOIN (
+                SELECT as_of, arg_max(mode, built_at) AS mode, max(built_at) AS built_at,
+                       count(*) AS builds
+                FROM profile_builds GROUP BY as_of
+            ) b USING (as_of)
+            ORDER BY p.as_of DESC"""
+    )
+
+
+def drop_profile_versions(
+    store: Store,
+    as_of: Iterable[datetime | str] = (),
+    *,
+    keep_latest: int | None = None,
+) -> list[datetime]:
+    """Delete whole profile versions; returns the ``as_of`` of those deleted, oldest first.
+
+    Give the versions to delete (``as_of``; each must exist, or nothing is deleted and
+    :class:`ProfilesNotBuiltError` lists the stored ones), or ``keep_latest=N`` to keep the
+    ``N`` newest versions and delete the rest. Each version's rows go from every profile table
+    and the build log in one transaction. Profiles are derived data: ``build_profiles(store,
+    as_of)`` rebuilds a deleted version from the events.
+    """
+    stamps = sorted({_to_timestamp(a) for a in as_of})
+    if bool(stamps) == (keep_latest is not None):
+        raise ValueError("give either the versions to drop or keep_latest, not both or neither")
+    if keep_latest is not None and keep_latest < 0:
+        raise ValueError(f"keep_latest must be >= 0, got {keep_latest}")
+    stored = [_to_timestamp(v) for v in list_profile_versions(store)["as_of"]]  # newest first
+    if keep_latest is not None:
+        stamps = sorted(stored[keep_latest:])
+    missing = [s for s in stamps if s not in stored]
+    if missing:
+        raise ProfilesNotBuiltError(
+            "no profile version as of "
+            + ", ".join(str(m) for m in missing)
+            + "; stored versions: "
+            + (", ".join(str(v) for v in sorted(stored)) or "none"),
+            hint="list them with `shopguide profiles versions`",
+        )
+    with store.transaction():
+        _delete_versions(store, stamps)
+    return stamps
 
 
 def _resolve_version(store: Store, as_of: datetime | str | None) -> datetime:

@@ -10,7 +10,9 @@ import pandas as pd
 from shopguide import analytics
 from shopguide.profiles import (
     build_profiles,
+    drop_profile_versions,
     get_profile,
+    list_profile_versions,
     profile_card,
     profile_record,
     update_profiles,
@@ -32,6 +34,25 @@ def build(db: str | Path, *, as_of: str | None = None, incremental: bool = False
             "recomputed_users": result.recomputed_users,
             "seconds": round(result.seconds, 2),
         }
+
+
+def versions(db: str | Path) -> pd.DataFrame:
+    """The stored profile versions, newest first (as_of, users, kind, built_at, builds)."""
+    with open_store(db) as store:
+        return list_profile_versions(store)
+
+
+def drop_versions(
+    db: str | Path, as_of: list[str], *, keep_latest: int | None = None
+) -> dict[str, Any]:
+    """Delete the given profile versions (or all but the ``keep_latest`` newest)."""
+    with open_store(db) as store:
+        dropped = drop_profile_versions(store, as_of, keep_latest=keep_latest)
+        left = list_profile_versions(store)
+    return {
+        "dropped": [pd.Timestamp(v).isoformat() for v in dropped],
+        "kept": [pd.Timestamp(v).isoformat() for v in left["as_of"]],
+    }
 
 
 def profile(

@@ -1,0 +1,56 @@
+"""The profile-version commands of the ``shopguide`` CLI, run as a user would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from shopguide.cli.app import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_list_and_drop_profile_versions(tmp_path: Path) -> None:
+    db = str(tmp_path / "sg.duckdb")
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "user_id,item_id,event_type,timestamp,price\n"
+        "c1,s1,purchase,2024-05-01 12:00,3.5\n"
+        "c2,s1,purchase,2024-05-03 09:00,3.5\n"
+        "c1,s2,view,2024-05-04 10:00,\n"
+    )
+    assert run("ingest", "events", str(events), "--db", db)[0] == 0
+    for as_of in ("2024-05-02", "2024-05-03 12:00"):
+        code, output = run("profiles", "build", "--as-of", as_of, "--db", db)
+        assert code == 0, output
+    assert run("profiles", "build", "--db", db)[0] == 0  # as of the last event
+
+    code, output = run("profiles", "versions", "--db", db, "--json")
+    assert code == 0, output
+    listed = json.loads(output)
+    assert [v["as_of"][:16] for v in listed] == ["2024-05-04T10:00", "2024-05-03T12:00",
+                                                  "2024-05-02T00:00"]  # fmt: skip
+    assert [v["users"] for v in listed] == [2, 2, 1]
+    assert {v["kind"] for v in listed} == {"snapshot"}
+    code, output = run("profiles", "versions", "--db", db)
+    assert code == 0 and "snapshot" in output and "2024-05-02" in output
+
+    code, output = run("profiles", "drop", "2024-05-02", "--db", db, "--json")
+    assert code == 0, output
+    assert json.loads(output)["dropped"] == ["2024-05-02T00:00:00"]
+    code, output = run("profiles", "drop", "--keep-latest", "1", "--db", db)
+    assert code == 0 and "dropped 1 profile version(s); 1 left" in output
+    code, output = run("profile", "c1", "--as-of", "2024-05-03 12:00", "--db", db)
+    assert code == 2 and "profiles build --as-of" in output  # gone, and how to get it back
+
+    code, output = run("profiles", "drop", "1999-01-01", "--db", db)
+    assert code == 2 and "stored versions: 2024-05-04 10:00:00" in output
+    code, output = run("profiles", "drop", "--db", db)
+    assert code == 2 and "--keep-latest" in output
