@@ -14,7 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from profiles_testdata import ITEMS, USERS, events_frame
 
-from shopguide.profiles import build_profiles, load_profiles, update_profiles
+from shopguide.profiles import (
+    ProfilesNotBuiltError,
+    build_profiles,
+    drop_profile_versions,
+    list_profile_versions,
+    load_profiles,
+    update_profiles,
+)
 from shopguide.store import open_store
 from shopguide.store.base import Store
 
@@ -196,40 +203,28 @@ def test_live_updates_keep_one_rolling_version_next_to_the_snapshots(hand_store:
     assert all(v == [snapshot, rebuilt.as_of, fourth.as_of] for v in _versions(hand_store).values())
 
 
+def _bob_buys_in_april(store: Store) -> None:
+    """A new load with one purchase after the hand-made data's 2024-03-31 versions."""
+    late = [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")]
+    store.append("events", events_frame(late, load_id=2, start_key=1000))
+
+
 def test_updates_without_live_keep_every_version(hand_store: Store) -> None:
     build_profiles(hand_store, datetime(2024, 3, 31))
-    hand_store.append(
-        "events",
-        events_frame(
-            [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")],
-            load_id=2,
-            start_key=1000,
-        ),
-    )
+    _bob_buys_in_april(hand_store)
     result = update_profiles(hand_store)
     assert not result.live and result.replaced == ()
     assert all(len(v) == 2 for v in _versions(hand_store).values())
 
 
 def test_versions_are_listed_and_dropped_whole(hand_store: Store) -> None:
-    from shopguide.profiles import ProfilesNotBuiltError
-    from shopguide.profiles import drop_profile_versions as drop
-    from shopguide.profiles import list_profile_versions as listed
-
     first, second = datetime(2024, 2, 29), datetime(2024, 3, 31)
     build_profiles(hand_store, first)
     build_profiles(hand_store, second)
     update_profiles(hand_store, ["bob"], as_of=second)  # a second build of the same version
-    hand_store.append(
-        "events",
-        events_frame(
-            [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")],
-            load_id=2,
-            start_key=1000,
-        ),
-    )
+    _bob_buys_in_april(hand_store)
     live = update_profiles(hand_store, live=True).as_of
-    table = listed(hand_store)
+    table = list_profile_versions(hand_store)
     assert list(table["as_of"]) == [live, second, first]  # newest first
     assert list(table["kind"]) == ["live", "snapshot", "snapshot"]
     assert list(table["builds"]) == [1, 2, 1]
@@ -239,13 +234,13 @@ def test_versions_are_listed_and_dropped_whole(hand_store: Store) -> None:
 
     # an unknown version: nothing is deleted and the error lists what is stored
     with pytest.raises(ProfilesNotBuiltError, match="stored versions: 2024-02-29"):
-        drop(hand_store, [first, datetime(2020, 1, 1)])
-    assert len(listed(hand_store)) == 3
+        drop_profile_versions(hand_store, [first, datetime(2020, 1, 1)])
+    assert len(list_profile_versions(hand_store)) == 3
 
-    assert drop(hand_store, ["2024-02-29"]) == [first]
+    assert drop_profile_versions(hand_store, ["2024-02-29"]) == [first]
     assert _versions(hand_store)["profiles"] == [second, live]
     assert all(v == [second, live] for v in _versions(hand_store).values())
-    assert drop(hand_store, keep_latest=1) == [second]
+    assert drop_profile_versions(hand_store, keep_latest=1) == [second]
     assert all(v == [live] for v in _versions(hand_store).values())
     with pytest.raises(ValueError, match="not both or neither"):
-        drop(hand_store, [live], keep_latest=0)
+        drop_profile_versions(hand_store, [live], keep_latest=0)
