@@ -66,7 +66,9 @@ def register(app: typer.Typer) -> None:
         as_of: Annotated[
             list[str] | None,
             typer.Argument(
-                help="The as-of times of the versions to delete (ISO 8601).", show_default=False
+                metavar="AS_OF",
+                help="The as-of times of the versions to delete (ISO 8601).",
+                show_default=False,
             ),
         ] = None,
         keep_latest: Annotated[
