@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import httpx
 import pandas as pd
+from live_server import LiveServer, headers, make_store
 
 from shopguide.data.ingest import ingest_frame
 from shopguide.profiles import build_profiles, load_profiles, profile_versions
@@ -43,3 +46,38 @@ def test_api_batches_roll_one_live_version_and_keep_the_built_snapshot(tmp_path:
         assert load_profiles(store, snapshot).set_index("user_id").loc["ann", "orders"] == 1
         rows = load_profiles(store, live).set_index("user_id")
         assert rows.loc["ann", "orders"] == 3 and rows.loc["bob", "orders"] == 2
+
+
+def test_profile_reads_answer_while_a_write_holds_the_store(tmp_path: Path) -> None:
+    """A read route uses its own connection: it neither waits for a write that holds the store
+    lock (an ingested batch and its profile update) nor sees that write before it commits."""
+    db = tmp_path / "shop.duckdb"
+    data = make_store(db, n_users=200)
+    user = str(data.events.loc[data.events["event_type"] == "purchase", "user_id"].iloc[0])
+    with LiveServer(db) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        path = f"/v1/users/{user}/profile"
+        before = http.get(path, headers=headers("read")).json()["behaviour"]["orders"]
+        state = server.state
+        writing, release = threading.Event(), threading.Event()
+        later = (pd.Timestamp(data.events["timestamp"].max()) + pd.Timedelta(hours=1)).isoformat()
+
+        def write() -> None:  # what POST /v1/events does, held open half-way
+            with state.lock, state.store.transaction():
+                ingest_events(state.store, [_purchase(user, later, "held-1")])
+                writing.set()
+                release.wait(30)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            assert writing.wait(30)
+            # a read that waited for the lock would run into this timeout and fail the test
+            during = http.get(path, headers=headers("read"), timeout=10)
+            assert during.status_code == 200
+            assert during.json()["behaviour"]["orders"] == before  # nothing uncommitted seen
+            assert http.get(f"/v1/users/{user}/history", headers=headers("read")).status_code == 200
+        finally:
+            release.set()
+            writer.join(30)
+        after = http.get(path, headers=headers("read")).json()["behaviour"]["orders"]
+        assert after == before + 1  # committed: the next read sees the new order

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from shopguide.service.settings import Role, ServiceSettings
+from shopguide.store.base import Store
 from shopguide.workflows import serving
 
 T = TypeVar("T")
@@ -73,6 +74,9 @@ class ServiceState:
         self.keys: dict[str, Role] = settings.keys()
         self.lock = threading.RLock()  # DuckDB connection: one thread at a time
         self.store, self.registry = serving.open_service_store(settings.db)
+        self._readers = threading.local()  # each worker thread's own read connection
+        self._reader_stores: list[Store] = []
+        self._readers_lock = threading.Lock()
         self.holder = serving.ModelHolder(
             self.registry,
             settings.model,
@@ -88,6 +92,21 @@ class ServiceState:
         """Run ``func(store, *args, **kwargs)`` holding the store lock."""
         with self.lock:
             return func(self.store, *args, **kwargs)
+
+    def read(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a read-only ``func(store, *args, **kwargs)`` on this thread's own connection.
+
+        No store lock: the read sees the last committed data and does not wait while a write
+        (an ingested batch and its profile update, say) holds the lock on the main connection.
+        """
+        store = getattr(self._readers, "store", None)
+        if store is None:
+            with self.lock:  # the main connection hands out the new one
+                store = self.store.reader()
+            with self._readers_lock:
+                self._reader_stores.append(store)
+            self._readers.store = store
+        return func(store, *args, **kwargs)
 
     def _load_snapshot(self) -> serving.ModelSnapshot:
         with self.lock:
@@ -134,5 +153,9 @@ class ServiceState:
         self._stop.set()
         if self._watcher is not None:
             self._watcher.join(timeout=5)
+        with self._readers_lock:
+            for reader in self._reader_stores:
+                reader.close()
+            self._reader_stores.clear()
         with self.lock:
             self.store.close()

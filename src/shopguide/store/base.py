@@ -61,6 +61,10 @@ class Store(abc.ABC):
     def close(self) -> None:
         """Release the store; further calls fail."""
 
+    @abc.abstractmethod
+    def reader(self) -> Store:
+        """A second connection to the same store for another thread; it sees committed data."""
+
     @property
     @abc.abstractmethod
     def schema_version(self) -> int:

@@ -80,6 +80,19 @@ class DuckDBStore(Store):
             self._con.close()
             self._con = None
 
+    def reader(self) -> DuckDBStore:
+        """A second connection to the same database, for one other thread.
+
+        It has its own transactions: it sees only committed data, so its reads neither wait
+        for nor see a transaction open on this connection. One connection must not be used by
+        two threads at once; give each thread its own reader and close it when done.
+        """
+        other = DuckDBStore.__new__(DuckDBStore)
+        other.path, other._in_memory, other._depth = self.path, self._in_memory, 0
+        other._con = self.con.cursor()
+        other.con.execute("SET TimeZone = 'UTC'")
+        return other
+
     # -- schema -----------------------------------------------------------------------------
     def _too_new(self, version: int) -> SchemaVersionError:
         return SchemaVersionError(

@@ -15,12 +15,12 @@ router = APIRouter(prefix="/v1", tags=["insights"])
 
 @router.get("/overview", summary="Headline KPIs and monthly revenue by category")
 def overview(state: State, _: ReadKey) -> dict[str, Any]:
-    return state.db(serving.overview)
+    return state.read(serving.overview)
 
 
 @router.get("/segments", summary="RFM segments: sizes and revenue")
 def segments(state: State, _: ReadKey) -> list[dict[str, Any]]:
-    return state.db(serving.segments)
+    return state.read(serving.segments)
 
 
 @router.get("/churn", summary="Buyers by churn risk")

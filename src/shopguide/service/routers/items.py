@@ -17,7 +17,7 @@ N = Annotated[int, Query(ge=1, le=100, description="How many items.")]
 
 @router.get("/{item_id}", summary="An item with its sales")
 def item(item_id: ItemId, state: State, _: ReadKey) -> dict[str, Any]:
-    return state.db(serving.item_record, item_id)
+    return state.read(serving.item_record, item_id)
 
 
 @router.get("/{item_id}/similar", response_model=SimilarResponse, summary="Similar items")

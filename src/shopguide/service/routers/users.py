@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/users", tags=["users"])
 @router.get("/{user_id}/profile", summary="A user's profile")
 def profile(user_id: UserId, state: State, _: ReadKey) -> dict[str, Any]:
     """The latest profile version: basic, behaviour, preference and lifecycle fields."""
-    return state.db(serving.user_profile, user_id)
+    return state.read(serving.user_profile, user_id)
 
 
 @router.get("/{user_id}/history", summary="A user's latest events")
@@ -31,7 +31,7 @@ def history(
     _: ReadKey,
     limit: Annotated[int, Query(ge=1, le=1000, description="Events to return.")] = 50,
 ) -> list[dict[str, Any]]:
-    return state.db(serving.user_history, user_id, limit)
+    return state.read(serving.user_history, user_id, limit)
 
 
 _LIST_PARAMS: Final = frozenset({"include_category", "exclude_category"})
