@@ -61,3 +61,17 @@ def test_timestamps_are_handled_in_utc(tmp_path):
     with open_store(tmp_path / "sg.duckdb") as store:
         value = store.scalar("SELECT '2024-03-01T14:05:00+02:00'::TIMESTAMPTZ::TIMESTAMP")
         assert value.hour == 12
+
+
+def test_a_reader_sees_only_committed_data_and_runs_with_the_store_settings(tmp_path):
+    store = open_store(tmp_path / "s.duckdb")
+    reader = store.reader()
+    assert reader.scalar("SELECT current_setting('TimeZone')") == "UTC"
+    store.execute("CREATE TABLE t AS SELECT 1 AS x")
+    with store.transaction():
+        store.execute("INSERT INTO t VALUES (2)")
+        assert reader.scalar("SELECT count(*) FROM t") == 1  # not committed yet
+    assert reader.scalar("SELECT count(*) FROM t") == 2
+    reader.close()
+    assert store.count("t") == 2  # closing the reader leaves the store open
+    store.close()

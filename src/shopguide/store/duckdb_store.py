@@ -58,16 +58,20 @@ class DuckDBStore(Store):
                 hint="check the path, and that no other process is writing to it",
             ) from exc
         self._depth = 0
-        self.con.execute("SET TimeZone = 'UTC'")
-        # Jupyter without ipywidgets refuses the setting; the bar is off there already
-        with contextlib.suppress(duckdb.InvalidInputException):
-            self.con.execute("SET enable_progress_bar = false")
+        self._configure()
         if not read_only:
             self._migrate()
         elif self.schema_version > LATEST_VERSION:
             raise self._too_new(self.schema_version)
 
     # -- connection -------------------------------------------------------------------------
+    def _configure(self) -> None:
+        """The per-connection settings every ShopGuide connection runs with."""
+        self.con.execute("SET TimeZone = 'UTC'")
+        # Jupyter without ipywidgets refuses the setting; the bar is off there already
+        with contextlib.suppress(duckdb.InvalidInputException):
+            self.con.execute("SET enable_progress_bar = false")
+
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection (for backends-aware code such as bulk SQL)."""
@@ -90,7 +94,7 @@ class DuckDBStore(Store):
         other = DuckDBStore.__new__(DuckDBStore)
         other.path, other._in_memory, other._depth = self.path, self._in_memory, 0
         other._con = self.con.cursor()
-        other.con.execute("SET TimeZone = 'UTC'")
+        other._configure()
         return other
 
     # -- schema -----------------------------------------------------------------------------
