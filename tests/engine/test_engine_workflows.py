@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import typer
 from spark_testdata import RULES, ShopData, assert_same_ranking, load_frames
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from shopguide.cli.engine import register
 from shopguide.data.matrix import build_interactions
@@ -26,6 +26,13 @@ from shopguide.workflows.engine import (
     spark_job,
     user_knn_step,
 )
+
+
+def _cli(*args: str) -> Result:
+    """Run the ``spark`` / ``engine`` commands as the ``shopguide`` app registers them."""
+    app = typer.Typer()
+    register(app)
+    return CliRunner().invoke(app, list(args))
 
 
 def _lists(frame: Any) -> dict[str, list[tuple[str, float]]]:
@@ -103,26 +110,8 @@ def test_broadcast_item_knn_with_rules_is_identical_on_both_engines(
 def test_cli_spark_item_knn_writes_parquet_blockwise(
     spark: Any, shop: ShopData, tmp_path: Path
 ) -> None:
-    app = typer.Typer()
-    register(app)
-    result = CliRunner().invoke(
-        app,
-        [
-            "spark",
-            "item-knn",
-            "--events",
-            str(shop.parquet),
-            "--out",
-            str(tmp_path),
-            "--k",
-            "10",
-            "--n",
-            "5",
-            "--user-blocks",
-            "2",
-            "--json",
-        ],
-    )
+    result = _cli("spark", "item-knn", "--events", str(shop.parquet), "--out", str(tmp_path),
+                  "--k", "10", "--n", "5", "--user-blocks", "2", "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
     recs = duckdb.sql(
         f"SELECT * FROM read_parquet('{tmp_path}/item-knn/recommendations/*.parquet')"
@@ -196,11 +185,9 @@ def test_cli_engine_knn_local_writes_what_the_step_returns(
     load_frames(store, generate(n_users=120, n_items=40, n_events=2_000, seed=3))
     want = step(store, k=8, n=4, engine="local")
     store.close()
-    app = typer.Typer()
-    register(app)
     out_file = tmp_path / "recs.parquet"
     args = ["engine", command, "--db", str(db), "--engine", "local", "--k", "8", "--n", "4"]
-    result = CliRunner().invoke(app, [*args, "--out", str(out_file), "--json"])
+    result = _cli(*args, "--out", str(out_file), "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     got = pd.read_parquet(out_file)
@@ -218,10 +205,8 @@ def test_broadcast_user_knn_with_rules_is_identical_on_both_engines(
     local = user_knn_step(shop.store, k=10, n=5, rules=RULES, engine="local")
     remote = user_knn_step(shop.store, k=10, n=5, rules=RULES, engine="spark", mode="broadcast")
     pd.testing.assert_frame_equal(remote, local, check_dtype=False)
-    app = typer.Typer()
-    register(app)
     args = ["spark", "user-knn", "--events", str(shop.parquet), "--out", str(tmp_path)]
-    result = CliRunner().invoke(app, [*args, "--k", "10", "--n", "5", "--mode", "broadcast"])
+    result = _cli(*args, "--k", "10", "--n", "5", "--mode", "broadcast")
     assert result.exit_code == 0, result.output
     written = duckdb.sql(
         "SELECT user_id, rank, item_id, score "
@@ -240,10 +225,8 @@ def test_broadcast_user_knn_with_rules_is_identical_on_both_engines(
 def test_cli_spark_user_knn_writes_the_local_lists(
     spark: Any, shop: ShopData, tmp_path: Path
 ) -> None:
-    app = typer.Typer()
-    register(app)
     args = ["spark", "user-knn", "--events", str(shop.parquet), "--out", str(tmp_path)]
-    result = CliRunner().invoke(app, [*args, "--k", "10", "--n", "5", "--user-blocks", "2"])
+    result = _cli(*args, "--k", "10", "--n", "5", "--user-blocks", "2")
     assert result.exit_code == 0, result.output
     recs = duckdb.sql(
         f"SELECT * FROM read_parquet('{tmp_path}/user-knn/recommendations/*.parquet')"
