@@ -93,10 +93,16 @@ def free_port() -> int:
 
 
 def start_server(
-    db: Path, port: int, model: str, log: Path, cache: bool = True
+    db: Path,
+    port: int,
+    model: str,
+    log: Path,
+    cache: bool = True,
+    keys: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """The service in its own process; its log (one line per request) goes to ``log``."""
-    env = {**os.environ, "SHOPGUIDE_API_KEYS": json.dumps({KEY: "read"})}
+    """The service in its own process; its log (one line per request) goes to ``log``.
+    ``keys`` maps API keys to roles (default: :data:`KEY`, read-only)."""
+    env = {**os.environ, "SHOPGUIDE_API_KEYS": json.dumps(keys or {KEY: "read"})}
     if not cache:
         env["SHOPGUIDE_RECOMMEND_CACHE_USERS"] = "0"
     cmd = [sys.executable, "-m", "shopguide.service", "--db", str(db), "--port", str(port),
@@ -116,6 +122,15 @@ def start_server(
         time.sleep(0.25)
     proc.kill()
     raise TimeoutError("server did not start")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """Stop a server from :func:`start_server` (killed if it does not exit within 30 s)."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 # --------------------------------------------------------------------------- closed loop
@@ -297,11 +312,7 @@ def main() -> None:
         with httpx.Client(headers={"X-API-Key": KEY}) as client:
             server_metrics = client.get(f"{base}/v1/metrics").json()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
     ratio = rec["rps"] / health["rps"]
     result = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -81,3 +82,49 @@ def test_profile_reads_answer_while_a_write_holds_the_store(tmp_path: Path) -> N
             writer.join(30)
         after = http.get(path, headers=headers("read")).json()["behaviour"]["orders"]
         assert after == before + 1  # committed: the next read sees the new order
+
+
+def test_batches_that_arrive_together_share_one_profile_update(tmp_path: Path) -> None:
+    """Batches ingested while a profile update runs are covered by the next single update, and
+    each answer still comes only once its users' profiles include the batch."""
+    db = tmp_path / "shop.duckdb"
+    data = make_store(db, n_users=200)
+    buyers = sorted(set(data.events.loc[data.events["event_type"] == "purchase", "user_id"]))[:4]
+    later = (pd.Timestamp(data.events["timestamp"].max()) + pd.Timedelta(hours=1)).isoformat()
+    with LiveServer(db) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+        state = server.state
+
+        def orders(user: str) -> int:
+            profile = http.get(f"/v1/users/{user}/profile", headers=headers("read")).json()
+            return int(profile["behaviour"]["orders"])
+
+        def stored_loads() -> int:
+            return int(state.read(lambda store: store.scalar("SELECT count(*) FROM loads")))
+
+        before = {user: orders(user) for user in buyers}
+        loads, runs = stored_loads(), state.profile_updates.runs
+        answers: dict[str, dict[str, object]] = {}
+
+        def post(user: str) -> None:
+            with httpx.Client(base_url=server.url, timeout=60) as own:
+                batch = {"events": [_purchase(user, later, f"together-{user}")]}
+                answers[user] = own.post("/v1/events", json=batch, headers=headers("write")).json()
+
+        posts = [threading.Thread(target=post, args=(user,)) for user in buyers]
+        with state.profile_updates.turn:  # as if an update were running: the batches queue
+            for thread in posts:
+                thread.start()
+            deadline = time.monotonic() + 60
+            while stored_loads() < loads + len(buyers):  # every batch is stored...
+                assert time.monotonic() < deadline, "the batches were not ingested"
+                time.sleep(0.05)
+            assert not answers  # ...but none is answered before its profile update
+        for thread in posts:
+            thread.join(60)
+
+        assert state.profile_updates.runs == runs + 1  # one update for the four batches
+        assert sorted(bool(a["profiles_update_shared"]) for a in answers.values()) == [
+            False, True, True, True,
+        ]  # fmt: skip
+        assert {a["profiles_recomputed"] for a in answers.values()} == {len(buyers)}
+        assert {user: orders(user) for user in buyers} == {u: n + 1 for u, n in before.items()}

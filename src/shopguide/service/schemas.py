@@ -56,7 +56,13 @@ class IngestResponse(BaseModel):
     rejections: list[Rejection]
     users_updated: int
     profiles_recomputed: int | None = Field(
-        description="Users whose profile was recomputed (null when no profiles are built)."
+        description="Users whose profile was recomputed by the update that took this batch in "
+        "(null when no profiles are built or no event was accepted)."
+    )
+    profiles_update_shared: bool = Field(
+        False,
+        description="True when that update ran for a batch that arrived at the same time: "
+        "concurrent batches share one profile update.",
     )
 
 

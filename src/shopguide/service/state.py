@@ -66,6 +66,39 @@ def _pct(values: deque[float], q: float) -> float | None:
     return round(float(np.percentile(list(values), q)), 3) if values else None
 
 
+class ProfileUpdates:
+    """Shares the profile update between event batches that arrive together (group commit).
+
+    Each ``POST /v1/events`` ingests its batch, then calls :meth:`cover` with its load id
+    before answering. One update runs at a time (:attr:`turn`); it covers every load stored
+    when it starts, so the batches that were ingested while an earlier update ran find their
+    loads covered and return without running their own. A batch's answer therefore still
+    waits until its users' profiles include it, but N concurrent batches cost about two
+    updates instead of N.
+    """
+
+    def __init__(self, store_lock: threading.RLock) -> None:
+        self._store_lock = store_lock
+        #: held while an update runs; batches queue here for their turn
+        self.turn = threading.Lock()
+        self.covered = 0  # every load id up to this one is in the live profiles
+        self.runs = 0
+        self._recomputed: int | None = None
+
+    def cover(self, store: Store, load_id: int) -> tuple[int | None, bool]:
+        """Return once load ``load_id`` is in the live profiles: the users recomputed by the
+        update that covered it (None without profiles) and whether that update was shared,
+        that is, run for another batch."""
+        with self.turn:
+            if load_id <= self.covered:
+                return self._recomputed, True
+            with self._store_lock:
+                covered, recomputed = serving.refresh_live_profiles(store)
+            self.covered, self._recomputed = covered, recomputed
+            self.runs += 1
+            return recomputed, False
+
+
 class ServiceState:
     """The live objects behind the routes."""
 
@@ -73,6 +106,7 @@ class ServiceState:
         self.settings = settings
         self.keys: dict[str, Role] = settings.keys()
         self.lock = threading.RLock()  # DuckDB connection: one thread at a time
+        self.profile_updates = ProfileUpdates(self.lock)
         self.store, self.registry = serving.open_service_store(settings.db)
         self._readers = threading.local()  # each worker thread's own read connection
         self._reader_stores: list[Store] = []

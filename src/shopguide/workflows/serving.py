@@ -366,6 +366,23 @@ def ingest_events(
     return IngestResult(report, rejected, users, updated)
 
 
+def refresh_live_profiles(store: Store) -> tuple[int, int | None]:
+    """Bring the live profile version up to date with every load in the store so far.
+
+    The service calls this after :func:`ingest_events` (with ``update_profiles=False``) so that
+    batches ingested while an update runs share the next one. The incremental update finds the
+    users of every load after the live version's own (see :func:`shopguide.profiles.update_profiles`).
+    Returns the highest load id the update covers and the number of users it recomputed (None,
+    and nothing done, when no profiles are built).
+    """
+    covered = int(store.scalar("SELECT coalesce(max(load_id), 0) FROM loads"))
+    if not _profiles_built(store):
+        return covered, None
+    from shopguide.profiles import update_profiles as _update
+
+    return covered, _update(store, live=True).recomputed_users
+
+
 def _profiles_built(store: Store) -> bool:
     return store.has_table("profile_builds") and bool(
         store.scalar("SELECT count(*) FROM profile_builds")

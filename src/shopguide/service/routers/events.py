@@ -17,7 +17,8 @@ def ingest(batch: EventBatch, state: State, _: WriteKey) -> IngestResponse:
     """Load events like a file: re-sending a batch adds nothing, bad events are rejected one by
     one with their reasons (and kept in the quarantine), events of erased users are rejected
     with ``user erased``, and the affected users' profiles and recommendations are updated
-    before the response is sent."""
+    before the response is sent. Batches that arrive while a profile update runs share the
+    next one (``profiles_update_shared``)."""
     if len(batch.events) > state.settings.max_batch_events:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,
@@ -25,11 +26,14 @@ def ingest(batch: EventBatch, state: State, _: WriteKey) -> IngestResponse:
         )
     events = [e.model_dump() for e in batch.events]
     with state.lock:
-        result = serving.ingest_events(state.store, events)
+        result = serving.ingest_events(state.store, events, update_profiles=False)
         snapshot = state.holder.current
         if snapshot is not None and result.users:
             serving.refresh_rows(state.store, snapshot, result.users)
     report = result.report
+    recomputed, shared = None, False
+    if result.users:  # batches arriving together share one profile update
+        recomputed, shared = state.profile_updates.cover(state.store, report.load_id)
     return IngestResponse(
         load_id=report.load_id,
         received=len(events),
@@ -38,5 +42,6 @@ def ingest(batch: EventBatch, state: State, _: WriteKey) -> IngestResponse:
         rejected=report.rejected,
         rejections=[Rejection(**r) for r in result.rejected],
         users_updated=len(result.users),
-        profiles_recomputed=result.profiles_updated,
+        profiles_recomputed=recomputed,
+        profiles_update_shared=shared,
     )

@@ -1,0 +1,170 @@
+"""Event ingestion through the REST API: one writer against several writers at once.
+
+Every ``POST /v1/events`` answers only after the batch's users' profiles include it, and a
+profile update rewrites the live version for every user (population-relative fields), so on
+a large store one update costs seconds. Batches that arrive while an update runs share the
+next one (group commit, ``ProfileUpdates`` in ``shopguide.service.state``). This measures it:
+a synthetic shop of ``--users`` users is loaded into a fresh store, ``python -m
+shopguide.service`` serves it in its own process, and then
+
+1. one writer sends ``--batches`` batches one after the other (each runs its own update);
+2. ``--writers`` writers send ``--batches`` batches each, all at once.
+
+Each batch holds ``--batch-events`` purchases of random known users, timed after the latest
+event, so every update moves the live version forward. Prints batches/s, latency and how
+many profile updates ran; writes ``benchmarks/output/bench_ingest_api.json``.
+
+    python benchmarks/bench_ingest_api.py                       # 100k users, 1M events
+    python benchmarks/bench_ingest_api.py --users 10000 --events 200000 --batches 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from bench_service import OUT, free_port, start_server, stop_server
+
+WRITE_KEY = "bench-write-key"
+
+
+def prepare_store(db: Path, users: int, items: int, events: int) -> tuple[list[str], str, str]:
+    """A fresh store with a synthetic shop; returns its user ids, an item id and the latest
+    event time."""
+    from shopguide.data.datasets.synthetic import generate
+    from shopguide.data.ingest import ingest_frame
+    from shopguide.store import open_store
+
+    db.unlink(missing_ok=True)
+    data = generate(n_users=users, n_items=items, n_events=events, seed=7)
+    with open_store(db) as store:
+        for table in ("items", "users", "events"):
+            ingest_frame(store, table, getattr(data, table), source=f"synthetic-{table}")
+        latest = str(store.scalar('SELECT max("timestamp") FROM events'))
+    return [str(u) for u in data.users["user_id"]], str(data.items["item_id"].iloc[0]), latest
+
+
+class Workload:
+    """Batches of purchases with ever later timestamps, shared by every writer."""
+
+    def __init__(self, users: list[str], item: str, start: str, size: int) -> None:
+        self.users, self.item, self.size = users, item, size
+        self.clock = np.datetime64(start.replace(" ", "T"))
+        self.rng = np.random.default_rng(0)
+        self.lock = threading.Lock()
+        self.serial = 0
+
+    def batch(self) -> dict[str, Any]:
+        with self.lock:
+            self.serial += 1
+            self.clock += np.timedelta64(1, "m")
+            picked = self.rng.choice(len(self.users), self.size, replace=False)
+            serial, when = self.serial, str(self.clock)
+        return {"events": [self._purchase(f"bench-{serial}-{k}", u, when) for k, u in
+                           enumerate(picked)]}  # fmt: skip
+
+    def _purchase(self, key: str, user: int, when: str) -> dict[str, Any]:
+        return {"event_id": key, "user_id": self.users[user], "item_id": self.item,
+                "event_type": "purchase", "timestamp": when, "quantity": 1, "price": 9.5,
+                "order_id": key}  # fmt: skip
+
+
+def run_phase(base: str, workload: Workload, writers: int, batches: int) -> dict[str, Any]:
+    """``writers`` threads each POST ``batches`` batches; latencies and shared updates."""
+    latencies: list[float] = []
+    shared: list[bool] = []
+    errors: list[str] = []
+    guard = threading.Lock()
+
+    def writer() -> None:
+        with httpx.Client(base_url=base, headers={"X-API-Key": WRITE_KEY}, timeout=600) as c:
+            for _ in range(batches):
+                started = time.perf_counter()
+                answer = c.post("/v1/events", json=workload.batch())
+                took = time.perf_counter() - started
+                with guard:
+                    if answer.status_code != 200:
+                        errors.append(f"{answer.status_code}: {answer.text[:200]}")
+                        continue
+                    latencies.append(took)
+                    shared.append(bool(answer.json()["profiles_update_shared"]))
+
+    threads = [threading.Thread(target=writer) for _ in range(writers)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    lat = np.array(latencies)
+    return {
+        "writers": writers,
+        "batches": len(lat),
+        "seconds": elapsed,
+        "batches_per_s": len(lat) / elapsed,
+        "p50_s": float(np.percentile(lat, 50)),
+        "max_s": float(lat.max()),
+        "profile_updates": shared.count(False),
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--items", type=int, default=2_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--batch-events", type=int, default=10)
+    parser.add_argument("--batches", type=int, default=5, help="Batches per writer.")
+    parser.add_argument("--writers", type=int, default=8)
+    args = parser.parse_args()
+
+    db = OUT / "bench_ingest_api" / "shop.duckdb"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    users, item, latest = prepare_store(db, args.users, args.items, args.events)
+    print(f"store with {args.users:,} users, {args.events:,} events ready in "
+          f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+    port = free_port()
+    t0 = time.perf_counter()
+    server = start_server(db, port, "popular", db.parent / "server.log", keys={WRITE_KEY: "write"})
+    print(f"server up in {time.perf_counter() - t0:.1f} s (profiles built at start-up)")
+    base = f"http://127.0.0.1:{port}"
+    workload = Workload(users, item, latest, args.batch_events)
+    try:
+        with httpx.Client(base_url=base, headers={"X-API-Key": WRITE_KEY}, timeout=900) as c:
+            # the service scores churn in the background after start-up, holding the store:
+            # wait for it, so it does not run while the phases are measured
+            c.get("/v1/churn", params={"limit": 1}).raise_for_status()
+        run_phase(base, workload, 1, 1)  # the first update creates the live version
+        alone = run_phase(base, workload, 1, args.batches)
+        together = run_phase(base, workload, args.writers, args.batches)
+    finally:
+        stop_server(server)
+
+    print(f"\n{'phase':<28}{'batches':>8}{'batches/s':>11}{'p50 s':>8}{'max s':>8}"
+          f"{'profile updates':>17}{'errors':>8}")  # fmt: skip
+    for name, phase in (("1 writer", alone), (f"{args.writers} writers at once", together)):
+        print(f"{name:<28}{phase['batches']:>8}{phase['batches_per_s']:>11.2f}"
+              f"{phase['p50_s']:>8.2f}{phase['max_s']:>8.2f}{phase['profile_updates']:>17}"
+              f"{len(phase['errors']):>8}")  # fmt: skip
+    speedup = together["batches_per_s"] / alone["batches_per_s"]
+    print(f"\nthroughput with {args.writers} writers: {speedup:.1f}x one writer's")
+    result = {"users": args.users, "events": args.events, "batch_events": args.batch_events,
+              "one_writer": alone, "writers": together, "speedup": speedup}  # fmt: skip
+    out = OUT / "bench_ingest_api.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
