@@ -371,9 +371,10 @@ def refresh_live_profiles(store: Store) -> tuple[int, int | None]:
 
     The service calls this after :func:`ingest_events` (with ``update_profiles=False``) so that
     batches ingested while an update runs share the next one. The incremental update finds the
-    users of every load after the live version's own (see :func:`shopguide.profiles.update_profiles`).
-    Returns the highest load id the update covers and the number of users it recomputed (None,
-    and nothing done, when no profiles are built).
+    users of every load after the live version's own (see
+    :func:`shopguide.profiles.update_profiles`). Returns the highest load id the update covers
+    and the number of users it recomputed (None, and nothing done, when no profiles are
+    built).
     """
     covered = int(store.scalar("SELECT coalesce(max(load_id), 0) FROM loads"))
     if not _profiles_built(store):
