@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,7 @@ from live_server import LiveServer, headers, make_store
 
 from shopguide.data.ingest import ingest_frame
 from shopguide.profiles import build_profiles, load_profiles, profile_versions
+from shopguide.service.state import ProfileUpdates
 from shopguide.store import open_store
 from shopguide.workflows.serving import ingest_events
 
@@ -84,47 +86,99 @@ def test_profile_reads_answer_while_a_write_holds_the_store(tmp_path: Path) -> N
         assert after == before + 1  # committed: the next read sees the new order
 
 
+class _Shop:
+    """A live server over a small shop, four of its buyers and a time after its events."""
+
+    def __init__(self, server: LiveServer, data: object) -> None:
+        events = data.events  # type: ignore[attr-defined]
+        self.server, self.state = server, server.state
+        self.buyers = sorted(set(events.loc[events["event_type"] == "purchase", "user_id"]))[:4]
+        self.later = (pd.Timestamp(events["timestamp"].max()) + pd.Timedelta(hours=1)).isoformat()
+        self.answers: dict[str, dict[str, object]] = {}
+
+    def orders(self, user: str) -> int:
+        path = f"/v1/users/{user}/profile"
+        profile = httpx.get(self.server.url + path, headers=headers("read"), timeout=60).json()
+        return int(profile["behaviour"]["orders"])
+
+    def stored_loads(self) -> int:
+        return int(self.state.read(lambda store: store.scalar("SELECT count(*) FROM loads")))
+
+    def posting(self, users: list[str]) -> list[threading.Thread]:
+        """Started threads, each POSTing one purchase of one user."""
+
+        def post(user: str) -> None:
+            batch = {"events": [_purchase(user, self.later, f"together-{user}")]}
+            self.answers[user] = httpx.post(
+                self.server.url + "/v1/events", json=batch, headers=headers("write"), timeout=60
+            ).json()
+
+        threads = [threading.Thread(target=post, args=(user,)) for user in users]
+        for thread in threads:
+            thread.start()
+        return threads
+
+
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
 def test_batches_that_arrive_together_share_one_profile_update(tmp_path: Path) -> None:
     """Batches ingested while a profile update runs are covered by the next single update, and
     each answer still comes only once its users' profiles include the batch."""
     db = tmp_path / "shop.duckdb"
     data = make_store(db, n_users=200)
-    buyers = sorted(set(data.events.loc[data.events["event_type"] == "purchase", "user_id"]))[:4]
-    later = (pd.Timestamp(data.events["timestamp"].max()) + pd.Timedelta(hours=1)).isoformat()
-    with LiveServer(db) as server, httpx.Client(base_url=server.url, timeout=60) as http:
-        state = server.state
-
-        def orders(user: str) -> int:
-            profile = http.get(f"/v1/users/{user}/profile", headers=headers("read")).json()
-            return int(profile["behaviour"]["orders"])
-
-        def stored_loads() -> int:
-            return int(state.read(lambda store: store.scalar("SELECT count(*) FROM loads")))
-
-        before = {user: orders(user) for user in buyers}
-        loads, runs = stored_loads(), state.profile_updates.runs
-        answers: dict[str, dict[str, object]] = {}
-
-        def post(user: str) -> None:
-            with httpx.Client(base_url=server.url, timeout=60) as own:
-                batch = {"events": [_purchase(user, later, f"together-{user}")]}
-                answers[user] = own.post("/v1/events", json=batch, headers=headers("write")).json()
-
-        posts = [threading.Thread(target=post, args=(user,)) for user in buyers]
-        with state.profile_updates.turn:  # as if an update were running: the batches queue
-            for thread in posts:
-                thread.start()
-            deadline = time.monotonic() + 60
-            while stored_loads() < loads + len(buyers):  # every batch is stored...
-                assert time.monotonic() < deadline, "the batches were not ingested"
-                time.sleep(0.05)
-            assert not answers  # ...but none is answered before its profile update
+    with LiveServer(db) as server:
+        shop = _Shop(server, data)
+        updates = shop.state.profile_updates
+        before = {user: shop.orders(user) for user in shop.buyers}
+        loads, runs = shop.stored_loads(), updates.runs
+        with updates.turn:  # as if an update were running: the batches queue
+            posts = shop.posting(shop.buyers)
+            _wait_for(lambda: shop.stored_loads() == loads + 4, "the batches were not stored")
+            assert not shop.answers  # stored, but none answered before its profile update
         for thread in posts:
             thread.join(60)
 
-        assert state.profile_updates.runs == runs + 1  # one update for the four batches
-        assert sorted(bool(a["profiles_update_shared"]) for a in answers.values()) == [
-            False, True, True, True,
-        ]  # fmt: skip
-        assert {a["profiles_recomputed"] for a in answers.values()} == {len(buyers)}
-        assert {user: orders(user) for user in buyers} == {u: n + 1 for u, n in before.items()}
+        assert updates.runs == runs + 1  # one update for the four batches
+        shared = sorted(bool(a["profiles_update_shared"]) for a in shop.answers.values())
+        assert shared == [False, True, True, True]
+        assert {a["profiles_recomputed"] for a in shop.answers.values()} == {4}
+        assert {u: shop.orders(u) for u in shop.buyers} == {u: n + 1 for u, n in before.items()}
+
+
+def test_an_update_waits_for_the_batches_already_on_their_way_in(tmp_path: Path) -> None:
+    """A batch still being stored when an update is due holds that update back (up to
+    ``max_wait``), so one update covers both; without the wait the update would run at once."""
+    db = tmp_path / "shop.duckdb"
+    data = make_store(db, n_users=200)
+    buyers = sorted(set(data.events.loc[data.events["event_type"] == "purchase", "user_id"]))
+    later = (pd.Timestamp(data.events["timestamp"].max()) + pd.Timedelta(hours=1)).isoformat()
+    lock = threading.RLock()
+    updates = ProfileUpdates(lock, max_wait=30)
+    with open_store(db) as store:
+        build_profiles(store)
+        first = ingest_events(store, [_purchase(buyers[0], later, "w1")], update_profiles=False)
+        covers: list[tuple[int | None, bool]] = []
+        with updates.ingesting():  # a second batch is on its way in
+            waiting = threading.Thread(
+                target=lambda: covers.append(updates.cover(store, first.report.load_id))
+            )
+            waiting.start()
+            time.sleep(0.5)
+            assert updates.runs == 0 and not covers  # the first batch's update waits...
+            with lock:
+                second = ingest_events(
+                    store, [_purchase(buyers[1], later, "w2")], update_profiles=False
+                )
+        waiting.join(60)  # ...until the second batch is stored, then covers both
+        assert updates.runs == 1 and covers == [(2, False)]
+        assert updates.covered >= second.report.load_id
+        assert updates.cover(store, second.report.load_id) == (2, True)
+        orders = load_profiles(store).set_index("user_id")["orders"]
+        built = load_profiles(store, profile_versions(store)["as_of"].min()).set_index("user_id")
+        assert orders[buyers[0]] == built.loc[buyers[0], "orders"] + 1
+        assert orders[buyers[1]] == built.loc[buyers[1], "orders"] + 1

@@ -3,11 +3,12 @@ holder (hot swap), background jobs and request metrics."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -69,21 +70,43 @@ def _pct(values: deque[float], q: float) -> float | None:
 class ProfileUpdates:
     """Shares the profile update between event batches that arrive together (group commit).
 
-    Each ``POST /v1/events`` ingests its batch, then calls :meth:`cover` with its load id
-    before answering. One update runs at a time (:attr:`turn`); it covers every load stored
-    when it starts, so the batches that were ingested while an earlier update ran find their
-    loads covered and return without running their own. A batch's answer therefore still
-    waits until its users' profiles include it, but N concurrent batches cost about two
-    updates instead of N.
+    Each ``POST /v1/events`` stores its batch inside :meth:`ingesting`, then calls
+    :meth:`cover` with its load id before answering. One update runs at a time (:attr:`turn`)
+    and covers every load stored when it starts, so a batch stored while an earlier update ran
+    finds its load covered and answers without running its own. Before it starts, an update
+    lets the batches already on their way into the store land first (waiting at most
+    ``max_wait`` seconds), so it covers them too. A batch's answer still waits until its users'
+    profiles include it, but N concurrent batches cost about two updates instead of N.
     """
 
-    def __init__(self, store_lock: threading.RLock) -> None:
+    def __init__(self, store_lock: threading.RLock, *, max_wait: float = 2.0) -> None:
         self._store_lock = store_lock
+        self.max_wait = max_wait
         #: held while an update runs; batches queue here for their turn
         self.turn = threading.Lock()
         self.covered = 0  # every load id up to this one is in the live profiles
         self.runs = 0
         self._recomputed: int | None = None
+        self._in_flight = 0  # batches between arriving and being stored
+        self._landed = threading.Condition()
+
+    @property
+    def in_flight(self) -> int:
+        """Batches that have arrived and are not stored yet."""
+        with self._landed:
+            return self._in_flight
+
+    @contextlib.contextmanager
+    def ingesting(self) -> Iterator[None]:
+        """Wrap the storing of one batch (the next update waits for it)."""
+        with self._landed:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._landed:
+                self._in_flight -= 1
+                self._landed.notify_all()
 
     def cover(self, store: Store, load_id: int) -> tuple[int | None, bool]:
         """Return once load ``load_id`` is in the live profiles: the users recomputed by the
@@ -92,6 +115,8 @@ class ProfileUpdates:
         with self.turn:
             if load_id <= self.covered:
                 return self._recomputed, True
+            with self._landed:
+                self._landed.wait_for(lambda: self._in_flight == 0, timeout=self.max_wait)
             with self._store_lock:
                 covered, recomputed = serving.refresh_live_profiles(store)
             self.covered, self._recomputed = covered, recomputed

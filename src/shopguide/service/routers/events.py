@@ -25,7 +25,7 @@ def ingest(batch: EventBatch, state: State, _: WriteKey) -> IngestResponse:
             f"events: at most {state.settings.max_batch_events} events per batch",
         )
     events = [e.model_dump() for e in batch.events]
-    with state.lock:
+    with state.profile_updates.ingesting(), state.lock:
         result = serving.ingest_events(state.store, events, update_profiles=False)
         snapshot = state.holder.current
         if snapshot is not None and result.users:
