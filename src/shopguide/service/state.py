@@ -76,7 +76,7 @@ class ProfileUpdates:
     finds its load covered and answers without running its own. Before it starts, an update
     lets the batches already on their way into the store land first (waiting at most
     ``max_wait`` seconds), so it covers them too. A batch's answer still waits until its users'
-    profiles include it, but N concurrent batches cost about two updates instead of N.
+    profiles include it, but N batches that arrive together cost one or two updates, not N.
     """
 
     def __init__(self, store_lock: threading.RLock, *, max_wait: float = 2.0) -> None:
