@@ -142,8 +142,9 @@ def main() -> None:
     workload = Workload(users, item, latest, args.batch_events)
     try:
         with httpx.Client(base_url=base, headers={"X-API-Key": WRITE_KEY}, timeout=900) as c:
-            # the service scores churn in the background after start-up, holding the store:
-            # wait for it, so it does not run while the phases are measured
+            # the service scores churn in the background after start-up (on a connection
+            # of its own, but on the same 2 cores): wait for it, so it does not run while
+            # the phases are measured
             c.get("/v1/churn", params={"limit": 1}).raise_for_status()
         run_phase(base, workload, 1, 1)  # the first update creates the live version
         alone = run_phase(base, workload, 1, args.batches)
