@@ -157,28 +157,87 @@ def test_an_update_waits_for_the_batches_already_on_their_way_in(tmp_path: Path)
     data = make_store(db, n_users=200)
     buyers = sorted(set(data.events.loc[data.events["event_type"] == "purchase", "user_id"]))
     later = (pd.Timestamp(data.events["timestamp"].max()) + pd.Timedelta(hours=1)).isoformat()
-    lock = threading.RLock()
-    updates = ProfileUpdates(lock, max_wait=30)
     with open_store(db) as store:
         build_profiles(store)
+        updates = ProfileUpdates(store.reader, max_wait=30)  # updates on a connection of their own
         first = ingest_events(store, [_purchase(buyers[0], later, "w1")], update_profiles=False)
         covers: list[tuple[int | None, bool]] = []
         with updates.ingesting():  # a second batch is on its way in
             waiting = threading.Thread(
-                target=lambda: covers.append(updates.cover(store, first.report.load_id))
+                target=lambda: covers.append(updates.cover(first.report.load_id))
             )
             waiting.start()
             time.sleep(0.5)
             assert updates.runs == 0 and not covers  # the first batch's update waits...
-            with lock:
-                second = ingest_events(
-                    store, [_purchase(buyers[1], later, "w2")], update_profiles=False
-                )
+            second = ingest_events(
+                store, [_purchase(buyers[1], later, "w2")], update_profiles=False
+            )
         waiting.join(60)  # ...until the second batch is stored, then covers both
         assert updates.runs == 1 and covers == [(2, False)]
         assert updates.covered >= second.report.load_id
-        assert updates.cover(store, second.report.load_id) == (2, True)
+        assert updates.cover(second.report.load_id) == (2, True)
+        updates.stop()
         orders = load_profiles(store).set_index("user_id")["orders"]
         built = load_profiles(store, profile_versions(store)["as_of"].min()).set_index("user_id")
         assert orders[buyers[0]] == built.loc[buyers[0], "orders"] + 1
         assert orders[buyers[1]] == built.loc[buyers[1], "orders"] + 1
+
+
+def test_a_batch_sent_without_waiting_is_answered_at_once_and_profiled_in_the_background(
+    tmp_path: Path,
+) -> None:
+    """``wait_for_profiles=false``: the answer comes once the batch is stored, even while a
+    profile update runs; the background worker then brings the batch's users' profiles up to
+    date, and the default (waiting) mode is unchanged."""
+    db = tmp_path / "shop.duckdb"
+    data = make_store(db, n_users=200)
+    with LiveServer(db) as server:
+        shop = _Shop(server, data)
+        updates = shop.state.profile_updates
+        user = shop.buyers[0]
+        before = shop.orders(user)
+        batch = {"events": [_purchase(user, shop.later, "background-1")]}
+        with updates.turn:  # an update is running: a waiting batch would block here
+            answer = httpx.post(
+                server.url + "/v1/events",
+                params={"wait_for_profiles": "false"},
+                json=batch,
+                headers=headers("write"),
+                timeout=30,
+            )
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert body["accepted"] == 1 and body["profiles_pending"] is True
+            assert body["profiles_recomputed"] is None
+            assert shop.orders(user) == before  # not in the profile yet
+        _wait_for(lambda: updates.covered >= body["load_id"], "no background update ran")
+        assert shop.orders(user) == before + 1
+        waited = shop.posting([shop.buyers[1]])  # the default mode still waits
+        waited[0].join(60)
+        assert shop.answers[shop.buyers[1]]["profiles_pending"] is False
+        assert shop.answers[shop.buyers[1]]["profiles_recomputed"] == 1
+
+
+def test_an_erasure_waits_for_a_running_profile_update(tmp_path: Path) -> None:
+    """Profile updates run on their own connection; an erasure waits for a running one, so
+    that the update cannot write the erased user's profile back."""
+    db = tmp_path / "shop.duckdb"
+    data = make_store(db, n_users=200)
+    with LiveServer(db) as server:
+        shop = _Shop(server, data)
+        user = shop.buyers[0]
+        erased: list[int] = []
+
+        def erase() -> None:
+            url = f"{server.url}/v1/users/{user}"
+            erased.append(httpx.delete(url, headers=headers("admin"), timeout=60).status_code)
+
+        eraser = threading.Thread(target=erase)
+        with shop.state.profile_updates.turn:  # an update is running
+            eraser.start()
+            time.sleep(0.5)
+            assert not erased  # the erasure waits for it
+        eraser.join(60)
+        assert erased == [200]
+        path = f"{server.url}/v1/users/{user}/profile"
+        assert httpx.get(path, headers=headers("read"), timeout=30).status_code == 404

@@ -64,6 +64,11 @@ class IngestResponse(BaseModel):
         description="True when that update ran for a batch that arrived at the same time: "
         "concurrent batches share one profile update.",
     )
+    profiles_pending: bool = Field(
+        False,
+        description="True when the batch was sent with wait_for_profiles=false: the profiles "
+        "are being updated in the background (profiles_recomputed is then null).",
+    )
 
 
 class RecommendationQuery(BaseModel):

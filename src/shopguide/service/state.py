@@ -68,7 +68,8 @@ def _pct(values: deque[float], q: float) -> float | None:
 
 
 class ProfileUpdates:
-    """Shares the profile update between event batches that arrive together (group commit).
+    """Runs the live profile updates of ingested event batches, shared between batches that
+    arrive together (group commit), on a connection of their own.
 
     Each ``POST /v1/events`` stores its batch inside :meth:`ingesting`, then calls
     :meth:`cover` with its load id before answering. One update runs at a time (:attr:`turn`)
@@ -77,10 +78,17 @@ class ProfileUpdates:
     lets the batches already on their way into the store land first (waiting at most
     ``max_wait`` seconds), so it covers them too. A batch's answer still waits until its users'
     profiles include it, but N batches that arrive together cost one or two updates, not N.
+    A batch sent with ``wait_for_profiles=false`` calls :meth:`cover_later` instead: its answer
+    does not wait, and a worker thread runs the updates one after the other.
+
+    The updates use their own connection (``connect()``, opened on first use), so batches are
+    stored, and reads answered, while an update runs. Other writes to the profile tables (an
+    erasure) must hold :attr:`turn`, so that they never run during an update.
     """
 
-    def __init__(self, store_lock: threading.RLock, *, max_wait: float = 2.0) -> None:
-        self._store_lock = store_lock
+    def __init__(self, connect: Callable[[], Store], *, max_wait: float = 2.0) -> None:
+        self._connect = connect
+        self._store: Store | None = None
         self.max_wait = max_wait
         #: held while an update runs; batches queue here for their turn
         self.turn = threading.Lock()
@@ -89,6 +97,11 @@ class ProfileUpdates:
         self._recomputed: int | None = None
         self._in_flight = 0  # batches between arriving and being stored
         self._landed = threading.Condition()
+        # background updates (batches sent with wait_for_profiles=false)
+        self._wanted = 0
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._worker: threading.Thread | None = None
 
     @property
     def in_flight(self) -> int:
@@ -108,7 +121,7 @@ class ProfileUpdates:
                 self._in_flight -= 1
                 self._landed.notify_all()
 
-    def cover(self, store: Store, load_id: int) -> tuple[int | None, bool]:
+    def cover(self, load_id: int) -> tuple[int | None, bool]:
         """Return once load ``load_id`` is in the live profiles: the users recomputed by the
         update that covered it (None without profiles) and whether that update was shared,
         that is, run for another batch."""
@@ -117,11 +130,57 @@ class ProfileUpdates:
                 return self._recomputed, True
             with self._landed:
                 self._landed.wait_for(lambda: self._in_flight == 0, timeout=self.max_wait)
-            with self._store_lock:
-                covered, recomputed = serving.refresh_live_profiles(store)
+            if self._store is None:
+                self._store = self._connect()
+            covered, recomputed = serving.refresh_live_profiles(self._store)
             self.covered, self._recomputed = covered, recomputed
             self.runs += 1
             return recomputed, False
+
+    def cover_later(self, load_id: int) -> None:
+        """Have load ``load_id`` covered by a background update and return at once.
+
+        One worker thread runs the updates; loads asked for while it works are covered by its
+        next run, so a stream of such batches costs one update at a time, back to back.
+        """
+        with self._wake:
+            self._wanted = max(self._wanted, load_id)
+            if self._worker is None and not self._stopping:
+                self._worker = threading.Thread(
+                    target=self._work, name="profile-updates", daemon=True
+                )
+                self._worker.start()
+            self._wake.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: self._stopping or self._wanted > self.covered)
+                if self._stopping:
+                    return
+                wanted = self._wanted
+            try:
+                self.cover(wanted)
+            except Exception:  # the loads stay uncovered: the next batch's update takes them
+                log.exception("background profile update failed")
+                self._wait_for_a_batch_after(wanted)  # do not spin on a failing update
+
+    def _wait_for_a_batch_after(self, load_id: int) -> None:
+        with self._wake:
+            self._wake.wait_for(lambda: self._stopping or self._wanted > load_id)
+
+    def stop(self, timeout: float = 60) -> None:
+        """Let a running update finish (up to ``timeout`` s), end the worker and close the
+        connection."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        if self._worker is not None:
+            self._worker.join(timeout)
+        with self.turn:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
 
 class ServiceState:
@@ -131,8 +190,8 @@ class ServiceState:
         self.settings = settings
         self.keys: dict[str, Role] = settings.keys()
         self.lock = threading.RLock()  # DuckDB connection: one thread at a time
-        self.profile_updates = ProfileUpdates(self.lock)
         self.store, self.registry = serving.open_service_store(settings.db)
+        self.profile_updates = ProfileUpdates(self._connection)
         self._readers = threading.local()  # each worker thread's own read connection
         self._reader_stores: list[Store] = []
         self._readers_lock = threading.Lock()
@@ -152,6 +211,11 @@ class ServiceState:
         with self.lock:
             return func(self.store, *args, **kwargs)
 
+    def _connection(self) -> Store:
+        """Another connection to the store, for one other thread (it can write too)."""
+        with self.lock:  # the main connection hands it out
+            return self.store.reader()
+
     def read(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a read-only ``func(store, *args, **kwargs)`` on this thread's own connection.
 
@@ -160,8 +224,7 @@ class ServiceState:
         """
         store = getattr(self._readers, "store", None)
         if store is None:
-            with self.lock:  # the main connection hands out the new one
-                store = self.store.reader()
+            store = self._connection()
             with self._readers_lock:
                 self._reader_stores.append(store)
             self._readers.store = store
@@ -210,6 +273,7 @@ class ServiceState:
 
     def stop(self) -> None:
         self._stop.set()
+        self.profile_updates.stop()
         if self._watcher is not None:
             self._watcher.join(timeout=5)
         with self._readers_lock:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
 
 from shopguide.service.auth import WriteKey
 from shopguide.service.deps import State
@@ -13,12 +15,23 @@ router = APIRouter(prefix="/v1", tags=["events"])
 
 
 @router.post("/events", response_model=IngestResponse, summary="Ingest a batch of events")
-def ingest(batch: EventBatch, state: State, _: WriteKey) -> IngestResponse:
+def ingest(
+    batch: EventBatch,
+    state: State,
+    _: WriteKey,
+    wait_for_profiles: Annotated[
+        bool,
+        Query(
+            description="Answer after the batch's users' profiles include it (default). With "
+            "false, answer once the batch is stored; the profiles catch up in the background."
+        ),
+    ] = True,
+) -> IngestResponse:
     """Load events like a file: re-sending a batch adds nothing, bad events are rejected one by
     one with their reasons (and kept in the quarantine), events of erased users are rejected
-    with ``user erased``, and the affected users' profiles and recommendations are updated
-    before the response is sent. Batches that arrive while a profile update runs share the
-    next one (``profiles_update_shared``)."""
+    with ``user erased``, and the affected users' recommendations are updated before the
+    response is sent, their profiles too unless ``wait_for_profiles=false``. Batches that
+    arrive while a profile update runs share the next one (``profiles_update_shared``)."""
     if len(batch.events) > state.settings.max_batch_events:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,
@@ -31,9 +44,12 @@ def ingest(batch: EventBatch, state: State, _: WriteKey) -> IngestResponse:
         if snapshot is not None and result.users:
             serving.refresh_rows(state.store, snapshot, result.users)
     report = result.report
-    recomputed, shared = None, False
-    if result.users:  # batches arriving together share one profile update
-        recomputed, shared = state.profile_updates.cover(state.store, report.load_id)
+    recomputed, shared, pending = None, False, False
+    if result.users and not wait_for_profiles:
+        state.profile_updates.cover_later(report.load_id)
+        pending = True
+    elif result.users:  # batches arriving together share one profile update
+        recomputed, shared = state.profile_updates.cover(report.load_id)
     return IngestResponse(
         load_id=report.load_id,
         received=len(events),
@@ -44,4 +60,5 @@ def ingest(batch: EventBatch, state: State, _: WriteKey) -> IngestResponse:
         users_updated=len(result.users),
         profiles_recomputed=recomputed,
         profiles_update_shared=shared,
+        profiles_pending=pending,
     )

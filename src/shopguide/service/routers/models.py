@@ -47,8 +47,15 @@ def train(
         version = serving.train_and_publish(
             state.store, state.registry, name, params, progress=progress, read_lock=state.lock
         )
-        swapped = state.holder.refresh(force=True) if name == state.settings.model else False
-        return {"model": name, "version": version, "serving": swapped}
+        if name != state.settings.model:
+            return {"model": name, "version": version, "serving": False}
+        state.holder.refresh(force=True)  # the registry watcher may have swapped already
+        current = state.holder.current
+        return {
+            "model": name,
+            "version": version,
+            "serving": current is not None and current.version == version,
+        }
 
     return JobResponse(**state.jobs.submit(f"train:{name}", work).to_dict())
 

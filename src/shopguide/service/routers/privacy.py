@@ -19,7 +19,8 @@ def erase(user_id: UserId, state: State, _: AdminKey) -> EraseResponse:
     """Deletes the user's events, user row, profiles and audience rows, stops serving
     anything about them, and rejects their later events with ``user erased``.
     The published model files still hold their row until the next training."""
-    with state.lock:
+    # no profile update may run meanwhile: it could write the user's profile back
+    with state.profile_updates.turn, state.lock:
         result = serving.erase_user(state.store, user_id)
         snapshot = state.holder.current
         if snapshot is not None:
