@@ -11,6 +11,7 @@ import httpx
 import pandas as pd
 from live_server import LiveServer, headers, make_store
 
+from shopguide.data.datasets.synthetic import SyntheticData
 from shopguide.data.ingest import ingest_frame
 from shopguide.profiles import build_profiles, load_profiles, profile_versions
 from shopguide.service.state import ProfileUpdates
@@ -89,8 +90,8 @@ def test_profile_reads_answer_while_a_write_holds_the_store(tmp_path: Path) -> N
 class _Shop:
     """A live server over a small shop, four of its buyers and a time after its events."""
 
-    def __init__(self, server: LiveServer, data: object) -> None:
-        events = data.events  # type: ignore[attr-defined]
+    def __init__(self, server: LiveServer, data: SyntheticData) -> None:
+        events = data.events
         self.server, self.state = server, server.state
         self.buyers = sorted(set(events.loc[events["event_type"] == "purchase", "user_id"]))[:4]
         self.later = (pd.Timestamp(events["timestamp"].max()) + pd.Timedelta(hours=1)).isoformat()
