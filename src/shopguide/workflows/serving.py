@@ -358,19 +358,16 @@ def ingest_events(
             )["user_id"]
         }
     )
-    updated: int | None = None
-    if update_profiles and users and _profiles_built(store):
-        from shopguide.profiles import update_profiles as _update
-
-        updated = _update(store, users, live=True).recomputed_users
+    updated = refresh_live_profiles(store)[1] if update_profiles and users else None
     return IngestResult(report, rejected, users, updated)
 
 
 def refresh_live_profiles(store: Store) -> tuple[int, int | None]:
     """Bring the live profile version up to date with every load in the store so far.
 
-    The service calls this after :func:`ingest_events` (with ``update_profiles=False``) so that
-    batches ingested while an update runs share the next one. The incremental update finds the
+    :func:`ingest_events` runs it after storing a batch; the service instead calls it
+    separately (``update_profiles=False``), so that batches ingested while an update runs
+    share the next one. The incremental update finds the
     users of every load after the live version's own (see
     :func:`shopguide.profiles.update_profiles`). Returns the highest load id the update covers
     and the number of users it recomputed (None, and nothing done, when no profiles are
