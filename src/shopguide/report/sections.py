@@ -29,6 +29,7 @@ from shopguide.report.document import (
     note_html,
     table_html,
 )
+from shopguide.report.periods import PARTIAL, data_period, month_label, partial_note
 from shopguide.store.base import Store
 
 plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "figure.dpi": 100})
@@ -96,10 +97,16 @@ def segment_section(store: Store, as_of: AsOf = None) -> Section:
     return Section("RFM segments", html=body, figures=[figure], anchor="segments")
 
 
-def _heatmap(matrix: pd.DataFrame, title: str, name: str, caption: str, percent: bool) -> Figure:
+def _heatmap(
+    matrix: pd.DataFrame, title: str, name: str, caption: str, percent: bool,
+    hidden: np.ndarray | None = None,
+) -> Figure:  # fmt: skip
+    """A cohort heat map; cells where ``hidden`` is true (partial months) are left blank."""
     height = max(2.5, 0.32 * len(matrix) + 1.2)
     fig, ax = plt.subplots(figsize=(min(12, 0.6 * len(matrix.columns) + 3), height))
     values = matrix.to_numpy(dtype=float)
+    if hidden is not None:
+        values = np.where(hidden, np.nan, values)
     shown = np.clip(values, 0, 1) if percent else values
     ax.imshow(np.ma.masked_invalid(shown), cmap="Blues", aspect="auto", vmin=0)
     ax.set_xticks(range(len(matrix.columns)), [str(c) for c in matrix.columns])
@@ -116,28 +123,53 @@ def _heatmap(matrix: pd.DataFrame, title: str, name: str, caption: str, percent:
     return figure_svg(fig, name, caption)
 
 
+def _partial_cells(matrix: pd.DataFrame, partial: dict[str, str]) -> np.ndarray:
+    """True where a cohort cell (after month 0) falls in a partial calendar month."""
+    cohorts = [pd.Period(label, "M") for label in matrix.index]
+    return np.array(
+        [
+            [int(k) > 0 and f"{cohort + int(k)}" in partial for k in matrix.columns]
+            for cohort in cohorts
+        ],
+        dtype=bool,
+    ).reshape(len(matrix.index), len(matrix.columns))
+
+
 def cohort_section(store: Store, as_of: AsOf = None) -> Section:
-    """Cohort retention as heat maps of user and revenue share, plus the tables."""
+    """Cohort retention as heat maps of user and revenue share, plus the tables.
+
+    Cells in a partial calendar month (see :mod:`shopguide.report.periods`) are blank in the
+    heat maps and marked "partial" in the table, so a few hours of data are not read as churn.
+    """
     cohorts = A.cohort_retention(store, as_of)
     if cohorts.empty:
         return Section("Cohort retention", html=note_html("No purchases yet."), anchor="cohorts")
+    period = data_period(store, as_of)
+    partial = period.partial_months() if period is not None else {}
     users = A.cohort_matrix(cohorts, "user_share")
     revenue = A.cohort_matrix(cohorts, "revenue_share")
+    hidden = _partial_cells(users, partial)
+    labels = [month_label(m, partial) for m in users.index]
     figures = [
-        _heatmap(users, "Share of the cohort buying again (%)", "cohort-users",
-                 "Rows: month of first purchase; columns: months since.", True),
-        _heatmap(revenue, "Revenue vs the cohort's first month (%)", "cohort-revenue",
-                 "Revenue of each cohort month over the cohort's first-month revenue.", True),
+        _heatmap(users.set_axis(labels), "Share of the cohort buying again (%)", "cohort-users",
+                 "Rows: month of first purchase; columns: months since.", True, hidden),
+        _heatmap(revenue.set_axis(labels), "Revenue vs the cohort's first month (%)",
+                 "cohort-revenue",
+                 "Revenue of each cohort month over the cohort's first-month revenue.", True,
+                 hidden),
     ]  # fmt: skip
     users_table = users.map(fmt_share).rename(columns=str)
+    marked = pd.DataFrame(hidden, users.index, users_table.columns) & (users_table != "")
+    users_table = users_table.mask(marked, users_table + f" ({PARTIAL})")
     users_table.insert(0, "size", A.cohort_matrix(cohorts, "users")[0].map(fmt_count))
-    body = join_html(
-        [
-            "<h3>Share of users retained</h3>",
-            table_html(users_table.rename_axis("cohort"), name="cohort-users", index=True),
-        ]
-    )
-    return Section("Cohort retention", html=body, figures=figures, anchor="cohorts")
+    parts = [
+        "<h3>Share of users retained</h3>",
+        table_html(users_table.set_axis(labels).rename_axis("cohort"), name="cohort-users",
+                   index=True),
+    ]  # fmt: skip
+    if partial:
+        parts.append(note_html(partial_note(partial, "left blank in the heat maps")))
+    return Section("Cohort retention", html=join_html(parts), figures=figures, anchor="cohorts")
 
 
 FUNNEL_FORMATS: dict[str, Any] = {
@@ -244,7 +276,7 @@ def repeat_section(store: Store, as_of: AsOf = None) -> Section:
     return Section("Repeat purchase", html=body, figures=[figure], anchor="repeat")
 
 
-def _trend_figure(matrix: pd.DataFrame, title: str, name: str) -> Figure:
+def _trend_figure(matrix: pd.DataFrame, title: str, name: str, caption: str) -> Figure:
     fig, ax = plt.subplots(figsize=(9, 3.6))
     for column in matrix.columns:
         ax.plot(matrix.index, matrix[column], marker="o", markersize=3, label=str(column))
@@ -252,29 +284,43 @@ def _trend_figure(matrix: pd.DataFrame, title: str, name: str) -> Figure:
     ax.set_title(title)
     ax.tick_params(axis="x", rotation=45)
     ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return figure_svg(fig, name, "Monthly revenue (purchases net of discount, before refunds).")
+    return figure_svg(fig, name, caption)
+
+
+def _trend_parts(
+    matrix: pd.DataFrame, partial: dict[str, str], title: str, name: str, what: str
+) -> tuple[Figure, list[str]]:
+    """The chart (without partial months) and the table (partial months labelled)."""
+    caption = "Monthly revenue (purchases net of discount, before refunds)."
+    full = matrix.loc[[m for m in matrix.index if m not in partial]]
+    if partial:
+        caption += " Partial months are left out."
+    figure = _trend_figure(full if len(full) else matrix, title, name, caption)
+    table = matrix.map(fmt_money).set_axis([month_label(m, partial) for m in matrix.index])
+    return figure, [
+        f"<h3>Revenue by {what} and month</h3>",
+        table_html(table.rename_axis("month"), name=name, index=True),
+    ]
 
 
 def trends_section(store: Store, as_of: AsOf = None) -> Section:
-    """Monthly revenue per top category and per top brand."""
+    """Monthly revenue per top category and per top brand (partial months marked)."""
+    period = data_period(store, as_of)
+    partial = period.partial_months() if period is not None else {}
     categories = A.trend_matrix(A.monthly_trends(store, "category", top=8, as_of=as_of))
-    brands_long = A.monthly_trends(store, "brand", top=8, as_of=as_of)
-    brands = A.trend_matrix(brands_long)
-    figures = [_trend_figure(categories, "Revenue by category", "trend-category")]
-    parts = [
-        "<h3>Revenue by category and month</h3>",
-        table_html(
-            categories.map(fmt_money).rename_axis("month"), name="trend-category", index=True
-        ),
-    ]
+    brands = A.trend_matrix(A.monthly_trends(store, "brand", top=8, as_of=as_of))
+    figure, parts = _trend_parts(
+        categories, partial, "Revenue by category", "trend-category", "category"
+    )
+    figures = [figure]
     if set(brands.columns) - {"(no brand)", "Other"}:
-        figures.append(_trend_figure(brands, "Revenue by brand", "trend-brand"))
-        parts += [
-            "<h3>Revenue by brand and month</h3>",
-            table_html(brands.map(fmt_money).rename_axis("month"), name="trend-brand", index=True),
-        ]
+        figure, more = _trend_parts(brands, partial, "Revenue by brand", "trend-brand", "brand")
+        figures.append(figure)
+        parts += more
     else:
         parts.append(note_html("The items have no brands, so there is no brand trend."))
+    if partial:
+        parts.append(note_html(partial_note(partial, "left out of the charts")))
     return Section("Category and brand trends", html=join_html(parts), figures=figures,
                    anchor="trends")  # fmt: skip
 
