@@ -28,6 +28,15 @@ ModelArg = Annotated[
 ParamOption = Annotated[
     list[str] | None, typer.Option("--param", help="Model parameter NAME=VALUE (repeatable).")
 ]
+TestDaysOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Days at the end held out for the test (default: 10 % of the data's span, "
+        "at least 1).",
+        show_default=False,
+    ),
+]
 
 
 def _value(text: str) -> Any:
@@ -172,7 +181,7 @@ def register(app: typer.Typer) -> None:
     def evaluate(
         model: ModelArg,
         param: ParamOption = None,
-        test_days: Annotated[int, typer.Option(help="Days at the end held out for the test.")] = 38,
+        test_days: TestDaysOption = None,
         cut: Annotated[str | None, typer.Option(help="Explicit cut date (ISO 8601).")] = None,
         db: DbOption = None,
         as_json: JsonOption = False,
@@ -197,7 +206,8 @@ def register(app: typer.Typer) -> None:
         folds: Annotated[
             int | None, typer.Option(help="K folds over users (default: rolling time windows).")
         ] = None,
-        windows: Annotated[int, typer.Option(help="Rolling 30-day windows when no --folds.")] = 3,
+        windows: Annotated[int, typer.Option(help="Rolling time windows when no --folds.")] = 3,
+        test_days: TestDaysOption = None,
         out_dir: Annotated[
             Path, typer.Option("--out", help="Folder for the plots and JSON.")
         ] = Path("tuning"),
@@ -215,14 +225,15 @@ def register(app: typer.Typer) -> None:
                     err.print(f"[dim]{text}[/]", highlight=False)
 
             result = tune_model(
-                db_path(db), model, search, folds=folds, windows=windows, out_dir=out_dir,
-                progress=note,
+                db_path(db), model, search, folds=folds, windows=windows, test_days=test_days,
+                out_dir=out_dir, progress=note,
             )  # fmt: skip
         if as_json:
             emit_json(result.to_dict())
         else:
             print_table(result.summary.round(4), title=f"{model}: mean and std over splits")
-            out.print(f"best: {result.best_params} → {result.metric} {result.best_score:.4f}")
+            best = ", ".join(f"{k} = {v}" for k, v in result.best_params.items())
+            out.print(f"best: {best} → {result.metric} {result.best_score:.4f}")
             out.print(f"plots and JSON in {out_dir}")
 
     @app.command()
@@ -230,7 +241,7 @@ def register(app: typer.Typer) -> None:
         model: Annotated[
             list[str] | None, typer.Option(help="Models to compare (default: all).")
         ] = None,
-        test_days: Annotated[int, typer.Option(help="Days at the end held out for the test.")] = 38,
+        test_days: TestDaysOption = None,
         out_dir: Annotated[Path, typer.Option("--out", help="Folder for the evidence.")] = Path(
             "comparison"
         ),

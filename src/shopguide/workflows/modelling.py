@@ -3,7 +3,8 @@
 All of them use one temporal split of the store's events: train on everything before the
 cut, test on the purchases after it (by users and of items seen in training, counting only
 items the user had not bought before). By default the cut leaves the last ``test_days`` days
-for the test.
+for the test; without ``test_days``, 10 % of the data's time span (at least one day, see
+:mod:`shopguide.data.eval_window`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from shopguide.data.eval_window import default_test_days
 from shopguide.data.split import RollingWindowSplit, Split, TemporalSplit, UserKFold
 from shopguide.evaluate.compare import Comparison, compare_models
 from shopguide.evaluate.tuning import TuningResult, tune
@@ -31,7 +33,6 @@ DEFAULT_PARAMS: Mapping[str, dict[str, Any]] = {
     "als": {"factors": 32, "regularization": 0.1},
     "bpr": {"factors": 128},
 }
-DEFAULT_TEST_DAYS = 38
 
 
 def store_events(store: Store) -> pd.DataFrame:
@@ -42,12 +43,18 @@ def store_events(store: Store) -> pd.DataFrame:
     )
 
 
-def temporal_split(events: pd.DataFrame, *, test_days: int, cut: str | None = None) -> Split:
-    """Train before the cut, test after it (default cut: ``test_days`` before the last event)."""
+def temporal_split(
+    events: pd.DataFrame, *, test_days: int | None = None, cut: str | None = None
+) -> Split:
+    """Train before the cut, test after it (default cut: ``test_days`` before the last event;
+    ``test_days`` defaults to 10 % of the data's span, see :func:`default_test_days`)."""
+    if cut is None and test_days is None:
+        test_days = default_test_days(events["timestamp"])
     when = (
         pd.Timestamp(cut)
         if cut is not None
-        else pd.Timestamp(events["timestamp"].max()).normalize() - pd.Timedelta(days=test_days)
+        else pd.Timestamp(events["timestamp"].max()).normalize()
+        - pd.Timedelta(days=int(test_days or 0))
     )
     return TemporalSplit(cut=when).split(events)
 
@@ -57,7 +64,7 @@ def evaluate(
     model: str,
     params: Mapping[str, Any] | None = None,
     *,
-    test_days: int = DEFAULT_TEST_DAYS,
+    test_days: int | None = None,
     cut: str | None = None,
     ns: Sequence[int] = (5, 10, 20),
 ) -> dict[str, Any]:
@@ -76,11 +83,14 @@ def tune_events(
     *,
     folds: int | None = None,
     windows: int = 3,
-    test_days: int = 30,
+    test_days: int | None = None,
     out_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> TuningResult:
-    """Cross-validate ``grid`` (K and N included) on user folds or rolling time windows."""
+    """Cross-validate ``grid`` (K and N included) on user folds or rolling time windows of
+    ``test_days`` each (default: 10 % of the data's span, see :func:`default_test_days`)."""
+    if not folds and test_days is None:
+        test_days = default_test_days(events["timestamp"])
     splitter = (
         UserKFold(folds, seed=0)
         if folds
@@ -107,7 +117,7 @@ def compare_store(
     models: Sequence[str] = MODEL_NAMES,
     *,
     params: Mapping[str, Mapping[str, Any]] | None = None,
-    test_days: int = DEFAULT_TEST_DAYS,
+    test_days: int | None = None,
     cut: str | None = None,
     ns: Sequence[int] = (10,),
     out_dir: str | Path | None = None,
