@@ -179,11 +179,8 @@ def demo(
     if as_json:
         emit_json(summary)
         return
-    for name, result in summary["steps"].items():
-        out.print(f"[bold]{name}[/] ({result['seconds']} s)")
-        for key, value in result.items():
-            if key != "seconds":
-                out.print(f"  {key}: {value}", highlight=False)
+    for line in demo_workflow.summary_lines(summary):
+        out.print(line, highlight=False, markup=False)
     out.print(f"\n[bold green]done.[/] everything is in {summary['out_dir']}")
     for path in summary["files"]:
         out.print(f"  {path}")

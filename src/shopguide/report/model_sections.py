@@ -23,6 +23,7 @@ from shopguide.report.document import (
     table_html,
 )
 from shopguide.targeting.metrics import qini_curve, uplift_by_decile
+from shopguide.targeting.wording import describe_exclusions, describe_lift, describe_settings
 
 
 def metric_text(value: Any) -> str:
@@ -75,7 +76,8 @@ def tuning_section(
         ax.set_xlabel(param)
         ax.set_ylabel(metric)
         ax.set_title(f"{metric} against {param} (mean ± std over splits)")
-        figures.append(figure_svg(fig, "tuning-k", f"Best setting: {dict(best)}"))
+        best_text = ", ".join(f"{k} = {v}" for k, v in best.items())
+        figures.append(figure_svg(fig, "tuning-k", f"Best setting: {best_text}"))
     cutoffs = sorted(
         {int(c.split("@")[1].split("_")[0]) for c in summary.columns if c.startswith("ndcg@")}
     )
@@ -142,32 +144,54 @@ def churn_section(predictions: pd.DataFrame, segments: pd.DataFrame | None) -> S
                    anchor="retention")  # fmt: skip
 
 
-def audience_section(summary: Mapping[str, Any], users: pd.DataFrame) -> Section:
-    """A campaign audience: constraints, size, and its scores against a random audience."""
+def _model_text(model: Any) -> str:
+    """ " Recommender used: ease v0003." from an audit record's model entry (name or mapping)."""
+    if isinstance(model, Mapping) and model.get("name"):
+        return f" Recommender used: {model['name']} {model.get('version') or ''}".rstrip() + "."
+    if isinstance(model, str) and model:
+        return f" Recommender used: {model}."
+    return ""
+
+
+def audience_text(summary: Mapping[str, Any]) -> list[str]:
+    """An audit record (:meth:`~shopguide.targeting.campaign.Audience.summary`) as HTML lines."""
     campaign = summary["campaign"]
     what = (
         "expected responses"
         if summary.get("scores_are_probabilities")
         else "summed propensity scores (a ranking score, not a response count)"
     )
-    lines = [
+    model_text = _model_text(summary.get("model"))
+    lift = describe_lift(summary.get("expected_lift"))
+    return [
         f"<p>Campaign <b>{html.escape(str(campaign['name']))}</b>: "
-        f"{summary['size']:,} of {summary['eligible']:,} eligible users; {what} "
-        f"{summary['expected_responses']:.1f} against {summary['random_expected_responses']:.1f} "
-        f"for a random audience of the same size (lift {summary['expected_lift']:.2f}).</p>",
-        note_html(f"Excluded: {summary['excluded']}; settings: {campaign}"),
-        table_html(users.head(15), name="audience"),
+        f"{int(summary['size']):,} of {int(summary['eligible']):,} eligible users; {what} "
+        f"{float(summary['expected_responses']):.1f} against "
+        f"{float(summary['random_expected_responses']):.1f} for a random audience of the same "
+        f"size ({html.escape(lift)}).{html.escape(model_text)}</p>",
+        note_html(
+            f"Excluded: {describe_exclusions(summary.get('excluded') or {})}. "
+            f"Settings: {describe_settings(campaign)}."
+        ),
     ]
+
+
+def audience_section(
+    summary: Mapping[str, Any], users: pd.DataFrame, *, title: str | None = None,
+    anchor: str = "audience",
+) -> Section:  # fmt: skip
+    """A campaign audience: constraints, size, and its scores against a random audience."""
+    lines = [*audience_text(summary), table_html(users.head(15), name=anchor)]
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.plot(np.arange(1, len(users) + 1), users["score"].cumsum(), label="chosen audience")
-    random_rate = summary["random_expected_responses"] / max(summary["size"], 1)
+    random_rate = float(summary["random_expected_responses"]) / max(int(summary["size"]), 1)
     ax.plot([0, len(users)], [0, random_rate * len(users)], "--", label="random audience")
     ax.set_xlabel("users contacted")
     ax.set_ylabel("summed score")
     ax.legend()
-    figure = figure_svg(fig, "audience-gain", "Summed propensity as the audience grows.")
-    return Section("Campaign targeting: audience", html=join_html(lines), figures=[figure],
-                   anchor="audience")  # fmt: skip
+    figure = figure_svg(fig, f"{anchor}-gain", "Summed propensity as the audience grows.")
+    return Section(title or "Campaign targeting: audience", html=join_html(lines),
+                   figures=[figure], anchor=anchor)  # fmt: skip
 
 
 def uplift_section(
