@@ -18,6 +18,7 @@ from shopguide.cli._common import (
     print_table,
 )
 from shopguide.targeting.campaign import Campaign
+from shopguide.targeting.wording import describe_exclusions, describe_lift
 
 NameArg = Annotated[str, typer.Argument(help="A name for the campaign (used for files).")]
 Items = Annotated[list[str] | None, typer.Option("--item", help="Promoted item id (repeatable).")]
@@ -121,11 +122,13 @@ def register(app: typer.Typer) -> None:
             f"[bold]{name}[/]: {summary['size']:,} of {summary['eligible']:,} eligible users; "
             f"summed propensity {summary['expected_responses']:.1f} vs "
             f"{summary['random_expected_responses']:.1f} for a random audience "
-            f"(lift {summary['expected_lift']:.2f}); excluded {summary['excluded']}",
+            f"({describe_lift(summary['expected_lift'])}); excluded: "
+            f"{describe_exclusions(summary['excluded'])}",
             highlight=False,
         )
         print_table(chosen.users.head(10).round(3), title="top of the audience")
         out.print(f"exported: {files['csv']} and {files['json']}")
+        out.print(f"stored as audience {files['audience_id']} (shopguide report shows it)")
 
     @group.command("export")
     def export(

@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Write one self-contained HTML report (KPIs, segments, cohorts, funnel, trends)."""
+        """Write one self-contained HTML report: analytics and every model section stored."""
         with handled(as_json):
             path = workflow.report(db_path(db), out_dir, as_of=as_of)
         if as_json:

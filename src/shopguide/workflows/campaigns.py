@@ -27,6 +27,7 @@ from shopguide.targeting.campaign import (
     rule_components,
     select_audience,
 )
+from shopguide.workflows.audience_store import store_audience
 from shopguide.workflows.serving import build_snapshot, promotion_scores
 
 
@@ -69,8 +70,14 @@ def build_audience(
     as_of: str | None = None,
     out_dir: str | Path | None = None,
     record: bool = False,
+    keep: bool = True,
 ) -> tuple[Audience, dict[str, Any]]:
-    """Choose the audience under the campaign's constraints; export and log it if asked."""
+    """Choose the audience under the campaign's constraints; export and log it if asked.
+
+    With ``keep`` the members and the audit record are stored (``audiences`` and
+    ``audience_audits``, see :mod:`shopguide.workflows.audience_store`); the returned dict then
+    holds the ``audience_id`` next to the exported files.
+    """
     features, scores, when = score_campaign(store, campaign, model=model, as_of=as_of)
     recent = (
         contacted_recently(store, campaign.exclude_contacted_days, when)
@@ -86,4 +93,6 @@ def build_audience(
         files = {k: str(v) for k, v in export_audience(audience, out_dir).items()}
     if record:
         record_contacts(store, audience, when)
+    if keep:
+        files["audience_id"] = store_audience(store, audience, when)
     return audience, files

@@ -17,8 +17,9 @@ from shopguide.profiles import (
     profile_record,
     update_profiles,
 )
-from shopguide.report import Section, write_report
+from shopguide.report import Section
 from shopguide.store import open_store
+from shopguide.workflows.reporting import whole_report
 
 
 def build(db: str | Path, *, as_of: str | None = None, incremental: bool = False) -> dict[str, Any]:
@@ -77,6 +78,7 @@ def report(
     as_of: str | None = None,
     extra: tuple[Section, ...] = (),
 ) -> Path:
-    """Write the self-contained HTML report into ``out_dir``."""
+    """Write the self-contained HTML report into ``out_dir``: every section whose inputs the
+    store holds (see :mod:`shopguide.workflows.reporting`)."""
     with open_store(db) as store:
-        return write_report(store, out_dir, as_of=as_of, extra_sections=extra)
+        return whole_report(store, out_dir, as_of=as_of, extra=extra)
