@@ -145,9 +145,17 @@ def churn_section(predictions: pd.DataFrame, segments: pd.DataFrame | None) -> S
 
 
 def _model_text(model: Any) -> str:
-    """ " Recommender used: ease v0003." from an audit record's model entry (name or mapping)."""
-    if isinstance(model, Mapping) and model.get("name"):
-        return f" Recommender used: {model['name']} {model.get('version') or ''}".rstrip() + "."
+    """The audit record's recommender entry as a sentence ("Recommender used: ease v0003.").
+
+    The entry is a name, or a mapping with ``name`` or ``model`` and ``version``; ``used``
+    false means the score had no recommender part."""
+    if isinstance(model, Mapping):
+        if model.get("used") is False:
+            reason = model.get("reason")
+            return " No recommender part in the score" + (f": {reason}." if reason else ".")
+        name = model.get("name") or model.get("model")
+        if name:
+            return f" Recommender used: {name} {model.get('version') or ''}".rstrip() + "."
     if isinstance(model, str) and model:
         return f" Recommender used: {model}."
     return ""
@@ -161,7 +169,7 @@ def audience_text(summary: Mapping[str, Any]) -> list[str]:
         if summary.get("scores_are_probabilities")
         else "summed propensity scores (a ranking score, not a response count)"
     )
-    model_text = _model_text(summary.get("model"))
+    model_text = _model_text(summary.get("recommender") or summary.get("model"))
     lift = describe_lift(summary.get("expected_lift"))
     return [
         f"<p>Campaign <b>{html.escape(str(campaign['name']))}</b>: "
