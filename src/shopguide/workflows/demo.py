@@ -242,9 +242,10 @@ def _words(value: Any) -> str:
     if isinstance(value, int | np.integer):
         return f"{int(value):,}"
     if isinstance(value, float | np.floating):
-        if not np.isfinite(value):
+        number = float(value)
+        if not np.isfinite(number):
             return "not defined"
-        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4f}".rstrip("0").rstrip(".")
+        return f"{number:,.2f}" if abs(number) >= 100 else f"{number:.4f}".rstrip("0").rstrip(".")
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     if isinstance(value, dict):
