@@ -66,3 +66,15 @@ def test_report_object_renders_sections_in_order(tmp_path: Path) -> None:
     assert html.index('id="first"') < html.index('id="second-more"')
     assert "Second &amp; more" in html
     assert report.write(tmp_path / "a" / "r.html").exists()
+
+
+def test_missing_metrics_are_blank_not_none_or_nan() -> None:
+    from shopguide.report.model_sections import comparison_section
+
+    table = pd.DataFrame(
+        {"ndcg@10": [0.25, 0.125], "coverage@10": [None, float("nan")]}, index=["ease", "popular"]
+    )
+    section = comparison_section(table, "ndcg@10", "a split", "ease", ["ndcg@10", "coverage@10"])
+    cells = re.findall(r'<td data-col="coverage@10">(.*?)</td>', section.html)
+    assert cells == ["", ""]
+    assert re.findall(r'<td data-col="ndcg@10">(.*?)</td>', section.html) == ["0.2500", "0.1250"]

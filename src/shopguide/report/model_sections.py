@@ -27,11 +27,12 @@ from shopguide.targeting.wording import describe_exclusions, describe_lift, desc
 
 
 def metric_text(value: Any) -> str:
-    """A metric with four decimals (they differ in the third)."""
+    """A metric with four decimals (they differ in the third); blank when missing."""
     try:
-        return f"{float(value):.4f}"
+        number = float(value)
     except (TypeError, ValueError):
-        return str(value)
+        return "" if value is None else str(value)
+    return "" if np.isnan(number) else f"{number:.4f}"
 
 
 def comparison_section(
