@@ -198,3 +198,27 @@ def test_demo_report_and_summary_read_as_words(shop: Path) -> None:
     text = " ".join(" ".join(page.text).split())
     assert "Excluded: " in text and "1 opted-out users excluded" in text
     assert not _repr_leaks(text), _repr_leaks(text)
+
+
+def test_report_shows_the_newest_published_model_and_its_comparison(shop: Path) -> None:
+    folder = shop.parent / "compared"
+    folder.mkdir()
+    db = folder / "c.duckdb"
+    with open_store(shop) as source, open_store(db) as store:
+        for table in ("items", "users", "events"):
+            store.append(table, source.query_df(f"SELECT * FROM {table}"))
+    cli("train", "popular", "--db", str(db))
+    evidence = json.loads(
+        cli("compare", "--model", "item-knn", "--model", "ease", "--out", str(folder / "cmp"),
+            "--db", str(db), "--json")
+    )  # fmt: skip
+    cli("report", "--out", str(folder / "out"), "--db", str(db))
+    page = _Page((folder / "out" / "report.html").read_text(encoding="utf-8"))
+    assert "Recommendation: model comparison" in page.headings
+    shown = page.frame("comparison").set_index("model")
+    for row in evidence["table"]:
+        assert shown.loc[row["model"], "ndcg@10"] == f"{row['ndcg@10']:.4f}"
+    # the examples come from the compare winner, published after popular
+    text = " ".join(" ".join(page.text).split())
+    assert f"Model {evidence['chosen_model']} v0001; the 3 biggest spenders." in text
+    assert "Recommendation: model comparison" not in page.frame("missing")["section"].tolist()
