@@ -265,8 +265,16 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         for key, value in result.items():
             if key == "seconds":
                 continue
-            text = describe_exclusions(value) if key == "excluded" else _words(value)
-            lines.append(f"  {key.replace('_', ' ')}: {text}")
+            label = key.replace("_", " ")
+            if key == "excluded":
+                lines.append(f"  {label}: {describe_exclusions(value)}")
+            elif isinstance(value, dict) and any(
+                isinstance(v, list | dict) for v in value.values()
+            ):
+                lines.append(f"  {label}:")  # one line per entry (examples, per-model figures)
+                lines += [f"    {k}: {_words(v)}" for k, v in value.items()]
+            else:
+                lines.append(f"  {label}: {_words(value)}")
     return lines
 
 
