@@ -25,9 +25,7 @@ from shopguide.recommend.knn import (
 
 @pytest.fixture(params=["compiled", "numpy"])
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test through the numba loops and through the numpy/scipy fallback."""
-    if request.param == "compiled" and not _kernels.AVAILABLE:
-        pytest.skip("numba is not installed")
+    """Run a test through the numba loops and through the numpy/scipy paths."""
     monkeypatch.setattr(_kernels, "ENABLED", request.param == "compiled")
     return str(request.param)
 
@@ -230,13 +228,11 @@ def test_blockwise_neighbours_do_not_depend_on_block_size() -> None:
         parts = knn_neighbours(rows, 5, block_rows=block, num_threads=2, use_kernels=False)
         assert (whole != parts).nnz == 0
     assert np.diff(whole.indptr).max() <= 5
-    if _kernels.AVAILABLE:  # the compiled loop finds the same neighbours
-        compiled = knn_neighbours(rows, 5, use_kernels=True)
-        assert (compiled.indices == whole.indices).all()
-        np.testing.assert_allclose(compiled.data, whole.data, rtol=1e-5)
+    compiled = knn_neighbours(rows, 5, use_kernels=True)  # the compiled loop: same neighbours
+    assert (compiled.indices == whole.indices).all()
+    np.testing.assert_allclose(compiled.data, whole.data, rtol=1e-5)
 
 
-@pytest.mark.skipif(not _kernels.AVAILABLE, reason="numba is not installed")
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
@@ -268,8 +264,6 @@ def test_row_blocks_reproduce_the_whole_neighbour_matrix(
 
 
 def test_compiled_and_numpy_recommend_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not _kernels.AVAILABLE:
-        pytest.skip("numba is not installed")
     x = _random_matrix(8, users=120, items=50)
     for model in (ItemKNN(k=10), UserKNN(k=10, normalize="rated"), ItemKNN(k=5, normalize=False)):
         model.fit(x)

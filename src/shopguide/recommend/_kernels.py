@@ -10,34 +10,20 @@
   materialising the product, for a batch of rows in parallel / for one row on the caller's
   thread (the REST service's per-request path).
 
-Both break ties by the lower column index, like the numpy fallbacks in ``_topn``, and run
-rows in parallel (``numba.prange``). numba is optional: without it :data:`AVAILABLE` is
-False and callers use the numpy/scipy paths.
+Both break ties by the lower column index, like the numpy paths in ``_topn``, and run rows in
+parallel (``numba.prange``). numba is a required dependency; :data:`ENABLED` switches the
+compiled loops off so the tests can compare them with the numpy paths on the same data.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
-
-try:  # pragma: no cover - exercised through both paths in the tests
-    import numba
-    from numba import njit, prange
-
-    AVAILABLE = True
-except ImportError:  # pragma: no cover
-    AVAILABLE = False
-    numba = None  # type: ignore[assignment]
-    prange = range  # type: ignore[misc]
-
-    def njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
-        """Without numba the functions below are defined but never called."""
-        return (lambda f: f) if not args or not callable(args[0]) else args[0]
-
+from numba import njit, prange
 
 __all__ = [
-    "AVAILABLE",
     "ENABLED",
     "MODES",
     "active",
@@ -52,8 +38,8 @@ ENABLED = True
 
 
 def active() -> bool:
-    """Whether the compiled loops are installed and enabled."""
-    return AVAILABLE and ENABLED
+    """Whether the compiled loops are enabled (they always are outside the tests)."""
+    return ENABLED
 
 
 #: similarity name -> kernel mode
