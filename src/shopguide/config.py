@@ -14,7 +14,9 @@ class Settings(BaseSettings):
 
     ``SHOPGUIDE_DB`` sets the store path used when a command gets no ``--db``;
     ``SHOPGUIDE_CHUNK_ROWS`` the rows per ingestion chunk (memory against speed);
-    ``SHOPGUIDE_MEMORY_LIMIT`` DuckDB's memory limit (for example ``4GB``).
+    ``SHOPGUIDE_MEMORY_LIMIT`` DuckDB's memory limit (for example ``4GB``);
+    ``SHOPGUIDE_CURRENCY`` the symbol put before amounts in readable texts such as churn
+    reasons (for example ``£``; empty by default).
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOPGUIDE_", env_file=".env", extra="ignore")
@@ -23,6 +25,7 @@ class Settings(BaseSettings):
     chunk_rows: int = 250_000
     memory_limit: str | None = None
     threads: int | None = None
+    currency: str = ""
 
 
 def get_settings() -> Settings:

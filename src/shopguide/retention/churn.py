@@ -49,6 +49,7 @@ from shopguide.columns import Columns, EventType
 from shopguide.errors import DataError, ModelFormatError, NotFittedError
 from shopguide.model_files import load_state, save_state
 from shopguide.retention.clv import BetaGeoModel, ParetoNBDModel, rfm_summary
+from shopguide.retention.reasons import driver_texts, usable_contributions
 
 #: ``kind`` and format version of a saved :class:`ChurnModel` (see :meth:`ChurnModel.save`).
 CHURN_MODEL_KIND = "shopguide.churn"
@@ -581,7 +582,9 @@ class ChurnModel(BaseEstimator):
         logit = np.mean([np.log(q / (1 - q)) for q in parts], axis=0)
         return np.asarray(1.0 / (1.0 + np.exp(-logit)), dtype="float64")
 
-    def score_users(self, events: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    def score_users(
+        self, events: pd.DataFrame, as_of: str | pd.Timestamp, currency: str = ""
+    ) -> pd.DataFrame:
         """Churn probability and main drivers of every user with a purchase by ``as_of``.
 
         Returns a frame indexed by ``user_id`` with ``churn_probability`` and the
@@ -589,42 +592,36 @@ class ChurnModel(BaseEstimator):
         """
         self._check()
         X = churn_features(events, as_of, self.horizon_days, with_btyd=self.with_btyd)
-        return self.explain(X)
+        return self.explain(X, currency=currency)
 
-    def explain(self, X: pd.DataFrame, n_drivers: int = 3) -> pd.DataFrame:
+    def explain(self, X: pd.DataFrame, n_drivers: int = 3, currency: str = "") -> pd.DataFrame:
         """Churn probability plus the ``n_drivers`` features that raise each user's risk most.
 
         Contribution of feature j for a user = p(x) - p(x with x_j set to the training median).
         Columns: ``churn_probability``, ``driver_1`` .. (feature names), ``driver_1_value``,
-        ``driver_1_median``, ``driver_1_contribution`` ..., and ``reasons`` (readable text).
+        ``driver_1_median``, ``driver_1_contribution`` ..., and ``reasons``: sentences a shop
+        manager reads (money with ``currency``), from the features that tell the buyer apart
+        (see :func:`shopguide.retention.reasons.driver_texts`).
         """
         contrib = self.contributions(X)
         proba = self.predict_proba_features(X)
         out = pd.DataFrame({"churn_probability": proba}, index=X.index)
         names = np.asarray(self.feature_names_)
-        c = contrib.to_numpy()
+        # a feature that does not tell this buyer apart is never one of their drivers
+        c = usable_contributions(X[self.feature_names_], contrib.to_numpy(), self.medians_)
         order = np.argsort(-c, axis=1, kind="stable")[:, :n_drivers]
         xv = X[self.feature_names_].to_numpy(dtype="float64")
-        reasons: list[str] = []
         for k in range(min(n_drivers, len(names))):
             idx = order[:, k]
             rows = np.arange(len(X))
-            out[f"driver_{k + 1}"] = names[idx]
+            # no driver where nothing usable raises the risk
+            out[f"driver_{k + 1}"] = pd.Series(names[idx], index=X.index).where(
+                c[rows, idx] > 0, None
+            )
             out[f"driver_{k + 1}_value"] = xv[rows, idx]
             out[f"driver_{k + 1}_median"] = self.medians_.to_numpy()[idx]
             out[f"driver_{k + 1}_contribution"] = c[rows, idx]
-        for i in range(len(X)):
-            parts = []
-            for k in range(min(n_drivers, len(names))):
-                j = order[i, k]
-                if c[i, j] <= 0:
-                    break
-                parts.append(
-                    f"{FEATURE_DESCRIPTIONS.get(names[j], names[j])} {xv[i, j]:.3g} "
-                    f"(typical {self.medians_.iloc[j]:.3g}, +{c[i, j]:.2f})"
-                )
-            reasons.append("; ".join(parts) if parts else "no feature above typical risk")
-        out["reasons"] = reasons
+        out["reasons"] = driver_texts(X[self.feature_names_], c, self.medians_, n_drivers, currency)
         return out.sort_values("churn_probability", ascending=False, kind="stable")
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
