@@ -207,3 +207,29 @@ def test_learned_propensity_finds_planted_responders_of_a_later_campaign(synthet
 
 def campaign_row_start(truth, campaign_id):
     return truth.campaigns.set_index("campaign_id").loc[campaign_id, "start"]
+
+
+def test_no_model_means_no_recommender_reason(shop):
+    # no published model: every user's recommendation score is 0, a constant column
+    campaign = Campaign("home sale", categories=("Home",), audience_size=4)
+    f = campaign_features(shop, campaign, AS_OF)
+    assert f["rec_score"].nunique() == 1
+    audience = select_audience(campaign, f, rule_based_score(f, campaign), AS_OF)
+    assert len(audience.users) == 4
+    assert not audience.users["reasons"].str.contains("recommender").any()
+
+
+def test_a_constant_feature_is_never_a_reason(shop):
+    campaign = Campaign("home sale", categories=("Home",), audience_size=4)
+    f = campaign_features(shop, campaign, AS_OF)
+    f["rec_score"] = np.linspace(0.1, 0.9, len(f))  # now it does tell users apart
+    f["orders"] = 3.0  # and this no longer does
+    audience = select_audience(campaign, f, rule_based_score(f, campaign), AS_OF)
+    reasons = audience.users.set_index("user_id")["reasons"]
+    assert not reasons.str.contains("frequent buyer").any()
+    # a part is a reason only for users above the typical (median) user on it
+    ranked = f["rec_score"].rank()
+    above = ranked[ranked > ranked.median()].index
+    for user, text in reasons.items():
+        if "recommender" in text:
+            assert user in above

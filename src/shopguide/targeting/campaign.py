@@ -379,10 +379,24 @@ class Audience:
         }
 
 
-def reasons_from(contributions: pd.DataFrame, features: pd.DataFrame, top: int = 2) -> pd.Series:
-    """The ``top`` largest positive contributions of each user, in words."""
+def reasons_from(
+    contributions: pd.DataFrame,
+    features: pd.DataFrame,
+    top: int = 2,
+    reference: pd.Series | None = None,
+) -> pd.Series:
+    """The ``top`` largest contributions of each user above the ``reference``, in words.
+
+    ``reference`` is what the typical scored user gets from each part (see
+    :func:`typical_contributions`): a part is a reason only where the user gets more than that,
+    so a part that is the same for everyone (a constant feature, such as a recommendation
+    score of 0 for all when no model is published) is never anyone's reason.
+    """
     texts: list[str] = []
-    values = contributions.to_numpy()
+    values = contributions.to_numpy(dtype="float64")
+    if reference is not None:
+        values = values - reference.reindex(contributions.columns).fillna(0.0).to_numpy()
+        values = np.where(np.isclose(values, 0.0, atol=1e-12), 0.0, values)
     order = np.argsort(-values, axis=1)[:, :top]
     names = list(contributions.columns)
     for row, user in enumerate(contributions.index):
@@ -405,6 +419,12 @@ def reasons_from(contributions: pd.DataFrame, features: pd.DataFrame, top: int =
             )
         texts.append("; ".join(words) or "no strong signal")
     return pd.Series(texts, index=contributions.index, name="reasons")
+
+
+def typical_contributions(contributions: pd.DataFrame) -> pd.Series:
+    """Each part's median over the scored users: the bar a user's part must pass to be a reason
+    (a part with one value for everyone never passes it)."""
+    return contributions.median()
 
 
 def contacted_recently(store: Store, days: int, as_of: datetime | str) -> set[str]:
@@ -465,7 +485,9 @@ def select_audience(
             "user_id": chosen,
             "rank": np.arange(1, size + 1),
             "score": ranked.iloc[:size].to_numpy(),
-            "reasons": reasons_from(parts.loc[chosen], features.loc[chosen]).to_numpy(),
+            "reasons": reasons_from(
+                parts.loc[chosen], features.loc[chosen], reference=typical_contributions(parts)
+            ).to_numpy(),
         }
     )
     expected = float(eligible.loc[chosen].sum())
