@@ -6,6 +6,9 @@ can call these directly:
 - :func:`rfm_summary`, :class:`BetaGeoModel`, :class:`ParetoNBDModel`,
   :class:`GammaGammaModel`, :func:`customer_lifetime_value`, :func:`holdout_comparison`,
   :func:`customer_value_table` (per-user p_alive, expected purchases, CLV, next order date);
+- :func:`choose_purchase_model`, :func:`check_fit`, :class:`FitCheck` (is a BTYD fit
+  degenerate? which model predicts held-out weeks better?) and :func:`customer_value` (value
+  fields that agree with the churn risk);
 - :func:`churn_labels`, :func:`churn_features`, :func:`churn_dataset`, :class:`ChurnModel`,
   :func:`churn_baselines`, :func:`evaluate_churn_scores`, :func:`cross_fitted_churn_scores`,
   :func:`train_churn`, :func:`train_and_score_churn` (save and load a model with
@@ -34,19 +37,25 @@ from shopguide.retention.clv import (
     holdout_comparison,
     rfm_summary,
 )
+from shopguide.retention.degeneracy import FitCheck, check_fit, choose_purchase_model
+from shopguide.retention.value import customer_value
 
 __all__ = [
     "FEATURES",
     "BetaGeoModel",
     "ChurnModel",
+    "FitCheck",
     "GammaGammaModel",
     "ParetoNBDModel",
+    "check_fit",
+    "choose_purchase_model",
     "churn_baselines",
     "churn_dataset",
     "churn_features",
     "churn_labels",
     "cross_fitted_churn_scores",
     "customer_lifetime_value",
+    "customer_value",
     "customer_value_table",
     "evaluate_churn_scores",
     "holdout_comparison",
