@@ -87,7 +87,9 @@ def test_churn_numbers_are_the_user_predictions_rows(
         assert one["churn"]["churn_probability"] == row.churn_probability
         assert one["churn"]["reasons"] == row.churn_reasons
         assert one["clv"]["clv"] == pytest.approx(row.clv, abs=0, rel=0)
-        assert one["clv"]["p_alive"] == row.p_alive
+        # an empty P(alive) (not informative) is null, with the reason beside it
+        assert one["clv"]["p_alive"] == (None if pd.isna(row.p_alive) else row.p_alive)
+        assert one["clv"]["value_note"] == (None if pd.isna(row.value_note) else row.value_note)
     # a new scoring of the same day (here: one changed row) shows at the next read
     user = str(table["user_id"].iloc[0])
     with open_store(db) as store:

@@ -57,7 +57,7 @@ def test_train_saves_and_score_loads_the_same_model(tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(first, second)
         assert list(second.columns) == [
             "as_of", "user_id", "churn_probability", "churn_reasons", "p_alive",
-            "expected_purchases_90d", "clv", "expected_next_order",
+            "expected_purchases_90d", "clv", "expected_next_order", "value_note",
         ]  # fmt: skip
         with pytest.raises(ModelFormatError, match="--horizon 30"):
             score_store(store, horizon_days=30)

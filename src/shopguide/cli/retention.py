@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from shopguide.cli._common import (
@@ -19,6 +20,24 @@ from shopguide.cli._common import (
 )
 
 HorizonOption = Annotated[int, typer.Option(help="Churn = no purchase in this many days.")]
+
+
+def _shown(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of stored predictions as printed: rounded, and an empty P(alive) with a
+    note (see ``shopguide.retention.value``) as "not informative"."""
+    shown = table[columns].round(3).astype(object)
+    if "value_note" in table.columns and "p_alive" in shown.columns:
+        why = table["p_alive"].isna() & table["value_note"].notna()
+        shown.loc[why, "p_alive"] = "not informative*"
+    return shown
+
+
+def _print_notes(table: pd.DataFrame) -> None:
+    """Print each distinct reason why P(alive) is not informative once, under the table."""
+    if "value_note" not in table.columns:
+        return
+    for note in table["value_note"].dropna().unique():
+        out.print(f"* {note}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -45,6 +64,14 @@ def register(app: typer.Typer) -> None:
             f"{result.get('train_auc_recency', float('nan')):.3f}); see: shopguide churn list",
             highlight=False,
         )
+        fit = result.get("purchase_model") or {}
+        if fit.get("degenerate"):
+            out.print(
+                f"purchase model {fit['model']}: P(alive) not informative: "
+                + "; ".join(fit["reasons"])
+                + ". Lifetime value uses the churn risk instead.",
+                highlight=False,
+            )
 
     @churn.command("train")
     def train(
@@ -88,10 +115,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             emit_json(frame_records(table))
         else:
-            print_table(
-                table[["user_id", "churn_probability", "clv", "p_alive", "churn_reasons"]].round(3),
-                title="churn risk",
-            )
+            columns = ["user_id", "churn_probability", "clv", "p_alive", "churn_reasons"]
+            print_table(_shown(table, columns), title="churn risk")
+            _print_notes(table)
 
     @app.command()
     def clv(
@@ -111,7 +137,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             emit_json(frame_records(table[columns]))
         else:
-            print_table(table[columns].round(3), title="customer lifetime value (52 weeks)")
+            print_table(_shown(table, columns), title="customer lifetime value (52 weeks)")
+            _print_notes(table)
 
     @app.command()
     def winback(

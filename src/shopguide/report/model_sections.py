@@ -122,10 +122,13 @@ def churn_section(predictions: pd.DataFrame, segments: pd.DataFrame | None) -> S
     figures.append(figure_svg(fig, "churn-risk", "Distribution of buyers' churn probability."))
     body = [
         note_html(
-            "Churn: no purchase in the 90 days after the scoring date; lifetime value: BG/NBD "
+            "Churn: no purchase in the 90 days after the scoring date; lifetime value: BG/NBD or "
+            "Pareto/NBD (the better on held-out weeks) "
             "purchases times Gamma-Gamma spend over 52 weeks, discounted."
         )
     ]
+    if "value_note" in predictions.columns:  # why P(alive) is not informative, once per reason
+        body += [note_html(str(n)) for n in predictions["value_note"].dropna().unique()]
     if segments is not None and not segments.empty:
         by_segment = (
             predictions.merge(segments, on="user_id")

@@ -94,6 +94,12 @@ MIGRATIONS: Final[dict[int, list[str]]] = {
             expected_next_order TIMESTAMP
         )""",
     ],
+    3: [
+        # why a buyer's P(alive) is empty (a degenerate purchase-model fit, or a BG/NBD buyer
+        # with one purchase day) and where their value came from instead; NULL when the
+        # purchase model's own numbers are shown
+        "ALTER TABLE user_predictions ADD COLUMN IF NOT EXISTS value_note VARCHAR",
+    ],
 }
 
 LATEST_VERSION: Final = max(MIGRATIONS)

@@ -5,9 +5,12 @@ fully observed window, saves it next to the store (``models/churn.skops``: a sko
 with a format version and the feature list, no pickle) and scores every buyer.
 :func:`score_store` (``shopguide churn score``, the service's rescoring) loads that saved model
 (training and saving one first when there is none), scores every buyer as of the last event,
-fits BG/NBD + Gamma-Gamma for value, and stores the predicted profile fields (churn probability
-and its reasons, P(alive), expected purchases in 90 days, CLV, expected next order date) in
-``user_predictions`` under that ``as_of``.
+chooses BG/NBD or Pareto/NBD by its holdout fit and checks it for degeneracy
+(:mod:`shopguide.retention.degeneracy`), adds Gamma-Gamma for value, and stores the predicted
+profile fields (churn probability and its reasons, P(alive), expected purchases in 90 days, CLV,
+expected next order date, and ``value_note``: why P(alive) is empty where the purchase model
+cannot tell, see :mod:`shopguide.retention.value`) in ``user_predictions`` under that ``as_of``.
+The report's ``purchase_model`` holds the model used, its check and the reasons.
 
 :func:`winback` takes the users most at risk and gives each the recommendations most likely to
 bring them back: the published model's items with already-bought items *allowed* (people come
@@ -24,10 +27,12 @@ import numpy as np
 import pandas as pd
 
 from shopguide.columns import Columns as C
+from shopguide.config import get_settings
 from shopguide.errors import DataError, ModelFormatError
 from shopguide.recommend.registry import ModelRegistry
 from shopguide.recommend.rules import MaxPerCategory, Repurchase, RuleSet
-from shopguide.retention import ChurnModel, customer_value_table, train_churn
+from shopguide.retention import ChurnModel, train_churn
+from shopguide.retention.value import customer_value
 from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.workflows.serving import build_snapshot
@@ -111,8 +116,10 @@ def _score_with(
 ) -> dict[str, Any]:
     events = _events_or_fail(store)
     as_of = pd.to_datetime(events[C.TIMESTAMP]).max().floor("D")
-    churn = model.score_users(events, as_of)
-    value = customer_value_table(events, as_of=as_of, horizon_days=90)
+    churn = model.score_users(events, as_of, currency=get_settings().currency)
+    value, fit_check = customer_value(
+        events, as_of, churn["churn_probability"], churn_horizon_days=model.horizon_days
+    )
     table = churn[["churn_probability", "reasons"]].join(value, how="outer")
     rows = pd.DataFrame(
         {
@@ -124,6 +131,7 @@ def _score_with(
             "expected_purchases_90d": table["expected_purchases"].to_numpy(),
             "clv": table["clv"].to_numpy(),
             "expected_next_order": pd.to_datetime(table["expected_next_order"]).to_numpy(),
+            "value_note": table["value_note"].to_numpy(),
         }
     )
     with store.transaction():
@@ -136,6 +144,7 @@ def _score_with(
         "scored_users": len(churn),
         "model_file": None if path is None else str(path),
         "trained": trained,
+        "purchase_model": fit_check.to_dict(),
     }
     return {**report, "users": len(rows), "mean_churn_probability": float(
         np.nanmean(rows["churn_probability"])

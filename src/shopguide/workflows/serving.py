@@ -484,7 +484,7 @@ _RETENTION_LOCK = threading.Lock()
 #: days, and the next day's first purchase does.
 PREDICTION_COLUMNS: Final = (
     "as_of", C.USER_ID, "churn_probability", "churn_reasons", "p_alive",
-    "expected_purchases_90d", "clv", "expected_next_order",
+    "expected_purchases_90d", "clv", "expected_next_order", "value_note",
 )  # fmt: skip
 
 

@@ -174,8 +174,12 @@ async function userPage(id) {
       side.push(h("div", { class: "cards" },
         h("div", { class: "card", "data-testid": "clv", "data-raw": v.clv },
           h("div", { class: "label" }, "CLV, next 52 weeks"), h("div", { class: "value" }, fmt.money(v.clv))),
-        h("div", { class: "card" }, h("div", { class: "label" }, "P(alive)"),
-          h("div", { class: "value" }, fmt.pct(v.p_alive)))));
+        h("div", { class: "card", "data-testid": "p-alive", "data-raw": v.p_alive },
+          h("div", { class: "label" }, "P(alive)"),
+          h("div", { class: "value" }, v.p_alive === null && v.value_note ? "not informative"
+            : fmt.pct(v.p_alive)))),
+        v.value_note ? h("p", { class: "muted", "data-testid": "value-note" }, v.value_note)
+          : null);
     }
   }
   const recBlock = recs.status === "fulfilled" ? h("ol", { "data-testid": "recommendations",

@@ -126,8 +126,10 @@ async def recommendations(request: Request) -> Response:
 @router.get("/{user_id}/retention", summary="A user's churn risk and lifetime value")
 def retention(user_id: UserId, state: State, _: ReadKey) -> dict[str, Any]:
     """Churn probability with its reasons, and P(alive), expected purchases in 90 days and CLV
-    (52 weeks, BG/NBD + Gamma-Gamma): the user's row of ``user_predictions``, the numbers
-    ``shopguide churn score`` stored (scored now when none exist; see ``GET /v1/churn``)."""
+    (52 weeks, BG/NBD or Pareto/NBD + Gamma-Gamma): the user's row of ``user_predictions``,
+    the numbers ``shopguide churn score`` stored (scored now when none exist; see ``GET
+    /v1/churn``). ``p_alive`` is null with the reason in ``value_note`` where the purchase
+    model cannot tell (then value and expected purchases follow the churn risk)."""
     found = serving.churn_predictions(state.store, lock=state.lock)
     row = found.row(user_id)
     if row is None or (row["churn_probability"] is None and row["clv"] is None):
@@ -138,6 +140,7 @@ def retention(user_id: UserId, state: State, _: ReadKey) -> dict[str, Any]:
                  "reasons": row["churn_reasons"]}  # fmt: skip
     clv = None
     if row["clv"] is not None or row["p_alive"] is not None:
-        clv = {key: row[key] for key in ("user_id", "p_alive", "expected_purchases_90d", "clv",
-                                         "expected_next_order")}  # fmt: skip
+        keys = ("user_id", "p_alive", "expected_purchases_90d", "clv", "expected_next_order",
+                "value_note")  # fmt: skip
+        clv = {key: row.get(key) for key in keys}
     return {"user_id": user_id, "churn": churn, "clv": clv, **found.info()}
