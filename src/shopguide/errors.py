@@ -7,7 +7,8 @@ ShopGuideError
 │   └── SchemaVersionError       the store file was written by a newer ShopGuide
 ├── DataError                    input data is unusable
 │   ├── FileReadError            a file cannot be read at all (nothing was changed)
-│   ├── MissingColumnsError      required columns are absent (suggests ``--map``)
+│   ├── MissingColumnsError      required columns are absent (suggests ``--map``, ``--set``)
+│   ├── MappingError             a ``--map``/``--set``/``--derive`` or preset cannot be applied
 │   └── RowError                 one bad value at a file, line and column
 ├── NotFittedError               a model method was called before ``fit``
 ├── UnknownIdError               a user or item id the model or store does not know
@@ -69,15 +70,37 @@ class MissingColumnsError(DataError):
     """Required columns are missing from a file's header."""
 
     def __init__(self, path: str, missing: Sequence[str], found: Sequence[str]) -> None:
-        example = " ".join(f"--map YOUR_COLUMN={name}" for name in missing)
         super().__init__(
             f"{path}: line 1: required column(s) {', '.join(missing)} missing; "
             f"the header has {', '.join(found) or 'no columns'}",
-            hint=f"rename the columns in the file or map them: {example}",
+            hint=_missing_hint(missing),
         )
         self.path = path
         self.missing = list(missing)
         self.found = list(found)
+
+
+def _missing_hint(missing: Sequence[str]) -> str:
+    """How to supply missing columns: a constant where one fits, else a mapping or expression."""
+    ways: list[str] = []
+    for name in missing:
+        if name == "event_type":
+            ways.append(
+                "--set event_type=purchase (when every row is a purchase; or map a column that "
+                "holds view/click/favorite/cart/purchase/refund)"
+            )
+        elif name == "timestamp":
+            ways.append('--map YOUR_DATE_COLUMN=timestamp or --derive "timestamp=EXPRESSION"')
+        else:
+            ways.append(f"--map YOUR_COLUMN={name}")
+    return (
+        f"give them with {'; '.join(ways)}; for a Shopify, WooCommerce or GA4 export use "
+        "--preset shopify-orders, woocommerce-orders or ga4"
+    )
+
+
+class MappingError(DataError):
+    """A column mapping, constant, derived expression or preset cannot be applied to a file."""
 
 
 class RowError(DataError):

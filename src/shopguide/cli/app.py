@@ -22,6 +22,7 @@ from shopguide.cli._common import (
     progress_bar,
 )
 from shopguide.data.ingest import parse_mapping
+from shopguide.data.mapping import parse_assignments
 from shopguide.workflows import demo as demo_workflow
 from shopguide.workflows import ingest as ingest_workflow
 
@@ -71,6 +72,25 @@ def ingest(
         list[str] | None,
         typer.Option("--map", help="Map a file column to a canonical one: FILE_COLUMN=canonical."),
     ] = None,
+    constants: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Give every row a value: canonical=VALUE (repeatable)."),
+    ] = None,
+    derive: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--derive",
+            help="Compute a column with a DuckDB SQL expression over the file's columns: "
+            "canonical=EXPRESSION (repeatable).",
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="Read a known export: shopify-orders, woocommerce-orders or ga4 "
+            "(events also fill users and items)."
+        ),
+    ] = None,
     fmt: Annotated[
         str | None, typer.Option("--format", help="csv, parquet or jsonl (default: from the name).")
     ] = None,
@@ -94,10 +114,17 @@ def ingest(
                 db_path(db), table, file, mapping=parse_mapping(mapping or []),
                 fmt=fmt, delimiter=delimiter, encoding=encoding,  # type: ignore[arg-type]
                 chunk_rows=chunk_rows, progress=progress,
+                set=parse_assignments(constants or [], "--set"),
+                derive=parse_assignments(derive or [], "--derive"), preset=preset,
             )  # fmt: skip
     if as_json:
         emit_json(report.to_dict())
         return
+    for one in (report, *report.companions):
+        _print_load(one)
+
+
+def _print_load(report: ingest_workflow.LoadReport) -> None:
     out.print(
         f"[bold]{report.table}[/] from {report.source}: read {report.rows_read:,}, "
         f"[green]accepted {report.accepted:,}[/] ({report.updated:,} updates), "

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,9 @@ import pandas as pd
 import pyarrow as pa
 
 from shopguide.columns import Columns as C
+from shopguide.data.mapping import ColumnPlan, MappedReader, plan_from_options
+from shopguide.data.mapping import parse_mapping as parse_mapping  # the CLI imports it here
+from shopguide.data.presets import preset_plans
 from shopguide.data.readers import Format, FrameReader, RawChunk, Reader, Reject, open_reader
 from shopguide.data.validate import SPECS, TableSpec, validate_chunk
 from shopguide.errors import DataError, FileReadError, MissingColumnsError
@@ -56,6 +59,8 @@ class LoadReport:
     ignored_columns: list[str] = field(default_factory=list)
     seconds: float = 0.0
     top_reasons: dict[str, int] = field(default_factory=dict)
+    #: loads of other tables from the same file (a preset fills users and items too)
+    companions: list[LoadReport] = field(default_factory=list)
 
     @property
     def rows_per_second(self) -> float:
@@ -65,19 +70,6 @@ class LoadReport:
         out = asdict(self)
         out["rows_per_second"] = round(self.rows_per_second, 1)
         return out
-
-
-def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
-    """``["Customer ID=user_id", ...]`` as a mapping from the file's names to canonical ones."""
-    mapping: dict[str, str] = {}
-    for pair in pairs:
-        source, sep, target = pair.partition("=")
-        if not sep or not source.strip() or not target.strip():
-            raise DataError(
-                f"bad column mapping {pair!r}", hint="write it as FILE_COLUMN=canonical_column"
-            )
-        mapping[source.strip()] = target.strip()
-    return mapping
 
 
 def file_sha256(path: Path) -> str:
@@ -101,6 +93,9 @@ def ingest_file(
     chunk_rows: int = 250_000,
     progress: ProgressCallback | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    set: Mapping[str, str] | None = None,
+    derive: Mapping[str, str] | None = None,
+    preset: str | None = None,
 ) -> LoadReport:
     """Load one file of ``table`` (``users``, ``items`` or ``events``) into the store.
 
@@ -108,6 +103,15 @@ def ingest_file(
     ----------
     mapping:
         File column name → canonical name, for files whose columns are named differently.
+    set:
+        Canonical column → a value every row gets (``{"event_type": "purchase"}``).
+    derive:
+        Canonical column → a DuckDB SQL expression over the file's columns
+        (``{"price": "sales_value / quantity"}``); see :mod:`shopguide.data.mapping`.
+    preset:
+        A named export layout (``shopify-orders``, ``woocommerce-orders``, ``ga4``). Loading
+        ``events`` with a preset also loads the users and items the file describes, in the
+        same transaction; their reports are in ``companions``.
     fmt, delimiter, encoding:
         Override the format guessed from the file name, the CSV delimiter and the text encoding.
     chunk_rows:
@@ -117,11 +121,42 @@ def ingest_file(
     on_chunk:
         Called with the number of chunks staged so far (used by tests to interrupt a load).
     """
-    spec = _spec(table)
+    _spec(table)
     path = Path(path)
-    reader = open_reader(path, chunk_rows, fmt=fmt, delimiter=delimiter, encoding=encoding)
+    if preset is None:
+        plans = [(table, plan_from_options(mapping, set, derive))]
+    else:
+        plans, fmt = preset_plans(preset, table, mapping, set, derive, fmt)
+    with store.transaction():
+        reports = [
+            _load_file(store, name, path, plan, fmt, delimiter, encoding, chunk_rows,
+                       progress, on_chunk)
+            for name, plan in plans
+        ]  # fmt: skip
+    reports[0].companions = reports[1:]
+    return reports[0]
+
+
+def _load_file(
+    store: Store,
+    table: str,
+    path: Path,
+    plan: ColumnPlan,
+    fmt: Format | None,
+    delimiter: str | None,
+    encoding: str,
+    chunk_rows: int,
+    progress: ProgressCallback | None,
+    on_chunk: Callable[[int], None] | None,
+) -> LoadReport:
+    """One load of ``path`` into ``table``, with the plan applied chunk by chunk."""
+    reader: Reader = open_reader(path, chunk_rows, fmt=fmt, delimiter=delimiter, encoding=encoding)
     try:
-        return _load(store, spec, reader, str(path), file_sha256(path), mapping, progress, on_chunk)
+        rename: Mapping[str, str] | None = plan.rename
+        if not plan.plain:
+            reader, rename = MappedReader(reader, plan, str(path)), None
+        sha256 = file_sha256(path)
+        return _load(store, _spec(table), reader, str(path), sha256, rename, progress, on_chunk)
     finally:
         reader.close()
 

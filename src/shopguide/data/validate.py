@@ -270,7 +270,7 @@ def validate_chunk(
                     ok & (arr <= 0),
                     f.name,
                     raw,
-                    "must be positive, got {value} (record returns as event_type=refund)",
+                    "must be positive, got {value}",
                 )
             if f.minimum is not None:
                 problems.add(

@@ -32,12 +32,20 @@ def ingest(
     encoding: str = "utf-8",
     chunk_rows: int = 250_000,
     progress: ProgressCallback | None = None,
+    set: Mapping[str, str] | None = None,
+    derive: Mapping[str, str] | None = None,
+    preset: str | None = None,
 ) -> LoadReport:
-    """Load one file into the store at ``db`` (see :func:`shopguide.data.ingest.ingest_file`)."""
+    """Load one file into the store at ``db`` (see :func:`shopguide.data.ingest.ingest_file`).
+
+    ``set`` gives columns a constant, ``derive`` computes them with DuckDB SQL expressions and
+    ``preset`` reads a known export (``shopify-orders``, ``woocommerce-orders``, ``ga4``).
+    """
     with open_store(db) as store:
         return ingest_file(
             store, table, path, mapping=mapping, fmt=fmt, delimiter=delimiter,
-            encoding=encoding, chunk_rows=chunk_rows, progress=progress,
+            encoding=encoding, chunk_rows=chunk_rows, progress=progress, set=set,
+            derive=derive, preset=preset,
         )  # fmt: skip
 
 
