@@ -22,6 +22,8 @@ OUTPUT = Path(__file__).resolve().parent / "api.md"
 MODULES: tuple[tuple[str, str], ...] = (
     ("shopguide", "the package root"),
     ("shopguide.data.ingest", "loading files and frames with quarantine"),
+    ("shopguide.data.mapping", "--map, --set and --derive: a file's columns to canonical ones"),
+    ("shopguide.data.presets", "named column plans for Shopify, WooCommerce and GA4 exports"),
     ("shopguide.data.matrix", "events to the user x item matrix"),
     ("shopguide.data.idmap", "external ids <-> dense indices"),
     ("shopguide.data.split", "train/test splitters"),

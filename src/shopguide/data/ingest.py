@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from shopguide.columns import Columns as C
-from shopguide.data.mapping import ColumnPlan, MappedReader, plan_from_options
+from shopguide.data.mapping import ColumnPlan, MappedReader, check_plan, plan_from_options
 from shopguide.data.mapping import parse_mapping as parse_mapping  # the CLI imports it here
 from shopguide.data.presets import preset_plans
 from shopguide.data.readers import Format, FrameReader, RawChunk, Reader, Reject, open_reader
@@ -150,6 +150,7 @@ def _load_file(
     on_chunk: Callable[[int], None] | None,
 ) -> LoadReport:
     """One load of ``path`` into ``table``, with the plan applied chunk by chunk."""
+    check_plan(_spec(table), plan)
     reader: Reader = open_reader(path, chunk_rows, fmt=fmt, delimiter=delimiter, encoding=encoding)
     try:
         rename: Mapping[str, str] | None = plan.rename

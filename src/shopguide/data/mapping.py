@@ -34,7 +34,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shopguide.data.readers import RawChunk, Reader, Reject
-from shopguide.errors import DataError, MappingError
+from shopguide.data.validate import TableSpec, validate_chunk
+from shopguide.errors import MappingError
 
 _POS = "__shopguide_pos"
 _WHOLE = r"^-?(0|[1-9][0-9]*)$"
@@ -49,7 +50,7 @@ def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
     for pair in pairs:
         source, sep, target = pair.rpartition("=")
         if not sep or not source.strip() or not target.strip():
-            raise DataError(
+            raise MappingError(
                 f"bad column mapping {pair!r}", hint="write it as FILE_COLUMN=canonical_column"
             )
         mapping[source.strip()] = target.strip()
@@ -67,11 +68,11 @@ def parse_assignments(pairs: Iterable[str], option: str) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         name, value = name.strip(), value.strip()
         if not sep or not name or not value:
-            raise DataError(
+            raise MappingError(
                 f"bad {option} {pair!r}", hint=f"write it as NAME=VALUE, e.g. {example}"
             )
         if name in out:
-            raise DataError(
+            raise MappingError(
                 f"{option} gives {name} twice", hint=f"give each column one {option} only"
             )
         out[name] = value
@@ -135,6 +136,28 @@ def plan_from_options(
             hint="give each canonical column by one option only",
         )
     return ColumnPlan(rename, constants, derive, label="--derive")
+
+
+def check_plan(spec: TableSpec, plan: ColumnPlan) -> None:
+    """Stop before reading when ``--set``/``--derive`` name no column of the table, or a
+    constant is itself invalid (``--set event_type=buy``): every row would fail alike."""
+    targets = [*plan.constants, *plan.derive]
+    unknown = [t for t in targets if t not in spec.names]
+    if unknown and not spec.keeps_attributes:
+        raise MappingError(
+            f"{', '.join(unknown)} (given by --set/--derive) are not {spec.name} columns",
+            hint=f"use one of: {', '.join(spec.names)}",
+        )
+    known = {k: v for k, v in plan.constants.items() if k in spec.names}
+    if not known:
+        return
+    _, _, problems = validate_chunk(spec, pd.DataFrame({k: [v] for k, v in known.items()}))
+    reasons = [r for r in problems.reasons.get(0, []) if r.split(":", 1)[0] in known]
+    if reasons:
+        raise MappingError(
+            f"--set cannot be used: {'; '.join(reasons)}",
+            hint="give a value the column accepts; every row would be rejected otherwise",
+        )
 
 
 class MappedReader(Reader):
@@ -268,6 +291,7 @@ class _Evaluator:
         self.con: duckdb.DuckDBPyConnection | None = None
         self.types: dict[str, str] = {}
         self._numeric_text: list[str] = []
+        self._typed_from_rows = len(sample) > 0 or not plan.infer_types
         if not plan.derive:
             return
         self.con = duckdb.connect(":memory:")
@@ -306,10 +330,15 @@ class _Evaluator:
                     problem = "it is not one expression (a ';' ends the statement)"
                 else:
                     kind = str(self.con.sql(sql).types[0])
-                    if kind.startswith(("STRUCT", "LIST", "MAP", "UNION")) or kind.endswith("]"):
+                    if kind.startswith(
+                        ("STRUCT", "LIST", "MAP", "UNION", "TUPLE")
+                    ) or kind.endswith("]"):
                         problem = f"it gives a {kind} per row, not one value"
             except duckdb.Error as exc:
                 problem = str(exc).splitlines()[0]
+                if not self._typed_from_rows and isinstance(exc, duckdb.BinderException):
+                    # a file with a header only: its columns have no types to check against
+                    problem = None if "not found" not in problem else problem
             if problem is not None:
                 raise MappingError(
                     f"{self.source}: {self.plan.label} {target}={expression} cannot be used: "
