@@ -226,3 +226,21 @@ def test_malformed_assignments_are_typed_errors(pair):
 def test_the_same_column_twice_is_an_error():
     with pytest.raises(DataError, match="twice"):
         parse_assignments(["event_type=view", "event_type=purchase"], "--set")
+
+
+def test_an_expression_that_raises_on_a_row_rejects_that_row_only(store, tmp_path):
+    lines = ["u,i,d"] + [f"u{k},i{k % 3},2024-01-{k + 1:02d}" for k in range(9)]
+    lines[5] = "u4,i1,soon"
+    path = write(tmp_path / "dates.csv", "\n".join(lines) + "\n")
+    report = ingest_file(
+        store, "events", path, mapping={"u": "user_id", "i": "item_id"},
+        set={"event_type": "view"},
+        derive={"timestamp": "CAST(d AS DATE)", "campaign_id": "CASE WHEN i = 'i1' THEN 'c1' END"},
+        chunk_rows=4,
+    )  # fmt: skip
+    assert (report.accepted, report.rejected) == (8, 1)
+    ((line, column, reason),) = quarantined(store)
+    assert (line, column) == (6, "timestamp")
+    assert "CAST(d AS DATE) failed on this row" in reason and "soon" in reason
+    # a NULL the expression gives on purpose is a value, not a failure
+    assert store.scalar("SELECT count(*) FROM events WHERE campaign_id IS NULL") == 6

@@ -427,29 +427,39 @@ class _Evaluator:
         return f"{label} gave no finite number (a division by zero?) from {inputs or 'this row'}"
 
     def _errors(self, expression: str, typed: str, positions: list[int]) -> dict[int, str]:
-        """Rows among ``positions`` on which ``expression`` raises (TRY made them NULL)."""
-        assert self.con is not None
-        if not positions:
-            return {}
+        """Rows among ``positions`` on which ``expression`` raises (TRY made them NULL).
+
+        The rows are run together first (usually the NULLs are genuine and nothing raises),
+        then halved until each raising row is found: a few queries per failing row.
+        """
+        found: dict[int, str] = {}
 
         def run(rows: list[int]) -> str | None:
             assert self.con is not None
-            listed = ", ".join(map(str, rows))
+            self.con.register("rows", pa.table({_POS: pa.array(rows, type=pa.int64())}))
             try:
                 self.con.sql(
-                    f"SELECT (({expression})) FROM ({typed}) WHERE {_POS} IN ({listed})"
+                    f"SELECT (({expression})) FROM ({typed}) t SEMI JOIN rows USING ({_POS})"
                 ).fetchall()
             except duckdb.Error as exc:
                 return str(exc).splitlines()[0]
+            finally:
+                self.con.unregister("rows")
             return None
 
-        if run(positions) is None:
-            return {}
-        found: dict[int, str] = {}
-        for pos in positions:
-            message = run([pos])
-            if message is not None:
-                found[pos] = message
+        def search(rows: list[int]) -> None:
+            message = run(rows)
+            if message is None:
+                return
+            if len(rows) == 1:
+                found[rows[0]] = message
+                return
+            half = len(rows) // 2
+            search(rows[:half])
+            search(rows[half:])
+
+        if positions:
+            search(positions)
         return found
 
     def close(self) -> None:
