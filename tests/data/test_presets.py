@@ -109,6 +109,9 @@ def test_ga4_bigquery_export(store):
     ]
     locations = store.query_df("SELECT DISTINCT location FROM users")["location"].tolist()
     assert locations == ["Lyon, France"]
+    # the skipped lines are reported once, by the events load
+    assert [c.rejected for c in report.companions] == [0, 0]
+    assert reasons(store, "items") == [] and reasons(store, "users") == []
 
 
 def test_a_preset_loads_one_other_table_on_its_own(store):

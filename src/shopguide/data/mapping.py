@@ -111,6 +111,9 @@ class ColumnPlan:
     only_mapped: bool = False
     #: read text columns of numbers as numbers in expressions (presets cast explicitly)
     infer_types: bool = True
+    #: quarantine the rows the Python step skips (off for a preset's users and items loads,
+    #: whose skipped rows the events load of the same file already reports)
+    report_skipped: bool = True
     #: how messages name the plan: "--derive" or "preset shopify-orders"
     label: str = ""
 
@@ -224,7 +227,8 @@ class MappedReader(Reader):
 
     def _apply(self, chunk: RawChunk, prepared: Prepared) -> RawChunk:
         rejects = list(chunk.rejects)
-        for pos, (column, value, reason) in sorted(prepared.skipped.items()):
+        skipped = prepared.skipped if self.plan.report_skipped else {}
+        for pos, (column, value, reason) in sorted(skipped.items()):
             rejects.append(Reject(int(chunk.lines[pos]), column, value, reason, _raw(chunk, pos)))
         frame = prepared.frame.reset_index(drop=True)
         origin = np.asarray(prepared.origin, dtype=np.int64)

@@ -59,8 +59,12 @@ def preset_plans(
         )
     own = _overlay(preset.tables[table], mapping, constants, derive)
     plans = [(table, own)]
-    if table == "events":
-        plans += [(t, plan) for t, plan in preset.tables.items() if t != "events"]
+    if table == "events":  # the events load reports the skipped rows; the others stay quiet
+        plans += [
+            (t, replace(plan, report_skipped=False))
+            for t, plan in preset.tables.items()
+            if t != "events"
+        ]
     return plans, fmt or preset.fmt
 
 
