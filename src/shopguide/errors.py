@@ -4,6 +4,7 @@ ShopGuideError
 ├── ConfigError                  bad setting or environment variable
 ├── MissingDependencyError       an optional extra is not installed (message gives the pip command)
 ├── StoreError                   the store cannot be opened or is in an unexpected state
+│   ├── StoreLockedError         another process (named by its PID) holds the store file
 │   └── SchemaVersionError       the store file was written by a newer ShopGuide
 ├── DataError                    input data is unusable
 │   ├── FileReadError            a file cannot be read at all (nothing was changed)
@@ -12,6 +13,7 @@ ShopGuideError
 │   └── RowError                 one bad value at a file, line and column
 ├── NotFittedError               a model method was called before ``fit``
 ├── UnknownIdError               a user or item id the model or store does not know
+├── JobConflictError             a job of the same kind is already queued or running
 └── ModelFormatError             a saved model cannot be loaded
 """
 
@@ -47,6 +49,29 @@ class MissingDependencyError(ShopGuideError, ImportError):
 
 class StoreError(ShopGuideError):
     """The store cannot be opened or used."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the store file open for writing (DuckDB allows one writer).
+
+    ``pid`` is that process's id when DuckDB names it, ``command`` its command line when the
+    operating system shows it.
+    """
+
+    def __init__(self, path: str, pid: int | None, command: str | None = None) -> None:
+        who = "another process" if pid is None else f"process {pid}"
+        if command:
+            who += f" ({command})"
+        super().__init__(
+            f"the store {path} is locked by {who}: DuckDB lets one process write a store at a time",
+            hint="if that process is `shopguide serve`, do the work through its REST API "
+            "(for example POST /v1/models/{name}/train trains and publishes a model, and the "
+            "service swaps to it) or stop the service first; otherwise wait for the process "
+            "to finish, or stop it",
+        )
+        self.path = path
+        self.pid = pid
+        self.command = command
 
 
 class SchemaVersionError(StoreError):
@@ -138,6 +163,18 @@ class UnknownIdError(ShopGuideError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message otherwise
         return self.message
+
+
+class JobConflictError(ShopGuideError):
+    """A job of the same kind (training the same model, say) is already queued or running."""
+
+    def __init__(self, kind: str, job_id: str) -> None:
+        super().__init__(
+            f"a {kind} job is already running: {job_id}",
+            hint=f"wait for it (GET /v1/jobs/{job_id}) and send the request again",
+        )
+        self.kind = kind
+        self.job_id = job_id
 
 
 class ModelFormatError(ShopGuideError):

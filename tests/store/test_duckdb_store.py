@@ -75,3 +75,29 @@ def test_a_reader_sees_only_committed_data_and_runs_with_the_store_settings(tmp_
     reader.close()
     assert store.count("t") == 2  # closing the reader leaves the store open
     store.close()
+
+
+def test_a_store_held_by_another_process_names_that_process(tmp_path):
+    import subprocess
+    import sys
+
+    from shopguide.errors import StoreLockedError
+
+    path = tmp_path / "sg.duckdb"
+    open_store(path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(path)!r}); "
+         "print('open', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreLockedError) as caught:
+            open_store(path)
+        assert caught.value.pid == holder.pid
+        assert f"locked by process {holder.pid}" in caught.value.message
+        assert "POST /v1/models/{name}/train" in (caught.value.hint or "")
+        with pytest.raises(StoreLockedError):  # a reader is refused the same way
+            open_store(path, read_only=True)
+    finally:
+        holder.communicate("")

@@ -16,6 +16,7 @@ import os
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # before anything imports numba
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-prepare", action="store_true", help="Do not build or train at start.")
     args = parser.parse_args(argv)
 
+    from shopguide.errors import ShopGuideError
     from shopguide.service.app import run
     from shopguide.service.settings import ServiceSettings
 
@@ -36,7 +38,13 @@ def main(argv: list[str] | None = None) -> None:
     overrides["prepare"] = not args.no_prepare
     if args.keys_file is not None:
         overrides["api_keys_file"] = args.keys_file
-    run(ServiceSettings(**overrides), host=args.host, port=args.port)  # type: ignore[arg-type]
+    try:
+        run(ServiceSettings(**overrides), host=args.host, port=args.port)  # type: ignore[arg-type]
+    except ShopGuideError as error:  # one message and status 2, as the CLI gives
+        print(f"error: {error.message}", file=sys.stderr)
+        if error.hint:
+            print(f"how to fix: {error.hint}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

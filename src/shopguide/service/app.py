@@ -117,10 +117,19 @@ def create_app(
 def run(
     settings: ServiceSettings, host: str = "127.0.0.1", port: int = 8000, **uvicorn: Any
 ) -> None:
-    """Serve with uvicorn (access log off: :class:`AccessLog` logs without personal data)."""
+    """Serve with uvicorn (access log off: :class:`AccessLog` logs without personal data).
+
+    The store opens here, before uvicorn starts, so that a store that cannot be opened (locked
+    by another process, say) raises its :class:`~shopguide.errors.StoreError` to the caller
+    instead of failing the app's start-up inside uvicorn.
+    """
     import uvicorn as _uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    _uvicorn.run(
-        create_app(settings), host=host, port=port, access_log=False, log_level="warning", **uvicorn
-    )
+    state = ServiceState(settings)
+    try:
+        app = create_app(settings, state=state)
+    except BaseException:
+        state.stop()
+        raise
+    _uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", **uvicorn)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,9 +14,36 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from shopguide.errors import SchemaVersionError, StoreError
+from shopguide.errors import SchemaVersionError, StoreError, StoreLockedError
 from shopguide.store.base import Params, Store
 from shopguide.store.schema import LATEST_VERSION, MIGRATIONS
+
+#: DuckDB's words when another process holds the file: "... Conflicting lock is held in
+#: /usr/bin/python3 (PID 1234). See also ..."; some platforms give no PID.
+_LOCK_HELD = re.compile(
+    r"Conflicting lock is held in (?P<exe>.+?)(?: \(PID (?P<pid>\d+)\)|\. See|$)"
+)
+
+
+def _lock_holder(exc: duckdb.Error) -> tuple[int | None, str | None] | None:
+    """The (PID, command line) of the process holding the store when ``exc`` is DuckDB's lock
+    conflict, else ``None``. The command line comes from ``/proc`` where there is one."""
+    if not isinstance(exc, duckdb.IOException):
+        return None
+    found = _LOCK_HELD.search(str(exc))
+    if found is None:
+        return None
+    pid = int(found["pid"]) if found["pid"] else None
+    command: str | None = found["exe"].strip() or None
+    if pid is not None:
+        with contextlib.suppress(OSError):
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+            words = [w.decode(errors="replace") for w in raw.split(b"\0") if w]
+            if words:
+                command = " ".join(words)
+    if command is not None and len(command) > 200:
+        command = command[:199] + "…"
+    return pid, command
 
 
 class DuckDBStore(Store):
@@ -53,6 +81,9 @@ class DuckDBStore(Store):
                 str(path), read_only=read_only, config=config
             )
         except duckdb.Error as exc:
+            locked = _lock_holder(exc)
+            if locked is not None:
+                raise StoreLockedError(str(path), *locked) from None
             raise StoreError(
                 f"cannot open the store {path}: {exc}",
                 hint="check the path, and that no other process is writing to it",
