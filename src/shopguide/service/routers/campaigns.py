@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, status
 from fastapi.responses import Response
 
-from shopguide.service.auth import ReadKey, WriteKey
+from shopguide.service.auth import KeyFirstRoute, ReadKey, WriteKey
 from shopguide.service.deps import Snapshot, State
 from shopguide.service.schemas import AudienceRequest, AudienceResponse
 from shopguide.workflows import serving
 
-router = APIRouter(prefix="/v1/audiences", tags=["campaigns"])
+router = APIRouter(prefix="/v1/audiences", tags=["campaigns"], route_class=KeyFirstRoute)
 AudienceId = Annotated[str, Path(min_length=1, max_length=64)]
 
 

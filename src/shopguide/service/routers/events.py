@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from shopguide.service.auth import WriteKey
+from shopguide.service.auth import KeyFirstRoute, WriteKey
 from shopguide.service.deps import State
 from shopguide.service.schemas import EventBatch, IngestResponse, Rejection
 from shopguide.workflows import serving
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"], route_class=KeyFirstRoute)
 
 
 @router.post("/events", response_model=IngestResponse, summary="Ingest a batch of events")

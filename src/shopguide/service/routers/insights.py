@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from shopguide.service.auth import ReadKey
+from shopguide.service.auth import KeyFirstRoute, ReadKey
 from shopguide.service.deps import State
 from shopguide.workflows import serving
 
-router = APIRouter(prefix="/v1", tags=["insights"])
+router = APIRouter(prefix="/v1", tags=["insights"], route_class=KeyFirstRoute)
 
 
 @router.get("/overview", summary="Headline KPIs and monthly revenue by category")

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from shopguide.service.auth import ReadKey
+from shopguide.service.auth import KeyFirstRoute, ReadKey
 from shopguide.service.deps import ItemId, Snapshot, State
 from shopguide.service.schemas import SimilarResponse
 from shopguide.workflows import serving
 
-router = APIRouter(prefix="/v1/items", tags=["items"])
+router = APIRouter(prefix="/v1/items", tags=["items"], route_class=KeyFirstRoute)
 N = Annotated[int, Query(ge=1, le=100, description="How many items.")]
 
 

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
 
-from shopguide.service.auth import AdminKey, ReadKey
+from shopguide.service.auth import AdminKey, KeyFirstRoute, ReadKey
 from shopguide.service.deps import State
 from shopguide.service.schemas import JobResponse, TrainRequest
 from shopguide.workflows import serving
 
-router = APIRouter(prefix="/v1", tags=["models"])
+router = APIRouter(prefix="/v1", tags=["models"], route_class=KeyFirstRoute)
 ModelName = Annotated[str, Path(pattern="^(" + "|".join(serving.model_names()) + ")$")]
 
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from shopguide.service.auth import AdminKey
+from shopguide.service.auth import AdminKey, KeyFirstRoute
 from shopguide.service.deps import State, UserId
 from shopguide.service.schemas import EraseResponse
 from shopguide.workflows import serving
 
-router = APIRouter(prefix="/v1/users", tags=["privacy"])
+router = APIRouter(prefix="/v1/users", tags=["privacy"], route_class=KeyFirstRoute)
 
 
 @router.delete("/{user_id}", response_model=EraseResponse, summary="Erase a user")

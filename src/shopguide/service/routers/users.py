@@ -9,13 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from shopguide.errors import UnknownIdError
-from shopguide.service.auth import ReadKey, authorize
+from shopguide.service.auth import KeyFirstRoute, ReadKey, authorize
 from shopguide.service.deps import State, UserId, current_snapshot
 from shopguide.service.schemas import RecommendationQuery, RecommendationsResponse
 from shopguide.service.settings import Role
 from shopguide.workflows import serving
 
-router = APIRouter(prefix="/v1/users", tags=["users"])
+router = APIRouter(prefix="/v1/users", tags=["users"], route_class=KeyFirstRoute)
 
 
 @router.get("/{user_id}/profile", summary="A user's profile")
