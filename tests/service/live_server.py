@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -46,12 +47,16 @@ def free_port() -> int:
 class LiveServer:
     """``with LiveServer(db) as server: httpx.get(server.url + "/health")``."""
 
-    def __init__(self, db: Path, *, model: str = "item-knn", check_seconds: float = 0.2) -> None:
+    def __init__(
+        self, db: Path, *, model: str = "item-knn", check_seconds: float = 0.2, **overrides: Any
+    ) -> None:
+        """``overrides``: further :class:`ServiceSettings` fields (``keep_versions=2``, ...)."""
         settings = ServiceSettings(
             db=db,
             api_keys={key: role for role, key in KEYS.items()},
             model=model,
             model_check_seconds=check_seconds,
+            **overrides,
         )
         self.app = create_app(settings)
         self.port = free_port()

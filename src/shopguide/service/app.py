@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopguide import __version__
 from shopguide.service import errors
+from shopguide.service.limits import BodyLimit
 from shopguide.service.routers import campaigns, events, health, insights, items, models, privacy
 from shopguide.service.routers import users as users_router
 from shopguide.service.settings import ServiceSettings
@@ -54,7 +55,9 @@ class AccessLog:
         finally:
             ms = (time.perf_counter() - started) * 1000.0
             route = scope.get("route")
-            name = getattr(route, "path", None) or ("static" if status < 400 else "unmatched")
+            # the template without converters: /v1/users/{user_id}/profile, not {user_id:path}
+            template = getattr(route, "path_format", None) or getattr(route, "path", None)
+            name = template or ("static" if status < 400 else "unmatched")
             line = f"{scope['method']} {name}"
             state = scope["app"].state.service if "app" in scope else None
             if state is not None:
@@ -94,6 +97,7 @@ def create_app(
     errors.install(app)
     for module in (health, events, users_router, privacy, items, insights, models, campaigns):
         app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)
 
     @app.get("/docs", include_in_schema=False)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Scalar = str | int | float | bool | None
+#: The longest id (user, item, event, order, ...) the API accepts, as ingestion does.
+MAX_ID: Final = 200
+#: An id as text: 1 to ``MAX_ID`` characters.
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID)]
+#: An event's id field: at most ``MAX_ID`` characters (an empty one is rejected by ingestion,
+#: for its event only, with the reason).
+EventId = Annotated[str, StringConstraints(max_length=MAX_ID)]
+#: A short free-text value (an event type, a number or timestamp sent as text).
+Short = Annotated[str, StringConstraints(max_length=64)]
+#: A category path such as ``Home > Kitchen > Mugs``, or a segment name.
+Label = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Scalar = Annotated[str, StringConstraints(max_length=MAX_ID)] | int | float | bool | None
 
 
 class EventIn(BaseModel):
@@ -15,19 +26,19 @@ class EventIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    event_id: str | int | None = Field(None, description="Your id; makes re-sends idempotent.")
-    user_id: str | int | None = None
-    item_id: str | int | None = None
-    event_type: str | None = Field(
+    event_id: EventId | int | None = Field(None, description="Your id; makes re-sends idempotent.")
+    user_id: EventId | int | None = None
+    item_id: EventId | int | None = None
+    event_type: Short | None = Field(
         None, description="view, click, favorite, cart, purchase or refund."
     )
-    timestamp: str | None = Field(None, description="ISO 8601; naive means UTC.")
-    quantity: float | str | None = None
-    price: float | str | None = Field(None, description="Unit price.")
-    discount: float | str | None = Field(None, description="Money off the line.")
-    order_id: str | int | None = None
-    session_id: str | int | None = None
-    campaign_id: str | int | None = None
+    timestamp: Short | None = Field(None, description="ISO 8601; naive means UTC.")
+    quantity: float | Short | None = None
+    price: float | Short | None = Field(None, description="Unit price.")
+    discount: float | Short | None = Field(None, description="Money off the line.")
+    order_id: EventId | int | None = None
+    session_id: EventId | int | None = None
+    campaign_id: EventId | int | None = None
 
 
 class EventBatch(BaseModel):
@@ -119,8 +130,8 @@ class SimilarResponse(BaseModel):
 class TrainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    params: dict[str, Scalar] = Field(
-        default_factory=dict, description='Constructor parameters, e.g. {"k": 50}.'
+    params: dict[Annotated[str, StringConstraints(max_length=64)], Scalar] = Field(
+        default_factory=dict, max_length=50, description='Constructor parameters, e.g. {"k": 50}.'
     )
 
 
@@ -142,8 +153,8 @@ class AudienceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field("campaign", min_length=1, max_length=200, description="Campaign name.")
-    items: list[str] = Field(default_factory=list, max_length=200, description="Item ids.")
-    categories: list[str] = Field(
+    items: list[Id] = Field(default_factory=list, max_length=200, description="Item ids.")
+    categories: list[Label] = Field(
         default_factory=list, max_length=20, description="Categories (path prefixes) to promote."
     )
     discount: float = Field(0.0, ge=0, lt=1, description="Discount offered (0.2 = 20 % off).")
@@ -151,7 +162,7 @@ class AudienceRequest(BaseModel):
     exclude_bought_days: int | None = Field(
         None, ge=0, le=36_500, description="Leave out users who bought a promoted item lately."
     )
-    segments: list[str] = Field(
+    segments: list[Label] = Field(
         default_factory=list, max_length=20, description="Only users in these RFM segments."
     )
     max_churn: float | None = Field(

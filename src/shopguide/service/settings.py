@@ -43,7 +43,11 @@ class ServiceSettings(BaseSettings):
 
     ``db`` the store file; ``model`` the recommender served (its current registry version);
     ``model_check_seconds`` how often requests look for a newly published version;
-    ``prepare`` builds missing profiles and trains the model at start when none is published.
+    ``prepare`` builds missing profiles and trains the model at start when none is published;
+    ``max_body_bytes`` the largest request body accepted (413 above it);
+    ``keep_versions`` how many versions of a model the registry keeps after a training
+    publishes one (the newest, plus the one served); ``max_jobs`` how many background jobs may
+    wait or run at once.
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOPGUIDE_", env_file=".env", extra="ignore")
@@ -55,6 +59,9 @@ class ServiceSettings(BaseSettings):
     model_check_seconds: float = 1.0
     prepare: bool = True
     max_batch_events: int = 10_000
+    max_body_bytes: int = Field(default=10_000_000, ge=1024)
+    keep_versions: int = Field(default=5, ge=1)
+    max_jobs: int = Field(default=8, ge=1)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -11,16 +11,13 @@ from shopguide.service.deps import ItemId, Snapshot, State
 from shopguide.service.schemas import SimilarResponse
 from shopguide.workflows import serving
 
+# Ids may hold '/' (``{item_id:path}``), so the routes with a suffix come first: they match
+# ``/v1/items/a/b/similar`` before the item route would take ``a/b/similar`` as an id.
 router = APIRouter(prefix="/v1/items", tags=["items"], route_class=KeyFirstRoute)
 N = Annotated[int, Query(ge=1, le=100, description="How many items.")]
 
 
-@router.get("/{item_id}", summary="An item with its sales")
-def item(item_id: ItemId, state: State, _: ReadKey) -> dict[str, Any]:
-    return state.read(serving.item_record, item_id)
-
-
-@router.get("/{item_id}/similar", response_model=SimilarResponse, summary="Similar items")
+@router.get("/{item_id:path}/similar", response_model=SimilarResponse, summary="Similar items")
 async def similar(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) -> SimilarResponse:
     """Nearest items under the served model (empty for models without item similarity)."""
     return SimilarResponse(
@@ -32,7 +29,7 @@ async def similar(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) ->
 
 
 @router.get(
-    "/{item_id}/together", response_model=SimilarResponse, summary="Frequently bought together"
+    "/{item_id:path}/together", response_model=SimilarResponse, summary="Frequently bought together"
 )
 async def together(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) -> SimilarResponse:
     """Items most often in the same orders, with confidence, lift and order counts."""
@@ -42,3 +39,8 @@ async def together(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) -
         version=snapshot.version,
         items=serving.together_items(snapshot, item_id, n),
     )
+
+
+@router.get("/{item_id:path}", summary="An item with its sales")
+def item(item_id: ItemId, state: State, _: ReadKey) -> dict[str, Any]:
+    return state.read(serving.item_record, item_id)

@@ -14,7 +14,7 @@ from shopguide.workflows import serving
 router = APIRouter(prefix="/v1/users", tags=["privacy"], route_class=KeyFirstRoute)
 
 
-@router.delete("/{user_id}", response_model=EraseResponse, summary="Erase a user")
+@router.delete("/{user_id:path}", response_model=EraseResponse, summary="Erase a user")
 def erase(user_id: UserId, state: State, _: AdminKey) -> EraseResponse:
     """Deletes the user's events, user row, profiles and audience rows, stops serving
     anything about them, and rejects their later events with ``user erased``.
@@ -28,6 +28,6 @@ def erase(user_id: UserId, state: State, _: AdminKey) -> EraseResponse:
     return EraseResponse(**result)
 
 
-@router.get("/{user_id}/export", summary="Download everything held about a user (JSON)")
+@router.get("/{user_id:path}/export", summary="Download everything held about a user (JSON)")
 def export(user_id: UserId, state: State, _: AdminKey) -> dict[str, Any]:
     return state.db(serving.export_user, user_id)

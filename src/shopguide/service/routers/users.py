@@ -18,13 +18,13 @@ from shopguide.workflows import serving
 router = APIRouter(prefix="/v1/users", tags=["users"], route_class=KeyFirstRoute)
 
 
-@router.get("/{user_id}/profile", summary="A user's profile")
+@router.get("/{user_id:path}/profile", summary="A user's profile")
 def profile(user_id: UserId, state: State, _: ReadKey) -> dict[str, Any]:
     """The latest profile version: basic, behaviour, preference and lifecycle fields."""
     return state.read(serving.user_profile, user_id)
 
 
-@router.get("/{user_id}/history", summary="A user's latest events")
+@router.get("/{user_id:path}/history", summary="A user's latest events")
 def history(
     user_id: UserId,
     state: State,
@@ -91,7 +91,7 @@ def _recommendation_query(request: Request) -> RecommendationQuery:
 
 
 @router.get(
-    "/{user_id}/recommendations",
+    "/{user_id:path}/recommendations",
     response_model=RecommendationsResponse,
     summary="Recommendations for a user",
     openapi_extra={
@@ -123,7 +123,7 @@ async def recommendations(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
-@router.get("/{user_id}/retention", summary="A user's churn risk and lifetime value")
+@router.get("/{user_id:path}/retention", summary="A user's churn risk and lifetime value")
 def retention(user_id: UserId, state: State, _: ReadKey) -> dict[str, Any]:
     """Churn probability with its reasons, and P(alive), expected purchases in 90 days and CLV
     (52 weeks, BG/NBD or Pareto/NBD + Gamma-Gamma): the user's row of ``user_predictions``,
