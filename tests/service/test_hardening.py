@@ -139,3 +139,37 @@ def _wait_job(client: httpx.Client, job_id: str, timeout: float = 120) -> dict[s
             return job
         time.sleep(0.1)
     raise TimeoutError(job_id)
+
+
+# --------------------------------------------------------------------------- item 11
+
+
+def test_an_unknown_segment_is_refused_naming_the_known_ones(client: httpx.Client) -> None:
+    answer = client.post(
+        "/v1/audiences", json={"categories": ["Home"], "segments": ["Big Spenders"]}, headers=WRITE
+    )
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert "'Big Spenders'" in body["detail"]
+    assert "Champions" in body["hint"] and "Hibernating" in body["hint"]
+
+
+def test_an_audience_that_leaves_nobody_is_saved_read_and_exported(
+    client: httpx.Client, shop: tuple[Any, Any]
+) -> None:
+    data = shop[1]
+    # every category promoted and every buyer of it in 100 years excluded: nobody is left
+    tops = sorted({str(c).split(">")[0].strip() for c in data.items["category"].dropna()})
+    segments = [row["segment"] for row in client.get("/v1/segments", headers=READ).json()]
+    request = {"categories": tops, "segments": segments, "exclude_bought_days": 36_500}
+    made = client.post("/v1/audiences", json=request, headers=WRITE)
+    assert made.status_code == 200, made.text
+    assert made.json()["size"] == 0 and made.json()["users"] == []
+    audience_id = made.json()["audience_id"]
+    read = client.get(f"/v1/audiences/{audience_id}", headers=READ)
+    assert read.status_code == 200, read.text
+    assert read.json() == {"audience_id": audience_id, "users": []}
+    exported = client.get(f"/v1/audiences/{audience_id}/export", headers=READ)
+    assert exported.status_code == 200, exported.text
+    assert exported.text.strip() == "user_id,score,rank,reasons"
+    assert client.get("/v1/audiences/000000000000", headers=READ).status_code == 404

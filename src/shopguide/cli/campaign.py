@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export an audience saved by the service (or dashboard) to CSV."""
         from shopguide.store import open_store
-        from shopguide.workflows.serving import load_audience
+        from shopguide.workflows.audiences import load_audience
 
         with handled(as_json), open_store(db_path(db)) as store:
             frame = load_audience(store, audience_id)

@@ -1418,30 +1418,6 @@ def campaign_audience(
     }
 
 
-def save_audience(store: Store, audience: dict[str, Any], name: str | None) -> str:
-    """Persist an audience for export; returns its id."""
-    ensure_service_tables(store)
-    audience_id = uuid.uuid4().hex[:12]
-    frame = pd.DataFrame(audience["users"], columns=["user_id", "score", "rank", "reasons"])
-    frame.insert(0, "name", name)
-    frame.insert(0, "created_at", _now())
-    frame.insert(0, "audience_id", audience_id)
-    store.append("audiences", frame)
-    return audience_id
-
-
-def load_audience(store: Store, audience_id: str) -> pd.DataFrame:
-    """A saved audience's members, best first (raises ``UnknownIdError``)."""
-    ensure_service_tables(store)
-    frame = store.query_df(
-        "SELECT user_id, score, rank, reasons FROM audiences WHERE audience_id = ? ORDER BY rank",
-        [audience_id],
-    )
-    if frame.empty:
-        raise UnknownIdError("audience", [audience_id])
-    return frame
-
-
 def train_and_publish(
     store: Store,
     registry: ModelRegistry,

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from shopguide.service.auth import KeyFirstRoute, ReadKey, WriteKey
 from shopguide.service.deps import Snapshot, State
 from shopguide.service.schemas import AudienceRequest, AudienceResponse
-from shopguide.workflows import serving
+from shopguide.workflows import audiences, serving
 
 router = APIRouter(prefix="/v1/audiences", tags=["campaigns"], route_class=KeyFirstRoute)
 AudienceId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -24,11 +24,14 @@ def create(
     """Rule-based propensity of every buyer (the served model's score for the promoted items,
     promotion affinity, recency, orders, spend or price sensitivity) under the constraints
     (segments, churn ceiling, recent buyers), best ``size`` kept with reasons and saved for
-    export. ``expected_lift``: expected responses over those of a random eligible audience."""
+    export. ``expected_lift``: expected responses over those of a random eligible audience.
+    An unknown segment is refused (422, naming the known ones); constraints that leave nobody
+    give an empty audience, saved, readable and exported like any other."""
     if not body.items and not body.categories:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "items: give items or categories to promote"
         )
+    audiences.check_segments(body.segments)  # an unknown segment: 422 naming the known ones
     allowed: set[str] | None = None
     if body.max_churn is not None:  # before taking the store lock: the model fits outside it
         churn = serving.churn_scores(state.store, lock=state.lock)
@@ -43,13 +46,13 @@ def create(
         discount=body.discount, size=body.size, exclude_bought_days=body.exclude_bought_days,
         allowed_users=allowed, lock=state.lock,
     )  # fmt: skip
-    audience_id = state.db(serving.save_audience, audience, body.name)
+    audience_id = state.db(audiences.save_audience, audience, body.name)
     return AudienceResponse(audience_id=audience_id, **audience)
 
 
 @router.get("/{audience_id}/export", summary="Download an audience as CSV")
 def export(audience_id: AudienceId, state: State, _: ReadKey) -> Response:
-    frame = state.db(serving.load_audience, audience_id)
+    frame = state.db(audiences.load_audience, audience_id)
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     return Response(
@@ -61,5 +64,5 @@ def export(audience_id: AudienceId, state: State, _: ReadKey) -> Response:
 
 @router.get("/{audience_id}", summary="A saved audience")
 def read(audience_id: AudienceId, state: State, _: ReadKey) -> dict[str, Any]:
-    frame = state.db(serving.load_audience, audience_id)
+    frame = state.db(audiences.load_audience, audience_id)
     return {"audience_id": audience_id, "users": serving.records(frame)}

@@ -1,0 +1,83 @@
+"""Saved campaign audiences: storing and reading them, and checking the segments asked for.
+
+An audience is its members (table ``audiences``, one row per user, which an erasure deletes)
+and one row in ``audience_index`` (id, name, time, size; no personal data). The index row is
+what makes an audience exist: one whose constraints left nobody is saved and read back empty,
+and exported as a CSV with only its header.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import pandas as pd
+
+from shopguide.errors import DataError, UnknownIdError
+from shopguide.profiles.lifecycle import SEGMENTS
+from shopguide.store.base import Store
+from shopguide.workflows.serving import ensure_service_tables
+
+__all__ = ["AUDIENCE_INDEX_DDL", "check_segments", "load_audience", "save_audience"]
+
+#: One row per saved audience, with or without members.
+AUDIENCE_INDEX_DDL: Final = """CREATE TABLE IF NOT EXISTS audience_index (
+    audience_id VARCHAR NOT NULL PRIMARY KEY,
+    created_at TIMESTAMP NOT NULL,
+    name VARCHAR,
+    size INTEGER NOT NULL
+)"""
+#: The members' columns, best first.
+MEMBER_COLUMNS: Final = ("user_id", "score", "rank", "reasons")
+
+
+def check_segments(names: Sequence[str]) -> None:
+    """Raise :class:`~shopguide.errors.DataError` naming the known RFM segments when one of
+    ``names`` is not one of them (a known segment without members is fine)."""
+    unknown = [name for name in names if name not in SEGMENTS]
+    if unknown:
+        raise DataError(
+            f"segments: unknown segment(s) {', '.join(repr(n) for n in unknown)}",
+            hint=f"use the RFM segment names: {', '.join(SEGMENTS)}",
+        )
+
+
+def _ensure(store: Store) -> None:
+    ensure_service_tables(store)
+    store.execute(AUDIENCE_INDEX_DDL)
+
+
+def save_audience(store: Store, audience: dict[str, Any], name: str | None) -> str:
+    """Persist an audience (its members may be none) for reading and export; returns its id."""
+    _ensure(store)
+    audience_id = uuid.uuid4().hex[:12]
+    created = datetime.now(UTC).replace(tzinfo=None)
+    frame = pd.DataFrame(audience["users"], columns=list(MEMBER_COLUMNS))
+    frame.insert(0, "name", name)
+    frame.insert(0, "created_at", created)
+    frame.insert(0, "audience_id", audience_id)
+    with store.transaction():
+        store.execute(
+            "INSERT INTO audience_index VALUES (?, ?, ?, ?)",
+            [audience_id, created, name, len(frame)],
+        )
+        if len(frame):
+            store.append("audiences", frame)
+    return audience_id
+
+
+def load_audience(store: Store, audience_id: str) -> pd.DataFrame:
+    """A saved audience's members, best first; empty for an audience saved with nobody
+    (raises ``UnknownIdError`` for an id never saved)."""
+    _ensure(store)
+    frame = store.query_df(
+        f"SELECT {', '.join(MEMBER_COLUMNS)} FROM audiences WHERE audience_id = ? ORDER BY rank",
+        [audience_id],
+    )
+    if frame.empty and not store.scalar(
+        "SELECT count(*) FROM audience_index WHERE audience_id = ?", [audience_id]
+    ):
+        raise UnknownIdError("audience", [audience_id])
+    return frame
