@@ -16,7 +16,9 @@ class Settings(BaseSettings):
     ``SHOPGUIDE_CHUNK_ROWS`` the rows per ingestion chunk (memory against speed);
     ``SHOPGUIDE_MEMORY_LIMIT`` DuckDB's memory limit (for example ``4GB``);
     ``SHOPGUIDE_CURRENCY`` the symbol put before amounts in readable texts such as churn
-    reasons (for example ``£``; empty by default).
+    reasons (for example ``£``; empty by default);
+    ``SHOPGUIDE_KEEP_VERSIONS`` how many versions of a model ``shopguide train`` keeps (the
+    newest; the current one stays too).
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOPGUIDE_", env_file=".env", extra="ignore")
@@ -26,6 +28,7 @@ class Settings(BaseSettings):
     memory_limit: str | None = None
     threads: int | None = None
     currency: str = ""
+    keep_versions: int = 5
 
 
 def get_settings() -> Settings:

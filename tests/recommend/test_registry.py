@@ -69,3 +69,24 @@ def test_parse_params_from_cli_strings() -> None:
         parse_params("ease", ["lambda=3"])
     with pytest.raises(ValueError):
         parse_params("item-knn", ["k=many"])
+
+
+def test_prune_keeps_the_newest_the_current_and_the_protected(tiny, tmp_path) -> None:
+    registry = ModelRegistry(tmp_path)
+    model = Popular().fit(tiny)
+    for _ in range(6):
+        registry.publish("popular", model, USERS, ITEMS)
+    registry.set_current("popular", "v0002")  # rolled back to an old version
+    removed = registry.prune("popular", 2, protect=["v0003"])
+    assert removed == ["v0001", "v0004"]
+    assert registry.versions("popular") == ["v0002", "v0003", "v0005", "v0006"]
+    assert registry.load("popular").version == "v0002"
+    folder = tmp_path / "models" / "popular"
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith("v")) == [
+        "v0002", "v0003", "v0005", "v0006"
+    ]  # fmt: skip
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no trash left
+    assert registry.publish("popular", model, USERS, ITEMS) == "v0007"  # numbering goes on
+    assert registry.prune("popular", 10) == []
+    with pytest.raises(ValueError, match="at least 1"):
+        registry.prune("popular", 0)

@@ -78,10 +78,20 @@ def register(app: typer.Typer) -> None:
     def train(
         model: ModelArg,
         param: ParamOption = None,
+        keep: Annotated[
+            int | None,
+            typer.Option(
+                help="Versions of the model to keep after publishing (the newest; the current "
+                "one stays too). Default: $SHOPGUIDE_KEEP_VERSIONS, else 5.",
+                min=1,
+                show_default=False,
+            ),
+        ] = None,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Fit a recommender on all events and publish it as the current version."""
+        from shopguide.config import get_settings
         from shopguide.recommend.registry import ModelRegistry
         from shopguide.store import open_store
         from shopguide.workflows.serving import train_and_publish
@@ -89,16 +99,22 @@ def register(app: typer.Typer) -> None:
         with handled(as_json), progress_bar(f"training {model}", enabled=not as_json) as bar:
             params = parse_params(param)
             path = db_path(db)
+            registry = ModelRegistry.for_store(path)
             with open_store(path) as store:
                 version = train_and_publish(
-                    store, ModelRegistry.for_store(path), model, params,
+                    store, registry, model, params,
                     progress=lambda fraction, _text: bar(int(fraction * 100), 100),
                 )  # fmt: skip
-        result = {"model": model, "version": version, "params": params}
+            pruned = registry.prune(
+                model, keep if keep is not None else get_settings().keep_versions
+            )
+        result = {"model": model, "version": version, "params": params, "pruned": pruned}
         if as_json:
             emit_json(result)
         else:
             out.print(f"published {model} {version}")
+            if pruned:
+                out.print(f"deleted {len(pruned)} older version(s): {', '.join(pruned)}")
 
     @app.command()
     def recommend(

@@ -11,6 +11,11 @@ Layout under the store's folder::
 Publishing is atomic: a version is written into a temporary folder and renamed into place
 with ``os.replace``; then ``CURRENT`` is replaced the same way. A reader therefore sees
 either the old or the new version, never a half-written one.
+
+Old versions are removed by :meth:`ModelRegistry.prune` (the trainings of the CLI and the
+service call it after publishing): the newest N stay, and so do the current one and any the
+caller protects (the one a running service answers from). A version is renamed out of the
+listing first and deleted after, so no reader sees one half-deleted.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Sequence
+import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,6 +186,30 @@ class ModelRegistry:
         with os.fdopen(fd, "w") as handle:
             handle.write(version + "\n")
         os.replace(tmp, folder / "CURRENT")
+
+    def prune(self, name: str, keep: int, protect: Collection[str] = ()) -> list[str]:
+        """Delete the versions of ``name`` but the ``keep`` newest, the current one and those
+        in ``protect``; return the deleted versions, oldest first."""
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, not {keep}")
+        folder = self._model_dir(name)
+        versions = self.versions(name)
+        spared = set(versions[-keep:]) | set(protect)
+        current = self.current_version(name)
+        if current is not None:
+            spared.add(current)
+        removed: list[str] = []
+        for version in versions:
+            if version in spared:
+                continue
+            trash = folder / f".trash-{version}-{uuid.uuid4().hex[:8]}"
+            try:
+                os.rename(folder / version, trash)  # out of versions() at once
+            except FileNotFoundError:  # pruned meanwhile by another process
+                continue
+            shutil.rmtree(trash, ignore_errors=True)
+            removed.append(version)
+        return removed
 
     def load(self, name: str, version: str | None = None) -> LoadedModel:
         """Load ``version`` (default: the current one) with its id maps."""

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from shopguide.errors import (
     ConfigError,
     DataError,
+    JobConflictError,
     ModelFormatError,
     NotFittedError,
     ShopGuideError,
@@ -22,6 +23,8 @@ from shopguide.errors import (
 def _status(error: ShopGuideError) -> int:
     if isinstance(error, UnknownIdError):
         return 404
+    if isinstance(error, JobConflictError):
+        return 409
     if isinstance(error, DataError):
         return 422
     if isinstance(error, StoreError | ModelFormatError | NotFittedError):
@@ -36,10 +39,10 @@ def install(app: FastAPI) -> None:
 
     async def handle(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ShopGuideError)
-        return JSONResponse(
-            {"detail": error.message, "hint": error.hint, "type": type(error).__name__},
-            status_code=_status(error),
-        )
+        body = {"detail": error.message, "hint": error.hint, "type": type(error).__name__}
+        if isinstance(error, JobConflictError):
+            body["job_id"] = error.job_id
+        return JSONResponse(body, status_code=_status(error))
 
     async def bad_value(request: Request, error: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=422)

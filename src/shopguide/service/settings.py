@@ -46,8 +46,7 @@ class ServiceSettings(BaseSettings):
     ``prepare`` builds missing profiles and trains the model at start when none is published;
     ``max_body_bytes`` the largest request body accepted (413 above it);
     ``keep_versions`` how many versions of a model the registry keeps after a training
-    publishes one (the newest, plus the one served); ``max_jobs`` how many background jobs may
-    wait or run at once.
+    publishes one (the newest, plus the current and the served one).
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOPGUIDE_", env_file=".env", extra="ignore")
@@ -61,7 +60,6 @@ class ServiceSettings(BaseSettings):
     max_batch_events: int = 10_000
     max_body_bytes: int = Field(default=10_000_000, ge=1024)
     keep_versions: int = Field(default=5, ge=1)
-    max_jobs: int = Field(default=8, ge=1)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ import numpy as np
 from shopguide.service.settings import Role, ServiceSettings
 from shopguide.store.base import Store
 from shopguide.workflows import serving
+from shopguide.workflows.jobs import JobRunner
 
 T = TypeVar("T")
 log = logging.getLogger("shopguide.service")
@@ -201,7 +202,7 @@ class ServiceState:
             self._load_snapshot,
             check_seconds=settings.model_check_seconds,
         )
-        self.jobs = serving.JobRunner()
+        self.jobs = JobRunner()
         self.metrics = Metrics()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -273,6 +274,7 @@ class ServiceState:
 
     def stop(self) -> None:
         self._stop.set()
+        self.jobs.shutdown()
         self.profile_updates.stop()
         if self._watcher is not None:
             self._watcher.join(timeout=5)

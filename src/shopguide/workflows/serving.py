@@ -17,7 +17,7 @@ domain packages (profiles, analytics, recommend, retention). Three pieces of sta
     never fails a request in flight. :meth:`ModelHolder.refresh` notices a new ``CURRENT``
     version in the registry (published by a job, the CLI or another process) and swaps.
 :class:`JobRunner`
-    Background train-and-publish jobs with progress, polled by id.
+    Background train-and-publish jobs with progress, polled by id (in :mod:`.jobs`).
 
 Churn risk and value (:func:`churn_predictions`) are the ``user_predictions`` rows that
 ``shopguide churn score`` writes, scored through the same workflow when missing or older than the
@@ -35,7 +35,6 @@ import json
 import os
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +66,7 @@ from shopguide.recommend.rules import (
     RuleSet,
 )
 from shopguide.store.base import Store
+from shopguide.workflows.jobs import Job, JobRunner  # re-exported: they lived here
 
 __all__ = [
     "AUDIENCE_DDL",
@@ -1469,81 +1469,6 @@ def train_and_publish(
     )
     step(1.0, f"published {version}")
     return version
-
-
-# --------------------------------------------------------------------------- jobs
-
-
-@dataclass
-class Job:
-    """A background job's state (JSON-ready through :meth:`to_dict`)."""
-
-    job_id: str
-    kind: str
-    status: str = "queued"  # queued, running, done, failed
-    progress: float = 0.0
-    step: str = ""
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    created_at: datetime = field(default_factory=_now)
-    finished_at: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return _jsonable(
-            {
-                "job_id": self.job_id,
-                "kind": self.kind,
-                "status": self.status,
-                "progress": round(self.progress, 3),
-                "step": self.step,
-                "result": self.result,
-                "error": self.error,
-                "created_at": self.created_at,
-                "finished_at": self.finished_at,
-            }
-        )
-
-
-class JobRunner:
-    """Runs jobs one at a time in a background thread and keeps their state by id."""
-
-    def __init__(self, keep: int = 100) -> None:
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
-        self._run_lock = threading.Lock()
-        self._keep = keep
-
-    def submit(self, kind: str, work: Callable[[Job], dict[str, Any]]) -> Job:
-        """Start ``work(job)`` in a thread; it may update ``job.progress``/``job.step``."""
-        job = Job(uuid.uuid4().hex[:16], kind)
-        with self._lock:
-            self._jobs[job.job_id] = job
-            while len(self._jobs) > self._keep:
-                self._jobs.pop(next(iter(self._jobs)))
-
-        def run() -> None:
-            with self._run_lock:
-                job.status = "running"
-                try:
-                    job.result = work(job)
-                    job.status = "done"
-                    job.progress = 1.0
-                except Exception as exc:  # a job's failure is reported, never raised
-                    job.status = "failed"
-                    job.error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-                finally:
-                    job.finished_at = _now()
-
-        threading.Thread(target=run, name=f"job-{job.job_id}", daemon=True).start()
-        return job
-
-    def get(self, job_id: str) -> Job:
-        """A job by id (raises ``UnknownIdError``)."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-        if job is None:
-            raise UnknownIdError("job", [job_id])
-        return job
 
 
 def model_versions(registry: ModelRegistry) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from shopguide.service.auth import AdminKey, KeyFirstRoute, ReadKey
 from shopguide.service.deps import State
 from shopguide.service.schemas import JobResponse, TrainRequest
 from shopguide.workflows import serving
+from shopguide.workflows.jobs import Job
 
 router = APIRouter(prefix="/v1", tags=["models"], route_class=KeyFirstRoute)
 ModelName = Annotated[str, Path(pattern="^(" + "|".join(serving.model_names()) + ")$")]
@@ -36,27 +37,31 @@ def train(
     name: ModelName, state: State, _: AdminKey, body: TrainRequest | None = None
 ) -> JobResponse:
     """Fits the model on every event in the store, publishes it as the new current version and,
-    when it is the served model, switches the service to it without failing any request."""
+    when it is the served model, switches the service to it without failing any request.
+    While a training of the same model is queued or running the request gets 409 with that
+    job's id. After publishing, versions beyond the newest ``keep_versions`` are deleted (the
+    current and the served one stay); ``result.pruned`` lists them."""
     params = dict(body.params) if body is not None else {}
     serving.check_model_params(name, params)  # bad parameters: 422 now, not a failed job
 
-    def work(job: serving.Job) -> dict[str, Any]:
+    def work(job: Job) -> dict[str, Any]:
         def progress(fraction: float, step: str) -> None:
             job.progress, job.step = fraction, step
 
         version = serving.train_and_publish(
             state.store, state.registry, name, params, progress=progress, read_lock=state.lock
         )
-        if name != state.settings.model:
-            return {"model": name, "version": version, "serving": False}
-        state.holder.refresh(force=True)  # the registry watcher may have swapped already
-        current = state.holder.current
-        return {
-            "model": name,
-            "version": version,
-            "serving": current is not None and current.version == version,
-        }
+        serving_it = False
+        if name == state.settings.model:
+            state.holder.refresh(force=True)  # the registry watcher may have swapped already
+            current = state.holder.current
+            serving_it = current is not None and current.version == version
+        served = state.holder.current
+        protect = [served.version] if served is not None and served.name == name else []
+        removed = state.registry.prune(name, state.settings.keep_versions, protect)
+        return {"model": name, "version": version, "serving": serving_it, "pruned": removed}
 
+    # one training per model at a time: a second request gets 409 naming the running job
     return JobResponse(**state.jobs.submit(f"train:{name}", work).to_dict())
 
 
