@@ -33,15 +33,19 @@ AUDIENCE_INDEX_DDL: Final = """CREATE TABLE IF NOT EXISTS audience_index (
 MEMBER_COLUMNS: Final = ("user_id", "score", "rank", "reasons")
 
 
-def check_segments(names: Sequence[str]) -> None:
-    """Raise :class:`~shopguide.errors.DataError` naming the known RFM segments when one of
-    ``names`` is not one of them (a known segment without members is fine)."""
-    unknown = [name for name in names if name not in SEGMENTS]
+def check_segments(names: Sequence[str]) -> list[str]:
+    """``names`` as the RFM segments' own spelling (case and spaces do not matter: ``at risk``
+    is ``At Risk``); raise :class:`~shopguide.errors.DataError` naming the known segments when
+    one is not a segment at all (a known segment without members is fine)."""
+    known = {" ".join(name.lower().split()): name for name in SEGMENTS}
+    found = [known.get(" ".join(name.lower().split())) for name in names]
+    unknown = [name for name, seg in zip(names, found, strict=True) if seg is None]
     if unknown:
         raise DataError(
             f"segments: unknown segment(s) {', '.join(repr(n) for n in unknown)}",
             hint=f"use the RFM segment names: {', '.join(SEGMENTS)}",
         )
+    return [seg for seg in found if seg is not None]
 
 
 def _ensure(store: Store) -> None:

@@ -31,15 +31,16 @@ def create(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "items: give items or categories to promote"
         )
-    audiences.check_segments(body.segments)  # an unknown segment: 422 naming the known ones
+    # an unknown segment: 422 naming the known ones; "at risk" reads as "At Risk"
+    segments = audiences.check_segments(body.segments)
     allowed: set[str] | None = None
     if body.max_churn is not None:  # before taking the store lock: the model fits outside it
         churn = serving.churn_scores(state.store, lock=state.lock)
         allowed = set(
             churn.loc[churn["churn_probability"] <= body.max_churn, "user_id"].astype(str)
         )
-    if body.segments:
-        members = state.db(serving.segment_members, body.segments)
+    if segments:
+        members = state.db(serving.segment_members, segments)
         allowed = members if allowed is None else allowed & members
     audience = serving.campaign_audience(
         state.store, snapshot, name=body.name, items=body.items, categories=body.categories,
