@@ -196,11 +196,15 @@ class ServiceState:
         self._readers = threading.local()  # each worker thread's own read connection
         self._reader_stores: list[Store] = []
         self._readers_lock = threading.Lock()
+        #: Called with each step of a snapshot build (on the building thread), if set.
+        self.snapshot_progress: Callable[[str], None] | None = None
         self.holder = serving.ModelHolder(
             self.registry,
             settings.model,
             self._load_snapshot,
             check_seconds=settings.model_check_seconds,
+            swap_lock=self.lock,
+            catch_up=self._catch_up,
         )
         self.jobs = JobRunner()
         self.metrics = Metrics()
@@ -232,8 +236,21 @@ class ServiceState:
         return func(store, *args, **kwargs)
 
     def _load_snapshot(self) -> serving.ModelSnapshot:
-        with self.lock:
-            return serving.build_snapshot(self.store, self.registry, self.settings.model)
+        """Build the served model's snapshot on a connection of its own, without the store
+        lock: event batches, erasures and reads go on meanwhile (the swap catches up)."""
+        reader = self._connection()
+        try:
+            return serving.build_snapshot(
+                reader, self.registry, self.settings.model, progress=self.snapshot_progress
+            )
+        finally:
+            reader.close()
+
+    def _catch_up(self, snapshot: serving.ModelSnapshot) -> None:
+        """Give ``snapshot`` the rows of users whose events were stored while it was built
+        (called holding the store lock, just before the swap)."""
+        users = serving.users_loaded_after(self.store, snapshot.events_through)
+        serving.refresh_rows(self.store, snapshot, users)
 
     def prepare(self) -> None:
         """Build missing profiles and train the served model when none is published."""

@@ -833,6 +833,8 @@ class ModelSnapshot:
     weights: dict[str, float]
     meta: dict[str, Any]
     loaded_at: datetime
+    #: The last load whose events the matrix holds for sure (later ones may be in too).
+    events_through: int | None = None
     rows: dict[str, sp.csr_matrix] = field(default_factory=dict)
     erased: set[str] = field(default_factory=set)
     user_index: dict[str, int] = field(default_factory=dict)
@@ -950,19 +952,36 @@ def _events_frame(store: Store, user_ids: Sequence[str] | None = None) -> pd.Dat
     )
 
 
-def build_snapshot(store: Store, registry: ModelRegistry, name: str) -> ModelSnapshot:
-    """Load the current version of ``name`` and everything needed to serve it."""
+def build_snapshot(
+    store: Store,
+    registry: ModelRegistry,
+    name: str,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> ModelSnapshot:
+    """Load the current version of ``name`` and everything needed to serve it.
+
+    ``store`` may be a reader connection (``Store.reader()``): the build only reads, so a
+    service builds without its store lock. ``events_through`` is the last load the build is
+    sure to include (read before the events), for catching up on loads stored meanwhile.
+    ``progress`` is called with the step done (``"events read"``, ``"matrix built"``).
+    """
     loaded = registry.load(name)
     weights = {
         str(k): float(v) for k, v in loaded.meta.get("weights", DEFAULT_EVENT_WEIGHTS).items()
     }
+    through = store.scalar("SELECT max(load_id) FROM loads")
     events = _events_frame(store)
+    if progress is not None:
+        progress("events read")
     inter = build_interactions(events, weights, user_map=loaded.users, item_map=loaded.items)
     if loaded.meta.get("binary"):
         inter = Interactions(inter.binary(), inter.users, inter.items)
     items = store.query_df("SELECT item_id, title, category, brand, price, in_stock FROM items")
     catalog = ItemCatalog.from_frame(items, loaded.items)
     popular = np.asarray(inter.matrix.astype(bool).sum(axis=0)).ravel().astype(np.float64)
+    if progress is not None:
+        progress("matrix built")
     fbt: FrequentlyBoughtTogether | None = None
     if len(events) and events[C.ORDER_ID].notna().any():
         fbt = FrequentlyBoughtTogether(min_pair_orders=2).fit(
@@ -981,6 +1000,7 @@ def build_snapshot(store: Store, registry: ModelRegistry, name: str) -> ModelSna
         weights=weights,
         meta=loaded.meta,
         loaded_at=_now(),
+        events_through=None if through is None else int(through),
     )
 
 
@@ -990,6 +1010,10 @@ class ModelHolder:
     Readers take ``holder.current`` once and use that object to the end of the request.
     :meth:`refresh` checks the registry's ``CURRENT`` pointer (at most every ``check_seconds``
     unless forced) and, when it moved, builds the new snapshot *before* swapping the reference.
+    The build holds no lock a request takes (only the holder's own, which keeps two builds
+    from running at once); the short swap holds ``swap_lock`` (the service's store lock, so no
+    event batch or erasure lands between them), carries erasures and online rows over, calls
+    ``catch_up(snapshot)`` to add what was stored while the build ran, and assigns.
     """
 
     def __init__(
@@ -998,6 +1022,9 @@ class ModelHolder:
         name: str,
         loader: Callable[[], ModelSnapshot],
         check_seconds: float = 1.0,
+        *,
+        swap_lock: threading.RLock | None = None,
+        catch_up: Callable[[ModelSnapshot], None] | None = None,
     ) -> None:
         self.registry = registry
         self.name = name
@@ -1005,6 +1032,8 @@ class ModelHolder:
         self._check_seconds = check_seconds
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._swap_lock = swap_lock or threading.RLock()
+        self._catch_up = catch_up
         self.current: ModelSnapshot | None = None
         self.swaps = 0
         self.last_error: str | None = None
@@ -1027,20 +1056,32 @@ class ModelHolder:
             if published is None or (current is not None and current.version == published):
                 return False
             try:
-                snapshot = self._loader()
+                snapshot = self._loader()  # the slow part, outside the swap lock
             except ModelFormatError as exc:
                 self.last_error = exc.message
                 return False
-            if current is not None:  # carry over erasures, and online rows if still aligned
-                snapshot.erased.update(current.erased)
-                if snapshot.items == current.items:
-                    snapshot.rows.update(current.rows)
-            self.current = snapshot  # the atomic swap
+            with self._swap_lock:
+                current = self.current
+                if current is not None:  # carry over erasures, and online rows if aligned
+                    snapshot.erased.update(current.erased)
+                    if snapshot.items == current.items:
+                        snapshot.rows.update(current.rows)
+                if self._catch_up is not None:
+                    self._catch_up(snapshot)
+                self.current = snapshot  # the atomic swap
             self.swaps += 1
             self.last_error = None
             return True
         finally:
             self._lock.release()
+
+
+def users_loaded_after(store: Store, load_id: int | None) -> list[str]:
+    """Users with events from loads after ``load_id`` (every user with events for ``None``)."""
+    frame = store.query_df(
+        "SELECT DISTINCT user_id FROM events WHERE ? IS NULL OR load_id > ?", [load_id, load_id]
+    )
+    return [str(u) for u in frame["user_id"]]
 
 
 def refresh_rows(store: Store, snapshot: ModelSnapshot, user_ids: Sequence[str]) -> None:
