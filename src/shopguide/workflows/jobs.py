@@ -10,10 +10,10 @@ jobs is bounded by the number of keys, not by how often clients ask.
 
 from __future__ import annotations
 
+import queue
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -69,7 +69,12 @@ class JobRunner:
         self._active: dict[str, Job] = {}  # key -> its queued or running job
         self._lock = threading.Lock()
         self._keep = keep
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
+        self._workers = workers
+        self._threads: list[threading.Thread] = []
+        self._queue: queue.SimpleQueue[tuple[str, Job, Callable[[Job], Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._closed = False
 
     def submit(
         self, kind: str, work: Callable[[Job], dict[str, Any]], *, key: str | None = None
@@ -79,6 +84,8 @@ class JobRunner:
         same ``key`` (default: ``kind``) is queued or running."""
         key = kind if key is None else key
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the job runner is shut down")
             running = self._active.get(key)
             if running is not None:
                 raise JobConflictError(kind, running.job_id)
@@ -90,15 +97,22 @@ class JobRunner:
                 if oldest is None:
                     break
                 del self._jobs[oldest.job_id]
-        try:
-            self._pool.submit(self._run, key, job, work)
-        except RuntimeError:  # the runner is shut down
-            with self._lock:
-                del self._active[key]
-            raise
+            if len(self._threads) < self._workers:  # started on demand, daemons: a running
+                thread = threading.Thread(  # job does not keep the process from exiting
+                    target=self._work, name=f"job-worker-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+            self._queue.put((key, job, work))
         return job
 
+    def _work(self) -> None:
+        while (task := self._queue.get()) is not None:
+            self._run(*task)
+
     def _run(self, key: str, job: Job, work: Callable[[Job], dict[str, Any]]) -> None:
+        if job.status != "queued":  # failed by shutdown() while it waited
+            return
         job.status = "running"
         try:
             job.result = work(job)
@@ -121,6 +135,13 @@ class JobRunner:
         return job
 
     def shutdown(self) -> None:
-        """Drop the queued jobs and stop the workers once the running job ends (without
-        waiting for it)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Refuse new jobs and let the workers end after the job each is running (without
+        waiting for it); queued jobs are marked failed."""
+        with self._lock:
+            self._closed = True
+            for job in self._active.values():
+                if job.status == "queued":
+                    job.status, job.error = "failed", "the service stopped before the job ran"
+                    job.finished_at = _now()
+        for _ in self._threads:
+            self._queue.put(None)
