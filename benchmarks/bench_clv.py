@@ -17,20 +17,20 @@ import numpy as np
 import pandas as pd
 
 from shopguide.data.datasets.cdnow import cdnow_events, load_cdnow
-from shopguide.retention.churn import (
-    ChurnModel,
-    churn_baselines,
-    churn_dataset,
-    cross_fitted_churn_scores,
-    evaluate_churn_scores,
-)
-from shopguide.retention.clv import (
+from shopguide.retention.btyd import (
     BetaGeoModel,
     GammaGammaModel,
     ParetoNBDModel,
     customer_lifetime_value,
     holdout_comparison,
     rfm_summary,
+)
+from shopguide.retention.churn import (
+    ChurnModel,
+    churn_baselines,
+    churn_dataset,
+    cross_fitted_churn_scores,
+    evaluate_churn_scores,
 )
 
 PUBLISHED = {

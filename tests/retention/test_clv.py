@@ -13,7 +13,7 @@ from scipy.special import hyp2f1
 
 from shopguide.data.datasets.cdnow import load_cdnow
 from shopguide.errors import DataError, ModelFormatError, NotFittedError
-from shopguide.retention.clv import (
+from shopguide.retention.btyd import (
     BetaGeoModel,
     GammaGammaModel,
     ParetoNBDModel,
@@ -263,7 +263,7 @@ def test_probabilities_and_expectations_are_sane(
 
 def test_customer_value_table_from_events() -> None:
     from shopguide.data.datasets.cdnow import cdnow_events
-    from shopguide.retention.clv import customer_value_table
+    from shopguide.retention.btyd import customer_value_table
 
     ev = cdnow_events()
     table = customer_value_table(ev, as_of="1997-09-30", horizon_days=273)

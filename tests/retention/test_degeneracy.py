@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from shopguide.retention import BetaGeoModel, ParetoNBDModel, check_fit, choose_purchase_model
-from shopguide.retention.degeneracy import dropout_share
-from shopguide.retention.value import ONE_PURCHASE_NOTE, customer_value
+from shopguide.retention.btyd.degeneracy import dropout_share
+from shopguide.retention.btyd.value import ONE_PURCHASE_NOTE, customer_value
 
 START = pd.Timestamp("2022-01-01")
 END = START + pd.Timedelta(weeks=78)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shopguide.retention.churn import FEATURES, ChurnModel
-from shopguide.retention.reasons import describe_driver, driver_texts, human_number
+from shopguide.retention.churn.reasons import describe_driver, driver_texts, human_number
 
 E_NOTATION = re.compile(r"\d[eE][+-]?\d")
 

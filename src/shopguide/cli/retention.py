@@ -24,7 +24,7 @@ HorizonOption = Annotated[int, typer.Option(help="Churn = no purchase in this ma
 
 def _shown(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``columns`` of stored predictions as printed: rounded, and an empty P(alive) with a
-    note (see ``shopguide.retention.value``) as "not informative"."""
+    note (see ``shopguide.retention.btyd.value``) as "not informative"."""
     shown = table[columns].round(3).astype(object)
     if "value_note" in table.columns and "p_alive" in shown.columns:
         why = table["p_alive"].isna() & table["value_note"].notna()

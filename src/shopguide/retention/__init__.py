@@ -13,8 +13,27 @@ can call these directly:
   :func:`churn_baselines`, :func:`evaluate_churn_scores`, :func:`cross_fitted_churn_scores`,
   :func:`train_churn`, :func:`train_and_score_churn` (save and load a model with
   :meth:`ChurnModel.save` / :meth:`ChurnModel.load`: skops, no pickle).
+
+Layout: :mod:`shopguide.retention.btyd` holds the purchase and spend models (summary, BG/NBD,
+Pareto/NBD, Gamma-Gamma, holdout checks, degeneracy, value), one module each;
+:mod:`shopguide.retention.churn` holds churn (labels, features, model, drivers, reasons,
+evaluation, training). ``shopguide.retention.clv`` is the former module path of the BTYD
+models, kept so that old imports still work.
 """
 
+from shopguide.retention.btyd import (
+    BetaGeoModel,
+    FitCheck,
+    GammaGammaModel,
+    ParetoNBDModel,
+    check_fit,
+    choose_purchase_model,
+    customer_lifetime_value,
+    customer_value,
+    customer_value_table,
+    holdout_comparison,
+    rfm_summary,
+)
 from shopguide.retention.churn import (
     FEATURES,
     ChurnModel,
@@ -28,17 +47,6 @@ from shopguide.retention.churn import (
     train_and_score_churn,
     train_churn,
 )
-from shopguide.retention.clv import (
-    BetaGeoModel,
-    GammaGammaModel,
-    ParetoNBDModel,
-    customer_lifetime_value,
-    customer_value_table,
-    holdout_comparison,
-    rfm_summary,
-)
-from shopguide.retention.degeneracy import FitCheck, check_fit, choose_purchase_model
-from shopguide.retention.value import customer_value
 
 __all__ = [
     "FEATURES",

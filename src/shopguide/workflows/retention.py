@@ -6,10 +6,11 @@ with a format version and the feature list, no pickle) and scores every buyer.
 :func:`score_store` (``shopguide churn score``, the service's rescoring) loads that saved model
 (training and saving one first when there is none), scores every buyer as of the last event,
 chooses BG/NBD or Pareto/NBD by its holdout fit and checks it for degeneracy
-(:mod:`shopguide.retention.degeneracy`), adds Gamma-Gamma for value, and stores the predicted
-profile fields (churn probability and its reasons, P(alive), expected purchases in 90 days, CLV,
-expected next order date, and ``value_note``: why P(alive) is empty where the purchase model
-cannot tell, see :mod:`shopguide.retention.value`) in ``user_predictions`` under that ``as_of``.
+(:mod:`shopguide.retention.btyd.degeneracy`), adds Gamma-Gamma for value, and stores the
+predicted profile fields (churn probability and its reasons, P(alive), expected purchases in 90
+days, CLV, expected next order date, and ``value_note``: why P(alive) is empty where the purchase
+model cannot tell, see :mod:`shopguide.retention.btyd.value`) in ``user_predictions`` under that
+``as_of``.
 The report's ``purchase_model`` holds the model used, its check and the reasons.
 
 :func:`winback` takes the users most at risk and gives each the recommendations most likely to
@@ -31,8 +32,7 @@ from shopguide.config import get_settings
 from shopguide.errors import DataError, ModelFormatError
 from shopguide.recommend.registry import ModelRegistry
 from shopguide.recommend.rules import MaxPerCategory, Repurchase, RuleSet
-from shopguide.retention import ChurnModel, train_churn
-from shopguide.retention.value import customer_value
+from shopguide.retention import ChurnModel, customer_value, train_churn
 from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.workflows.serving import build_snapshot

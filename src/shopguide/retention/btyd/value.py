@@ -2,7 +2,7 @@
 
 :func:`customer_value` is what scoring stores next to the churn risk. It chooses the purchase
 model (BG/NBD or Pareto/NBD) by its holdout fit and checks it
-(:func:`~shopguide.retention.degeneracy.choose_purchase_model`), then makes sure the numbers
+(:func:`~shopguide.retention.btyd.degeneracy.choose_purchase_model`), then makes sure the numbers
 shown together cannot contradict each other:
 
 - when the fit is sound, P(alive), expected purchases and value come from the model;
@@ -27,8 +27,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from shopguide.errors import DataError
-from shopguide.retention.clv import BetaGeoModel, GammaGammaModel
-from shopguide.retention.degeneracy import FitCheck, choose_purchase_model
+from shopguide.retention.btyd.bgnbd import BetaGeoModel
+from shopguide.retention.btyd.degeneracy import FitCheck, choose_purchase_model
+from shopguide.retention.btyd.gamma_gamma import GammaGammaModel
 
 FloatArray = NDArray[np.float64]
 
@@ -94,7 +95,7 @@ def customer_value(
     the one derived from the churn risk), ``expected_purchases`` (next ``horizon_days``),
     ``expected_spend``, ``clv`` (``clv_weeks``, discounted), ``expected_next_order`` and
     ``value_note`` (why P(alive) is empty; None when it is the model's), plus the
-    :class:`~shopguide.retention.degeneracy.FitCheck` of the model used.
+    :class:`~shopguide.retention.btyd.degeneracy.FitCheck` of the model used.
     """
     tx = _transactions(events)
     cut = pd.Timestamp(as_of).floor("D") if as_of is not None else tx["timestamp"].max().floor("D")

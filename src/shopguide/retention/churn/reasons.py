@@ -1,6 +1,6 @@
 """Churn drivers in words a shop manager reads.
 
-:meth:`shopguide.retention.churn.ChurnModel.explain` finds, for each buyer, the features that
+:meth:`shopguide.retention.churn.model.ChurnModel.explain` finds, for each buyer, the features that
 push their churn risk up the most. This module turns such a driver (feature, the buyer's value,
 the typical buyer's value) into a short sentence with units, plain numbers and a comparison:
 

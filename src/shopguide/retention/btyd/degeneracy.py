@@ -30,7 +30,9 @@ import pandas as pd
 from scipy.special import betaln
 
 from shopguide.errors import DataError
-from shopguide.retention.clv import BetaGeoModel, ParetoNBDModel, rfm_summary
+from shopguide.retention.btyd.bgnbd import BetaGeoModel
+from shopguide.retention.btyd.pareto_nbd import ParetoNBDModel
+from shopguide.retention.btyd.summary import rfm_summary
 
 PurchaseModel = BetaGeoModel | ParetoNBDModel
 
@@ -173,8 +175,8 @@ def check_fit(
 def holdout_fit(model: PurchaseModel, summary: pd.DataFrame) -> HoldoutFit:
     """Score a model fitted on the calibration part of ``summary`` on its holdout part.
 
-    ``summary`` is :func:`~shopguide.retention.clv.rfm_summary` output with ``observation_end``
-    set (holdout columns present).
+    ``summary`` is :func:`~shopguide.retention.btyd.summary.rfm_summary` output with
+    ``observation_end`` set (holdout columns present).
     """
     weeks = float(summary["duration_holdout"].iloc[0])
     x, rec, tt = summary["frequency"], summary["recency"], summary["T"]
@@ -212,7 +214,7 @@ def choose_purchase_model(
     buyers before the split), BG/NBD is used and the check has no holdout part.
 
     Returns the model fitted on all the data up to ``calibration_end``, its :class:`FitCheck`
-    and the full :func:`~shopguide.retention.clv.rfm_summary` (weeks) it was fitted on.
+    and the full :func:`~shopguide.retention.btyd.summary.rfm_summary` (weeks) it was fitted on.
     """
     cut = pd.Timestamp(calibration_end).floor("D")
     full = rfm_summary(
