@@ -49,6 +49,8 @@ def test_train_saves_and_score_loads_the_same_model(tmp_path: Path) -> None:
         assert path == tmp_path / "models" / "churn.skops" and path.is_file()
         assert trained["trained"] and trained["model_file"] == str(path)
         first = predictions(store)
+        # forget what training stored, so every row read below was written by the loaded model
+        store.execute("DELETE FROM user_predictions")
         scored = score_store(store)
         assert not scored["trained"] and scored["horizon_days"] == 60
         assert scored["train_cutoff"] == trained["train_cutoff"]  # the report travels too
@@ -62,6 +64,40 @@ def test_train_saves_and_score_loads_the_same_model(tmp_path: Path) -> None:
         with pytest.raises(ModelFormatError, match="--horizon 30"):
             score_store(store, horizon_days=30)
         assert load_churn_model(store) is not None
+
+
+def test_rescoring_after_a_new_purchase_stores_a_new_version_from_the_new_data(
+    tmp_path: Path,
+) -> None:
+    with open_store(tmp_path / "shop.duckdb") as store:
+        store.append("events", _events())
+        train_churn_store(store, horizon_days=60)
+        before = predictions(store)
+        old_day = before["as_of"].iloc[0]
+        riskiest = before.iloc[0]
+        # the riskiest buyer comes back the day after the last event
+        later = pd.DataFrame(
+            {
+                "event_key": ["k-later"],
+                "user_id": [riskiest["user_id"]],
+                "item_id": "x",
+                "event_type": "purchase",
+                "timestamp": [old_day + pd.Timedelta(days=1, hours=12)],
+                "quantity": 1.0,
+                "price": 25.0,
+            }
+        )
+        store.append("events", later)
+        score_store(store)
+        after = predictions(store)
+        assert (after["as_of"] == old_day + pd.Timedelta(days=1)).all()
+        assert len(after) == len(before)
+        # the earlier version is kept as it was
+        pd.testing.assert_frame_equal(predictions(store, as_of=str(old_day)), before)
+        # the buyer who just bought is no longer the riskiest, and their risk fell
+        now = after.set_index("user_id").loc[riskiest["user_id"]]
+        assert now["churn_probability"] < riskiest["churn_probability"]
+        assert after.iloc[0]["user_id"] != riskiest["user_id"]
 
 
 def test_score_without_a_saved_model_trains_one(tmp_path: Path) -> None:
