@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,10 @@ valid_row = st.fixed_dictionaries(
         "user_id": st.text("abcxyz019", min_size=1, max_size=4),
         "item_id": st.text("pqrs0123", min_size=1, max_size=4),
         "event_type": st.sampled_from(["view", "click", "favorite", "cart", "purchase", "refund"]),
-        "timestamp": st.datetimes().map(lambda d: d.isoformat()),
+        # the accepted range starts in 1970 and ends a year after the load
+        "timestamp": st.datetimes(datetime(1970, 1, 1), datetime(2026, 1, 1)).map(
+            lambda d: d.isoformat()
+        ),
         "quantity": st.integers(1, 50).map(str),
         "price": st.one_of(st.just(""), st.decimals(0, 1000, places=2).map(str)),
     }

@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from shopguide.columns import Columns as C
+from shopguide.data.cells import row_json
 from shopguide.data.mapping import ColumnPlan, MappedReader, check_plan, plan_from_options
 from shopguide.data.mapping import parse_mapping as parse_mapping  # the CLI imports it here
 from shopguide.data.presets import preset_plans
@@ -199,9 +200,18 @@ def _spec(table: str) -> TableSpec:
 
 
 def _canonical_columns(
-    spec: TableSpec, source: str, columns: list[str], mapping: Mapping[str, str] | None
+    spec: TableSpec,
+    source: str,
+    columns: list[str],
+    mapping: Mapping[str, str] | None,
+    *,
+    header: bool = True,
 ) -> tuple[dict[str, str], list[str]]:
-    """Rename map for the file's columns, and the columns the load will ignore."""
+    """Rename map for the file's columns, and the columns the load will ignore.
+
+    Without a ``header`` (JSON Lines) a required column missing from ``columns`` may still
+    come in later rows, so it is not an error here (see :func:`_load`).
+    """
     mapping = dict(mapping or {})
     unknown_sources = [s for s in mapping if s not in columns]
     if unknown_sources:
@@ -225,7 +235,7 @@ def _canonical_columns(
             hint="map only one file column to each canonical column",
         )
     missing = [c for c in spec.required if c not in renamed]
-    if missing:
+    if missing and header:
         raise MissingColumnsError(source, missing, columns)
     ignored = [] if spec.keeps_attributes else [c for c in renamed if c not in spec.names]
     return dict(zip(columns, renamed, strict=True)), ignored
@@ -242,7 +252,10 @@ def _load(
     on_chunk: Callable[[int], None] | None,
     pre_rejects: pd.DataFrame | None = None,
 ) -> LoadReport:
-    rename, ignored = _canonical_columns(spec, source, reader.columns, mapping)
+    rename, ignored = _canonical_columns(
+        spec, source, reader.columns, mapping, header=reader.header
+    )
+    unseen = {c for c in spec.required if c not in rename.values()}  # JSON Lines only
     started = time.perf_counter()
     started_at = datetime.now(UTC).replace(tzinfo=None)
     with store.transaction():
@@ -262,10 +275,13 @@ def _load(
             report.rows_read += len(pre_rejects)
         for number, chunk in enumerate(reader.chunks(), start=1):
             _stage_chunk(store, spec, stage, chunk, rename, report)
+            unseen.difference_update(rename.get(c, c) for c in chunk.frame.columns)
             if progress is not None:
                 progress(reader.bytes_done, reader.total_bytes)
             if on_chunk is not None:
                 on_chunk(number)
+        if unseen:  # no row of the file has a required key: the file is not this table's
+            raise MissingColumnsError(source, sorted(unseen), reader.columns)
         if C.USER_ID in spec.names:
             _reject_erased_users(store, stage, report)
         staged = int(store.scalar(f"SELECT count(*) FROM {stage}"))
@@ -324,7 +340,7 @@ def _stage_chunk(
 
 
 def _row_json(frame: pd.DataFrame, i: int) -> str:
-    return str(frame.iloc[i].to_json(date_format="iso", default_handler=str))[:1000]
+    return row_json(frame.iloc[i].to_dict())[:1000]
 
 
 def _quarantine(store: Store, report: LoadReport, rejects: list[Reject] | pd.DataFrame) -> None:

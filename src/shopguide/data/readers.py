@@ -13,16 +13,19 @@ import gzip
 import io
 import json
 import os
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Final, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from shopguide.data.cells import NonFinite
 from shopguide.errors import FileReadError
 
 Format = Literal["csv", "parquet", "jsonl"]
@@ -72,7 +75,13 @@ def detect_format(path: Path) -> Format:
 
 
 class Reader:
-    """Base of the chunked readers: ``columns`` first, then ``chunks()``."""
+    """Base of the chunked readers: ``columns`` first, then ``chunks()``.
+
+    ``header`` says whether ``columns`` holds for the whole file; JSON Lines has no header, so
+    its columns are the keys of the first chunk and a later row may have others or fewer.
+    """
+
+    header: bool = True
 
     def __init__(self, path: Path, chunk_rows: int) -> None:
         self.path = path
@@ -86,6 +95,21 @@ class Reader:
 
     def close(self) -> None:
         """Release the file."""
+
+
+#: What reading a damaged or cut-off compressed file raises part way through.
+_DAMAGED: Final = (OSError, EOFError, zlib.error)
+
+
+def _damaged(path: Path, exc: BaseException) -> FileReadError:
+    """The error for a file whose data ends early or is corrupt (found part way through)."""
+    detail = str(exc) or type(exc).__name__
+    return FileReadError(
+        str(path),
+        f"the file ends early or is damaged ({detail}); nothing was loaded",
+        hint="the file is probably truncated: copy or download it again"
+        + (" (gzip -t FILE checks a .gz file)" if path.name.lower().endswith(".gz") else ""),
+    )
 
 
 def _open_binary(path: Path) -> tuple[IO[bytes], IO[bytes]]:
@@ -122,7 +146,7 @@ class CsvReader(Reader):
             raise FileReadError(
                 str(path), "the file is empty", hint="give a file with a header line"
             ) from None
-        except (OSError, EOFError, csv.Error) as exc:
+        except (*_DAMAGED, csv.Error) as exc:
             self.close()
             raise FileReadError(str(path), f"not a readable CSV file ({exc})") from exc
         if any(_undecodable(name) for name in header):
@@ -136,6 +160,12 @@ class CsvReader(Reader):
         self._line_num = self._reader.line_num
 
     def chunks(self) -> Iterator[RawChunk]:
+        try:
+            yield from self._chunks()
+        except _DAMAGED as exc:
+            raise _damaged(self.path, exc) from exc
+
+    def _chunks(self) -> Iterator[RawChunk]:
         width = len(self.columns)
         rows: list[list[str]] = []
         lines: list[int] = []
@@ -263,30 +293,49 @@ class ParquetReader(Reader):
         done = 0
         try:
             for batch in self._file.iter_batches(batch_size=self.chunk_rows):
-                frame = batch.to_pandas()
+                frame = _keep_nan(batch, batch.to_pandas())
                 lines = np.arange(done + 1, done + len(frame) + 1, dtype=np.int64)
                 done += len(frame)
                 self.bytes_done = int(self.total_bytes * done / max(self.total_rows, 1))
                 yield RawChunk(frame, lines, None)
-        except OSError as exc:
+        except (OSError, pa.ArrowException) as exc:
             raise FileReadError(str(self.path), f"the Parquet data is damaged ({exc})") from exc
 
     def close(self) -> None:
         self._file.close()
 
 
+def _keep_nan(batch: pa.RecordBatch, frame: pd.DataFrame) -> pd.DataFrame:
+    """Mark NaN values (not nulls) of float columns so they are rejected, not taken as missing.
+
+    pandas shows both a null and a NaN as NaN; a NaN written into the file is a value that is
+    not a number, and is rejected like the text ``NaN`` in a CSV file.
+    """
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if not pa.types.is_floating(column.type):
+            continue
+        nan = pc.fill_null(pc.is_nan(column), False).to_numpy(zero_copy_only=False)
+        if nan.any():
+            values = frame[name].astype(object)
+            values[nan] = NonFinite("NaN")
+            frame[name] = values
+    return frame
+
+
 class JsonLinesReader(Reader):
     """One JSON object per line. Column names are the keys seen in the first chunk."""
+
+    header = False
 
     def __init__(self, path: Path, chunk_rows: int) -> None:
         super().__init__(path, chunk_rows)
         self._stream, self._raw = _open_binary(path)
         self._lines = enumerate(
-            io.TextIOWrapper(self._stream, encoding="utf-8", errors="replace"), 1
+            io.TextIOWrapper(self._stream, encoding="utf-8-sig", errors="replace"), 1
         )
         try:
             self._first = self._read_chunk()
-        except (OSError, EOFError) as exc:
+        except _DAMAGED as exc:
             self.close()
             raise FileReadError(str(path), f"not a readable JSON Lines file ({exc})") from exc
         if self._first.rows_read == 0:
@@ -322,7 +371,7 @@ class JsonLinesReader(Reader):
                 )
             else:
                 try:
-                    value = json.loads(stripped)
+                    value = json.loads(stripped, parse_constant=NonFinite)
                 except json.JSONDecodeError as exc:
                     rejects.append(
                         Reject(
@@ -359,7 +408,10 @@ class JsonLinesReader(Reader):
         chunk: RawChunk | None = self._first
         while chunk is not None and chunk.rows_read:
             yield chunk
-            chunk = self._read_chunk()
+            try:
+                chunk = self._read_chunk()
+            except _DAMAGED as exc:
+                raise _damaged(self.path, exc) from exc
 
     def close(self) -> None:
         self._stream.close()

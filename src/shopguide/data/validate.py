@@ -8,10 +8,11 @@ rejected rows, each with the line, the first bad column, the bad value and every
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,30 @@ import pyarrow.compute as pc
 
 from shopguide.columns import Columns as C
 from shopguide.columns import EventType
+from shopguide.data.cells import (
+    ACCEPTS,
+    Kind,
+    NonFinite,
+    NotJson,
+    describe,
+    json_safe,
+    wrong_types,
+)
 
-Kind = Literal["id", "text", "event_type", "timestamp", "number", "bool", "gender", "age"]
+__all__ = ["EVENTS", "ITEMS", "SPECS", "USERS", "Field", "Kind", "TableSpec", "validate_chunk"]
+
+
+# The limits every format and the REST API share (documented in docs/concepts/data-model.md).
+# They keep values no shop has out of the store, so every sum over accepted rows stays finite.
+#: The largest quantity one event line may have.
+MAX_QUANTITY: Final = 1_000_000
+#: The largest unit price or discount (in the shop's currency) a row may have.
+MAX_AMOUNT: Final = 1_000_000_000
+#: The longest id, in characters; ids may not hold control characters either.
+MAX_ID_LENGTH: Final = 200
+#: The earliest timestamp accepted; the latest is one year after the load.
+EARLIEST_TIMESTAMP: Final = pd.Timestamp("1970-01-01")
+FUTURE_ALLOWANCE: Final = pd.Timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -32,6 +55,7 @@ class Field:
     kind: Kind
     required: bool = False
     minimum: float | None = None
+    maximum: float | None = None
     positive: bool = False
     default: float | None = None
 
@@ -62,9 +86,9 @@ EVENTS: Final = TableSpec(
         Field(C.ITEM_ID, "id", required=True),
         Field(C.EVENT_TYPE, "event_type", required=True),
         Field(C.TIMESTAMP, "timestamp", required=True),
-        Field(C.QUANTITY, "number", positive=True, default=1.0),
-        Field(C.PRICE, "number", minimum=0.0),
-        Field(C.DISCOUNT, "number", minimum=0.0),
+        Field(C.QUANTITY, "number", positive=True, maximum=MAX_QUANTITY, default=1.0),
+        Field(C.PRICE, "number", minimum=0.0, maximum=MAX_AMOUNT),
+        Field(C.DISCOUNT, "number", minimum=0.0, maximum=MAX_AMOUNT),
         Field(C.ORDER_ID, "id"),
         Field(C.SESSION_ID, "id"),
         Field(C.CAMPAIGN_ID, "id"),
@@ -91,7 +115,7 @@ ITEMS: Final = TableSpec(
         Field(C.TITLE, "text"),
         Field(C.CATEGORY, "text"),
         Field(C.BRAND, "text"),
-        Field(C.PRICE, "number", minimum=0.0),
+        Field(C.PRICE, "number", minimum=0.0, maximum=MAX_AMOUNT),
         Field(C.IN_STOCK, "bool"),
     ),
     key=C.ITEM_ID,
@@ -136,8 +160,7 @@ class Problems:
     def add(self, mask: np.ndarray, column: str, values: pd.Series, reason: str) -> None:
         """Record ``reason`` (formatted with ``{value}``) for every row where ``mask`` holds."""
         for i in map(int, np.flatnonzero(mask)):
-            value = values.iat[i]
-            shown = "" if value is None or value is pd.NA else str(value)
+            shown = describe(values.iat[i])
             if not self.bad[i]:
                 self.bad[i] = True
                 self.first_column[i] = column
@@ -163,8 +186,9 @@ def _as_text(values: pd.Series) -> pd.Series:
                 pd.arrays.ArrowStringArray(trimmed), index=values.index, dtype="string[pyarrow]"
             )
     if pd.api.types.is_float_dtype(values.dtype):
-        arr = values.to_numpy(dtype=float)
-        integral = np.isfinite(arr) & (np.mod(arr, 1) == 0)
+        arr = values.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            integral = np.isfinite(arr) & (np.mod(arr, 1) == 0) & (np.abs(arr) < 2.0**63)
         out = values.astype(object)
         out[integral] = arr[integral].astype(np.int64).astype(str)
         out[~np.isfinite(arr)] = None
@@ -216,6 +240,8 @@ def validate_chunk(
     for f in spec.fields:
         if f.name not in frame.columns:
             missing = pd.Series([None] * n, index=index, dtype=object)
+            if f.required:  # a JSON Lines chunk where no row has the key
+                problems.add(np.ones(n, dtype=bool), f.name, missing, _MISSING)
             if f.kind == "number":
                 out[f.name] = pd.Series(
                     np.full(n, np.nan if f.default is None else f.default), index=index
@@ -231,14 +257,21 @@ def validate_chunk(
                 out[f.name] = missing
             continue
         raw = frame[f.name]
+        wrong = _check_types(problems, f, raw)
+        if wrong.any():
+            raw = raw.where(~wrong, np.nan if pd.api.types.is_float_dtype(raw.dtype) else None)
         present = (
             _is_present(_as_text(raw))
             if raw.dtype == object or raw.dtype == "string"
             else (_is_present(raw))
         )
         if f.required:
-            problems.add(~present, f.name, raw, "missing (this column is required)")
-        if f.kind in ("id", "text"):
+            problems.add(~present & ~wrong, f.name, raw, _MISSING)
+        if f.kind == "id":
+            text = _as_text(raw)
+            _check_ids(problems, f.name, text, present)
+            out[f.name] = text.astype(object).where(lambda s: s.notna(), None)
+        elif f.kind == "text":
             out[f.name] = _as_text(raw).astype(object).where(lambda s: s.notna(), None)
         elif f.kind == "event_type":
             text = _as_text(raw).str.lower()
@@ -252,18 +285,32 @@ def validate_chunk(
             out[f.name] = text.astype(object)
         elif f.kind == "timestamp":
             ts = _parse_timestamp(raw)
+            unparsed = present & ts.isna().to_numpy()
             problems.add(
-                present & ts.isna().to_numpy(),
+                unparsed,
                 f.name,
                 raw,
                 "unparseable timestamp '{value}'; use ISO 8601 such as 2024-03-01T14:05:00",
             )
+            latest = pd.Timestamp.now(tz="UTC").tz_localize(None) + FUTURE_ALLOWANCE
+            outside = present & ~unparsed & ((ts < EARLIEST_TIMESTAMP) | (ts > latest)).to_numpy()
+            problems.add(
+                outside,
+                f.name,
+                raw,
+                f"timestamp '{{value}}' is out of range: accepted from "
+                f"{EARLIEST_TIMESTAMP:%Y-%m-%d} to {latest:%Y-%m-%d} (a year from now)",
+            )
             out[f.name] = ts
         elif f.kind == "number":
             num = _parse_number(raw)
-            arr = num.to_numpy(dtype=float)
+            arr = num.to_numpy(dtype=float, na_value=np.nan)
             bad_num = present & ~np.isfinite(arr)
-            problems.add(bad_num, f.name, raw, "not a number: '{value}'")
+            infinite = bad_num & _non_finite(raw, arr)
+            problems.add(bad_num & ~infinite, f.name, raw, "not a number: '{value}'")
+            problems.add(
+                infinite, f.name, raw, "not a finite number: '{value}' (NaN and infinity are not)"
+            )
             ok = present & ~bad_num
             if f.positive:
                 problems.add(
@@ -278,6 +325,14 @@ def validate_chunk(
                     f.name,
                     raw,
                     f"negative ({{value}}); must be >= {f.minimum:g}",
+                )
+            if f.maximum is not None:
+                problems.add(
+                    ok & (arr > f.maximum),
+                    f.name,
+                    raw,
+                    f"too large ({{value}}); must be at most {f.maximum:,.0f}, the largest "
+                    f"{f.name} ShopGuide accepts",
                 )
             if f.default is not None:
                 num = num.fillna(f.default)
@@ -317,8 +372,51 @@ def validate_chunk(
             out[C.AGE_BAND] = bands
     typed = pd.DataFrame(out, index=index)
     if spec.keeps_attributes:
-        typed[C.ATTRIBUTES] = _attributes(frame, spec)
+        typed[C.ATTRIBUTES] = _attributes(frame, spec, problems)
     return typed, ~problems.bad, problems
+
+
+_MISSING: Final = "missing (this column is required)"
+_CONTROL_CHARACTER: Final = r"[\x00-\x1f\x7f-\x9f]"
+
+
+def _check_types(problems: Problems, f: Field, raw: pd.Series) -> np.ndarray:
+    """Reject values whose type the column does not take (the same rule for every format)."""
+    found = wrong_types(raw, f.kind)
+    if found is None:
+        return np.zeros(len(raw), dtype=bool)
+    mask, what = found
+    for kind_found in sorted({w for w, m in zip(what, mask, strict=True) if m}):
+        rows = mask & (np.asarray(what, dtype=object) == kind_found)
+        problems.add(rows, f.name, raw, f"must be {ACCEPTS[f.kind]}, not {kind_found}")
+    return mask
+
+
+def _check_ids(problems: Problems, name: str, text: pd.Series, present: np.ndarray) -> None:
+    """Ids are at most :data:`MAX_ID_LENGTH` characters, none of them a control character."""
+    too_long = present & (text.str.len() > MAX_ID_LENGTH).fillna(False).to_numpy(dtype=bool)
+    problems.add(
+        too_long,
+        name,
+        text,
+        f"too long: ids have at most {MAX_ID_LENGTH} characters",
+    )
+    control = text.str.contains(_CONTROL_CHARACTER, regex=True).fillna(False)
+    problems.add(
+        present & control.to_numpy(dtype=bool),
+        name,
+        text,
+        "holds a control character (such as a tab or a line break); ids must be printable",
+    )
+
+
+def _non_finite(raw: pd.Series, parsed: np.ndarray) -> np.ndarray:
+    """Which parsed values were written as NaN or infinity (rather than not being numbers)."""
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        return np.ones(len(raw), dtype=bool)
+    text = _as_text(raw).str.lower().str.lstrip("+-")
+    named = text.isin(["nan", "inf", "infinity"]).fillna(False).to_numpy(dtype=bool)
+    return named | np.isinf(parsed)
 
 
 def _age_from_band(frame: pd.DataFrame) -> pd.DataFrame:
@@ -350,25 +448,55 @@ def _parse_age(raw: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]:
     return ages, bands, bad
 
 
-def _attributes(frame: pd.DataFrame, spec: TableSpec) -> pd.Series:
-    """Non-canonical columns of each row as a JSON object (``None`` when there are none)."""
+def _attributes(frame: pd.DataFrame, spec: TableSpec, problems: Problems) -> pd.Series:
+    """Non-canonical columns of each row as a JSON object (``None`` when there are none).
+
+    Nested values (objects, lists) are kept as JSON; a value with no JSON form (NaN, infinity,
+    binary data) rejects its row with the reason rather than being dropped or turned into text.
+    """
     extra = [c for c in frame.columns if c not in spec.names and c != C.ATTRIBUTES]
     parts: list[dict[str, object]] = [{} for _ in range(len(frame))]
+    bad: dict[tuple[str, str], list[int]] = {}
+
+    def put(i: int, key: str, value: object) -> None:
+        try:
+            parts[i][key] = json_safe(value)
+        except NotJson as exc:
+            bad.setdefault((key, str(exc)), []).append(i)
+
     if C.ATTRIBUTES in frame.columns:
         for i, value in enumerate(frame[C.ATTRIBUTES].tolist()):
             if isinstance(value, Mapping):
-                parts[i].update(value)
+                for key, item in value.items():
+                    put(i, str(key), item)
             elif isinstance(value, str) and value.strip().startswith("{"):
                 try:
-                    parts[i].update(json.loads(value))
+                    loaded = json.loads(value, parse_constant=NonFinite)
                 except json.JSONDecodeError:
                     parts[i]["attributes"] = value
-    if extra:
-        records = frame[extra].astype(object).where(frame[extra].notna(), None).to_dict("records")
-        for i, record in enumerate(records):
-            parts[i].update({k: v for k, v in record.items() if v is not None and v != ""})
+                else:
+                    for key, item in loaded.items():
+                        put(i, str(key), item)
+            elif not _empty(value):
+                put(i, "attributes", value)
+    for column in extra:
+        for i, value in enumerate(frame[column].tolist()):
+            if not _empty(value):
+                put(i, str(column), value)
+    for (key, reason), rows in bad.items():
+        mask = np.zeros(len(frame), dtype=bool)
+        mask[rows] = True
+        values = frame[key] if key in frame.columns else pd.Series([None] * len(frame))
+        problems.add(mask, key, values, f"attribute value has no JSON form: {reason}")
     return pd.Series(
-        [json.dumps(p, default=str, ensure_ascii=False) if p else None for p in parts],
+        [json.dumps(p, ensure_ascii=False, allow_nan=False) if p else None for p in parts],
         index=frame.index,
         dtype=object,
     )
+
+
+def _empty(value: object) -> bool:
+    """A missing cell: None, NA, NaT, a float NaN (how frames mark missing values) or ''."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, str) and not value):
+        return True
+    return isinstance(value, float) and math.isnan(value)

@@ -80,9 +80,11 @@ GROUP BY ALL
 def _top_entries_cte(name: str, table: str, key: str) -> str:
     """CTEs ranking a user's categories or brands with share of wallet and affinity.
 
-    Entries are ranked by spend rounded to the cent, ties by name: the rank key is the integer
-    ``cents * (number of names + 1) + tie_break``, where ``tie_break`` numbers the names from
-    the end of the alphabet (1 = last), so the key is unique per user. ``arg_max(x, key, TOP_N)``
+    Entries are ranked by spend rounded to the cent, ties by name: the rank key is the pair
+    ``(cents, tie_break)``, where ``tie_break`` numbers the names from the end of the alphabet
+    (1 = last), so the key is unique per user. The cents stay a DOUBLE (an integer key such as
+    ``cents * names + tie_break`` overflows INT64 on large spends and costs no less).
+    ``arg_max(x, key, TOP_N)``
     then picks and orders the top entries in one hash aggregate (no sort, no window). It runs
     on two plain columns (the name's ``tie_break`` and the spend, in the same order because the
     keys are unique) rather than on the finished structs, which costs a third as much; the
@@ -92,8 +94,7 @@ def _top_entries_cte(name: str, table: str, key: str) -> str:
     return f"""
 {name}_population AS (  -- the population's spend on each {key}, and a tie-break rank
     SELECT {key}, spend,
-           count(*) OVER () + 1 - row_number() OVER (ORDER BY {key}) AS tie_break,
-           count(*) OVER () + 1 AS names
+           count(*) OVER () + 1 - row_number() OVER (ORDER BY {key}) AS tie_break
     FROM (SELECT {key}, sum(spend) AS spend FROM {table} WHERE as_of = $as_of GROUP BY {key})
 ),
 {name}_lookup AS (  -- names and population shares, position = tie_break
@@ -103,10 +104,10 @@ def _top_entries_cte(name: str, table: str, key: str) -> str:
 ),
 top_{name}_ranked AS (  -- each user's top {key}s: their tie_breaks and spends, best first
     SELECT a.user_id,
-           arg_max(pop.tie_break, CAST(round(a.spend * 100) AS BIGINT) * pop.names
-                   + pop.tie_break, {TOP_N}) AS picks,
-           arg_max(a.spend, CAST(round(a.spend * 100) AS BIGINT) * pop.names
-                   + pop.tie_break, {TOP_N}) AS spends
+           arg_max(pop.tie_break, {{'cents': round(a.spend * 100), 'tie': pop.tie_break}},
+                   {TOP_N}) AS picks,
+           arg_max(a.spend, {{'cents': round(a.spend * 100), 'tie': pop.tie_break}},
+                   {TOP_N}) AS spends
     FROM {table} a
     JOIN {name}_population pop USING ({key})
     WHERE a.as_of = $as_of

@@ -209,7 +209,7 @@ ranked AS (
                / nullif(pop.spend / nullif(t.gross_spend, 0D), 0D) AS affinity,
            row_number() OVER (
                PARTITION BY a.user_id
-               ORDER BY CAST(round(a.spend * 100D) AS BIGINT) DESC, a.{key}
+               ORDER BY round(a.spend * 100D) DESC, a.{key}
            ) AS position
     FROM {table} a
     JOIN sg_base b ON b.user_id = a.user_id
