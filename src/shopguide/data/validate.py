@@ -195,8 +195,18 @@ def _as_text(values: pd.Series) -> pd.Series:
         values = out
     elif pd.api.types.is_datetime64_any_dtype(values.dtype):
         values = values.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    elif values.dtype == object:  # mixed JSON values: a whole float such as 7.0 reads "7"
+        values = pd.Series(
+            [_whole_float_as_int(v) for v in values.tolist()], index=values.index, dtype=object
+        )
     text = values.astype("string").str.strip()
     return text.mask(text == "")
+
+
+def _whole_float_as_int(value: object) -> object:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2.0**63:
+        return int(value)
+    return value
 
 
 def _is_present(values: pd.Series) -> np.ndarray:
