@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -65,6 +66,30 @@ def test_errors_are_clear_and_exit_with_status_2(tmp_path):
     code, output = run("ingest", "events", str(tmp_path / "nope.csv"), "--db", db)
     assert code == 2
     assert "no such file" in output
+
+
+def test_a_truncated_gzip_file_exits_2_with_one_message_and_changes_nothing(tmp_path):
+    db = str(tmp_path / "sg.duckdb")
+    header = "event_id,user_id,item_id,event_type,timestamp\n"
+    good = tmp_path / "good.csv"
+    good.write_text(header + "e1,u1,i1,view,2024-05-01\n")
+    assert run("ingest", "events", str(good), "--db", db)[0] == 0
+    rows = "".join(f"t{i},u{i},i1,view,2024-05-01\n" for i in range(5000))
+    data = gzip.compress((header + rows).encode())
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(data[: len(data) // 2])
+
+    code, output = run("ingest", "events", str(cut), "--db", db, "--chunk-rows", "100")
+    assert code == 2, output
+    assert f"cannot read {cut}: the file ends early or is damaged" in output
+    assert "gzip -t" in output
+    assert "Aborted" not in output and "Traceback" not in output
+    code, output = run("ingest", "events", str(cut), "--db", db, "--json")
+    assert (code, json.loads(output)["type"]) == (2, "FileReadError")
+
+    stats = json.loads(run("stats", "--db", db, "--json")[1])
+    assert stats["rows"]["events"] == 1
+    assert stats["rows"]["quarantine"] == 0
 
 
 def test_installed_script_runs_init_with_env_default_db(tmp_path):
