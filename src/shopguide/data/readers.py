@@ -383,20 +383,18 @@ class JsonLinesReader(Reader):
                         )
                     )
                 else:
-                    if isinstance(value, dict):
+                    if isinstance(value, dict) and not _lone_surrogate(stripped, value):
                         records.append(value)
                         lines.append(number)
                         raws.append(stripped)
                     else:
-                        rejects.append(
-                            Reject(
-                                number,
-                                None,
-                                None,
-                                f"expected a JSON object, found {type(value).__name__}",
-                                stripped[:1000],
-                            )
+                        reason = (
+                            "bad encoding: a \\u escape stands for half a character "
+                            "(a lone surrogate)"
+                            if isinstance(value, dict)
+                            else f"expected a JSON object, found {_json_kind(value)}"
                         )
+                        rejects.append(Reject(number, None, None, reason, stripped[:1000]))
             if len(records) + len(rejects) >= self.chunk_rows:
                 break
         self.bytes_done = self._raw.tell()
@@ -416,6 +414,29 @@ class JsonLinesReader(Reader):
     def close(self) -> None:
         self._stream.close()
         self._raw.close()
+
+
+def _lone_surrogate(text: str, value: object) -> bool:
+    """Whether a parsed line holds a ``\\ud800``-style escape that is no character."""
+    if "\\u" not in text:
+        return False
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true/false"
+    if value is None:
+        return "null"
+    return "a number"
 
 
 def open_reader(
