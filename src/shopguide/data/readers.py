@@ -97,6 +97,9 @@ class Reader:
         """Release the file."""
 
 
+#: JSON with NaN and Infinity kept as written (one decoder: ``json.loads`` with options builds
+#: a new one per call).
+_DECODER: Final = json.JSONDecoder(parse_constant=NonFinite)
 #: What reading a damaged or cut-off compressed file raises part way through.
 _DAMAGED: Final = (OSError, EOFError, zlib.error)
 
@@ -371,7 +374,7 @@ class JsonLinesReader(Reader):
                 )
             else:
                 try:
-                    value = json.loads(stripped, parse_constant=NonFinite)
+                    value = _DECODER.decode(stripped)
                 except json.JSONDecodeError as exc:
                     rejects.append(
                         Reject(

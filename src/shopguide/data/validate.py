@@ -185,6 +185,11 @@ def _as_text(values: pd.Series) -> pd.Series:
             return pd.Series(
                 pd.arrays.ArrowStringArray(trimmed), index=values.index, dtype="string[pyarrow]"
             )
+    inferred = pd.api.types.infer_dtype(values, skipna=True) if values.dtype == object else ""
+    if inferred in ("floating", "mixed-integer-float"):  # JSON numbers: the float path below
+        as_float = values.astype(float)
+        if not np.isinf(as_float.to_numpy()).any():  # (which would take infinity as missing)
+            values = as_float
     if pd.api.types.is_float_dtype(values.dtype):
         arr = values.to_numpy(dtype=float, na_value=np.nan)
         with np.errstate(invalid="ignore"):
@@ -195,7 +200,7 @@ def _as_text(values: pd.Series) -> pd.Series:
         values = out
     elif pd.api.types.is_datetime64_any_dtype(values.dtype):
         values = values.dt.strftime("%Y-%m-%dT%H:%M:%S")
-    elif values.dtype == object:  # mixed JSON values: a whole float such as 7.0 reads "7"
+    elif inferred == "mixed":  # mixed JSON values: a whole float such as 7.0 reads "7"
         values = pd.Series(
             [_whole_float_as_int(v) for v in values.tolist()], index=values.index, dtype=object
         )
@@ -316,7 +321,7 @@ def validate_chunk(
             num = _parse_number(raw)
             arr = num.to_numpy(dtype=float, na_value=np.nan)
             bad_num = present & ~np.isfinite(arr)
-            infinite = bad_num & _non_finite(raw, arr)
+            infinite = bad_num & _non_finite(raw, arr) if bad_num.any() else bad_num
             problems.add(bad_num & ~infinite, f.name, raw, "not a number: '{value}'")
             problems.add(
                 infinite, f.name, raw, "not a finite number: '{value}' (NaN and infinity are not)"
