@@ -52,3 +52,12 @@ def test_a_batch_of_impossible_amounts_is_rejected_per_event_and_later_batches_w
     history = client.get("/v1/users/api-big/history", headers=READ)
     assert history.status_code == 200, history.text
     assert sorted((e["quantity"], e["price"]) for e in history.json()) == [(1, 5.0), (2, 7.5)]
+
+
+def test_true_or_false_is_no_id_and_no_number(client: httpx.Client) -> None:
+    # pydantic would make true the id 1 and the quantity 1.0; the files reject it too
+    for field, value in [("user_id", True), ("item_id", False), ("quantity", True)]:
+        event = {**_purchase("api-bool", "i1"), field: value}
+        answer = client.post("/v1/events", json={"events": [event]}, headers=WRITE)
+        assert answer.status_code == 422, answer.text
+        assert field in answer.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints
 
 #: The longest id (user, item, event, order, ...) the API accepts, as ingestion does.
 MAX_ID: Final = 200
@@ -18,27 +18,32 @@ Short = Annotated[str, StringConstraints(max_length=64)]
 #: A category path such as ``Home > Kitchen > Mugs``, or a segment name.
 Label = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Scalar = Annotated[str, StringConstraints(max_length=MAX_ID)] | int | float | bool | None
+#: A number as JSON (true/false is none: pydantic would make it 1.0), or as text.
+Number = StrictInt | StrictFloat | Short
 
 
 class EventIn(BaseModel):
     """One canonical event. Values are checked by ingestion, one event at a time, so a bad value
-    rejects only its event (with the reason in the response); unknown fields reject the batch."""
+    rejects only its event (with the reason in the response); unknown fields and values of the
+    wrong JSON type (an object, a list, true/false, NaN) reject the batch."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    event_id: EventId | int | None = Field(None, description="Your id; makes re-sends idempotent.")
-    user_id: EventId | int | None = None
-    item_id: EventId | int | None = None
+    event_id: EventId | StrictInt | None = Field(
+        None, description="Your id; makes re-sends idempotent."
+    )
+    user_id: EventId | StrictInt | None = None
+    item_id: EventId | StrictInt | None = None
     event_type: Short | None = Field(
         None, description="view, click, favorite, cart, purchase or refund."
     )
     timestamp: Short | None = Field(None, description="ISO 8601; naive means UTC.")
-    quantity: float | Short | None = None
-    price: float | Short | None = Field(None, description="Unit price.")
-    discount: float | Short | None = Field(None, description="Money off the line.")
-    order_id: EventId | int | None = None
-    session_id: EventId | int | None = None
-    campaign_id: EventId | int | None = None
+    quantity: Number | None = None
+    price: Number | None = Field(None, description="Unit price.")
+    discount: Number | None = Field(None, description="Money off the line.")
+    order_id: EventId | StrictInt | None = None
+    session_id: EventId | StrictInt | None = None
+    campaign_id: EventId | StrictInt | None = None
 
 
 class EventBatch(BaseModel):
