@@ -10,7 +10,8 @@ ShopGuideError
 │   ├── FileReadError            a file cannot be read at all (nothing was changed)
 │   ├── MissingColumnsError      required columns are absent (suggests ``--map``, ``--set``)
 │   ├── MappingError             a ``--map``/``--set``/``--derive`` or preset cannot be applied
-│   └── RowError                 one bad value at a file, line and column
+│   ├── RowError                 one bad value at a file, line and column
+│   └── InvalidIdError           an id that cannot name anyone (empty or only spaces)
 ├── NotFittedError               a model method was called before ``fit``
 ├── UnknownIdError               a user or item id the model or store does not know
 ├── JobConflictError             a job of the same kind is already queued or running
@@ -140,6 +141,20 @@ class RowError(DataError):
         self.line = line
         self.column = column
         self.reason = reason
+
+
+class InvalidIdError(DataError):
+    """An id given to a command or route cannot name anyone (empty or only white space)."""
+
+    def __init__(self, kind: str, value: str) -> None:
+        super().__init__(
+            f"the {kind} id {value!r} is empty"
+            if not value
+            else f"the {kind} id {value!r} is only white space",
+            hint=f"give the exact {kind} id as stored (shopguide export-user ID shows its rows)",
+        )
+        self.kind = kind
+        self.value = value
 
 
 class NotFittedError(ShopGuideError, AttributeError):

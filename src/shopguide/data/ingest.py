@@ -17,6 +17,7 @@ none). Users and items are identified by their id; a later row for a known id up
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,7 @@ from shopguide.data.mapping import ColumnPlan, MappedReader, check_plan, plan_fr
 from shopguide.data.mapping import parse_mapping as parse_mapping  # the CLI imports it here
 from shopguide.data.presets import preset_plans
 from shopguide.data.readers import Format, FrameReader, RawChunk, Reader, Reject, open_reader
+from shopguide.data.suppression import ERASED_REASON, erased_predicate
 from shopguide.data.validate import SPECS, TableSpec, validate_chunk
 from shopguide.errors import DataError, FileReadError, MissingColumnsError
 from shopguide.store.base import Store
@@ -42,6 +44,8 @@ from shopguide.store.base import Store
 ProgressCallback = Callable[[int, int], None]
 
 _QUARANTINE_COLUMNS = ["line", "column_name", "value", "reason", "raw"]
+#: Quarantine columns written besides those: the user the rejected row belongs to, if known.
+_OWNER = "user_id"
 
 
 @dataclass
@@ -271,7 +275,8 @@ def _load(
             f"FROM {spec.name} LIMIT 0"
         )
         if pre_rejects is not None and len(pre_rejects):
-            _quarantine(store, report, pre_rejects[_QUARANTINE_COLUMNS])
+            kept = [*_QUARANTINE_COLUMNS, *([_OWNER] if _OWNER in pre_rejects else [])]
+            _quarantine(store, report, pre_rejects[kept])
             report.rows_read += len(pre_rejects)
         for number, chunk in enumerate(reader.chunks(), start=1):
             _stage_chunk(store, spec, stage, chunk, rename, report)
@@ -317,10 +322,14 @@ def _stage_chunk(
 ) -> None:
     report.rows_read += chunk.rows_read
     rejects = list(chunk.rejects)
+    id_keys = [source for source, name in rename.items() if name == C.USER_ID]
+    owners = [_raw_user_id(r.raw, id_keys) for r in rejects]
     if len(chunk.frame):
         frame = chunk.frame.rename(columns=rename)
         typed, good, problems = validate_chunk(spec, frame)
+        stored_ids = typed.get(C.USER_ID)
         for i in map(int, np.flatnonzero(~good)):
+            owners.append(None if stored_ids is None else _text_or_none(stored_ids.iloc[i]))
             raw = chunk.raws[i] if chunk.raws is not None else _row_json(chunk.frame, i)
             rejects.append(
                 Reject(
@@ -336,24 +345,60 @@ def _stage_chunk(
         # Arrow goes into DuckDB without a per-value conversion: about 2x faster than a
         # pandas frame, and the process stays far smaller on big files
         store.append(stage, pa.Table.from_pandas(typed, preserve_index=False))
-    _quarantine(store, report, rejects)
+    _quarantine(store, report, rejects, owners)
 
 
 def _row_json(frame: pd.DataFrame, i: int) -> str:
     return row_json(frame.iloc[i].to_dict())[:1000]
 
 
-def _quarantine(store: Store, report: LoadReport, rejects: list[Reject] | pd.DataFrame) -> None:
+def _text_or_none(value: object) -> str | None:
+    """A validated id as stored (a non-empty string), else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def _raw_user_id(raw: str | None, keys: list[str]) -> str | None:
+    """The user id in a row the reader could not use, when its raw text is a JSON object
+    holding one under one of ``keys`` (a string or an integer); None otherwise."""
+    if not raw or not keys or not raw.lstrip().startswith("{"):
+        return None
+    try:
+        row = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(row, dict):
+        return None
+    for key in keys:
+        value = row.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+    return None
+
+
+def _quarantine(
+    store: Store,
+    report: LoadReport,
+    rejects: list[Reject] | pd.DataFrame,
+    owners: list[str | None] | None = None,
+) -> None:
+    """Store rejected rows with the user each belongs to (``owners``, when known): an erasure
+    deletes a user's quarantined rows by that column, never by searching their text."""
     if len(rejects) == 0:
         return
     report.rejected += len(rejects)
     if isinstance(rejects, pd.DataFrame):
         rows = rejects.copy()
+        if _OWNER not in rows:
+            rows[_OWNER] = None
     else:
         rows = pd.DataFrame(
             [(r.line, r.column, r.value, r.reason, r.raw) for r in rejects],
             columns=_QUARANTINE_COLUMNS,
         )
+        rows[_OWNER] = owners if owners is not None else None
+    rows[_OWNER] = rows[_OWNER].astype(object)
     rows.insert(0, "source_sha256", report.sha256)
     rows.insert(0, "source", report.source)
     rows.insert(0, "table_name", report.table)
@@ -361,19 +406,24 @@ def _quarantine(store: Store, report: LoadReport, rejects: list[Reject] | pd.Dat
     store.append("quarantine", rows)
 
 
-#: The reason given for rows of a user on the suppression list (an erased user).
-ERASED_REASON = "user erased"
-
-
 def _reject_erased_users(store: Store, stage: str, report: LoadReport) -> None:
-    """Move staged rows of erased users (``suppressed_users``) to the quarantine."""
-    erased = "sha256(s.user_id) IN (SELECT user_hash FROM suppressed_users)"
+    """Move staged rows of erased users (``suppressed_users``) to the quarantine, and strip
+    the content of this load's invalid rows of erased users: nothing of theirs is kept."""
+    store.execute(
+        f"""UPDATE quarantine SET column_name = 'user_id', value = NULL,
+                reason = '{ERASED_REASON}', raw = NULL, user_id = NULL
+            WHERE load_id = ? AND user_id IS NOT NULL AND {erased_predicate("user_id")}""",
+        [report.load_id],
+    )
+    erased = erased_predicate("s.user_id")
     n = int(store.scalar(f"SELECT count(*) FROM {stage} s WHERE {erased}"))
     if not n:
         return
     store.execute(
         f"""INSERT INTO quarantine
-            SELECT ?, ?, ?, ?, s.line, 'user_id', NULL, '{ERASED_REASON}', NULL
+                (load_id, table_name, source, source_sha256, line, column_name, value, reason,
+                 raw, user_id)
+            SELECT ?, ?, ?, ?, s.line, 'user_id', NULL, '{ERASED_REASON}', NULL, NULL
             FROM {stage} s WHERE {erased}""",
         [report.load_id, report.table, report.source, report.sha256],
     )

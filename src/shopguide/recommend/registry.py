@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from shopguide.data.idmap import IdMap
 from shopguide.errors import ModelFormatError
 from shopguide.recommend.base import Recommender, model_class, registered_models
@@ -232,3 +234,38 @@ class ModelRegistry:
             items=IdMap.load(folder / "items.npz"),
             meta=meta,
         )
+
+    def scrub_user(self, user_id: str, tombstone: str) -> list[str]:
+        """Replace ``user_id`` by ``tombstone`` in the user id map of every saved version.
+
+        Every ``users.npz`` under the registry (all models, all versions, published or not) is
+        rewritten atomically (a temporary file renamed over it) when it holds the id; the rows
+        keep their order, so each version still loads and answers for everyone else. The
+        tombstone must be unique per user (an id map holds no duplicates). Returns the
+        rewritten files, relative to the registry root.
+        """
+        if not self.root.is_dir():
+            return []
+        rewritten: list[str] = []
+        for path in sorted(self.root.rglob("users.npz")):
+            try:
+                users = IdMap.load(path)
+            except ModelFormatError:
+                continue  # not an id map this registry wrote; nothing to scrub in it
+            if user_id not in users:
+                continue
+            ids = users.external_ids.tolist()
+            ids[users.to_internal([user_id])[0]] = tombstone
+            fd, tmp = tempfile.mkstemp(prefix=".users-", suffix=".npz", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    np.savez(handle, ids=IdMap(ids, kind=users.kind).to_array(),
+                             kind=np.array(users.kind))  # fmt: skip
+                os.replace(tmp, path)
+            except FileNotFoundError:  # a staging folder renamed meanwhile: scrub it there
+                continue
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+            rewritten.append(str(path.relative_to(self.root)))
+        return rewritten

@@ -202,6 +202,8 @@ class EraseResponse(BaseModel):
     user_id: str
     deleted: dict[str, int]
     suppressed: bool
+    models_scrubbed: list[str] = []
+    quarantine_unattributed: int = 0
 
 
 class Health(BaseModel):

@@ -100,6 +100,21 @@ MIGRATIONS: Final[dict[int, list[str]]] = {
         # purchase model's own numbers are shown
         "ALTER TABLE user_predictions ADD COLUMN IF NOT EXISTS value_note VARCHAR",
     ],
+    4: [
+        # the user a quarantined row belongs to, so an erasure deletes exactly that user's rows
+        # (never by searching the raw text); ingestion fills it from the row's user_id
+        "ALTER TABLE quarantine ADD COLUMN user_id VARCHAR",
+        # rows stored before: read the id from raws that are a JSON object with a user_id
+        # string or integer (JSON Lines, Parquet and API rows); a CSV line, a truncated raw or
+        # a file whose id column had another name stays NULL (see docs/howto/privacy.md)
+        """UPDATE quarantine SET user_id = CASE WHEN json_valid(raw) AND json_type(raw) = 'OBJECT'
+            THEN CASE json_type(raw, '$.user_id')
+                WHEN 'VARCHAR' THEN nullif(trim(json_extract_string(raw, '$.user_id')), '')
+                WHEN 'BIGINT' THEN json_extract_string(raw, '$.user_id')
+                WHEN 'UBIGINT' THEN json_extract_string(raw, '$.user_id')
+            END END
+            WHERE table_name IN ('users', 'events') AND raw IS NOT NULL""",
+    ],
 }
 
 LATEST_VERSION: Final = max(MIGRATIONS)

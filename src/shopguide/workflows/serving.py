@@ -23,20 +23,19 @@ Churn risk and value (:func:`churn_predictions`) are the ``user_predictions`` ro
 ``shopguide churn score`` writes, scored through the same workflow when missing or older than the
 data, so every interface shows the same numbers.
 
-Privacy: :func:`erase_user` deletes a user's events, user row, profile rows, predictions and
-audience rows and records a hash of the id in ``suppressed_users``; :func:`suppression_rejects`
-is the check ingestion runs so later events of that user are rejected with ``"user erased"``.
+Privacy (erasing and exporting a user, the suppression list) lives in
+:mod:`shopguide.workflows.privacy` and :mod:`shopguide.data.suppression`; the names are
+re-exported here for existing callers.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,11 +66,17 @@ from shopguide.recommend.rules import (
 )
 from shopguide.store.base import Store
 from shopguide.workflows.jobs import Job, JobRunner  # re-exported: they lived here
+from shopguide.workflows.json_records import jsonable, records
+from shopguide.workflows.privacy import (
+    erase_user,
+    export_user,
+    is_suppressed,
+    suppression_rejects,
+)
 
 __all__ = [
     "AUDIENCE_DDL",
     "PREDICTION_COLUMNS",
-    "SUPPRESSION_DDL",
     "Job",
     "JobRunner",
     "ModelHolder",
@@ -101,11 +106,6 @@ __all__ = [
     "user_profile",
 ]
 
-#: The table of erased users (sha256 of the id, so the list itself holds no personal data).
-SUPPRESSION_DDL: Final = """CREATE TABLE IF NOT EXISTS suppressed_users (
-    user_hash VARCHAR NOT NULL PRIMARY KEY,
-    suppressed_at TIMESTAMP NOT NULL
-)"""
 #: Campaign audiences saved for export (erasing a user removes their rows).
 AUDIENCE_DDL: Final = """CREATE TABLE IF NOT EXISTS audiences (
     audience_id VARCHAR NOT NULL,
@@ -116,182 +116,15 @@ AUDIENCE_DDL: Final = """CREATE TABLE IF NOT EXISTS audiences (
     rank INTEGER NOT NULL,
     reasons VARCHAR
 )"""
-#: The reason ingestion gives for events of an erased user.
-ERASED_REASON: Final = "user erased"
 
 
 def ensure_service_tables(store: Store) -> None:
     """Create the service's tables if missing (idempotent; the lead folds them into a migration)."""
-    store.execute(SUPPRESSION_DDL)
     store.execute(AUDIENCE_DDL)
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-# --------------------------------------------------------------------------- privacy
-
-
-def user_hash(user_id: str) -> str:
-    """The suppression key of a user id: hex SHA-256 of its UTF-8 bytes."""
-    return hashlib.sha256(str(user_id).encode("utf-8")).hexdigest()
-
-
-def is_suppressed(store: Store, user_id: str) -> bool:
-    """Whether ``user_id`` has been erased."""
-    if not store.has_table("suppressed_users"):
-        return False
-    return bool(
-        store.scalar(
-            "SELECT count(*) FROM suppressed_users WHERE user_hash = ?", [user_hash(user_id)]
-        )
-    )
-
-
-def suppressed_mask(store: Store, user_ids: Iterable[object]) -> np.ndarray:
-    """A boolean array: which of ``user_ids`` belong to erased users."""
-    ids = [
-        None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in user_ids
-    ]
-    mask = np.zeros(len(ids), dtype=bool)
-    if not ids or not store.has_table("suppressed_users"):
-        return mask
-    hashes = {user_hash(i) for i in ids if i is not None}
-    if not hashes:
-        return mask
-    found = store.query_df(
-        "SELECT user_hash FROM suppressed_users WHERE list_contains(?, user_hash)", [sorted(hashes)]
-    )
-    erased = set(found["user_hash"])
-    if not erased:
-        return mask
-    return np.array([i is not None and user_hash(i) in erased for i in ids], dtype=bool)
-
-
-def suppression_rejects(
-    store: Store, frame: pd.DataFrame, lines: np.ndarray | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Split a raw events frame into rows to load and rows of erased users.
-
-    Returns ``(kept_frame, rejects, kept_lines)``; ``rejects`` has the quarantine columns
-    (``line, column_name, value, reason, raw``) with the reason ``"user erased"`` and no raw
-    content (the point is not to keep the erased user's data). Ingestion can call this on every
-    chunk before validation.
-    """
-    if lines is None:
-        lines = np.arange(1, len(frame) + 1)
-    if C.USER_ID not in frame or frame.empty:
-        empty = pd.DataFrame(columns=["line", "column_name", "value", "reason", "raw"])
-        return frame, empty, lines
-    mask = suppressed_mask(store, frame[C.USER_ID].tolist())
-    rejects = pd.DataFrame(
-        {
-            "line": np.asarray(lines)[mask].astype(np.int64),
-            "column_name": C.USER_ID,
-            "value": None,
-            "reason": ERASED_REASON,
-            "raw": None,
-        }
-    )
-    return frame[~mask].reset_index(drop=True), rejects, np.asarray(lines)[~mask]
-
-
-#: Tables with a ``user_id`` column whose rows an erasure deletes (when they exist).
-_USER_TABLES: Final = (
-    "events",
-    "users",
-    "profiles",
-    "profile_agg_users",
-    "profile_agg_categories",
-    "profile_agg_brands",
-    "audiences",
-    "user_predictions",
-)
-
-
-def erase_user(store: Store, user_id: str) -> dict[str, Any]:
-    """Delete every row about ``user_id`` and suppress their future events.
-
-    Deletes the user's events, user row, profile rows (every version), aggregate rows and
-    audience memberships, and quarantined rows that mention the id; records the id's hash in
-    ``suppressed_users``. Idempotent. Returns rows deleted per table.
-    """
-    ensure_service_tables(store)
-    deleted: dict[str, int] = {}
-    with store.transaction():
-        for table in _USER_TABLES:
-            if not store.has_table(table):
-                continue
-            n = int(store.scalar(f'SELECT count(*) FROM "{table}" WHERE user_id = ?', [user_id]))
-            if n:
-                store.execute(f'DELETE FROM "{table}" WHERE user_id = ?', [user_id])
-            deleted[table] = n
-        # quarantined raw rows: match the id as a whole token, never as a substring
-        pattern = "(^|[^A-Za-z0-9_.-])" + _regex_escape(user_id) + "([^A-Za-z0-9_.-]|$)"
-        where = "regexp_matches(coalesce(raw, ''), ?)"
-        n = int(store.scalar(f"SELECT count(*) FROM quarantine WHERE {where}", [pattern]))
-        if n:
-            store.execute(f"DELETE FROM quarantine WHERE {where}", [pattern])
-        deleted["quarantine"] = n
-        store.execute(
-            "INSERT INTO suppressed_users VALUES (?, ?) ON CONFLICT DO NOTHING",
-            [user_hash(user_id), _now()],
-        )
-    return {"user_id": user_id, "deleted": deleted, "suppressed": True}
-
-
-def _regex_escape(text: str) -> str:
-    """Quote RE2's special characters (only those: RE2 rejects escaped letters)."""
-    return "".join("\\" + ch if ch in _RE2_SPECIAL else ch for ch in text)
-
-
-_RE2_SPECIAL: Final = frozenset("\\.+*?()|[]{}^$-/")
-
-
-def export_user(store: Store, user_id: str) -> dict[str, Any]:
-    """Everything the store holds about ``user_id`` as JSON-ready data (download-my-data)."""
-    ensure_service_tables(store)
-    out: dict[str, Any] = {"user_id": user_id, "exported_at": _now().isoformat()}
-    for table in _USER_TABLES:
-        if not store.has_table(table):
-            continue
-        frame = store.query_df(f'SELECT * FROM "{table}" WHERE user_id = ?', [user_id])
-        out[table] = records(frame)
-    if not any(out.get(t) for t in _USER_TABLES):
-        raise UnknownIdError("user", [user_id])
-    return out
-
-
-# --------------------------------------------------------------------------- JSON helpers
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, pd.Timestamp | datetime):
-        return None if pd.isna(value) else value.isoformat()
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating | float):
-        return None if not np.isfinite(value) else float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A DataFrame as JSON-ready records (NaN/NaT as null, timestamps ISO)."""
-    return [
-        {str(k): _jsonable(v) for k, v in row.items()}
-        for row in frame.astype(object).to_dict("records")
-    ]
 
 
 # --------------------------------------------------------------------------- ingestion
@@ -444,7 +277,7 @@ def overview(store: Store) -> dict[str, Any]:
     if not store.scalar("SELECT count(*) FROM events"):
         return {"kpis": None, "trends": []}
     return {
-        "kpis": _jsonable(kpis(store)),
+        "kpis": jsonable(kpis(store)),
         "trends": records(monthly_trends(store, "category", top=6)),
     }
 

@@ -1,0 +1,162 @@
+"""A shopper's rights: erase everything held about them, or export it.
+
+Used alike by the CLI (``shopguide erase``, ``export-user``, ``compact``) and the service
+(``DELETE /v1/users/{id}``, ``GET /v1/users/{id}/export``).
+
+Which rows name a user is read from the store's schema, not from a list: every base table with
+a ``user_id`` column (events, users, profiles and their aggregates, predictions, audiences,
+campaign contacts, the quarantine, and any table added later with that column). A row names
+the user when its ``user_id`` equals the id exactly; the quarantine has that column since
+migration 3, filled by ingestion, so an erasure never searches raw text (which deleted other
+people's rows whose text merely contained the id).
+
+Besides the store, the published recommender versions hold the id in their ``users.npz`` id
+maps: an erasure replaces it there by a tombstone (``erased:`` and the id's SHA-256, the same
+key the suppression list holds), keeping the rows aligned. The store file itself keeps the
+deleted values in freed pages until it is rewritten: :func:`compact` does that when no other
+process holds the store (see :mod:`shopguide.store.compact`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from shopguide.columns import Columns as C
+from shopguide.data.suppression import (
+    ERASED_REASON,
+    is_suppressed,
+    suppressed_mask,
+    suppression_rejects,
+    user_hash,
+)
+from shopguide.errors import InvalidIdError, UnknownIdError
+from shopguide.recommend import ModelRegistry
+from shopguide.store.base import Store
+from shopguide.store.compact import compact_store
+from shopguide.workflows.json_records import records
+
+__all__ = [
+    "ERASED_REASON",
+    "check_user_id",
+    "compact",
+    "erase_user",
+    "export_user",
+    "is_suppressed",
+    "suppressed_mask",
+    "suppression_rejects",
+    "tombstone",
+    "user_hash",
+    "user_tables",
+]
+
+#: Where a quarantined row names its user (see migration 3).
+_QUARANTINE: Final = "quarantine"
+
+
+def check_user_id(user_id: str) -> str:
+    """``user_id`` unchanged, or :class:`~shopguide.errors.InvalidIdError` when it is empty
+    or only white space (such an id names nobody, and no stored id is empty)."""
+    if not isinstance(user_id, str) or not user_id.strip():
+        raise InvalidIdError("user", str(user_id))
+    return user_id
+
+
+def tombstone(user_id: str) -> str:
+    """What replaces an erased id where a row must stay (model id maps): unique per user and
+    holding nothing but the hash the suppression list already keeps."""
+    return "erased:" + user_hash(user_id)
+
+
+def user_tables(store: Store) -> list[str]:
+    """Every base table of the store with a ``user_id`` column, in name order."""
+    found = store.query_df(
+        """SELECT DISTINCT c.table_name FROM information_schema.columns c
+           JOIN information_schema.tables t USING (table_catalog, table_schema, table_name)
+           WHERE c.column_name = ? AND t.table_type = 'BASE TABLE'
+             AND c.table_schema = current_schema() AND c.table_catalog = current_database()
+           ORDER BY c.table_name""",
+        [C.USER_ID],
+    )
+    return [str(t) for t in found["table_name"]]
+
+
+def _registry_of(store: Store) -> ModelRegistry | None:
+    """The model registry beside a store file (None for an in-memory store)."""
+    path = getattr(store, "path", None)
+    if path is None or not Path(path).is_file():
+        return None
+    return ModelRegistry.for_store(path)
+
+
+def erase_user(
+    store: Store, user_id: str, *, registry: ModelRegistry | None = None
+) -> dict[str, Any]:
+    """Delete every row naming ``user_id``, scrub the id from saved models, suppress the user.
+
+    In one transaction: deletes the user's rows from every table with a ``user_id`` column
+    (matched exactly) and records the id's hash in ``suppressed_users`` so later rows of the
+    user are rejected with ``"user erased"``. Then rewrites every saved version's ``users.npz``
+    in ``registry`` (default: the registry beside the store file) with the id replaced by
+    :func:`tombstone`. Idempotent. The store file keeps the deleted values in freed pages until
+    :func:`compact` rewrites it.
+
+    Returns ``user_id``, ``deleted`` (rows per table), ``suppressed``, ``models_scrubbed``
+    (the id map files rewritten) and ``quarantine_unattributed``: quarantined rows with raw
+    content but no known user (rows the reader could not parse, and rows stored before
+    migration 3 whose raw text was not a JSON object with a ``user_id``). An erasure cannot
+    tell whose those are and leaves them; docs/howto/privacy.md says how to clear them.
+    """
+    check_user_id(user_id)
+    deleted: dict[str, int] = {}
+    with store.transaction():
+        for table in user_tables(store):
+            where = f'FROM "{table}" WHERE "{C.USER_ID}" = ?'
+            n = int(store.scalar(f"SELECT count(*) {where}", [user_id]))
+            if n:
+                store.execute(f"DELETE {where}", [user_id])
+            deleted[table] = n
+        store.execute(
+            "INSERT INTO suppressed_users VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [user_hash(user_id), datetime.now(UTC).replace(tzinfo=None)],
+        )
+        unattributed = int(
+            store.scalar(
+                f"SELECT count(*) FROM {_QUARANTINE} WHERE user_id IS NULL AND raw IS NOT NULL "
+                "AND table_name IN ('users', 'events')"
+            )
+        )
+    registry = registry if registry is not None else _registry_of(store)
+    scrubbed = registry.scrub_user(user_id, tombstone(user_id)) if registry is not None else []
+    return {
+        "user_id": user_id,
+        "deleted": deleted,
+        "suppressed": True,
+        "models_scrubbed": scrubbed,
+        "quarantine_unattributed": unattributed,
+    }
+
+
+def export_user(store: Store, user_id: str) -> dict[str, Any]:
+    """Every row naming ``user_id``, per table, as JSON-ready data (download-my-data).
+
+    Covers the same tables as :func:`erase_user` (quarantined rows and campaign contacts
+    included). Raises :class:`~shopguide.errors.UnknownIdError` when no table names the user.
+    """
+    check_user_id(user_id)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    out: dict[str, Any] = {"user_id": user_id, "exported_at": now.isoformat()}
+    tables = user_tables(store)
+    for table in tables:
+        frame = store.query_df(f'SELECT * FROM "{table}" WHERE "{C.USER_ID}" = ?', [user_id])
+        out[table] = records(frame)
+    if not any(out[t] for t in tables):
+        raise UnknownIdError("user", [user_id])
+    return out
+
+
+def compact(path: str | Path) -> dict[str, int]:
+    """Rewrite the store file at ``path`` so deleted rows leave no bytes behind (the store
+    must not be open anywhere); see :func:`shopguide.store.compact.compact_store`."""
+    return compact_store(path)
