@@ -42,6 +42,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("shopguide.workflows.modelling", "user-facing model actions"),
     ("shopguide.workflows.campaigns", "user-facing campaign actions"),
     ("shopguide.workflows.retention", "user-facing retention actions"),
+    ("shopguide.workflows.privacy", "erasing and exporting a user, compacting the store"),
 )
 
 HEADER = """\
