@@ -113,3 +113,23 @@ def test_adapter_frames_are_canonical():
     assert data.events["event_id"].is_unique
     assert set(data.events["event_type"]) == {"purchase", "refund"}
     assert len(data.events) + len(data.event_rejects) == 541_909
+
+
+def test_rejected_lines_name_their_customer(loaded):
+    """A rejected line keeps its customer (as the events store it), so erasing that customer
+    deletes it; the anonymous lines name nobody."""
+    store, _ = loaded
+    named = store.query_df(
+        """SELECT q.user_id, json_extract_string(q.raw, '$.CustomerID') AS customer,
+                  q.user_id IN (SELECT user_id FROM events) AS known
+           FROM quarantine q WHERE q.column_name = 'UnitPrice'"""
+    )
+    assert len(named) == 40 and named["user_id"].notna().all()
+    assert (named["user_id"] == named["customer"].astype(float).astype(int).astype(str)).all()
+    assert named["known"].any()
+    assert (
+        store.scalar(
+            "SELECT count(*) FROM quarantine WHERE column_name = 'CustomerID' AND user_id IS NULL"
+        )
+        == 135_080
+    )

@@ -334,7 +334,7 @@ def test_migration_fills_the_user_of_rows_stored_before(tmp_path: Path) -> None:
     report = json.loads(result.output)
     assert report["deleted"]["quarantine"] == 1
     # the CSV line and the truncated JSON cannot be attributed: counted, and kept
-    assert report["quarantine_unattributed"] == 2
+    assert report["quarantine_without_user"] == 2
 
 
 _SCHEMA = """SELECT table_name, column_name, ordinal_position, data_type, is_nullable

@@ -64,10 +64,10 @@ def register(app: typer.Typer) -> None:
                 out.print(f"  {table:<24}{n:>10,}")
         for name in result["models_scrubbed"]:
             out.print(f"  id replaced in model file {name}")
-        if result["quarantine_unattributed"]:
+        if result["quarantine_without_user"]:
             out.print(
-                f"  {result['quarantine_unattributed']:,} quarantined rows have no known user "
-                "and were kept (see docs/howto/privacy.md)"
+                f"  {result['quarantine_without_user']:,} quarantined rows name no user (anonymous "
+                "or unreadable rows) and were kept: see docs/howto/privacy.md"
             )
         if compact_store:
             out.print(f"  store file rewritten ({result['compacted']['bytes_after']:,} bytes)")

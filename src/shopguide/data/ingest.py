@@ -184,7 +184,8 @@ def ingest_frame(
 
     Dataset adapters use this: ``lines`` gives each row's line in the original file and
     ``rejects`` the rows the adapter itself found unusable (columns ``line, column_name, value,
-    reason, raw``), so the accounting still covers every row of the original file.
+    reason, raw``, and optionally ``user_id``: the user the row belongs to, as stored in the
+    events) so the accounting still covers every row of the original file.
     """
     spec = _spec(table)
     if sha256 is None:

@@ -203,7 +203,7 @@ class EraseResponse(BaseModel):
     deleted: dict[str, int]
     suppressed: bool
     models_scrubbed: list[str] = []
-    quarantine_unattributed: int = 0
+    quarantine_without_user: int = 0
 
 
 class Health(BaseModel):

@@ -103,10 +103,11 @@ def erase_user(
     :func:`compact` rewrites it.
 
     Returns ``user_id``, ``deleted`` (rows per table), ``suppressed``, ``models_scrubbed``
-    (the id map files rewritten) and ``quarantine_unattributed``: quarantined rows with raw
-    content but no known user (rows the reader could not parse, and rows stored before
-    migration 3 whose raw text was not a JSON object with a ``user_id``). An erasure cannot
-    tell whose those are and leaves them; docs/howto/privacy.md says how to clear them.
+    (the id map files rewritten) and ``quarantine_without_user``: quarantined users/events
+    rows with raw content but no user recorded (rows with no user id at all, such as anonymous
+    sales; rows the reader could not parse; rows stored before migration 3 whose raw text was
+    not a JSON object with a ``user_id``). An erasure cannot tell whether any is the user's and
+    leaves them; docs/howto/privacy.md says how to review and clear them.
     """
     check_user_id(user_id)
     deleted: dict[str, int] = {}
@@ -134,7 +135,7 @@ def erase_user(
         "deleted": deleted,
         "suppressed": True,
         "models_scrubbed": scrubbed,
-        "quarantine_unattributed": unattributed,
+        "quarantine_without_user": unattributed,
     }
 
 

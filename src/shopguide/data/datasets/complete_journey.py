@@ -335,6 +335,7 @@ def complete_journey_event_rejects(
             "value": bad_rows["quantity"].astype("str").to_numpy(),
             "reason": "zero quantity (a coupon or adjustment line with no goods)",
             "raw": bad_rows.to_json(orient="records", lines=True).splitlines(),
+            "user_id": bad_rows["household_id"].astype("str").to_numpy(),  # as events store it
         }
     )
     return file_line[~bad], rejects

@@ -171,6 +171,10 @@ def read_online_retail(path: str | Path | None = None) -> OnlineRetail:
             "value": value,
             "reason": reason[bad],
             "raw": bad_rows.to_json(orient="records", lines=True, date_format="iso").splitlines(),
+            # the customer of the line, as events store it, so an erasure finds their rows
+            "user_id": [
+                None if pd.isna(c) else str(int(c)) for c in bad_rows["CustomerID"].to_numpy()
+            ],
         }
     )
     keep = ~(no_customer | bad_quantity | bad_price)
