@@ -389,3 +389,21 @@ def test_compact_refuses_a_store_in_use(tmp_path: Path) -> None:
     assert "shopguide serve" in result.output and "Traceback" not in result.output
     assert db.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["shop.duckdb"]  # no leftover copy
+
+
+def test_a_scoring_that_read_the_events_before_an_erasure_writes_no_prediction(
+    tmp_path: Path,
+) -> None:
+    """The service rescored churn in a background thread that read the events before an
+    erasure and wrote the erased user's predictions back after it. Here the user is on the
+    suppression list while their events are still in the store, as that thread saw them."""
+    data = generate(n_users=80, n_items=40, n_events=3_000, seed=4)
+    buyer = str(data.events[data.events["event_type"] == "purchase"]["user_id"].iloc[0])
+    with open_store(tmp_path / "shop.duckdb") as store:
+        for table in ("items", "users", "events"):
+            ingest_frame(store, table, getattr(data, table), source=table)
+        store.execute("INSERT INTO suppressed_users VALUES (sha256(?), now())", [buyer])
+        report = score_store(store)
+        assert report["users"] > 1
+        scored = store.query_df("SELECT user_id FROM user_predictions")["user_id"]
+        assert buyer not in set(scored) and len(scored) > 1

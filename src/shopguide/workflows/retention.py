@@ -29,6 +29,7 @@ import pandas as pd
 
 from shopguide.columns import Columns as C
 from shopguide.config import get_settings
+from shopguide.data.suppression import erased_predicate
 from shopguide.errors import DataError, ModelFormatError
 from shopguide.recommend.registry import ModelRegistry
 from shopguide.recommend.rules import MaxPerCategory, Repurchase, RuleSet
@@ -137,6 +138,11 @@ def _score_with(
     with store.transaction():
         store.execute("DELETE FROM user_predictions WHERE as_of = ?", [as_of.to_pydatetime()])
         store.append("user_predictions", rows)
+        # a scoring that read the events before an erasure must not write the user back
+        store.execute(
+            f"DELETE FROM user_predictions WHERE as_of = ? AND {erased_predicate(C.USER_ID)}",
+            [as_of.to_pydatetime()],
+        )
     report = {
         **getattr(model, "report_", {}),
         "horizon_days": model.horizon_days,
