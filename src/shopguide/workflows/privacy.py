@@ -7,7 +7,7 @@ Which rows name a user is read from the store's schema, not from a list: every b
 a ``user_id`` column (events, users, profiles and their aggregates, predictions, audiences,
 campaign contacts, the quarantine, and any table added later with that column). A row names
 the user when its ``user_id`` equals the id exactly; the quarantine has that column since
-migration 3, filled by ingestion, so an erasure never searches raw text (which deleted other
+migration 4, filled by ingestion, so an erasure never searches raw text (which deleted other
 people's rows whose text merely contained the id).
 
 Besides the store, the published recommender versions hold the id in their ``users.npz`` id
@@ -51,7 +51,7 @@ __all__ = [
     "user_tables",
 ]
 
-#: Where a quarantined row names its user (see migration 3).
+#: Where a quarantined row names its user (see migration 4).
 _QUARANTINE: Final = "quarantine"
 
 
@@ -105,7 +105,7 @@ def erase_user(
     Returns ``user_id``, ``deleted`` (rows per table), ``suppressed``, ``models_scrubbed``
     (the id map files rewritten) and ``quarantine_without_user``: quarantined users/events
     rows with raw content but no user recorded (rows with no user id at all, such as anonymous
-    sales; rows the reader could not parse; rows stored before migration 3 whose raw text was
+    sales; rows the reader could not parse; rows stored before migration 4 whose raw text was
     not a JSON object with a ``user_id``). An erasure cannot tell whether any is the user's and
     leaves them; docs/howto/privacy.md says how to review and clear them.
     """
