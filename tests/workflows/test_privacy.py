@@ -30,13 +30,13 @@ from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.store.schema import MIGRATIONS
 from shopguide.targeting.campaign import Campaign
+from shopguide.workflows.audiences import save_audience
 from shopguide.workflows.campaigns import build_audience
 from shopguide.workflows.retention import score_store
 from shopguide.workflows.serving import (
     build_snapshot,
     campaign_audience,
     ingest_events,
-    save_audience,
     train_and_publish,
 )
 
