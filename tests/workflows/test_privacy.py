@@ -264,20 +264,30 @@ def test_erase_and_export_refuse_an_empty_id(tmp_path: Path, bad_id: str) -> Non
         assert store.scalar("SELECT count(*) FROM suppressed_users") == 0
 
 
-def test_erase_finds_api_rows_whose_raw_escapes_the_id(tmp_path: Path) -> None:
+def test_erase_finds_rows_whose_raw_escapes_the_id(tmp_path: Path) -> None:
+    """A JSON Lines file may write a non-ASCII id as ``\\u00eb``; its quarantined raw line keeps
+    that form, which a text search for the id never found. The API's rows are erased too."""
     db = tmp_path / "shop.duckdb"
+    lines = tmp_path / "events.jsonl"
+    lines.write_text(
+        "".join(
+            json.dumps({"user_id": user, "item_id": "i1", "event_type": "hover",
+                        "timestamp": "2024-01-01T00:00:00"}) + "\n"
+            for user in ("Zoë", "Zoe")
+        )
+    )  # fmt: skip
     with open_store(db) as store:
+        ingest_file(store, "events", lines)
         ingest_events(
             store,
             [{"user_id": "Zoë", "item_id": "i1", "event_type": "hover",
-              "timestamp": "2024-01-01T00:00:00"},
-             {"user_id": "Zoe", "item_id": "i1", "event_type": "hover",
-              "timestamp": "2024-01-01T00:00:00"}],
+              "timestamp": "2024-01-02T00:00:00"}],
         )  # fmt: skip
         raws = store.query_df("SELECT raw FROM quarantine")["raw"].tolist()
-        assert any("\\u00eb" in r for r in raws)  # the JSON of the row escapes the id
+        assert any("\\u00eb" in r for r in raws)  # the file's line escapes the id
     result = CliRunner().invoke(_app(), ["erase", "Zoë", "--yes", "--db", str(db), "--json"])
     assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["deleted"]["quarantine"] == 2
     with open_store(db) as store:
         assert store.query_df("SELECT user_id FROM quarantine")["user_id"].tolist() == ["Zoe"]
 
