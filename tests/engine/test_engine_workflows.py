@@ -20,6 +20,8 @@ from shopguide.engine import export_store, parquet_layout
 from shopguide.errors import ConfigError, DataError
 from shopguide.recommend.knn import UserKNN
 from shopguide.workflows.engine import (
+    KnnOptions,
+    SparkJob,
     item_knn_step,
     resolve_engine,
     resolve_master,
@@ -89,7 +91,9 @@ def test_broadcast_item_knn_with_rules_is_identical_on_both_engines(
     assert len(local) > 100
     pd.testing.assert_frame_equal(remote, local, check_dtype=False)
 
-    summary = spark_job("item-knn", shop.parquet, tmp_path, k=10, n=5, mode="broadcast")
+    summary = spark_job(
+        SparkJob("item-knn", shop.parquet, tmp_path, n=5, knn=KnnOptions(k=10, mode="broadcast"))
+    )
     out = Path(summary["out"])
     written = duckdb.sql(
         "SELECT user_id, rank, item_id, score "
@@ -139,7 +143,8 @@ def test_spark_job_user_knn_writes_the_local_neighbours_and_lists(
 ) -> None:
     """Parquet in, Parquet out in three user blocks: neighbours (id, float32 similarity) and
     top-N lists equal the local UserKNN's exactly."""
-    summary = spark_job("user-knn", shop.parquet, tmp_path, k=10, n=5, user_blocks=3)
+    job = SparkJob("user-knn", shop.parquet, tmp_path, n=5, knn=KnnOptions(k=10, user_blocks=3))
+    summary = spark_job(job)
     folder = Path(summary["out"])
     got_neighbours = duckdb.sql(
         "SELECT user_id, neighbour_id, sim, rank "

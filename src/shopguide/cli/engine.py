@@ -10,7 +10,7 @@ defaults). Registered on the main app by :func:`register`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,6 +24,9 @@ from shopguide.cli._common import (
     out,
     print_table,
 )
+
+if TYPE_CHECKING:
+    from shopguide.engine.spark.job import SparkStep
 
 MasterOption = Annotated[
     str | None,
@@ -63,12 +66,25 @@ ListsFileOption = Annotated[
 
 
 def _run_job(
-    step: str, events: Path, out_dir: Path, master: str | None, as_json: bool, **params: object
+    step: SparkStep,
+    events: Path,
+    out_dir: Path,
+    master: str | None,
+    as_json: bool,
+    *,
+    knn: dict[str, Any] | None = None,
+    als: dict[str, Any] | None = None,
+    **job: Any,
 ) -> None:
-    from shopguide.workflows.engine import spark_job
+    """Run one :class:`~shopguide.engine.spark.job.SparkJob` and print its summary."""
+    from shopguide.workflows.engine import AlsOptions, KnnOptions, SparkJob, spark_job
 
     with handled(as_json):
-        summary = spark_job(step, events, out_dir, master=master, **params)  # type: ignore[arg-type]
+        spec = SparkJob(
+            step, events, out_dir, knn=KnnOptions(**(knn or {})), als=AlsOptions(**(als or {})),
+            **job,
+        )  # fmt: skip
+        summary = spark_job(spec, master=master)
     if as_json:
         emit_json(summary)
     else:
@@ -78,16 +94,23 @@ def _run_job(
 
 
 def _store_lists(
-    step: Any, db: Path | None, out_file: Path | None, as_json: bool, title: str, **params: Any
+    step: str,
+    db: Path | None,
+    out_file: Path | None,
+    as_json: bool,
+    title: str,
+    engine: Any,
+    **params: Any,
 ) -> None:
-    """Run a top-N workflow ``step(store, **params)`` on the store read-only, then
-    :func:`_emit_lists` its rows."""
+    """Run the top-N step ``step`` (``"item_knn"`` or ``"user_knn"``) of the engine ``engine``
+    (chosen by :func:`_engine`) on the store read-only, then :func:`_emit_lists` its rows."""
     from shopguide.store import open_store
 
     with handled(as_json):
+        chosen = engine()
         store = open_store(db_path(db), read_only=True)
         try:
-            frame = step(store, **params)
+            frame = getattr(chosen, step)(store, **params)
         finally:
             store.close()
     _emit_lists(frame, out_file, as_json, title=title)
@@ -184,11 +207,8 @@ def register(app: typer.Typer) -> None:
             out_dir,
             master,
             as_json,
-            k=k,
+            knn={"k": k, "mode": mode, "threshold": threshold, "user_blocks": user_blocks},
             n=n,
-            mode=mode,
-            threshold=threshold,
-            user_blocks=user_blocks,
             as_of=as_of,
         )
 
@@ -238,12 +258,14 @@ def register(app: typer.Typer) -> None:
             out_dir,
             master,
             as_json,
-            k=k,
+            knn={
+                "k": k,
+                "mode": mode,
+                "user_blocks": user_blocks,
+                "max_item_users": max_item_users,
+                "min_co_items": min_co_items,
+            },
             n=n,
-            mode=mode,
-            user_blocks=user_blocks,
-            max_item_users=max_item_users,
-            min_co_items=min_co_items,
             as_of=as_of,
         )
 
@@ -267,10 +289,12 @@ def register(app: typer.Typer) -> None:
             out_dir,
             master,
             as_json,
-            factors=factors,
-            iterations=iterations,
-            regularization=regularization,
-            alpha=alpha,
+            als={
+                "factors": factors,
+                "iterations": iterations,
+                "regularization": regularization,
+                "alpha": alpha,
+            },
             n=n,
             as_of=as_of,
         )
@@ -285,12 +309,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a profile version in the store with the chosen engine."""
         from shopguide.store import open_store
-        from shopguide.workflows.engine import profiles_step
+        from shopguide.workflows.engine import get_engine
 
         with handled(as_json):
+            chosen = get_engine(engine, master=master)
             store = open_store(db_path(db))
             try:
-                summary = profiles_step(store, as_of, engine=engine, master=master)
+                summary = chosen.profiles(store, as_of)
             finally:
                 store.close()
         if as_json:
@@ -312,12 +337,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The RFM table with the chosen engine."""
         from shopguide.store import open_store
-        from shopguide.workflows.engine import rfm_step
+        from shopguide.workflows.engine import get_engine
 
         with handled(as_json):
+            chosen = get_engine(engine, master=master)
             store = open_store(db_path(db), read_only=True)
             try:
-                frame = rfm_step(store, as_of, engine=engine, master=master)
+                frame = chosen.rfm(store, as_of)
             finally:
                 store.close()
         if as_json:
@@ -340,12 +366,12 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Top-N item-KNN recommendations for every user with the chosen engine."""
-        from shopguide.workflows.engine import item_knn_step
+        from shopguide.workflows.engine import check_item_knn_mode, get_engine
 
-        _store_lists(
-            item_knn_step, db, out_file, as_json, f"item-KNN top-{n}",
-            k=k, n=n, engine=engine, master=master, mode=mode,
-        )  # fmt: skip
+        def chosen() -> Any:
+            return get_engine(engine, master=master, mode=check_item_knn_mode(mode))
+
+        _store_lists("item_knn", db, out_file, as_json, f"item-KNN top-{n}", chosen, k=k, n=n)
 
     @engine_app.command("user-knn")
     def engine_user_knn(
@@ -366,9 +392,10 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Top-N user-KNN recommendations for every user with the chosen engine."""
-        from shopguide.workflows.engine import user_knn_step
+        from shopguide.workflows.engine import check_user_knn_mode, get_engine
 
-        _store_lists(
-            user_knn_step, db, out_file, as_json, f"user-KNN top-{n}",
-            k=k, n=n, engine=engine, master=master, user_blocks=user_blocks, mode=mode,
-        )  # fmt: skip
+        def chosen() -> Any:
+            knn_mode = check_user_knn_mode(mode)
+            return get_engine(engine, master=master, mode=knn_mode, user_blocks=user_blocks)
+
+        _store_lists("user_knn", db, out_file, as_json, f"user-KNN top-{n}", chosen, k=k, n=n)

@@ -18,7 +18,7 @@ from typing import Any
 
 from shopguide.compat import require
 
-__all__ = ["DEFAULT_MASTER", "spark_session", "stop_session"]
+__all__ = ["DEFAULT_MASTER", "job_session", "spark_session", "stop_session"]
 
 #: The master URL used when none is given: Spark inside this process on two cores.
 DEFAULT_MASTER = "local[2]"
@@ -84,6 +84,19 @@ def spark_session(
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel(log_level)
     return session
+
+
+def job_session(master: str | None = None) -> Any:
+    """The session a ShopGuide step runs in.
+
+    ``master``, else ``$SHOPGUIDE_SPARK_MASTER``, else ``local[2]``; but when the process was
+    launched by ``spark-submit`` and neither is set, the master ``spark-submit`` chose.
+    """
+    from shopguide.engine.base import MASTER_ENV, resolve_master
+
+    if master is None and not os.environ.get(MASTER_ENV) and "PYSPARK_GATEWAY_PORT" in os.environ:
+        return spark_session(None)
+    return spark_session(resolve_master(master))
 
 
 def stop_session() -> None:
