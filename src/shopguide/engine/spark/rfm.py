@@ -1,5 +1,8 @@
 """RFM scores and segments on Spark, identical to :mod:`shopguide.profiles.lifecycle`.
 
+:func:`spark_rfm_table` runs the local RFM statement translated to Spark SQL; only the
+scores are computed differently, by :func:`rfm_scores`, for scale:
+
 The quintile score of a buyer is ``ceil(5 * avg_rank / n)`` with tied values sharing the
 average of their positions, computed in integers as
 ``(5 * (rank_min + rank_max) + 2n - 1) div (2n)`` (see the lifecycle module). Instead of a
@@ -17,12 +20,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
+from shopguide.analytics.rfm import RFM_CTES
 from shopguide.compat import require
-from shopguide.engine.spark.io import EngineData, timestamp_literal
+from shopguide.engine.spark.dialect import to_spark
+from shopguide.engine.spark.io import EngineData
 from shopguide.profiles.lifecycle import SEGMENT_GRID
 
 __all__ = ["RFM_COLUMNS", "quintile_scores", "rfm_scores", "spark_rfm_table"]
 
+#: Prefix of this job's temporary views.
+PREFIX: Final = "sgr_"
 #: Columns of :func:`spark_rfm_table` (those of :func:`shopguide.analytics.rfm.rfm_table`).
 RFM_COLUMNS: Final[tuple[str, ...]] = (
     "user_id",
@@ -103,46 +110,23 @@ def rfm_scores(buyers: Any) -> Any:
     )
 
 
-def _buyers_sql(as_of: str) -> str:
-    return f"""
-WITH lines AS (
-    SELECT user_id, `timestamp` AS ts,
-           quantity * coalesce(price, 0D) - coalesce(discount, 0D) AS spend,
-           coalesce(order_id, concat('day:', CAST(CAST(`timestamp` AS DATE) AS STRING)))
-               AS order_key
-    FROM sg_rfm_events WHERE event_type = 'purchase'
-),
-orders AS (SELECT user_id, order_key, min(ts) AS placed_at FROM lines GROUP BY 1, 2),
-spend AS (SELECT user_id, sum(spend) AS gross FROM lines GROUP BY 1),
-refunds AS (
-    SELECT user_id, sum(abs(quantity) * coalesce(price, 0D) - coalesce(discount, 0D)) AS refunds
-    FROM sg_rfm_events WHERE event_type = 'refund' GROUP BY 1
-),
-per_user AS (
-    SELECT user_id, count(*) AS orders, max(placed_at) AS last_order_at
-    FROM orders GROUP BY 1
-)
-SELECT o.user_id,
-       datediff(CAST({as_of} AS DATE), CAST(o.last_order_at AS DATE)) AS recency_days,
-       o.orders,
-       s.gross - coalesce(r.refunds, 0D) AS monetary
-FROM per_user o
-JOIN spend s ON s.user_id = o.user_id
-LEFT JOIN refunds r ON r.user_id = o.user_id"""
-
-
 def spark_rfm_table(data: EngineData, as_of: datetime) -> Any:
     """One row per buyer as of ``as_of``: R, F, M, the scores and the segment.
 
-    The same rows and columns (:data:`RFM_COLUMNS`) as
-    :func:`shopguide.analytics.rfm.rfm_table` gives on the same data.
+    The statement of :func:`shopguide.analytics.rfm.rfm_table` (:data:`~shopguide.analytics.
+    rfm.RFM_CTES`), translated by :mod:`shopguide.engine.spark.dialect`, except its scores,
+    which :func:`rfm_scores` computes; the same rows and columns (:data:`RFM_COLUMNS`).
     """
     spark = data.events.sparkSession
-    data.events_until(as_of).createOrReplaceTempView("sg_rfm_events")
-    buyers = spark.sql(_buyers_sql(timestamp_literal(as_of))).cache()
-    scores = rfm_scores(buyers)
-    return (
-        buyers.join(scores, on="user_id")
-        .withColumnRenamed("orders", "frequency")
-        .select(*RFM_COLUMNS)
-    )
+    data.events_until(as_of).createOrReplaceTempView(f"{PREFIX}events")
+    data.items.createOrReplaceTempView(f"{PREFIX}items")
+    statement = to_spark(f"WITH {RFM_CTES} SELECT * FROM rfm", as_of=as_of, prefix=PREFIX)
+    for name, sql in statement.ctes.items():
+        if name == "rfm_scores":
+            frame = rfm_scores(spark.table(f"{PREFIX}buyers"))
+        else:
+            frame = spark.sql(sql)
+            if name == "buyers":
+                frame = frame.cache()
+        frame.createOrReplaceTempView(PREFIX + name)
+    return spark.sql(statement.query).select(*RFM_COLUMNS)
