@@ -43,6 +43,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("shopguide.workflows.campaigns", "user-facing campaign actions"),
     ("shopguide.workflows.retention", "user-facing retention actions"),
     ("shopguide.workflows.privacy", "erasing and exporting a user, compacting the store"),
+    ("shopguide.workflows.engine", "the heavy steps on a chosen engine (local or Spark)"),
 )
 
 HEADER = """\
