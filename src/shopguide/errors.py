@@ -13,9 +13,11 @@ ShopGuideError
 │   ├── RowError                 one bad value at a file, line and column
 │   └── InvalidIdError           an id that cannot name anyone (empty or only spaces)
 ├── NotFittedError               a model method was called before ``fit``
+│   └── NotBoundError            a call on external ids to a model without its id maps
 ├── UnknownIdError               a user or item id the model or store does not know
 ├── JobConflictError             a job of the same kind is already queued or running
 └── ModelFormatError             a saved model cannot be loaded
+    └── NoCurrentModelError      the store has no current model (publish one first)
 """
 
 from __future__ import annotations
@@ -166,6 +168,17 @@ class NotFittedError(ShopGuideError, AttributeError):
         )
 
 
+class NotBoundError(NotFittedError):
+    """A call on external ids (``recommend_users``) to a model not bound to interactions."""
+
+    def __init__(self, model: str) -> None:
+        ShopGuideError.__init__(
+            self,
+            f"this {model} is not bound to interactions, so it cannot translate external ids",
+            hint=f"fit it on an Interactions, or call {model}.bind(interactions) first",
+        )
+
+
 class UnknownIdError(ShopGuideError, KeyError):
     """An external user or item id is not known."""
 
@@ -194,3 +207,14 @@ class JobConflictError(ShopGuideError):
 
 class ModelFormatError(ShopGuideError):
     """A saved model has a missing file or an unsupported format version."""
+
+
+class NoCurrentModelError(ModelFormatError):
+    """The store has no current model, and no ``--model NAME`` said which one to use."""
+
+    def __init__(self, store: str) -> None:
+        super().__init__(
+            f"the store {store} has no current model",
+            hint="publish one with `shopguide compare` (evaluates every model and makes the "
+            "best current) or `shopguide train MODEL`, or name one with --model NAME",
+        )

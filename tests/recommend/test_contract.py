@@ -197,3 +197,40 @@ def test_create_model_names() -> None:
         create_model("magic")
     with pytest.raises(ValueError, match="bad parameter"):
         create_model("ease", kk=1)
+
+
+def test_rows_of_requested_users_are_never_read_as_the_full_matrix(case) -> None:
+    """The issue's case: ``recommend(p, X[p])`` with ``p`` a permutation of every user gives
+    each user's own history row, so no already-seen item comes back."""
+    _, model = case
+    x = sp.random(100, 200, density=0.05, random_state=0, format="csr", dtype=np.float32)
+    x.data[:] = 1
+    model.fit(x)
+    p = np.random.RandomState(0).permutation(100)
+    ids, _ = model.recommend(p, x[p], n=10)
+    for i, user in enumerate(p):
+        assert not set(x[user].indices.tolist()) & set(ids[i][ids[i] >= 0].tolist())
+    # the full matrix in a reordering of all users, said explicitly, gives the same answer
+    full, _ = model.recommend(p, x, n=10, full_matrix=True)
+    np.testing.assert_array_equal(ids, full)
+    with pytest.raises(ValueError, match="one row per requested user"):
+        model.recommend(p[:5], x, n=10, full_matrix=False)
+    with pytest.raises(ValueError, match="full_matrix=True"):
+        model.recommend(p[:5], x[p[:5]], n=10, full_matrix=True)
+
+
+def test_set_params_and_sklearn_clone(case, tiny) -> None:
+    from sklearn.base import clone
+
+    name, model = case
+    model.fit(tiny)
+    copy = clone(model)
+    assert type(copy) is type(model) and copy.get_params() == model.get_params()
+    assert not copy.is_fitted  # a clone is a new, unfitted estimator
+    params = model.get_params()
+    first = next(iter(params))
+    assert model.set_params(**{first: params[first]}) is model
+    with pytest.raises(ValueError, match="no parameter 'nonsense'"):
+        model.set_params(nonsense=1)
+    if "k" in params:
+        assert model.set_params(k=2).get_params()["k"] == 2

@@ -65,3 +65,38 @@ def test_similar_items_frame() -> None:
     assert frame.item_id.tolist() == ["tea"] * len(frame)
     assert "tea" not in frame.similar_item_id.tolist()
     assert (frame.score.diff().dropna() <= 0).all()
+
+
+def test_recommend_users_on_external_ids_returns_a_frame() -> None:
+    inter = build_interactions(EVENTS)
+    model = ItemKNN(k=3).fit(inter)  # fitted on Interactions: bound to its id maps
+    frame = model.recommend_users(["cid", "ann"], n=2)
+    assert list(frame.columns) == ["user_id", "rank", "item_id", "score"]
+    assert frame["user_id"].drop_duplicates().tolist() == ["cid", "ann"]  # order kept
+    for user in ("ann", "cid"):
+        own = set(EVENTS.loc[EVENTS.user_id == user, "item_id"])
+        mine = frame[frame.user_id == user]
+        assert not own & set(mine.item_id) and mine["rank"].tolist() == list(
+            range(1, len(mine) + 1)
+        )
+    expected = recommendations_frame(
+        model, inter.users, inter.items, ["cid", "ann"], inter.matrix, n=2
+    )
+    pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
+    blocked = model.recommend_users(["ann"], n=2, items_blocked=["pot", "unknown"])
+    assert "pot" not in blocked.item_id.tolist()
+    with pytest.raises(UnknownIdError, match="nobody"):
+        model.recommend_users(["nobody"])
+
+
+def test_recommend_users_needs_the_id_maps(tmp_path) -> None:
+    from shopguide.errors import NotBoundError
+
+    inter = build_interactions(EVENTS)
+    model = ItemKNN(k=3).fit(inter.matrix)
+    with pytest.raises(NotBoundError, match="bind"):
+        model.recommend_users(["ann"])
+    registry = ModelRegistry(tmp_path)
+    registry.publish("item-knn", model, inter.users, inter.items)
+    loaded = registry.load("item-knn").model.bind(inter)  # a loaded model, bound again
+    assert not loaded.recommend_users(["ann"], n=2).empty

@@ -36,9 +36,11 @@ from typing import Any, ClassVar, TypeAlias, TypeVar
 import numpy as np
 import scipy.sparse as sp
 
+from shopguide.data.matrix import Interactions
 from shopguide.errors import ModelFormatError, NotFittedError
 from shopguide.recommend import _kernels
 from shopguide.recommend._topn import topn_dense, topn_sparse
+from shopguide.recommend.external import ExternalIds
 
 __all__ = [
     "FORMAT_VERSION",
@@ -114,7 +116,7 @@ def _selector_mask(selector: ItemSelector, n_items: int, what: str) -> np.ndarra
     return mask
 
 
-class Recommender:
+class Recommender(ExternalIds):
     """Base class of all recommenders; see the module docstring for the hooks.
 
     Subclasses set ``model_name`` (the name used by :func:`model_class`, the registry and
@@ -131,14 +133,30 @@ class Recommender:
             _MODELS[cls.model_name] = cls
 
     # --- parameters (scikit-learn style) ---------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters and their current values."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters and their current values (``deep`` is accepted for
+        scikit-learn; recommenders hold no nested estimators)."""
         sig = inspect.signature(type(self).__init__)
         return {
             p.name: getattr(self, p.name)
             for p in sig.parameters.values()
             if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
         }
+
+    def set_params(self: R, **params: Any) -> R:
+        """Set constructor parameters by name and return ``self`` (scikit-learn style, so
+        ``sklearn.base.clone`` and grid searches work). Unknown names raise ``ValueError``
+        naming the valid ones; the new values apply at the next :meth:`fit`."""
+        valid = self.get_params()
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__} has no parameter {', '.join(map(repr, unknown))}; "
+                f"valid: {', '.join(sorted(valid))}"
+            )
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -154,13 +172,19 @@ class Recommender:
         if not self.is_fitted:
             raise NotFittedError(type(self).__name__)
 
-    def fit(self: R, user_items: sp.spmatrix, **fit_params: Any) -> R:
-        """Learn from a user x item matrix (rows = users, columns = items); returns ``self``."""
-        matrix = as_user_items(user_items)
+    def fit(self: R, user_items: sp.spmatrix | Interactions, **fit_params: Any) -> R:
+        """Learn from a user x item matrix (rows = users, columns = items); returns ``self``.
+
+        Given an :class:`~shopguide.data.matrix.Interactions`, the model is also bound to it,
+        so :meth:`recommend_users` answers on external ids."""
+        bound = user_items if isinstance(user_items, Interactions) else None
+        matrix = as_user_items(bound.matrix if bound is not None else user_items)
         if matrix.nnz and matrix.data.min() < 0:
             raise ValueError("user_items must not contain negative values")
         self._fit(matrix, **fit_params)
         self.n_users_, self.n_items_ = (int(x) for x in matrix.shape)
+        if bound is not None:
+            self.bind(bound)
         return self
 
     def _fit(self, user_items: sp.csr_matrix, **fit_params: Any) -> None:
@@ -179,26 +203,42 @@ class Recommender:
         cells. Must agree with :meth:`_score_block`."""
         return None
 
-    def _rows_of(self, user_rows: np.ndarray, user_items: Any) -> sp.csr_matrix:
-        """The rows of ``user_items`` that belong to ``user_rows``.
+    def _rows_of(
+        self, user_rows: np.ndarray, user_items: Any, full_matrix: bool | None = None
+    ) -> sp.csr_matrix:
+        """The rows of ``user_items`` that belong to ``user_rows`` (see :meth:`recommend`).
 
-        ``user_items`` is either the full matrix (``n_users_`` rows, indexed by
-        ``user_rows``) or already the rows of those users (``len(user_rows)`` rows). When
-        both counts are equal the full-matrix reading wins.
+        ``full_matrix=None``: one row per requested user whenever the row count is
+        ``len(user_rows)``; the full matrix only when the row count is ``n_users_`` and
+        differs. ``True``/``False`` say which it is, and a wrong row count raises.
         """
         matrix = as_user_items(user_items)
         if matrix.shape[1] != self.n_items_:
             raise ValueError(
                 f"user_items has {matrix.shape[1]} item columns, the model knows {self.n_items_}"
             )
-        if matrix.shape[0] == self.n_users_:
+        per_user = len(user_rows)
+        if full_matrix is None:
+            full_matrix = matrix.shape[0] != per_user and matrix.shape[0] == self.n_users_
+            if matrix.shape[0] not in (per_user, self.n_users_):
+                raise ValueError(
+                    f"user_items must have {per_user} rows (one per requested user, in the "
+                    f"order of user_rows) or {self.n_users_} rows (the full matrix), got "
+                    f"{matrix.shape[0]}"
+                )
+        if full_matrix:
+            if matrix.shape[0] != self.n_users_:
+                raise ValueError(
+                    f"full_matrix=True: user_items must have the model's {self.n_users_} user "
+                    f"rows, got {matrix.shape[0]}"
+                )
             return matrix[user_rows]
-        if matrix.shape[0] == len(user_rows):
-            return matrix
-        raise ValueError(
-            f"user_items must have {self.n_users_} rows (all users) or {len(user_rows)} rows "
-            f"(one per requested user), got {matrix.shape[0]}"
-        )
+        if matrix.shape[0] != per_user:
+            raise ValueError(
+                f"full_matrix=False: user_items must have one row per requested user "
+                f"({per_user}), got {matrix.shape[0]}"
+            )
+        return matrix
 
     def recommend(
         self,
@@ -210,6 +250,7 @@ class Recommender:
         items_blocked: ItemSelector = None,
         *,
         repurchasable: ItemSelector = None,
+        full_matrix: bool | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``n`` items for each user in ``user_rows``.
 
@@ -219,7 +260,13 @@ class Recommender:
             Internal user indices (a scalar gives 1-row outputs).
         user_items:
             Interactions used for filtering (and by models that score from a user's own
-            items): the full user x item matrix, or its rows for ``user_rows`` only.
+            items). Either one row per requested user, row ``i`` holding the history of
+            ``user_rows[i]`` (``X[user_rows]``, as implicit and RecTools take it), or the full
+            user x item matrix, indexed by ``user_rows``. The rule: with ``full_matrix=None``
+            a matrix of ``len(user_rows)`` rows is always read as one row per requested
+            user, even when that count equals the number of users; a matrix is read as the
+            full one only when it has ``n_users_`` rows and ``len(user_rows)`` differs. Pass
+            the full matrix for a reordering of all users with ``full_matrix=True``.
         n:
             Items per user.
         filter_already_liked:
@@ -230,6 +277,9 @@ class Recommender:
         repurchasable:
             Items exempt from ``filter_already_liked`` (items people buy again, such as
             consumables): they may be recommended although the user has them.
+        full_matrix:
+            ``True``: ``user_items`` is the full matrix; ``False``: one row per requested
+            user; ``None``: decided by the row count as above. A wrong row count raises.
 
         Returns
         -------
@@ -243,7 +293,7 @@ class Recommender:
         rows = np.atleast_1d(np.asarray(user_rows, dtype=np.int64))
         if rows.size and (rows.min() < 0 or rows.max() >= self.n_users_):
             raise IndexError(f"user rows must be in 0..{self.n_users_ - 1}")
-        matrix = self._rows_of(rows, user_items)
+        matrix = self._rows_of(rows, user_items, full_matrix)
         allowed = _selector_mask(items_allowed, self.n_items_, "items_allowed")
         blocked = _selector_mask(items_blocked, self.n_items_, "items_blocked")
         again = _selector_mask(repurchasable, self.n_items_, "repurchasable")

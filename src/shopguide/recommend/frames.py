@@ -42,9 +42,9 @@ def recommendations_frame(
     if rules is not None:
         if catalog is None:
             raise ValueError("rules need an ItemCatalog")
-        ids, scores = rules.recommend(model, rows, user_items, catalog, n=n)
+        ids, scores = rules.recommend(model, rows, user_items, catalog, n=n, full_matrix=True)
     else:
-        ids, scores = model.recommend(rows, user_items, n=n)
+        ids, scores = model.recommend(rows, user_items, n=n, full_matrix=True)
     records = []
     matrix = sp.csr_matrix(user_items)
     for user_pos, (row, user_id) in enumerate(zip(rows, user_ids, strict=True)):

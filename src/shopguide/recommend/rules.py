@@ -235,8 +235,10 @@ class RuleSet:
         *,
         filter_already_liked: bool = True,
         items_blocked: np.ndarray | Sequence[int] | None = None,
+        full_matrix: bool | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``model.recommend`` with every rule applied; same output convention."""
+        """``model.recommend`` with every rule applied; same output convention, and the same
+        reading of ``user_items`` and ``full_matrix`` (see :meth:`Recommender.recommend`)."""
         if len(catalog) != model.n_items_:
             raise ValueError(f"catalog has {len(catalog)} items, the model {model.n_items_}")
         diverse = self.diversity()
@@ -249,6 +251,7 @@ class RuleSet:
             items_allowed=self.allowed(catalog),
             items_blocked=None if items_blocked is None else np.asarray(items_blocked),
             repurchasable=self.repurchasable(catalog),
+            full_matrix=full_matrix,
         )
         if diverse is None:
             return ids, scores
