@@ -90,3 +90,37 @@ def test_prune_keeps_the_newest_the_current_and_the_protected(tiny, tmp_path) ->
     assert registry.prune("popular", 10) == []
     with pytest.raises(ValueError, match="at least 1"):
         registry.prune("popular", 0)
+
+
+def test_the_stores_current_model_is_one_record_naming_model_and_version(tiny, tmp_path) -> None:
+    registry = ModelRegistry(tmp_path)
+    assert registry.current() is None
+    v1 = registry.publish("item-knn", ItemKNN(k=3).fit(tiny), USERS, ITEMS)
+    assert registry.current() is None  # publishing alone does not choose the store's model
+    registry.make_current("item-knn", v1, reason="first")
+    pop = registry.publish("popular", Popular().fit(tiny), USERS, ITEMS)
+    record = registry.make_current("popular", pop, reason="compare winner")
+    current = registry.current()
+    assert current == record and (current.model, current.version) == ("popular", "v0001")
+    assert current.reason == "compare winner" and current.set_at
+    v2 = registry.publish("item-knn", ItemKNN(k=5).fit(tiny), USERS, ITEMS)
+    assert registry.current().model == "popular"  # a newer item-knn does not move it
+    assert registry.current_version("item-knn") == v2
+    with pytest.raises(ModelFormatError, match="no version 'v0009'"):
+        registry.make_current("item-knn", "v0009")
+    assert registry.current().model == "popular"  # a refused change leaves it as it was
+    assert not [p for p in (tmp_path / "models").iterdir() if p.name.startswith(".")]
+    (tmp_path / "models" / "current.json").write_text("{not json")
+    with pytest.raises(ModelFormatError, match="current-model record"):
+        registry.current()
+
+
+def test_prune_never_removes_the_stores_current_model(tiny, tmp_path) -> None:
+    registry = ModelRegistry(tmp_path)
+    first = registry.publish("item-knn", ItemKNN(k=3).fit(tiny), USERS, ITEMS)
+    registry.make_current("item-knn", first)
+    for _ in range(3):
+        registry.publish("item-knn", ItemKNN(k=4).fit(tiny), USERS, ITEMS)
+    assert registry.prune("item-knn", keep=1) == ["v0002", "v0003"]
+    assert registry.versions("item-knn") == [first, "v0004"]
+    assert registry.load("item-knn", registry.current().version).version == first  # type: ignore[union-attr]

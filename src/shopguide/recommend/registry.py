@@ -6,7 +6,8 @@ Layout under the store's folder::
                            /model/arrays.npz
                            /users.npz, items.npz  id maps of the matrix it was fitted on
                            /meta.json             created_at, free-form metadata
-    models/<name>/CURRENT                         the published version (one line)
+    models/<name>/CURRENT                         the published version of <name> (one line)
+    models/current.json                           the store's current model: name and version
 
 Publishing is atomic: a version is written into a temporary folder and renamed into place
 with ``os.replace``; then ``CURRENT`` is replaced the same way. A reader therefore sees
@@ -16,6 +17,10 @@ Old versions are removed by :meth:`ModelRegistry.prune` (the trainings of the CL
 service call it after publishing): the newest N stay, and so do the current one and any the
 caller protects (the one a running service answers from). A version is renamed out of the
 listing first and deleted after, so no reader sees one half-deleted.
+
+``current.json`` is the one model every interface uses unless told otherwise (``compare``
+and ``train`` set it; see :meth:`ModelRegistry.make_current`). ``<name>/CURRENT`` only says
+which version of that one model ``--model NAME`` loads.
 """
 
 from __future__ import annotations
@@ -44,7 +49,14 @@ from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.mf import ALS, BPR
 from shopguide.recommend.popular import Popular
 
-__all__ = ["MODEL_NAMES", "LoadedModel", "ModelRegistry", "create_model", "parse_params"]
+__all__ = [
+    "MODEL_NAMES",
+    "CurrentModel",
+    "LoadedModel",
+    "ModelRegistry",
+    "create_model",
+    "parse_params",
+]
 
 #: The names ``create_model`` (and ``shopguide train MODEL``) accept.
 MODEL_NAMES: tuple[str, ...] = tuple(
@@ -112,6 +124,25 @@ class LoadedModel:
     users: IdMap
     items: IdMap
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CurrentModel:
+    """The store's current model: which published version of which model, since when, why."""
+
+    model: str
+    version: str
+    set_at: str = ""
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        """The record as written to ``current.json``."""
+        return {
+            "model": self.model,
+            "version": self.version,
+            "set_at": self.set_at,
+            "reason": self.reason,
+        }
 
 
 class ModelRegistry:
@@ -190,8 +221,9 @@ class ModelRegistry:
         os.replace(tmp, folder / "CURRENT")
 
     def prune(self, name: str, keep: int, protect: Collection[str] = ()) -> list[str]:
-        """Delete the versions of ``name`` but the ``keep`` newest, the current one and those
-        in ``protect``; return the deleted versions, oldest first."""
+        """Delete the versions of ``name`` but the ``keep`` newest, the current one (of ``name``
+        and of the store, see :meth:`current`) and those in ``protect``; return the deleted
+        versions, oldest first."""
         if keep < 1:
             raise ValueError(f"keep must be at least 1, not {keep}")
         folder = self._model_dir(name)
@@ -200,6 +232,9 @@ class ModelRegistry:
         current = self.current_version(name)
         if current is not None:
             spared.add(current)
+        store_current = self.current()
+        if store_current is not None and store_current.model == name:
+            spared.add(store_current.version)  # the store's current model is never pruned
         removed: list[str] = []
         for version in versions:
             if version in spared:
@@ -212,6 +247,38 @@ class ModelRegistry:
             shutil.rmtree(trash, ignore_errors=True)
             removed.append(version)
         return removed
+
+    def current(self) -> CurrentModel | None:
+        """The store's current model (``models/current.json``), or ``None`` when none is set."""
+        pointer = self.root / "current.json"
+        try:
+            data = json.loads(pointer.read_text())
+            return CurrentModel(
+                model=str(data["model"]),
+                version=str(data["version"]),
+                set_at=str(data.get("set_at", "")),
+                reason=str(data.get("reason", "")),
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelFormatError(
+                f"cannot read the current-model record {pointer}: {exc}",
+                hint="make a model current again: shopguide compare, or shopguide train MODEL",
+            ) from exc
+
+    def make_current(self, name: str, version: str, *, reason: str = "") -> CurrentModel:
+        """Make ``version`` of ``name`` the store's current model (atomic replace of
+        ``current.json``); ``reason`` says why (``"compare winner"``, ``"train"``)."""
+        folder = self._model_dir(name)
+        if not (folder / version).is_dir():
+            raise ModelFormatError(f"model {name!r} has no version {version!r}")
+        record = CurrentModel(name, version, datetime.now(UTC).isoformat(), reason)
+        fd, tmp = tempfile.mkstemp(prefix=".current-", dir=self.root)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(record.to_dict(), handle, indent=2)
+        os.replace(tmp, self.root / "current.json")
+        return record
 
     def load(self, name: str, version: str | None = None) -> LoadedModel:
         """Load ``version`` (default: the current one) with its id maps."""
