@@ -107,7 +107,7 @@ def test_compare_models(events: pd.DataFrame, tmp_path: Path) -> None:
     md = comp.to_markdown(10)
     assert md.splitlines()[0].startswith("| model | ndcg@10 | recall@10")
     ev = json.loads((tmp_path / "evidence.json").read_text())
-    assert ev["chosen_model"] == comp.best
+    assert not comp.is_tie and ev["chosen_model"] == comp.chosen == comp.best
     assert ev["split"]["description"].startswith("global temporal cut")
     assert ev["split"]["report"]["n_test"] == len(split.test)
     assert len(ev["table"]) == 3

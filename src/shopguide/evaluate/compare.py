@@ -32,10 +32,25 @@ from shopguide.evaluate.evaluator import (
 )
 from shopguide.evaluate.tuning import ModelFactory, _jsonable, make_model, training_matrix
 
-__all__ = ["EVIDENCE_VERSION", "Comparison", "compare_models", "markdown_table"]
+__all__ = [
+    "EVIDENCE_VERSION",
+    "SIMPLICITY_ORDER",
+    "Comparison",
+    "Margin",
+    "compare_models",
+    "markdown_table",
+    "paired_bootstrap",
+]
 
 #: Version of the ``evidence.json`` layout.
 EVIDENCE_VERSION = 1
+
+#: On a tie, the model published is the first of the tied ones in this order: the simpler and
+#: cheaper to fit, serve and explain first. Labels not listed come after, in table order.
+SIMPLICITY_ORDER = ("popular", "item-knn", "user-knn", "ease", "als", "bpr")
+#: Resamples and confidence level of the paired bootstrap of the winning margin.
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_LEVEL = 0.95
 
 #: Columns shown by default in tables and charts.
 DEFAULT_COLUMNS = ("ndcg", "recall", "precision", "map", "hit_rate", "mrr", "coverage")
@@ -56,6 +71,82 @@ def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
     return "\n".join(lines)
 
 
+def paired_bootstrap(
+    differences: np.ndarray,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = BOOTSTRAP_LEVEL,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile interval of the mean of per-user ``differences`` (paired bootstrap: users
+    are resampled with replacement, each keeping both models' values)."""
+    diffs = np.asarray(differences, dtype=np.float64)
+    diffs = diffs[np.isfinite(diffs)]
+    if diffs.size == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples, dtype=np.float64)
+    chunk = max(1, 2_000_000 // diffs.size)  # bounded memory for many users
+    for lo in range(0, resamples, chunk):
+        hi = min(resamples, lo + chunk)
+        means[lo:hi] = diffs[rng.integers(0, diffs.size, size=(hi - lo, diffs.size))].mean(axis=1)
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.percentile(means, [tail, 100.0 - tail])
+    return (float(low), float(high))
+
+
+@dataclass(frozen=True)
+class Margin:
+    """How far the top model is ahead of another on the primary metric, with a paired
+    bootstrap interval over the test users; ``tie`` when the interval contains 0."""
+
+    other: str
+    difference: float
+    low: float
+    high: float
+    users: int
+    level: float = BOOTSTRAP_LEVEL
+
+    @property
+    def tie(self) -> bool:
+        """The interval contains 0 (or could not be computed): no model is shown better."""
+        return not (self.low > 0 or self.high < 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "against": self.other,
+            "difference": self.difference,
+            "interval": [self.low, self.high],
+            "level": self.level,
+            "users": self.users,
+            "tie": self.tie,
+        }
+
+
+def _margins(
+    results: Mapping[str, EvaluationResult], order: Sequence[str], primary: str
+) -> list[Margin]:
+    """The top model's margin over every other, paired by test user."""
+    top = results[order[0]].report.per_user
+    out = []
+    for label in order[1:]:
+        other = results[label].report.per_user
+        if primary not in top.columns or primary not in other.columns:
+            continue
+        pair = pd.concat([top[primary], other[primary]], axis=1, keys=["a", "b"]).dropna()
+        diffs = (pair["a"] - pair["b"]).to_numpy()
+        low, high = paired_bootstrap(diffs)
+        mean = float(diffs.mean()) if diffs.size else float("nan")
+        out.append(Margin(label, mean, low, high, int(diffs.size)))
+    return out
+
+
+def _simplest(labels: Sequence[str]) -> str:
+    """The first of ``labels`` in :data:`SIMPLICITY_ORDER` (table order for unlisted ones)."""
+    rank = {name: i for i, name in enumerate(SIMPLICITY_ORDER)}
+    return min(labels, key=lambda label: (rank.get(label, len(rank)), labels.index(label)))
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The outcome of :func:`compare_models`.
@@ -69,9 +160,16 @@ class Comparison:
     primary:
         The metric the table is sorted by and the winner is chosen on (``"ndcg@10"``).
     best:
-        Label of the winning model.
+        Label of the model with the highest primary metric.
     split_description, split_report:
         Exactly how the split was made and what it dropped.
+    margins:
+        The best model's margin over each other model (paired bootstrap interval).
+    tied:
+        The best model and every model whose margin interval contains 0 (a tie).
+    chosen:
+        The model to publish: ``best`` when it alone is ahead, else the simplest tied model
+        (first in :data:`SIMPLICITY_ORDER`).
     """
 
     table: pd.DataFrame
@@ -80,6 +178,32 @@ class Comparison:
     best: str
     split_description: str
     split_report: dict[str, Any]
+    margins: tuple[Margin, ...] = ()
+    tied: tuple[str, ...] = ()
+    chosen: str = ""
+
+    @property
+    def is_tie(self) -> bool:
+        """More than one model is within the noise of the best."""
+        return len(self.tied) > 1
+
+    def verdict(self) -> str:
+        """One sentence: the winner and its margin's interval, or the tie and the rule used."""
+        runner = self.margins[0] if self.margins else None
+        if runner is None:
+            return f"only {self.best} was evaluated; it is chosen"
+        pct = f"{runner.level:.0%}"
+        span = (
+            f"{self.primary} {runner.difference:+.4f} over {runner.other} "
+            f"({pct} interval {runner.low:+.4f} to {runner.high:+.4f}, "
+            f"{runner.users} test users)"
+        )
+        if not self.is_tie:
+            return f"winner: {self.best}, {span}"
+        return (
+            f"tie: {', '.join(self.tied)} are within the noise ({span}); publishing the simplest "
+            f"tied model, {self.chosen} (rule: first in {' < '.join(SIMPLICITY_ORDER)})"
+        )
 
     def columns_at(self, n: int, names: Sequence[str] = DEFAULT_COLUMNS) -> pd.DataFrame:
         """The table restricted to ``<name>@<n>`` columns (those that exist)."""
@@ -97,9 +221,15 @@ class Comparison:
             "evidence_version": EVIDENCE_VERSION,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "primary_metric": self.primary,
-            "chosen_model": self.best,
-            "chosen_params": _jsonable(best.params),
-            "chosen_score": best.metrics.get(self.primary),
+            "best_model": self.best,
+            "chosen_model": self.chosen or self.best,
+            "chosen_params": _jsonable(self.results[self.chosen or self.best].params),
+            "chosen_score": self.results[self.chosen or self.best].metrics.get(self.primary),
+            "best_score": best.metrics.get(self.primary),
+            "tie": self.is_tie,
+            "tied": list(self.tied),
+            "verdict": self.verdict(),
+            "margins": [_jsonable(m.to_dict()) for m in self.margins],
             "split": {"description": self.split_description, "report": self.split_report},
             "test_counts": best.counts,
             "table": _jsonable(self.table.reset_index().to_dict(orient="records")),
@@ -143,7 +273,7 @@ class Comparison:
         ax.set_xticks(x + width * (data.shape[1] - 1) / 2)
         ax.set_xticklabels([str(i) for i in data.index], rotation=30, ha="right")
         ax.set_ylabel("mean over test users")
-        ax.set_title(f"Model comparison (chosen: {self.best}, by {self.primary})")
+        ax.set_title(f"Model comparison (chosen: {self.chosen or self.best}, by {self.primary})")
         ax.legend(fontsize="small")
         ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
@@ -237,13 +367,19 @@ def compare_models(
     if primary not in table.columns:
         raise ValueError(f"primary metric {primary!r} was not computed; have {list(table.columns)}")
     table = table.sort_values(primary, ascending=False, kind="stable")
+    order = [str(label) for label in table.index]
+    margins = _margins(results, order, primary)
+    tied = (order[0], *(m.other for m in margins if m.tie))
     comparison = Comparison(
         table=table,
         results=results,
         primary=primary,
-        best=str(table.index[0]),
+        best=order[0],
         split_description=split_description or "(split not described)",
         split_report=split_report,
+        margins=tuple(margins),
+        tied=tied,
+        chosen=_simplest(list(tied)),
     )
     if out_dir is not None:
         comparison.save(out_dir)
