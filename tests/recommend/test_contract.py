@@ -222,7 +222,7 @@ def test_rows_of_requested_users_are_never_read_as_the_full_matrix(case) -> None
 def test_set_params_and_sklearn_clone(case, tiny) -> None:
     from sklearn.base import clone
 
-    name, model = case
+    _, model = case
     model.fit(tiny)
     copy = clone(model)
     assert type(copy) is type(model) and copy.get_params() == model.get_params()

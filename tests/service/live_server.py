@@ -2,7 +2,8 @@
 
 Used by the service and dashboard tests: ``make_store`` loads a small synthetic shop through
 ingestion; ``LiveServer`` runs the app in a background thread with ``uvicorn.Server`` and waits
-until it accepts connections (the app's start-up builds profiles and trains item-KNN).
+until it accepts connections (the app's start-up builds profiles and, asked to by default here,
+trains item-KNN; ``model=None`` serves the store's current model instead).
 """
 
 from __future__ import annotations
@@ -48,7 +49,13 @@ class LiveServer:
     """``with LiveServer(db) as server: httpx.get(server.url + "/health")``."""
 
     def __init__(
-        self, db: Path, *, model: str = "item-knn", check_seconds: float = 0.2, **overrides: Any
+        self,
+        db: Path,
+        *,
+        model: str | None = "item-knn",
+        check_seconds: float = 0.2,
+        train_if_missing: bool = True,
+        **overrides: Any,
     ) -> None:
         """``overrides``: further :class:`ServiceSettings` fields (``keep_versions=2``, ...)."""
         settings = ServiceSettings(
@@ -56,6 +63,7 @@ class LiveServer:
             api_keys={key: role for role, key in KEYS.items()},
             model=model,
             model_check_seconds=check_seconds,
+            train_if_missing=train_if_missing,
             **overrides,
         )
         self.app = create_app(settings)

@@ -28,8 +28,20 @@ Categories = Annotated[
 Brands = Annotated[list[str] | None, typer.Option("--brand", help="Promoted brand (repeatable).")]
 Discount = Annotated[float, typer.Option(help="Discount as a fraction (0.2 = 20 % off).")]
 Model = Annotated[
-    str, typer.Option(help="Published recommender whose scores feed the propensity ('' for none).")
+    str | None,
+    typer.Option(
+        help="Published recommender whose scores feed the propensity (default: the store's "
+        "current model; '' for none).",
+        show_default=False,
+    ),
 ]
+
+
+def _recommender_line(used: dict[str, object]) -> str:
+    """The audit record's recommender part in words."""
+    if used.get("used"):
+        return f"recommender: {used['model']} {used['version']} ({used['reason']})"
+    return f"recommender: none ({used['reason']})"
 
 
 def _campaign(name: str, items: list[str] | None, categories: list[str] | None,
@@ -52,7 +64,7 @@ def register(app: typer.Typer) -> None:
         category: Categories = None,
         brand: Brands = None,
         discount: Discount = 0.0,
-        model: Model = "item-knn",
+        model: Model = None,
         limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
         db: DbOption = None,
         as_json: JsonOption = False,
@@ -63,11 +75,12 @@ def register(app: typer.Typer) -> None:
 
         with handled(as_json), open_store(db_path(db)) as store:
             campaign = _campaign(name, item, category, brand, discount)
-            features, scores, _ = score_campaign(store, campaign, model=model or None)
+            features, scores, _, used = score_campaign(store, campaign, model=model)
         table = features.join(scores).sort_values("score", ascending=False).reset_index()
         if as_json:
             emit_json(frame_records(table.head(limit)))
         else:
+            out.print(_recommender_line(used), highlight=False)
             print_table(table.head(limit).round(3), title=f"{name}: propensity")
 
     @group.command("audience")
@@ -89,7 +102,7 @@ def register(app: typer.Typer) -> None:
         exclude_bought_days: Annotated[
             int | None, typer.Option(help="Skip users who bought a promoted item in N days.")
         ] = None,
-        model: Model = "item-knn",
+        model: Model = None,
         out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.csv/json.")] = Path(
             "audiences"
         ),
@@ -112,7 +125,7 @@ def register(app: typer.Typer) -> None:
                 exclude_bought_days=exclude_bought_days,
             )  # fmt: skip
             chosen, files = build_audience(
-                store, campaign, model=model or None, out_dir=out_dir, record=record
+                store, campaign, model=model, out_dir=out_dir, record=record
             )
         summary = {**chosen.summary(), "files": files}
         if as_json:
@@ -126,6 +139,7 @@ def register(app: typer.Typer) -> None:
             f"{describe_exclusions(summary['excluded'])}",
             highlight=False,
         )
+        out.print(_recommender_line(summary["recommender"]), highlight=False)
         print_table(chosen.users.head(10).round(3), title="top of the audience")
         out.print(f"exported: {files['csv']} and {files['json']}")
         out.print(f"stored as audience {files['audience_id']} (shopguide report shows it)")

@@ -25,6 +25,15 @@ from shopguide.errors import DataError
 ModelArg = Annotated[
     str, typer.Argument(help="user-knn, item-knn, popular, ease, als or bpr.", show_default=False)
 ]
+ServedModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="A published model to use instead of the store's current one (set by compare "
+        "and train).",
+        show_default=False,
+    ),
+]
 ParamOption = Annotated[
     list[str] | None, typer.Option("--param", help="Model parameter NAME=VALUE (repeatable).")
 ]
@@ -87,32 +96,45 @@ def register(app: typer.Typer) -> None:
                 show_default=False,
             ),
         ] = None,
+        current: Annotated[
+            bool,
+            typer.Option(
+                "--current/--no-current",
+                help="Make the new version the store's current model, which recommend, "
+                "similar, campaign, winback and serve use (--no-current: publish only; use it "
+                "with --model NAME).",
+            ),
+        ] = True,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Fit a recommender on all events and publish it as the current version."""
+        """Fit a recommender on all events, publish it and make it the store's current model."""
         from shopguide.config import get_settings
         from shopguide.recommend.registry import ModelRegistry
         from shopguide.store import open_store
-        from shopguide.workflows.serving import train_and_publish
+        from shopguide.workflows.current_model import publish_current
 
         with handled(as_json), progress_bar(f"training {model}", enabled=not as_json) as bar:
             params = parse_params(param)
             path = db_path(db)
             registry = ModelRegistry.for_store(path)
             with open_store(path) as store:
-                version = train_and_publish(
-                    store, registry, model, params,
+                version = publish_current(
+                    store, registry, model, params, make_current=current,
                     progress=lambda fraction, _text: bar(int(fraction * 100), 100),
                 )  # fmt: skip
             pruned = registry.prune(
                 model, keep if keep is not None else get_settings().keep_versions
             )
-        result = {"model": model, "version": version, "params": params, "pruned": pruned}
+        result = {
+            "model": model, "version": version, "params": params, "current": current,
+            "pruned": pruned,
+        }  # fmt: skip
         if as_json:
             emit_json(result)
         else:
-            out.print(f"published {model} {version}")
+            note = "now the store's current model" if current else "not made current"
+            out.print(f"published {model} {version} ({note})")
             if pruned:
                 out.print(f"deleted {len(pruned)} older version(s): {', '.join(pruned)}")
 
@@ -120,7 +142,7 @@ def register(app: typer.Typer) -> None:
     def recommend(
         user_id: Annotated[str, typer.Argument(help="The user's id.")],
         n: Annotated[int, typer.Option("-n", help="How many items.")] = 10,
-        model: Annotated[str, typer.Option(help="Which published model.")] = "item-knn",
+        model: ServedModelOption = None,
         explain: Annotated[bool, typer.Option("--explain", help="Say why each item.")] = False,
         category: Annotated[
             list[str] | None, typer.Option(help="Only these categories (repeatable).")
@@ -133,15 +155,16 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Top-N items for a user from the published model, with business rules."""
+        """Top-N items for a user from the store's current model, with business rules."""
         from shopguide.recommend.registry import ModelRegistry
         from shopguide.store import open_store
-        from shopguide.workflows.serving import build_snapshot, recommend_for_user
+        from shopguide.workflows.current_model import open_snapshot
+        from shopguide.workflows.serving import recommend_for_user
 
         with handled(as_json):
             path = db_path(db)
             with open_store(path) as store:
-                snapshot = build_snapshot(store, ModelRegistry.for_store(path), model)
+                snapshot = open_snapshot(store, ModelRegistry.for_store(path), model)
             items, strategy = recommend_for_user(
                 snapshot, user_id, n, include_categories=category or (),
                 exclude_categories=exclude_category or (), min_price=min_price,
@@ -149,10 +172,10 @@ def register(app: typer.Typer) -> None:
             )  # fmt: skip
         rows = [item.__dict__ for item in items]
         if as_json:
-            emit_json({"user_id": user_id, "model": f"{model} {snapshot.version}",
+            emit_json({"user_id": user_id, "model": snapshot.name, "version": snapshot.version,
                        "strategy": strategy, "items": rows})  # fmt: skip
             return
-        out.print(f"[bold]{user_id}[/] · {model} {snapshot.version} · {strategy}")
+        out.print(f"[bold]{user_id}[/] · {snapshot.name} {snapshot.version} · {strategy}")
         for rank, item in enumerate(items, start=1):
             out.print(
                 f"{rank:>3}. {item.item_id:<10} {item.title or '':<40.40} "
@@ -167,7 +190,7 @@ def register(app: typer.Typer) -> None:
     def similar(
         item_id: Annotated[str, typer.Argument(help="The item's id.")],
         n: Annotated[int, typer.Option("-n", help="How many items.")] = 10,
-        model: Annotated[str, typer.Option(help="Which published model.")] = "item-knn",
+        model: ServedModelOption = None,
         together: Annotated[
             bool, typer.Option("--together", help="Frequently bought together instead.")
         ] = False,
@@ -177,20 +200,24 @@ def register(app: typer.Typer) -> None:
         """Items similar to an item ("customers who bought this also bought")."""
         from shopguide.recommend.registry import ModelRegistry
         from shopguide.store import open_store
-        from shopguide.workflows.serving import build_snapshot, similar_items, together_items
+        from shopguide.workflows.current_model import open_snapshot
+        from shopguide.workflows.serving import similar_items, together_items
 
         with handled(as_json):
             path = db_path(db)
             with open_store(path) as store:
-                snapshot = build_snapshot(store, ModelRegistry.for_store(path), model)
+                snapshot = open_snapshot(store, ModelRegistry.for_store(path), model)
             rows = (together_items if together else similar_items)(snapshot, item_id, n)
         if as_json:
-            emit_json({"item_id": item_id, "items": rows})
+            emit_json({"item_id": item_id, "model": snapshot.name, "version": snapshot.version,
+                       "items": rows})  # fmt: skip
         else:
             import pandas as pd
 
+            source = "orders" if together else f"{snapshot.name} {snapshot.version}"
             print_table(
-                pd.DataFrame(rows), title=f"{'bought with' if together else 'like'} {item_id}"
+                pd.DataFrame(rows),
+                title=f"{'bought with' if together else 'like'} {item_id} ({source})",
             )
 
     @app.command()
@@ -262,12 +289,20 @@ def register(app: typer.Typer) -> None:
             "comparison"
         ),
         publish: Annotated[
-            bool, typer.Option(help="Publish the winner (refitted on all events) as current.")
+            bool,
+            typer.Option(
+                help="Publish the winner (refitted on all events) as the store's current model; "
+                "on a tie, the simplest tied model."
+            ),
         ] = True,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Evaluate every model on the same split, save the evidence and publish the best."""
+        """Evaluate every model on the same split, save the evidence and publish the best.
+
+        The best model's NDCG@10 margin over the runner-up comes with a 95 % paired bootstrap
+        interval over the test users; when it contains 0 the result is a tie and the simplest
+        tied model is published."""
         from shopguide.recommend.registry import MODEL_NAMES
         from shopguide.workflows.modelling import compare as run
 
@@ -282,4 +317,8 @@ def register(app: typer.Typer) -> None:
         else:
             out.print(result.split_description, highlight=False)
             out.print(result.to_markdown(10), highlight=False, markup=False, soft_wrap=True)
-            out.print(f"best: {result.best} ({result.primary}); evidence in {out_dir}")
+            out.print(result.verdict(), highlight=False)
+            action = (
+                f"published {result.chosen} as the current model" if publish else "not published"
+            )
+            out.print(f"{action}; evidence in {out_dir}", highlight=False)

@@ -142,7 +142,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def winback(
-        model: Annotated[str, typer.Option(help="Published recommender to use.")] = "item-knn",
+        model: Annotated[
+            str | None,
+            typer.Option(
+                help="Published recommender to use (default: the store's current model).",
+                show_default=False,
+            ),
+        ] = None,
         min_churn: Annotated[float, typer.Option(help="Lowest churn probability.")] = 0.5,
         limit: Annotated[int, typer.Option(help="Most users in the audience.")] = 500,
         n: Annotated[int, typer.Option("-n", help="Items per user.")] = 5,

@@ -22,8 +22,12 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
         model: Annotated[
-            str, typer.Option(help="Recommender to serve (its current published version).")
-        ] = "item-knn",
+            str | None,
+            typer.Option(
+                help="Recommender to serve (its published version); default: the store's "
+                "current model, followed when compare or train changes it."
+            ),
+        ] = None,
         keys_file: Annotated[
             Path | None,
             typer.Option(
@@ -33,11 +37,16 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         prepare: Annotated[
+            bool, typer.Option(help="At start, build the profiles if they are missing.")
+        ] = True,
+        train_if_missing: Annotated[
             bool,
             typer.Option(
-                help="At start, build missing profiles and train the model if none is published."
+                "--train-if-missing",
+                help="At start, train the model (with progress) if none is published; without "
+                "it the service serves popularity with a notice until one is.",
             ),
-        ] = True,
+        ] = False,
     ) -> None:
         """Run the REST service with the dashboard at / (OpenAPI docs at /docs)."""
         from shopguide.service.settings import ServiceSettings
@@ -58,9 +67,13 @@ def register(app: typer.Typer) -> None:
         # a fresh process, so the service can configure numba before it loads (see
         # shopguide.service.__main__); the CLI has imported it already
         argv = [sys.executable, "-m", "shopguide.service", "--db", str(settings.db),
-                "--host", host, "--port", str(port), "--model", model]  # fmt: skip
+                "--host", host, "--port", str(port)]  # fmt: skip
+        if model:
+            argv += ["--model", model]
         if keys_file is not None:
             argv += ["--keys-file", str(keys_file)]
         if not prepare:
             argv.append("--no-prepare")
+        if train_if_missing:
+            argv.append("--train-if-missing")
         os.execv(sys.executable, argv)

@@ -36,9 +36,15 @@ def metric_text(value: Any) -> str:
 
 
 def comparison_section(
-    table: pd.DataFrame, primary: str, split: str, best: str, metric_columns: Sequence[str]
+    table: pd.DataFrame,
+    primary: str,
+    split: str,
+    best: str,
+    metric_columns: Sequence[str],
+    verdict: str | None = None,
 ) -> Section:
-    """Every model on the same split: the table and a bar chart of the primary metric."""
+    """Every model on the same split: the table and a bar chart of the primary metric;
+    ``verdict`` is the comparison's sentence on the margin (winner or tie)."""
     shown = table[[c for c in metric_columns if c in table.columns]]
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(shown) + 1.2))
     values = shown[primary].astype(float)
@@ -49,7 +55,8 @@ def comparison_section(
     body = join_html(
         [
             note_html(split),
-            f"<p>Serving model: <b>{html.escape(best)}</b> (highest {html.escape(primary)}).</p>",
+            f"<p>Serving model: <b>{html.escape(best)}</b> "
+            f"({html.escape(verdict or 'highest ' + primary)}).</p>",
             table_html(
                 shown.rename_axis("model"), name="comparison", index=True,
                 formats=dict.fromkeys(shown.columns, metric_text),

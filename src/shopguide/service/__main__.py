@@ -1,4 +1,4 @@
-"""``python -m shopguide.service --db PATH [--host H] [--port N] [--model NAME]``.
+"""``python -m shopguide.service --db PATH [--host H] [--port N] [--model NAME] ...``.
 
 The same as ``shopguide serve`` (which runs this). Keys come from ``SHOPGUIDE_API_KEYS``
 (JSON) or ``SHOPGUIDE_API_KEYS_FILE``.
@@ -25,9 +25,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", type=Path, required=True, help="The store file.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--model", default="item-knn", help="Recommender to serve.")
+    parser.add_argument(
+        "--model", default=None, help="Recommender to serve (default: the store's current model)."
+    )
     parser.add_argument("--keys-file", type=Path, default=None, help="JSON file of keys/roles.")
-    parser.add_argument("--no-prepare", action="store_true", help="Do not build or train at start.")
+    parser.add_argument("--no-prepare", action="store_true", help="Do not build profiles at start.")
+    parser.add_argument(
+        "--train-if-missing",
+        action="store_true",
+        help="Train the model at start if none is published.",
+    )
     args = parser.parse_args(argv)
 
     from shopguide.errors import ShopGuideError
@@ -36,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
 
     overrides: dict[str, object] = {"db": args.db, "model": args.model}
     overrides["prepare"] = not args.no_prepare
+    overrides["train_if_missing"] = args.train_if_missing
     if args.keys_file is not None:
         overrides["api_keys_file"] = args.keys_file
     try:

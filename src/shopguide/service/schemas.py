@@ -182,6 +182,14 @@ class AudienceMember(BaseModel):
     reasons: str | None = None
 
 
+class RecommenderUsed(BaseModel):
+    """The recommender behind an audience's ``rec_score`` (the audit record's part)."""
+
+    used: bool
+    model: str | None = Field(description="The model served when the audience was built.")
+    version: str | None
+
+
 class AudienceResponse(BaseModel):
     audience_id: str
     name: str
@@ -195,6 +203,7 @@ class AudienceResponse(BaseModel):
         description="Expected responses over those of a random audience of the same size."
     )
     method: str
+    recommender: RecommenderUsed
     users: list[AudienceMember]
 
 

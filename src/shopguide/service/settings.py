@@ -41,9 +41,11 @@ class Role(enum.IntEnum):
 class ServiceSettings(BaseSettings):
     """Settings of ``shopguide serve``.
 
-    ``db`` the store file; ``model`` the recommender served (its current registry version);
+    ``db`` the store file; ``model`` the recommender served (``None``: the store's current
+    model, followed as it changes; a name: that model's published version);
     ``model_check_seconds`` how often requests look for a newly published version;
-    ``prepare`` builds missing profiles and trains the model at start when none is published;
+    ``prepare`` builds missing profiles at start; ``train_if_missing`` trains the model (with
+    progress) at start when none is published, instead of serving the popularity fallback;
     ``max_body_bytes`` the largest request body accepted (413 above it);
     ``keep_versions`` how many versions of a model the registry keeps after a training
     publishes one (the newest, plus the current and the served one).
@@ -54,9 +56,10 @@ class ServiceSettings(BaseSettings):
     db: Path = Path("shopguide.duckdb")
     api_keys: dict[str, str] = Field(default_factory=dict)
     api_keys_file: Path | None = None
-    model: str = "item-knn"
+    model: str | None = None
     model_check_seconds: float = 1.0
     prepare: bool = True
+    train_if_missing: bool = False
     max_batch_events: int = 10_000
     max_body_bytes: int = Field(default=10_000_000, ge=1024)
     keep_versions: int = Field(default=5, ge=1)

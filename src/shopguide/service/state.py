@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -16,7 +17,7 @@ import numpy as np
 
 from shopguide.service.settings import Role, ServiceSettings
 from shopguide.store.base import Store
-from shopguide.workflows import serving
+from shopguide.workflows import current_model, serving
 from shopguide.workflows.jobs import JobRunner
 
 T = TypeVar("T")
@@ -62,6 +63,11 @@ class Metrics:
                 for name, s in sorted(self.routes.items())
             }
         return {"uptime_seconds": round(time.time() - self.started, 1), "routes": routes}
+
+
+def _say(text: str) -> None:
+    """A start-up line on standard error (shown whatever the logging set-up)."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def _pct(values: deque[float], q: float) -> float | None:
@@ -198,7 +204,7 @@ class ServiceState:
         self._readers_lock = threading.Lock()
         #: Called with each step of a snapshot build (on the building thread), if set.
         self.snapshot_progress: Callable[[str], None] | None = None
-        self.holder = serving.ModelHolder(
+        self.holder = current_model.CurrentModelHolder(
             self.registry,
             settings.model,
             self._load_snapshot,
@@ -241,8 +247,9 @@ class ServiceState:
         reader = self._connection()
         try:
             return serving.build_snapshot(
-                reader, self.registry, self.settings.model, progress=self.snapshot_progress
-            )
+                reader, self.registry, self.holder.name, self.holder.wanted,
+                progress=self.snapshot_progress,
+            )  # fmt: skip
         finally:
             reader.close()
 
@@ -253,20 +260,23 @@ class ServiceState:
         serving.refresh_rows(self.store, snapshot, users)
 
     def prepare(self) -> None:
-        """Build missing profiles and train the served model when none is published."""
+        """Build missing profiles (models are trained only with ``train_if_missing``)."""
         with self.lock:
             serving.build_profiles_if_missing(self.store)
-            has_events = bool(self.store.scalar("SELECT count(*) FROM events"))
-        if has_events and self.holder.published_version() is None:
-            serving.train_and_publish(
-                self.store, self.registry, self.settings.model, read_lock=self.lock
-            )
 
     def start(self) -> None:
-        """Load the current model and start watching the registry for new versions."""
+        """Load the model to serve, say which, and start watching the registry for new versions.
+
+        The model is the store's current one (or ``settings.model``); with none published the
+        service trains one only when ``settings.train_if_missing`` says so, and otherwise
+        serves popularity under a name that says why (see :mod:`shopguide.workflows.current_model`).
+        """
         if self.settings.prepare:
             self.prepare()
-        self.holder.refresh(force=True)
+        current_model.start_serving(
+            self.holder, self.store, self.registry, lock=self.lock,
+            train_if_missing=self.settings.train_if_missing, say=_say,
+        )  # fmt: skip
         threading.Thread(target=self._warm, name="churn-warmup", daemon=True).start()
         self._watcher = threading.Thread(target=self._watch, name="model-watcher", daemon=True)
         self._watcher.start()

@@ -354,6 +354,16 @@ class Audience:
     random_expected_responses: float
     calibrated: bool = False
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    #: The recommender behind the ``rec_score`` feature: ``used``, ``model``, ``version`` and
+    #: ``reason`` (why none was used, or where the model came from).
+    recommender: dict[str, Any] = field(
+        default_factory=lambda: {
+            "used": False,
+            "model": None,
+            "version": None,
+            "reason": "no recommender scores were given",
+        }
+    )
 
     @property
     def expected_lift(self) -> float:
@@ -376,6 +386,7 @@ class Audience:
             # only a trained propensity model's scores are probabilities; the rule-based score
             # ranks users, so its sums compare audiences but do not count responses
             "scores_are_probabilities": self.calibrated,
+            "recommender": dict(self.recommender),
         }
 
 

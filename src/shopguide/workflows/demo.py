@@ -38,10 +38,11 @@ from shopguide.targeting.metrics import uplift_summary
 from shopguide.targeting.uplift import ClassTransformation, TLearner
 from shopguide.targeting.wording import describe_exclusions
 from shopguide.workflows.campaigns import build_audience
+from shopguide.workflows.current_model import open_snapshot
 from shopguide.workflows.ingest import store_stats
 from shopguide.workflows.modelling import compare_store, store_events, tune_events
 from shopguide.workflows.retention import predictions, train_churn_store, winback_store
-from shopguide.workflows.serving import build_snapshot, recommend_for_user
+from shopguide.workflows.serving import recommend_for_user
 
 StepResult = dict[str, Any]
 
@@ -102,17 +103,19 @@ def _compare(ctx: DemoContext) -> StepResult:
     comparison = compare_store(
         ctx.store, test_days=DEMO_TEST_DAYS, out_dir=ctx.out_dir / "comparison"
     )
-    ctx.best_model = comparison.best
+    ctx.best_model = comparison.chosen
     ctx.sections.append(
         comparison_section(
-            comparison.table, comparison.primary, comparison.split_description, comparison.best,
+            comparison.table, comparison.primary, comparison.split_description, comparison.chosen,
             ["ndcg@10", "recall@10", "precision@10", "map@10", "hit_rate@10", "coverage@10"],
+            comparison.verdict(),
         )
     )  # fmt: skip
     return {
         "split": comparison.split_description,
         "ndcg@10": {str(k): round(float(v), 4) for k, v in comparison.table["ndcg@10"].items()},
-        "published": comparison.best,
+        "verdict": comparison.verdict(),
+        "published": comparison.chosen,
     }
 
 
@@ -136,9 +139,7 @@ def _tune(ctx: DemoContext) -> StepResult:
 
 
 def _recommend(ctx: DemoContext) -> StepResult:
-    snapshot = build_snapshot(
-        ctx.store, ModelRegistry.for_store(ctx.store.path), ctx.best_model or "item-knn"
-    )
+    snapshot = open_snapshot(ctx.store, ModelRegistry.for_store(ctx.store.path))
     champions = ctx.store.query_df(
         """SELECT user_id FROM profiles WHERE as_of = (SELECT max(as_of) FROM profiles)
            AND segment = 'Champions' ORDER BY total_spend DESC, user_id LIMIT 3"""
@@ -164,9 +165,7 @@ def _retention(ctx: DemoContext) -> StepResult:
         "SELECT user_id, segment FROM profiles WHERE as_of = (SELECT max(as_of) FROM profiles)"
     )
     ctx.sections.append(churn_section(scored, segments))
-    winback = winback_store(
-        ctx.store, model=ctx.best_model or "item-knn", limit=200, out_dir=ctx.out_dir / "winback"
-    )
+    winback = winback_store(ctx.store, limit=200, out_dir=ctx.out_dir / "winback")
     return {
         "scored_users": report["users"],
         "mean_churn_probability": round(report["mean_churn_probability"], 3),
@@ -176,9 +175,7 @@ def _retention(ctx: DemoContext) -> StepResult:
 
 
 def _campaign(ctx: DemoContext) -> StepResult:
-    audience, files = build_audience(
-        ctx.store, ctx.campaign, model=ctx.best_model, out_dir=ctx.out_dir / "audiences"
-    )
+    audience, files = build_audience(ctx.store, ctx.campaign, out_dir=ctx.out_dir / "audiences")
     summary = audience.summary()
     ctx.sections.append(audience_section(summary, audience.users))
     return {k: summary[k] for k in ("size", "eligible", "expected_lift", "excluded")} | {

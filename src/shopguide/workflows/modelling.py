@@ -22,7 +22,7 @@ from shopguide.evaluate.tuning import TuningResult, tune
 from shopguide.recommend.registry import MODEL_NAMES, ModelRegistry, create_model
 from shopguide.store import open_store
 from shopguide.store.base import Store
-from shopguide.workflows.serving import train_and_publish
+from shopguide.workflows.current_model import publish_current
 
 #: Parameters the comparison on Online Retail chose on a validation window (see README).
 DEFAULT_PARAMS: Mapping[str, dict[str, Any]] = {
@@ -124,10 +124,14 @@ def compare_store(
     publish: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Comparison:
-    """Evaluate ``models`` on one split; publish the best, refitted on all events, as current.
+    """Evaluate ``models`` on one split; publish the chosen one, refitted on all events, and
+    make it the store's current model.
 
-    The evidence (split, table, chosen model) is saved in ``out_dir`` and in the published
-    model's metadata, so the service can say why it serves what it serves.
+    The chosen model is the best on the primary metric, unless its margin over another model
+    is within the noise (a paired bootstrap interval containing 0): then it is the simplest of
+    the tied models (see :class:`~shopguide.evaluate.compare.Comparison`). The evidence
+    (split, table, margins, chosen model) is saved in ``out_dir`` and in the published model's
+    metadata, so the service can say why it serves what it serves.
     """
     chosen = {**DEFAULT_PARAMS, **{k: dict(v) for k, v in (params or {}).items()}}
     events = store_events(store)
@@ -140,10 +144,11 @@ def compare_store(
         binary=True, out_dir=out_dir, progress=progress,
     )  # fmt: skip
     if publish:
-        train_and_publish(
-            store, ModelRegistry.for_store(store.path), comparison.best,
-            chosen.get(comparison.best, {}), binary=True,
+        publish_current(
+            store, ModelRegistry.for_store(store.path), comparison.chosen,
+            chosen.get(comparison.chosen, {}), binary=True,
             meta={"evaluation": comparison.evidence()},
+            reason=f"shopguide compare: {comparison.verdict()}",
         )  # fmt: skip
     return comparison
 

@@ -36,7 +36,7 @@ from shopguide.recommend.rules import MaxPerCategory, Repurchase, RuleSet
 from shopguide.retention import ChurnModel, customer_value, train_churn
 from shopguide.store import open_store
 from shopguide.store.base import Store
-from shopguide.workflows.serving import build_snapshot
+from shopguide.workflows.current_model import open_snapshot
 
 
 def purchase_events(store: Store) -> pd.DataFrame:
@@ -182,7 +182,7 @@ def predictions(store: Store, as_of: str | None = None) -> pd.DataFrame:
 def winback_store(
     store: Store,
     *,
-    model: str = "item-knn",
+    model: str | None = None,
     min_churn: float = 0.5,
     limit: int | None = 500,
     n: int = 5,
@@ -196,12 +196,14 @@ def winback_store(
     )
     if limit is not None:
         risky = risky.head(limit)
-    snapshot = build_snapshot(store, ModelRegistry.for_store(store.path), model)
+    snapshot = open_snapshot(store, ModelRegistry.for_store(store.path), model)
     rows = snapshot.users.to_internal(risky[C.USER_ID].tolist(), unknown="mask")
     known = rows >= 0
     risky, rows = risky[known], rows[known]
     rules = RuleSet((Repurchase(), MaxPerCategory(2)))
-    ids, scores = rules.recommend(snapshot.model, rows, snapshot.matrix, snapshot.catalog, n=n)
+    ids, scores = rules.recommend(
+        snapshot.model, rows, snapshot.matrix, snapshot.catalog, n=n, full_matrix=True
+    )
     titles = snapshot.catalog.title
     records = []
     for (user, churn, clv), user_ids, user_scores in zip(
@@ -232,7 +234,7 @@ def winback_store(
         flat.drop(columns="scores").to_csv(folder / "winback.csv", index=False)
         (folder / "winback.json").write_text(
             json.dumps(
-                {"model": f"{model} {snapshot.version}", "min_churn": min_churn, "n": n,
+                {"model": f"{snapshot.name} {snapshot.version}", "min_churn": min_churn, "n": n,
                  "users": records},
                 indent=2, ensure_ascii=False,
             )

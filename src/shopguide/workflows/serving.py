@@ -789,17 +789,18 @@ def build_snapshot(
     store: Store,
     registry: ModelRegistry,
     name: str,
+    version: str | None = None,
     *,
     progress: Callable[[str], None] | None = None,
 ) -> ModelSnapshot:
-    """Load the current version of ``name`` and everything needed to serve it.
+    """Load ``version`` of ``name`` (default: its current one) and all it needs to serve it.
 
     ``store`` may be a reader connection (``Store.reader()``): the build only reads, so a
     service builds without its store lock. ``events_through`` is the last load the build is
     sure to include (read before the events), for catching up on loads stored meanwhile.
     ``progress`` is called with the step done (``"events read"``, ``"matrix built"``).
     """
-    loaded = registry.load(name)
+    loaded = registry.load(name, version)
     weights = {
         str(k): float(v) for k, v in loaded.meta.get("weights", DEFAULT_EVENT_WEIGHTS).items()
     }
@@ -886,7 +887,8 @@ class ModelHolder:
             self._checked = time.monotonic()
             published = self.published_version()
             current = self.current
-            if published is None or (current is not None and current.version == published):
+            same = current is not None and (current.name, current.version) == (self.name, published)
+            if published is None or same:
                 return False
             try:
                 snapshot = self._loader()  # the slow part, outside the swap lock
@@ -1280,6 +1282,7 @@ def campaign_audience(
         "random_expected_responses": summary["random_expected_responses"],
         "expected_lift": None if lift is None or not np.isfinite(lift) else float(lift),
         "method": "rule-based propensity (shopguide.targeting.campaign)",
+        "recommender": {"used": True, "model": snapshot.name, "version": snapshot.version},
         "users": [
             {
                 "user_id": str(r.user_id),

@@ -334,8 +334,12 @@ async function route() {
 async function showModel() {
   try {
     const health = await (await fetch("/health")).json();
-    document.getElementById("model").textContent =
-      health.model ? `model ${health.model} ${health.version}` : "no model published";
+    const shown = document.getElementById("model");
+    // the fallback's name says why it is served; its version adds nothing
+    shown.textContent = !health.model ? "no model published"
+      : health.version === "fallback" ? `model ${health.model}`
+      : `model ${health.model} ${health.version}`;
+    shown.classList.toggle("warning", health.version === "fallback");
   } catch (e) { /* offline */ }
 }
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, status
 from shopguide.service.auth import AdminKey, KeyFirstRoute, ReadKey
 from shopguide.service.deps import State
 from shopguide.service.schemas import JobResponse, TrainRequest
-from shopguide.workflows import serving
+from shopguide.workflows import current_model, serving
 from shopguide.workflows.jobs import Job
 
 router = APIRouter(prefix="/v1", tags=["models"], route_class=KeyFirstRoute)
@@ -23,6 +23,7 @@ def versions(state: State, _: ReadKey) -> dict[str, Any]:
         "serving": None
         if snapshot is None
         else {"model": snapshot.name, "version": snapshot.version},
+        "store_current": current_model.current_record(state.registry),
         "versions": serving.model_versions(state.registry),
     }
 
@@ -36,11 +37,11 @@ def versions(state: State, _: ReadKey) -> dict[str, Any]:
 def train(
     name: ModelName, state: State, _: AdminKey, body: TrainRequest | None = None
 ) -> JobResponse:
-    """Fits the model on every event in the store, publishes it as the new current version and,
-    when it is the served model, switches the service to it without failing any request.
-    While a training of the same model is queued or running the request gets 409 with that
-    job's id. After publishing, versions beyond the newest ``keep_versions`` are deleted (the
-    current and the served one stay); ``result.pruned`` lists them."""
+    """Fits the model on every event in the store, publishes it and makes it the store's current
+    model; a service serving the current model (or this one) switches to it without failing any
+    request. While a training of the same model is queued or running the request gets 409 with
+    that job's id. After publishing, versions beyond the newest ``keep_versions`` are deleted
+    (the current and the served one stay); ``result.pruned`` lists them."""
     params = dict(body.params) if body is not None else {}
     serving.check_model_params(name, params)  # bad parameters: 422 now, not a failed job
 
@@ -48,14 +49,15 @@ def train(
         def progress(fraction: float, step: str) -> None:
             job.progress, job.step = fraction, step
 
-        version = serving.train_and_publish(
-            state.store, state.registry, name, params, progress=progress, read_lock=state.lock
-        )
+        version = current_model.publish_current(
+            state.store, state.registry, name, params, progress=progress, read_lock=state.lock,
+            reason="trained through the service",
+        )  # fmt: skip
         serving_it = False
-        if name == state.settings.model:
+        if state.settings.model in (None, "", name):
             state.holder.refresh(force=True)  # the registry watcher may have swapped already
             current = state.holder.current
-            serving_it = current is not None and current.version == version
+            serving_it = current is not None and (current.name, current.version) == (name, version)
         served = state.holder.current
         protect = [served.version] if served is not None and served.name == name else []
         removed = state.registry.prune(name, state.settings.keep_versions, protect)
