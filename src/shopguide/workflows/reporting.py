@@ -3,7 +3,7 @@
 The behaviour analytics come from the events. The other sections come from what earlier
 commands left in the store and next to it:
 
-* **recommendations** — a published model (:func:`report_model` chooses which): a few top
+* **recommendations** — the store's current model (:func:`report_model`): a few top
   customers' recommendations with the reason for each item, and the comparison evidence the
   model was published with (``shopguide compare``);
 * **churn and lifetime value** — the stored ``user_predictions`` (``shopguide churn score``);
@@ -50,21 +50,23 @@ def _published_at(registry: ModelRegistry, name: str, version: str) -> str:
         return ""
 
 
-def report_model(store: Store) -> str | None:
-    """The recommender the report shows: the newest published version of any model.
-
-    The one place that chooses it, so that a store-wide "current model" can replace the rule.
-    """
+def report_model(store: Store) -> tuple[str, str] | None:
+    """The recommender the report shows, as ``(model, version)``: the store's current model
+    (set by ``shopguide compare`` or ``shopguide train``); for a store published before there
+    was a current model, the newest published version of any model."""
     registry = ModelRegistry.for_store(store.path)
-    newest: tuple[str, str] | None = None
+    current = registry.current()
+    if current is not None:
+        return current.model, current.version
+    newest: tuple[str, str, str] | None = None
     for name in MODEL_NAMES:
         version = registry.current_version(name)
         if version is None:
             continue
         stamp = _published_at(registry, name, version)
         if newest is None or stamp > newest[0]:
-            newest = (stamp, name)
-    return None if newest is None else newest[1]
+            newest = (stamp, name, version)
+    return None if newest is None else (newest[1], newest[2])
 
 
 def top_customers(store: Store, limit: int = EXAMPLE_CUSTOMERS) -> list[str]:
@@ -88,14 +90,14 @@ def recommendation_sections(store: Store) -> tuple[list[Section], list[tuple[str
     """Example recommendations and the comparison evidence of the model :func:`report_model`
     chooses; with no published model, the missing-section lines instead."""
     train_hint = "shopguide compare (or shopguide train MODEL) publishes a model"
-    name = report_model(store)
-    if name is None:
+    chosen = report_model(store)
+    if chosen is None:
         return [], [
             ("Recommendations with explanations", train_hint),
             ("Recommendation: model comparison", "shopguide compare"),
         ]
     try:
-        snapshot = build_snapshot(store, ModelRegistry.for_store(store.path), name)
+        snapshot = build_snapshot(store, ModelRegistry.for_store(store.path), *chosen)
     except ModelFormatError as error:
         return [], [("Recommendations with explanations", f"{error.message}; {train_hint}")]
     examples: list[dict[str, Any]] = []
