@@ -4,6 +4,7 @@ ShopGuideError
 ├── ConfigError                  bad setting or environment variable
 ├── MissingDependencyError       an optional extra is not installed (message gives the pip command)
 ├── StoreError                   the store cannot be opened or is in an unexpected state
+│   ├── StoreNotFoundError       no store at the path (only ``init`` and ``ingest`` create one)
 │   ├── StoreLockedError         another process (named by its PID) holds the store file
 │   └── SchemaVersionError       the store file was written by a newer ShopGuide
 ├── DataError                    input data is unusable
@@ -12,6 +13,10 @@ ShopGuideError
 │   ├── MappingError             a ``--map``/``--set``/``--derive`` or preset cannot be applied
 │   ├── RowError                 one bad value at a file, line and column
 │   └── InvalidIdError           an id that cannot name anyone (empty or only spaces)
+├── InputError                   an argument has an unusable value (also a ValueError)
+│   ├── UnknownModelError        a model name no one knows (suggests the closest)
+│   ├── ParameterError           a model parameter is unknown or has a value of the wrong type
+│   └── DateError                a date or time cannot be read
 ├── NotFittedError               a model method was called before ``fit``
 │   └── NotBoundError            a call on external ids to a model without its id maps
 ├── UnknownIdError               a user or item id the model or store does not know
@@ -22,6 +27,8 @@ ShopGuideError
 
 from __future__ import annotations
 
+import difflib
+import os
 from collections.abc import Sequence
 
 
@@ -52,6 +59,14 @@ class MissingDependencyError(ShopGuideError, ImportError):
 
 class StoreError(ShopGuideError):
     """The store cannot be opened or used."""
+
+
+class StoreNotFoundError(StoreError):
+    """There is no store at the path; reading commands never create one by accident."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(f"no store at {path}", hint=f"create it with `shopguide init --db {path}`")
+        self.path = str(path)
 
 
 class StoreLockedError(StoreError):
@@ -156,6 +171,38 @@ class InvalidIdError(DataError):
             hint=f"give the exact {kind} id as stored (shopguide export-user ID shows its rows)",
         )
         self.kind = kind
+
+
+class InputError(ShopGuideError, ValueError):
+    """An argument or option has a value that cannot be used as given."""
+
+
+class UnknownModelError(InputError):
+    """A model name that is not one of ``choices``; suggests the closest one."""
+
+    def __init__(self, name: str, choices: Sequence[str], *, what: str = "model") -> None:
+        close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+        self.suggestion = close[0] if close else None
+        hint = f"did you mean {self.suggestion!r}? " if self.suggestion else ""
+        super().__init__(
+            f"unknown {what} {name!r}", hint=f"{hint}choose one of {', '.join(choices)}"
+        )
+        self.name = name
+        self.choices = list(choices)
+
+
+class ParameterError(InputError):
+    """A model parameter that the model does not take, or a value of the wrong type."""
+
+
+class DateError(InputError):
+    """A date or time that cannot be read."""
+
+    def __init__(self, value: str, what: str = "date") -> None:
+        super().__init__(
+            f"cannot read {value!r} as a {what}",
+            hint="write it in ISO 8601, e.g. 2024-05-01 or 2024-05-01T12:00",
+        )
         self.value = value
 
 

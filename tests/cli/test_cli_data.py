@@ -103,3 +103,35 @@ def test_installed_script_runs_init_with_env_default_db(tmp_path):
     )
     assert json.loads(proc.stdout)["db"] == str(env_db.resolve())
     assert env_db.exists()
+
+
+def test_a_failed_first_ingest_leaves_no_store_file_or_folder(tmp_path):
+    junk = tmp_path / "inputs" / "junk.parquet"
+    junk.parent.mkdir()
+    junk.write_bytes(b"not parquet at all" * 50)
+    no_columns = tmp_path / "inputs" / "plain.csv"
+    no_columns.write_text("a,b\n1,2\n")
+    missing = tmp_path / "inputs" / "nope.csv"
+    for source in (junk, no_columns, missing):
+        db = tmp_path / "new" / "deeper" / "sg.duckdb"
+        code, output = run("ingest", "events", str(source), "--db", str(db))
+        assert code == 2, output
+        assert not (tmp_path / "new").exists(), source  # no .duckdb, no .wal, no folders
+    beside = tmp_path / "s.duckdb"  # a new store in a folder that exists
+    code, _ = run("ingest", "events", str(events_file(tmp_path)), "--db", str(beside))
+    assert code == 2 and not beside.exists() and not Path(f"{beside}.wal").exists()
+    # a store that existed before a failed load stays, unchanged
+    kept = tmp_path / "kept.duckdb"
+    assert run("init", "--db", str(kept))[0] == 0
+    assert run("ingest", "events", str(no_columns), "--db", str(kept))[0] == 2
+    code, output = run("stats", "--db", str(kept), "--json")
+    assert code == 0 and json.loads(output)["rows"]["events"] == 0
+
+
+def test_reading_commands_never_create_a_store(tmp_path):
+    for args in (["stats"], ["profile", "1"], ["quarantine"], ["segments"]):
+        db = tmp_path / "missing-dir" / "x.duckdb"
+        code, output = run(*args, "--db", str(db))
+        assert code == 2, (args, output)
+        assert f"no store at {db}" in output and "shopguide init --db" in output
+        assert not db.parent.exists()

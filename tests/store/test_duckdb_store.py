@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from shopguide.errors import SchemaVersionError, StoreError
+from shopguide.errors import SchemaVersionError, StoreError, StoreNotFoundError
 from shopguide.store import open_store
 from shopguide.store.schema import LATEST_VERSION
 
@@ -101,3 +101,15 @@ def test_a_store_held_by_another_process_names_that_process(tmp_path):
             open_store(path, read_only=True)
     finally:
         holder.communicate("")
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_create_false_refuses_a_missing_store_and_writes_nothing(tmp_path, read_only):
+    path = tmp_path / "typo" / "sg.duckdb"
+    with pytest.raises(StoreNotFoundError, match="no store at") as caught:
+        open_store(path, create=False, read_only=read_only)
+    assert caught.value.hint == f"create it with `shopguide init --db {path}`"
+    assert list(tmp_path.iterdir()) == []  # no file, no folder
+    open_store(path).close()  # the default still creates, for starting a store from Python
+    with open_store(path, create=False) as store:
+        assert store.schema_version == LATEST_VERSION

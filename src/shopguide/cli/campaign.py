@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         from shopguide.store import open_store
         from shopguide.workflows.campaigns import score_campaign
 
-        with handled(as_json), open_store(db_path(db)) as store:
+        with handled(as_json), open_store(db_path(db), create=False) as store:
             campaign = _campaign(name, item, category, brand, discount)
             features, scores, _, used = score_campaign(store, campaign, model=model)
         table = features.join(scores).sort_values("score", ascending=False).reset_index()
@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
         from shopguide.store import open_store
         from shopguide.workflows.campaigns import build_audience
 
-        with handled(as_json), open_store(db_path(db)) as store:
+        with handled(as_json), open_store(db_path(db), create=False) as store:
             opted = tuple(opt_out.read_text().split()) if opt_out else ()
             campaign = _campaign(
                 name, item, category, brand, discount, audience_size=size, budget=budget,
@@ -157,7 +157,7 @@ def register(app: typer.Typer) -> None:
         from shopguide.store import open_store
         from shopguide.workflows.audiences import load_audience
 
-        with handled(as_json), open_store(db_path(db)) as store:
+        with handled(as_json), open_store(db_path(db), create=False) as store:
             frame = load_audience(store, audience_id)
         out_file.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out_file, index=False)

@@ -313,7 +313,7 @@ def register(app: typer.Typer) -> None:
 
         with handled(as_json):
             chosen = get_engine(engine, master=master)
-            store = open_store(db_path(db))
+            store = open_store(db_path(db), create=False)
             try:
                 summary = chosen.profiles(store, as_of)
             finally:

@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
             params = parse_params(param)
             path = db_path(db)
             registry = ModelRegistry.for_store(path)
-            with open_store(path) as store:
+            with open_store(path, create=False) as store:
                 version = publish_current(
                     store, registry, model, params, make_current=current,
                     progress=lambda fraction, _text: bar(int(fraction * 100), 100),
@@ -163,7 +163,7 @@ def register(app: typer.Typer) -> None:
 
         with handled(as_json):
             path = db_path(db)
-            with open_store(path) as store:
+            with open_store(path, create=False) as store:
                 snapshot = open_snapshot(store, ModelRegistry.for_store(path), model)
             items, strategy = recommend_for_user(
                 snapshot, user_id, n, include_categories=category or (),
@@ -205,7 +205,7 @@ def register(app: typer.Typer) -> None:
 
         with handled(as_json):
             path = db_path(db)
-            with open_store(path) as store:
+            with open_store(path, create=False) as store:
                 snapshot = open_snapshot(store, ModelRegistry.for_store(path), model)
             rows = (together_items if together else similar_items)(snapshot, item_id, n)
         if as_json:

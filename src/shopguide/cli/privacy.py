@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
             typer.confirm(f"erase every record of user {user_id!r}?", abort=True)
         path = db_path(db)
         with handled(as_json):
-            with open_store(path) as store:
+            with open_store(path, create=False) as store:
                 result = erase_user(store, user_id)
             if compact_store:
                 result["compacted"] = rewrite_file(path)
@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
         from shopguide.store import open_store
         from shopguide.workflows.privacy import export_user as _export
 
-        with handled(as_json), open_store(db_path(db)) as store:
+        with handled(as_json), open_store(db_path(db), create=False) as store:
             data = _export(store, user_id)
         if output is None:
             emit_json(data)

@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
         from shopguide.store import open_store
         from shopguide.workflows.retention import predictions
 
-        with handled(as_json), open_store(db_path(db)) as store:
+        with handled(as_json), open_store(db_path(db), create=False) as store:
             table = predictions(store).head(limit)
         if as_json:
             emit_json(frame_records(table))
@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
         from shopguide.store import open_store
         from shopguide.workflows.retention import predictions, score_store
 
-        with handled(as_json), open_store(db_path(db)) as store:
+        with handled(as_json), open_store(db_path(db), create=False) as store:
             if not store.scalar("SELECT count(*) FROM user_predictions"):
                 score_store(store)
             table = predictions(store).sort_values("clv", ascending=False).head(limit)
@@ -162,7 +162,7 @@ def register(app: typer.Typer) -> None:
         from shopguide.store import open_store
         from shopguide.workflows.retention import winback_store
 
-        with handled(as_json), open_store(db_path(db)) as store:
+        with handled(as_json), open_store(db_path(db), create=False) as store:
             audience = winback_store(
                 store, model=model, min_churn=min_churn, limit=limit, n=n, out_dir=out_dir
             )

@@ -50,12 +50,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the REST service with the dashboard at / (OpenAPI docs at /docs)."""
         from shopguide.service.settings import ServiceSettings
+        from shopguide.store import open_store
 
         with handled(False):
             overrides: dict[str, object] = {"db": db_path(db), "model": model}
             if keys_file is not None:
                 overrides["api_keys_file"] = keys_file
             settings = ServiceSettings(**overrides)  # type: ignore[arg-type]
+            open_store(settings.db, create=False).close()  # serve a store, never a new one
             if not settings.keys():
                 err.print(
                     "[yellow]warning:[/] no API keys configured: every route but /health will "

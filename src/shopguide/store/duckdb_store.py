@@ -14,7 +14,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from shopguide.errors import SchemaVersionError, StoreError, StoreLockedError
+from shopguide.errors import (
+    SchemaVersionError,
+    StoreError,
+    StoreLockedError,
+    StoreNotFoundError,
+)
 from shopguide.store.base import Params, Store
 from shopguide.store.schema import LATEST_VERSION, MIGRATIONS
 
@@ -52,7 +57,10 @@ class DuckDBStore(Store):
     Parameters
     ----------
     path:
-        The database file; its folder is created if needed. ``":memory:"`` gives a throwaway store.
+        The database file. ``":memory:"`` gives a throwaway store.
+    create:
+        Create the file (and its folder) when it does not exist. When false, a missing file
+        raises :class:`~shopguide.errors.StoreNotFoundError` and nothing is written to disk.
     memory_limit, threads:
         Passed to DuckDB; ``None`` keeps DuckDB's defaults.
     read_only:
@@ -63,13 +71,16 @@ class DuckDBStore(Store):
         self,
         path: str | os.PathLike[str],
         *,
+        create: bool = True,
         memory_limit: str | None = None,
         threads: int | None = None,
         read_only: bool = False,
     ) -> None:
         self.path = Path(path)
         self._in_memory = str(path) == ":memory:"
-        if not self._in_memory:
+        if not self._in_memory and not self.path.exists():
+            if read_only or not create:  # the one place a missing store is noticed
+                raise StoreNotFoundError(path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         config: dict[str, Any] = {}
         if memory_limit:

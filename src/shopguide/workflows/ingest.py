@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +41,35 @@ def ingest(
 
     ``set`` gives columns a constant, ``derive`` computes them with DuckDB SQL expressions and
     ``preset`` reads a known export (``shopify-orders``, ``woocommerce-orders``, ``ga4``).
+    Creates the store when there is none; if the load then fails, the new store file and any
+    folders made for it are removed again, so a failed first load leaves nothing behind.
     """
-    with open_store(db) as store:
+    with _removed_on_failure(db), open_store(db) as store:
         return ingest_file(
             store, table, path, mapping=mapping, fmt=fmt, delimiter=delimiter,
             encoding=encoding, chunk_rows=chunk_rows, progress=progress, set=set,
             derive=derive, preset=preset,
         )  # fmt: skip
+
+
+@contextmanager
+def _removed_on_failure(db: str | Path) -> Iterator[None]:
+    """Remove the store file, its write-ahead log and the folders made for it if the block
+    fails and there was no store at ``db`` before it."""
+    path = Path(db).absolute()
+    if str(db) == ":memory:" or path.exists():
+        yield
+        return
+    made = [folder for folder in path.parents if not folder.exists()]  # deepest first
+    try:
+        yield
+    except BaseException:
+        for leftover in (path, path.with_name(path.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        for folder in made:
+            with suppress(OSError):  # only if empty: never remove what someone else put there
+                folder.rmdir()
+        raise
 
 
 def quarantine(
@@ -59,7 +82,7 @@ def quarantine(
     """Rejected rows, newest load first, optionally of one load or one table."""
     where, params = _filters(load_id, table)
     limit_sql = f"LIMIT {int(limit)}" if limit else ""
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         return store.query_df(
             f"""SELECT load_id, table_name, source, line, column_name, value, reason, raw
                 FROM quarantine {where} ORDER BY load_id DESC, line {limit_sql}""",
@@ -95,7 +118,7 @@ def _filters(load_id: int | None, table: str | None) -> tuple[str, list[Any]]:
 
 def stats(db: str | Path) -> dict[str, Any]:
     """Row counts, the time span of events, events by type, and the latest loads."""
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         return store_stats(store)
 
 

@@ -107,7 +107,7 @@ def tune_model(
     db: str | Path, model: str, grid: Mapping[str, Sequence[Any]], **options: Any
 ) -> TuningResult:
     """:func:`tune_events` on the events of the store at ``db``."""
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         events = store_events(store)
     return tune_events(events, model, grid, **options)
 
@@ -155,5 +155,5 @@ def compare_store(
 
 def compare(db: str | Path, models: Sequence[str] = MODEL_NAMES, **options: Any) -> Comparison:
     """:func:`compare_store` on the store at ``db``."""
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         return compare_store(store, models, **options)

@@ -24,7 +24,7 @@ from shopguide.workflows.reporting import whole_report
 
 def build(db: str | Path, *, as_of: str | None = None, incremental: bool = False) -> dict[str, Any]:
     """Build a profile version (or update the latest one for the users whose data changed)."""
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         result = (
             update_profiles(store, as_of=as_of) if incremental else build_profiles(store, as_of)
         )
@@ -39,7 +39,7 @@ def build(db: str | Path, *, as_of: str | None = None, incremental: bool = False
 
 def versions(db: str | Path) -> pd.DataFrame:
     """The stored profile versions, newest first (as_of, users, kind, built_at, builds)."""
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         return list_profile_versions(store)
 
 
@@ -47,7 +47,7 @@ def drop_versions(
     db: str | Path, as_of: list[str], *, keep_latest: int | None = None
 ) -> dict[str, Any]:
     """Delete the given profile versions (or all but the ``keep_latest`` newest)."""
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         dropped = drop_profile_versions(store, as_of, keep_latest=keep_latest)
         left = list_profile_versions(store)
     return {
@@ -60,14 +60,14 @@ def profile(
     db: str | Path, user_id: str, *, as_of: str | None = None
 ) -> tuple[dict[str, Any], str]:
     """One user's profile as a JSON-ready record and as a readable card."""
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         record = profile_record(store, user_id, as_of)
         return record, profile_card(get_profile(store, user_id, as_of))
 
 
 def segments(db: str | Path, *, as_of: str | None = None) -> pd.DataFrame:
     """RFM segments with their sizes and revenue shares."""
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         return analytics.segment_summary(store, as_of)
 
 
@@ -80,5 +80,5 @@ def report(
 ) -> Path:
     """Write the self-contained HTML report into ``out_dir``: every section whose inputs the
     store holds (see :mod:`shopguide.workflows.reporting`)."""
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         return whole_report(store, out_dir, as_of=as_of, extra=extra)

@@ -161,7 +161,7 @@ def score_retention(
     db: str | Path, *, horizon_days: int | None = None, train: bool = False
 ) -> dict[str, Any]:
     """:func:`train_churn_store` (``train=True``) or :func:`score_store` on the store at ``db``."""
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         if train:
             return train_churn_store(store, horizon_days=horizon_days or 90)
         return score_store(store, horizon_days=horizon_days)

@@ -405,7 +405,7 @@ def score_predictions(store: Store, *, lock: threading.RLock | None = None) -> d
         if stored is not None and stored >= data_as_of:
             return {"as_of": stored.isoformat(), "skipped": "already current"}
         if isinstance(store, DuckDBStore) and str(store.path) != ":memory:":
-            with open_store(store.path) as own:
+            with open_store(store.path, create=False) as own:
                 return score_store(own)
         with lock or threading.RLock():
             return score_store(store)
