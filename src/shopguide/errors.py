@@ -14,7 +14,8 @@ ShopGuideError
 │   ├── RowError                 one bad value at a file, line and column
 │   └── InvalidIdError           an id that cannot name anyone (empty or only spaces)
 ├── InputError                   an argument has an unusable value (also a ValueError)
-│   ├── UnknownModelError        a model name no one knows (suggests the closest)
+│   ├── UnknownNameError         a name that is not one of the choices (suggests the closest)
+│   │   └── UnknownModelError    a model name no one knows
 │   ├── ParameterError           a model parameter is unknown or has a value of the wrong type
 │   └── DateError                a date or time cannot be read
 ├── NotFittedError               a model method was called before ``fit``
@@ -177,10 +178,11 @@ class InputError(ShopGuideError, ValueError):
     """An argument or option has a value that cannot be used as given."""
 
 
-class UnknownModelError(InputError):
-    """A model name that is not one of ``choices``; suggests the closest one."""
+class UnknownNameError(InputError):
+    """A name (of a table, an engine, a mode, ...) that is not one of ``choices``; the hint
+    suggests the closest one."""
 
-    def __init__(self, name: str, choices: Sequence[str], *, what: str = "model") -> None:
+    def __init__(self, name: str, choices: Sequence[str], *, what: str) -> None:
         close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
         self.suggestion = close[0] if close else None
         hint = f"did you mean {self.suggestion!r}? " if self.suggestion else ""
@@ -189,6 +191,13 @@ class UnknownModelError(InputError):
         )
         self.name = name
         self.choices = list(choices)
+
+
+class UnknownModelError(UnknownNameError):
+    """A model name that is not one of ``choices``; suggests the closest one."""
+
+    def __init__(self, name: str, choices: Sequence[str]) -> None:
+        super().__init__(name, choices, what="model")
 
 
 class ParameterError(InputError):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shopguide.data.idmap import IdMap
-from shopguide.errors import ModelFormatError
+from shopguide.errors import ModelFormatError, ParameterError, UnknownModelError
 from shopguide.recommend import ItemKNN, ModelRegistry, Popular
+from shopguide.recommend.registry import MODEL_NAMES, create_model
 
 USERS = IdMap([f"u{j}" for j in range(8)], kind="user")
 ITEMS = IdMap([f"i{j}" for j in range(10)], kind="item")
@@ -124,3 +127,33 @@ def test_prune_never_removes_the_stores_current_model(tiny, tmp_path) -> None:
     assert registry.prune("item-knn", keep=1) == ["v0002", "v0003"]
     assert registry.versions("item-knn") == [first, "v0004"]
     assert registry.load("item-knn", registry.current().version).version == first  # type: ignore[union-attr]
+
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 500), st.floats(allow_nan=False), st.text(max_size=8)
+)
+
+
+@given(name=st.sampled_from(MODEL_NAMES), key=st.text(max_size=12), value=_VALUES)
+@settings(max_examples=300, deadline=None)
+def test_create_model_takes_a_parameter_or_says_which_are_wrong(name, key, value) -> None:
+    from shopguide.recommend.registry import model_class
+
+    known = model_class(name)().get_params()
+    key = key if key else next(iter(known))
+    try:
+        model = create_model(name, **{key: value})
+    except ParameterError as error:  # never a TypeError from the constructor
+        assert error.hint or "must be" in error.message or "bad parameter" in error.message
+        return
+    assert key in known and model.get_params()[key] == value
+
+
+def test_a_misspelt_model_name_gets_the_closest_suggested() -> None:
+    with pytest.raises(UnknownModelError) as caught:
+        create_model("itemknn")
+    assert caught.value.suggestion == "item-knn"
+    assert caught.value.hint.startswith("did you mean 'item-knn'? choose one of user-knn")
+    with pytest.raises(UnknownModelError) as caught:
+        create_model("zzz")
+    assert caught.value.suggestion is None

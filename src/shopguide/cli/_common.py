@@ -1,11 +1,22 @@
-"""What every command shares: the ``--db`` and ``--json`` options, output, errors, progress."""
+"""What every command shares: the ``--db`` and ``--json`` options, output, errors, progress.
+
+Errors reach the user one way. A deliberate error (a :class:`~shopguide.errors.ShopGuideError`,
+or a usage error Typer finds while reading the arguments) prints one message and how to fix it
+and exits with status 2; with ``--json`` it is the object ``{"error", "hint", "type"}`` on
+standard output. Anything else is a bug: :class:`ShopGuideGroup` prints one line saying so and
+exits with status 1, and ``shopguide --debug ...`` (or ``SHOPGUIDE_DEBUG=1``) shows its traceback.
+"""
 
 from __future__ import annotations
 
+import difflib
 import json
+import shlex
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -17,6 +28,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from shopguide.config import get_settings
 from shopguide.errors import ShopGuideError
@@ -33,6 +45,52 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def check_time(value: str | None) -> str | None:
+    """Option callback: ``value`` must read as a date or time (ISO 8601); kept as given."""
+    if value is not None:
+        _parse_time(value)
+    return value
+
+
+def check_times(values: list[str] | None) -> list[str] | None:
+    """Argument callback: every value must read as a date or time."""
+    for value in values or ():
+        _parse_time(value)
+    return values
+
+
+def _parse_time(value: str) -> None:
+    try:
+        readable = not pd.isna(pd.Timestamp(value))
+    except (ValueError, TypeError, OverflowError):
+        readable = False
+    if not readable:
+        raise typer.BadParameter(
+            f"cannot read {value!r} as a date or time; write it in ISO 8601, "
+            "e.g. 2024-05-01 or 2024-05-01T12:00"
+        )
+
+
+def one_of(*names: str) -> Callable[[str | None], str | None]:
+    """An option callback accepting only ``names`` (suggesting the closest one otherwise)."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in names:
+            close = difflib.get_close_matches(value, names, n=1, cutoff=0.5)
+            guess = f"did you mean {close[0]!r}? " if close else ""
+            raise typer.BadParameter(f"{value!r} is not one of them; {guess}use {', '.join(names)}")
+        return value
+
+    return check
+
+
+def check_folder(value: Path | None) -> Path | None:
+    """Option callback: an output folder must not be an existing file."""
+    if value is not None and value.exists() and not value.is_dir():
+        raise typer.BadParameter(f"{value} is a file, not a folder; give a folder path")
+    return value
 
 
 def db_path(db: Path | None) -> Path:
@@ -107,7 +165,68 @@ def handled(as_json: bool) -> Iterator[None]:
     try:
         yield
     except ShopGuideError as error:
+        if _debugging.get():
+            err.print(traceback.format_exc(), highlight=False, markup=False)
         fail(error, as_json)
+
+
+_ARGV = "shopguide.argv"
+#: Whether this run has ``--debug`` (or ``SHOPGUIDE_DEBUG``): show tracebacks.
+_debugging: ContextVar[bool] = ContextVar("shopguide_debug", default=False)
+
+
+class ShopGuideGroup(TyperGroup):
+    """The root command group: every command runs inside its error boundary.
+
+    Usage errors keep Typer's message (plain text) or become the ``--json`` error object; a
+    ShopGuide error that escaped its command's :func:`handled` is reported like one inside it;
+    any other exception is a bug, reported in one line with exit status 1 (its traceback with
+    ``--debug``).
+    """
+
+    # ``ctx`` is Typer's (vendored) click context
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta[_ARGV] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Any) -> Any:
+        as_json = "--json" in ctx.meta.get(_ARGV, ())
+        debug = bool(ctx.params.get("debug"))
+        token = _debugging.set(debug)
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except typer.TyperException as error:  # a usage error found while reading arguments
+            if not as_json:
+                raise
+            where = getattr(error, "ctx", None)
+            hint = f"see `{where.command_path} --help`" if where is not None else None
+            emit_json({"error": error.format_message(), "hint": hint, "type": "UsageError"})
+            raise typer.Exit(2) from None
+        except ShopGuideError as error:
+            if debug:
+                raise
+            fail(error, as_json)
+        except Exception as error:
+            if debug:
+                raise
+            _report_bug(error, ctx.meta.get(_ARGV, []), as_json)
+        finally:
+            _debugging.reset(token)
+
+
+def _report_bug(error: Exception, argv: list[str], as_json: bool) -> NoReturn:
+    """One line for an exception no ShopGuide code expected, and exit status 1."""
+    problem = f"unexpected {type(error).__name__}: {error}".splitlines()[0]
+    rerun = "shopguide --debug " + shlex.join(a for a in argv if a != "--debug")
+    hint = f"this is a bug; please report it with the output of `{rerun}`"
+    if as_json:
+        emit_json({"error": problem, "hint": hint, "type": "InternalError"})
+    else:
+        err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
+        err.print(escape(hint), highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 @contextmanager

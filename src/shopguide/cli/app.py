@@ -12,6 +12,8 @@ from shopguide.cli import campaign, engine, models, privacy, profiles, retention
 from shopguide.cli._common import (
     DbOption,
     JsonOption,
+    ShopGuideGroup,
+    check_folder,
     db_path,
     emit_json,
     err,
@@ -28,6 +30,7 @@ from shopguide.workflows import ingest as ingest_workflow
 
 app = typer.Typer(
     name="shopguide",
+    cls=ShopGuideGroup,
     help="ShopGuide: shopper profiles, recommendations, campaigns and retention for e-commerce.",
     no_args_is_help=True,
     add_completion=False,
@@ -45,6 +48,14 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="SHOPGUIDE_DEBUG",
+            help="Show the Python traceback of an error (for bug reports).",
+        ),
     ] = False,
 ) -> None:
     """ShopGuide command line."""
@@ -97,7 +108,7 @@ def ingest(
     delimiter: Annotated[str | None, typer.Option(help="CSV field delimiter.")] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV files.")] = "utf-8",
     chunk_rows: Annotated[
-        int, typer.Option(help="Rows per chunk (memory against speed).")
+        int, typer.Option(min=1, help="Rows per chunk (memory against speed).")
     ] = 250_000,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -143,7 +154,7 @@ def _print_load(report: ingest_workflow.LoadReport) -> None:
 def quarantine(
     load: Annotated[int | None, typer.Option("--load", help="Only rows of this load id.")] = None,
     table: Annotated[str | None, typer.Option(help="Only rows of users, items or events.")] = None,
-    limit: Annotated[int, typer.Option(help="Rows to show (0: all).")] = 20,
+    limit: Annotated[int, typer.Option(min=0, help="Rows to show (0: all).")] = 20,
     export: Annotated[
         Path | None, typer.Option(help="Write all matching rows to this CSV or Parquet file.")
     ] = None,
@@ -191,7 +202,7 @@ def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 def demo(
     out_dir: Annotated[
-        Path, typer.Option("--out", help="Folder for the store and reports.")
+        Path, typer.Option("--out", callback=check_folder, help="Folder for the store and reports.")
     ] = Path("demo-output"),
     as_json: JsonOption = False,
 ) -> None:

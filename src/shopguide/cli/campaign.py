@@ -10,6 +10,7 @@ import typer
 from shopguide.cli._common import (
     DbOption,
     JsonOption,
+    check_folder,
     db_path,
     emit_json,
     frame_records,
@@ -26,7 +27,9 @@ Categories = Annotated[
     list[str] | None, typer.Option("--category", help="Promoted category or path prefix.")
 ]
 Brands = Annotated[list[str] | None, typer.Option("--brand", help="Promoted brand (repeatable).")]
-Discount = Annotated[float, typer.Option(help="Discount as a fraction (0.2 = 20 % off).")]
+Discount = Annotated[
+    float, typer.Option(min=0.0, max=1.0, help="Discount as a fraction (0.2 = 20 % off).")
+]
 Model = Annotated[
     str | None,
     typer.Option(
@@ -65,7 +68,7 @@ def register(app: typer.Typer) -> None:
         brand: Brands = None,
         discount: Discount = 0.0,
         model: Model = None,
-        limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+        limit: Annotated[int, typer.Option(min=0, help="Rows to show.")] = 20,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
@@ -90,22 +93,25 @@ def register(app: typer.Typer) -> None:
         category: Categories = None,
         brand: Brands = None,
         discount: Discount = 0.0,
-        size: Annotated[int | None, typer.Option(help="Most users to contact.")] = None,
-        budget: Annotated[float | None, typer.Option(help="Budget (with --cost).")] = None,
-        cost: Annotated[float, typer.Option(help="Cost of one contact.")] = 1.0,
+        size: Annotated[int | None, typer.Option(min=1, help="Most users to contact.")] = None,
+        budget: Annotated[float | None, typer.Option(min=0.0, help="Budget (with --cost).")] = None,
+        cost: Annotated[float, typer.Option(min=0.0, help="Cost of one contact.")] = 1.0,
         opt_out: Annotated[
-            Path | None, typer.Option(help="File of opted-out user ids, one per line.")
+            Path | None,
+            typer.Option(
+                exists=True, dir_okay=False, help="File of opted-out user ids, one per line."
+            ),
         ] = None,
         exclude_contacted_days: Annotated[
-            int | None, typer.Option(help="Skip users contacted in the last N days.")
+            int | None, typer.Option(min=0, help="Skip users contacted in the last N days.")
         ] = None,
         exclude_bought_days: Annotated[
-            int | None, typer.Option(help="Skip users who bought a promoted item in N days.")
+            int | None, typer.Option(min=0, help="Skip users who bought a promoted item in N days.")
         ] = None,
         model: Model = None,
-        out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.csv/json.")] = Path(
-            "audiences"
-        ),
+        out_dir: Annotated[
+            Path, typer.Option("--out", callback=check_folder, help="Folder for NAME.csv/json.")
+        ] = Path("audiences"),
         record: Annotated[
             bool, typer.Option(help="Log the contacts (for --exclude-contacted-days later).")
         ] = False,

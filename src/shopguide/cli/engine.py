@@ -17,10 +17,13 @@ import typer
 from shopguide.cli._common import (
     DbOption,
     JsonOption,
+    check_folder,
+    check_time,
     db_path,
     emit_json,
     frame_records,
     handled,
+    one_of,
     out,
     print_table,
 )
@@ -49,17 +52,24 @@ EventsOption = Annotated[
     Path,
     typer.Option(
         "--events",
+        exists=True,
         help="Engine data folder: events/ (Parquet, may be partitioned by event_date) and "
         "optional users/, items/ (or events.parquet, users.parquet, items.parquet).",
     ),
 ]
-OutOption = Annotated[Path, typer.Option("--out", help="Output folder (Parquet results).")]
+OutOption = Annotated[
+    Path, typer.Option("--out", callback=check_folder, help="Output folder (Parquet results).")
+]
 AsOfOption = Annotated[
     str | None,
-    typer.Option("--as-of", help="Use events up to this time (default: the latest event)."),
+    typer.Option(
+        "--as-of",
+        callback=check_time,
+        help="Use events up to this time (default: the latest event).",
+    ),
 ]
-KOption = Annotated[int, typer.Option("--k", help="Neighbours per item.")]
-NOption = Annotated[int, typer.Option("--n", help="Recommendations per user.")]
+KOption = Annotated[int, typer.Option("--k", min=1, help="Neighbours per item.")]
+NOption = Annotated[int, typer.Option("--n", min=1, help="Recommendations per user.")]
 ListsFileOption = Annotated[
     Path | None, typer.Option("--out", help="Write all rows here (.parquet or .csv).")
 ]
@@ -187,15 +197,17 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option(
                 "--mode",
+                callback=one_of("exact", "dimsum", "broadcast"),
                 help="exact (DataFrame joins), dimsum (sampled) or broadcast (the local kernels "
                 "in Spark tasks; fastest while the interaction matrix fits in memory).",
             ),
         ] = "exact",
         threshold: Annotated[
-            float, typer.Option("--threshold", help="DIMSUM similarity threshold.")
+            float,
+            typer.Option("--threshold", min=0.0, max=1.0, help="DIMSUM similarity threshold."),
         ] = 0.1,
         user_blocks: Annotated[
-            int, typer.Option("--user-blocks", help="Score users in this many hash blocks.")
+            int, typer.Option("--user-blocks", min=1, help="Score users in this many hash blocks.")
         ] = 1,
         as_of: AsOfOption = None,
         as_json: JsonOption = False,
@@ -217,12 +229,13 @@ def register(app: typer.Typer) -> None:
         events: EventsOption,
         out_dir: OutOption,
         master: MasterOption = None,
-        k: Annotated[int, typer.Option("--k", help="Neighbours per user.")] = 50,
+        k: Annotated[int, typer.Option("--k", min=1, help="Neighbours per user.")] = 50,
         n: NOption = 10,
         user_blocks: Annotated[
             int,
             typer.Option(
                 "--user-blocks",
+                min=1,
                 help="Compute similarities and scores in this many hash blocks of users "
                 "(bounds the shuffle; the lists do not depend on it).",
             ),
@@ -231,6 +244,7 @@ def register(app: typer.Typer) -> None:
             int | None,
             typer.Option(
                 "--max-item-users",
+                min=1,
                 help="Leave items bought by more users than this out of the similarity "
                 "(prunes the largest co-occurrence blocks; off by default).",
                 show_default=False,
@@ -238,12 +252,13 @@ def register(app: typer.Typer) -> None:
         ] = None,
         min_co_items: Annotated[
             int,
-            typer.Option("--min-co-items", help="Drop user pairs sharing fewer items."),
+            typer.Option("--min-co-items", min=1, help="Drop user pairs sharing fewer items."),
         ] = 1,
         mode: Annotated[
             str,
             typer.Option(
                 "--mode",
+                callback=one_of("exact", "broadcast"),
                 help="exact (blockwise DataFrame joins) or broadcast (the local kernels in "
                 "Spark tasks; fastest while the interaction matrix fits in memory).",
             ),
@@ -274,10 +289,10 @@ def register(app: typer.Typer) -> None:
         events: EventsOption,
         out_dir: OutOption,
         master: MasterOption = None,
-        factors: Annotated[int, typer.Option("--factors")] = 64,
-        iterations: Annotated[int, typer.Option("--iterations")] = 15,
-        regularization: Annotated[float, typer.Option("--regularization")] = 0.01,
-        alpha: Annotated[float, typer.Option("--alpha")] = 1.0,
+        factors: Annotated[int, typer.Option("--factors", min=1)] = 64,
+        iterations: Annotated[int, typer.Option("--iterations", min=1)] = 15,
+        regularization: Annotated[float, typer.Option("--regularization", min=0.0)] = 0.01,
+        alpha: Annotated[float, typer.Option("--alpha", min=0.0)] = 1.0,
         n: NOption = 10,
         as_of: AsOfOption = None,
         as_json: JsonOption = False,
@@ -332,7 +347,7 @@ def register(app: typer.Typer) -> None:
         engine: EngineOption = None,
         master: MasterOption = None,
         as_of: AsOfOption = None,
-        limit: Annotated[int, typer.Option("--limit")] = 30,
+        limit: Annotated[int, typer.Option("--limit", min=0)] = 30,
         as_json: JsonOption = False,
     ) -> None:
         """The RFM table with the chosen engine."""
@@ -360,7 +375,11 @@ def register(app: typer.Typer) -> None:
         n: NOption = 10,
         mode: Annotated[
             str,
-            typer.Option("--mode", help="Spark only: exact, dimsum or broadcast."),
+            typer.Option(
+                "--mode",
+                callback=one_of("exact", "dimsum", "broadcast"),
+                help="Spark only: exact, dimsum or broadcast.",
+            ),
         ] = "exact",
         out_file: ListsFileOption = None,
         as_json: JsonOption = False,
@@ -378,15 +397,19 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         engine: EngineOption = None,
         master: MasterOption = None,
-        k: Annotated[int, typer.Option("--k", help="Neighbours per user.")] = 50,
+        k: Annotated[int, typer.Option("--k", min=1, help="Neighbours per user.")] = 50,
         n: NOption = 10,
         user_blocks: Annotated[
             int,
-            typer.Option("--user-blocks", help="Spark only: hash blocks of users."),
+            typer.Option("--user-blocks", min=1, help="Spark only: hash blocks of users."),
         ] = 1,
         mode: Annotated[
             str,
-            typer.Option("--mode", help="Spark only: exact or broadcast."),
+            typer.Option(
+                "--mode",
+                callback=one_of("exact", "broadcast"),
+                help="Spark only: exact or broadcast.",
+            ),
         ] = "exact",
         out_file: ListsFileOption = None,
         as_json: JsonOption = False,

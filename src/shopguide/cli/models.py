@@ -11,6 +11,8 @@ import typer
 from shopguide.cli._common import (
     DbOption,
     JsonOption,
+    check_folder,
+    check_time,
     db_path,
     emit_json,
     err,
@@ -20,7 +22,7 @@ from shopguide.cli._common import (
     print_table,
     progress_bar,
 )
-from shopguide.errors import DataError
+from shopguide.errors import ParameterError
 
 ModelArg = Annotated[
     str, typer.Argument(help="user-knn, item-knn, popular, ease, als or bpr.", show_default=False)
@@ -62,7 +64,9 @@ def parse_params(pairs: list[str] | None) -> dict[str, Any]:
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise DataError(f"bad parameter {pair!r}", hint="write it as NAME=VALUE, e.g. k=50")
+            raise ParameterError(
+                f"bad parameter {pair!r}", hint="write it as NAME=VALUE, e.g. k=50"
+            )
         params[name.strip()] = _value(value.strip())
     return params
 
@@ -73,7 +77,7 @@ def parse_grid(pairs: list[str] | None) -> dict[str, list[Any]]:
     for pair in pairs or []:
         name, sep, values = pair.partition("=")
         if not sep or not values:
-            raise DataError(
+            raise ParameterError(
                 f"bad grid entry {pair!r}", hint="write it as NAME=V1,V2,..., e.g. k=10,20"
             )
         grid[name.strip()] = [_value(v.strip()) for v in values.split(",")]
@@ -141,7 +145,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def recommend(
         user_id: Annotated[str, typer.Argument(help="The user's id.")],
-        n: Annotated[int, typer.Option("-n", help="How many items.")] = 10,
+        n: Annotated[int, typer.Option("-n", min=1, help="How many items.")] = 10,
         model: ServedModelOption = None,
         explain: Annotated[bool, typer.Option("--explain", help="Say why each item.")] = False,
         category: Annotated[
@@ -189,7 +193,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def similar(
         item_id: Annotated[str, typer.Argument(help="The item's id.")],
-        n: Annotated[int, typer.Option("-n", help="How many items.")] = 10,
+        n: Annotated[int, typer.Option("-n", min=1, help="How many items.")] = 10,
         model: ServedModelOption = None,
         together: Annotated[
             bool, typer.Option("--together", help="Frequently bought together instead.")
@@ -225,7 +229,9 @@ def register(app: typer.Typer) -> None:
         model: ModelArg,
         param: ParamOption = None,
         test_days: TestDaysOption = None,
-        cut: Annotated[str | None, typer.Option(help="Explicit cut date (ISO 8601).")] = None,
+        cut: Annotated[
+            str | None, typer.Option(callback=check_time, help="Explicit cut date (ISO 8601).")
+        ] = None,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
@@ -247,12 +253,16 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Option(help="NAME=V1,V2,... e.g. k=10,20,50 or n=5,10,20.")
         ] = None,
         folds: Annotated[
-            int | None, typer.Option(help="K folds over users (default: rolling time windows).")
+            int | None,
+            typer.Option(min=2, help="K folds over users (default: rolling time windows)."),
         ] = None,
-        windows: Annotated[int, typer.Option(help="Rolling time windows when no --folds.")] = 3,
+        windows: Annotated[
+            int, typer.Option(min=1, help="Rolling time windows when no --folds.")
+        ] = 3,
         test_days: TestDaysOption = None,
         out_dir: Annotated[
-            Path, typer.Option("--out", help="Folder for the plots and JSON.")
+            Path,
+            typer.Option("--out", callback=check_folder, help="Folder for the plots and JSON."),
         ] = Path("tuning"),
         db: DbOption = None,
         as_json: JsonOption = False,
@@ -285,9 +295,9 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Option(help="Models to compare (default: all).")
         ] = None,
         test_days: TestDaysOption = None,
-        out_dir: Annotated[Path, typer.Option("--out", help="Folder for the evidence.")] = Path(
-            "comparison"
-        ),
+        out_dir: Annotated[
+            Path, typer.Option("--out", callback=check_folder, help="Folder for the evidence.")
+        ] = Path("comparison"),
         publish: Annotated[
             bool,
             typer.Option(

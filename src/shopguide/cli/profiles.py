@@ -10,6 +10,9 @@ import typer
 from shopguide.cli._common import (
     DbOption,
     JsonOption,
+    check_folder,
+    check_time,
+    check_times,
     db_path,
     emit_json,
     frame_records,
@@ -21,7 +24,11 @@ from shopguide.workflows import profiles as workflow
 
 AsOfOption = Annotated[
     str | None,
-    typer.Option("--as-of", help="Use only events up to this time (ISO 8601; default: latest)."),
+    typer.Option(
+        "--as-of",
+        callback=check_time,
+        help="Use only events up to this time (ISO 8601; default: latest).",
+    ),
 ]
 
 
@@ -67,6 +74,7 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Argument(
                 metavar="AS_OF",
+                callback=check_times,
                 help="The as-of times of the versions to delete (ISO 8601).",
                 show_default=False,
             ),
@@ -123,9 +131,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report(
-        out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.html.")] = Path(
-            "report"
-        ),
+        out_dir: Annotated[
+            Path, typer.Option("--out", callback=check_folder, help="Folder for report.html.")
+        ] = Path("report"),
         as_of: AsOfOption = None,
         db: DbOption = None,
         as_json: JsonOption = False,

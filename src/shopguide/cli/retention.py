@@ -11,6 +11,7 @@ import typer
 from shopguide.cli._common import (
     DbOption,
     JsonOption,
+    check_folder,
     db_path,
     emit_json,
     frame_records,
@@ -19,7 +20,7 @@ from shopguide.cli._common import (
     print_table,
 )
 
-HorizonOption = Annotated[int, typer.Option(help="Churn = no purchase in this many days.")]
+HorizonOption = Annotated[int, typer.Option(min=1, help="Churn = no purchase in this many days.")]
 
 
 def _shown(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -88,7 +89,9 @@ def register(app: typer.Typer) -> None:
     def score(
         horizon: Annotated[
             int | None,
-            typer.Option(help="Must match the saved model's horizon (default: the model's)."),
+            typer.Option(
+                min=1, help="Must match the saved model's horizon (default: the model's)."
+            ),
         ] = None,
         db: DbOption = None,
         as_json: JsonOption = False,
@@ -102,7 +105,7 @@ def register(app: typer.Typer) -> None:
 
     @churn.command("list")
     def churn_list(
-        limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+        limit: Annotated[int, typer.Option(min=0, help="Rows to show.")] = 20,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
@@ -121,7 +124,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def clv(
-        limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+        limit: Annotated[int, typer.Option(min=0, help="Rows to show.")] = 20,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
@@ -149,12 +152,14 @@ def register(app: typer.Typer) -> None:
                 show_default=False,
             ),
         ] = None,
-        min_churn: Annotated[float, typer.Option(help="Lowest churn probability.")] = 0.5,
-        limit: Annotated[int, typer.Option(help="Most users in the audience.")] = 500,
-        n: Annotated[int, typer.Option("-n", help="Items per user.")] = 5,
-        out_dir: Annotated[Path, typer.Option("--out", help="Folder for winback.csv/json.")] = Path(
-            "winback"
-        ),
+        min_churn: Annotated[
+            float, typer.Option(min=0.0, max=1.0, help="Lowest churn probability.")
+        ] = 0.5,
+        limit: Annotated[int, typer.Option(min=1, help="Most users in the audience.")] = 500,
+        n: Annotated[int, typer.Option("-n", min=1, help="Items per user.")] = 5,
+        out_dir: Annotated[
+            Path, typer.Option("--out", callback=check_folder, help="Folder for winback.csv/json.")
+        ] = Path("winback"),
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:

@@ -32,6 +32,8 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(
                 "--keys-file",
+                exists=True,
+                dir_okay=False,
                 help='JSON file of API keys and roles, e.g. {"secret": "admin"} '
                 "(also: SHOPGUIDE_API_KEYS as JSON).",
             ),
@@ -49,6 +51,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Run the REST service with the dashboard at / (OpenAPI docs at /docs)."""
+        from shopguide.recommend.registry import check_model_name
         from shopguide.service.settings import ServiceSettings
         from shopguide.store import open_store
 
@@ -57,6 +60,7 @@ def register(app: typer.Typer) -> None:
             if keys_file is not None:
                 overrides["api_keys_file"] = keys_file
             settings = ServiceSettings(**overrides)  # type: ignore[arg-type]
+            check_model_name(model)
             open_store(settings.db, create=False).close()  # serve a store, never a new one
             if not settings.keys():
                 err.print(

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from shopguide.errors import ParameterError
 from shopguide.recommend.base import Recommender, ScoreBlock
 
 __all__ = ["EASE"]
@@ -29,14 +30,14 @@ class EASE(Recommender):
     def _fit(self, user_items: sp.csr_matrix, **_: Any) -> None:
         n_items = user_items.shape[1]
         if n_items > self.max_items:
-            raise ValueError(
+            raise ParameterError(
                 f"EASE builds a dense {n_items} x {n_items} matrix "
                 f"({n_items * n_items * 8 / 1e9:.1f} GB while solving); refusing above "
                 f"max_items={self.max_items}. Raise max_items if the machine has the memory, "
                 "or use item-knn / als."
             )
         if self.regularization <= 0:
-            raise ValueError("regularization must be positive")
+            raise ParameterError("regularization must be positive")
         gram = (user_items.T @ user_items).toarray().astype(np.float64)
         gram[np.diag_indices(n_items)] += self.regularization
         precision = np.linalg.inv(gram)

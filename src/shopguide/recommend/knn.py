@@ -47,6 +47,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import scipy.sparse as sp
 
+from shopguide.errors import ParameterError
 from shopguide.recommend import _kernels
 from shopguide.recommend._topn import topn_dense, topn_sparse
 from shopguide.recommend.base import Recommender, ScoreBlock, as_user_items
@@ -94,7 +95,7 @@ def weight_rows(
         tf = out.data * (k1 + 1.0) / (out.data + k1 * (1.0 - b + b * row_len))
         out.data = (tf * idf[out.indices]).astype(np.float32)
     else:
-        raise ValueError(f"unknown weighting {weighting!r}; use 'tfidf', 'bm25' or None")
+        raise ParameterError(f"unknown weighting {weighting!r}; use 'tfidf', 'bm25' or None")
     out.eliminate_zeros()
     return out
 
@@ -123,7 +124,7 @@ def knn_neighbours(
     it when the caller has it (the user x item matrix for item-KNN).
     """
     if similarity not in ("cosine", "asymmetric", "jaccard"):
-        raise ValueError(f"unknown similarity {similarity!r}")
+        raise ParameterError(f"unknown similarity {similarity!r}")
     n = rows.shape[0]
     if use_kernels is None:
         use_kernels = _kernels.active()
@@ -264,7 +265,7 @@ def _normalize_mode(normalize: Normalize) -> str:
     if normalize is False:
         return "none"
     if normalize not in ("neighbours", "rated", "none"):
-        raise ValueError(
+        raise ParameterError(
             f"normalize must be 'neighbours', 'rated', 'none' or a bool, got {normalize!r}"
         )
     return str(normalize)
@@ -328,7 +329,7 @@ class _KNNBase(Recommender):
         self, compared: sp.csr_matrix, compared_t: sp.csr_matrix | None = None
     ) -> sp.csr_matrix:
         if self.k < 1:
-            raise ValueError("k must be >= 1")
+            raise ParameterError("k must be >= 1")
         _normalize_mode(self.normalize)
         weighted = weight_rows(compared, self.weighting)
         return knn_neighbours(
@@ -489,7 +490,7 @@ class ItemKNN(_KNNBase):
     def _check_params(self) -> None:
         super()._check_params()
         if self.neighbourhood not in ("candidate", "history"):
-            raise ValueError("neighbourhood must be 'candidate' or 'history'")
+            raise ParameterError("neighbourhood must be 'candidate' or 'history'")
 
     def _prepare(self) -> None:
         mode = _normalize_mode(self.normalize)

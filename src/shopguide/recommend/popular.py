@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from shopguide.errors import ParameterError
 from shopguide.recommend.base import Recommender, ScoreBlock
 
 __all__ = ["Popular"]
@@ -28,7 +29,7 @@ def _popularity(user_items: sp.csr_matrix, measure: str) -> np.ndarray:
         return np.bincount(user_items.indices, minlength=user_items.shape[1]).astype(np.float64)
     if measure == "weight":
         return np.asarray(user_items.sum(axis=0), dtype=np.float64).ravel()
-    raise ValueError(f"measure must be 'users' or 'weight', got {measure!r}")
+    raise ParameterError(f"measure must be 'users' or 'weight', got {measure!r}")
 
 
 class Popular(Recommender):

@@ -25,7 +25,9 @@ which version of that one model ``--model NAME`` loads.
 
 from __future__ import annotations
 
+import difflib
 import json
+import numbers
 import os
 import re
 import shutil
@@ -40,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from shopguide.data.idmap import IdMap
-from shopguide.errors import ModelFormatError
+from shopguide.errors import ModelFormatError, ParameterError, UnknownModelError
 from shopguide.recommend.base import Recommender, model_class, registered_models
 
 # importing the model modules registers their names
@@ -54,6 +56,7 @@ __all__ = [
     "CurrentModel",
     "LoadedModel",
     "ModelRegistry",
+    "check_model_name",
     "create_model",
     "parse_params",
 ]
@@ -65,16 +68,58 @@ MODEL_NAMES: tuple[str, ...] = tuple(
 _VERSION = re.compile(r"^v(\d{4,})$")
 
 
+def check_model_name(name: str) -> None:
+    """Raise :class:`UnknownModelError` (with the closest name) unless ``name`` is a model."""
+    if name not in registered_models():
+        raise UnknownModelError(name, MODEL_NAMES)
+
+
 def create_model(name: str, **params: Any) -> Recommender:
     """A new, unfitted model by name (``user-knn``, ``item-knn``, ``popular``, ``ease``,
-    ``als``, ``bpr``) with the given constructor parameters."""
-    if name not in registered_models():
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    ``als``, ``bpr``) with the given constructor parameters.
+
+    Raises :class:`UnknownModelError` for an unknown name and :class:`ParameterError` for a
+    parameter the model does not take or a value whose type does not fit its default.
+    """
+    check_model_name(name)
     klass = model_class(name)
+    defaults = klass().get_params()
+    for key, value in params.items():
+        _check_param(name, key, value, defaults)
     try:
         return klass(**params)
     except TypeError as exc:
-        raise ValueError(f"bad parameter for {name}: {exc}") from exc
+        raise ParameterError(f"bad parameter for {name}: {exc}") from exc
+
+
+def _check_param(model: str, key: str, value: object, defaults: dict[str, Any]) -> None:
+    if key not in defaults:
+        close = difflib.get_close_matches(key.lower(), list(defaults), n=1, cutoff=0.5)
+        guess = f"did you mean {close[0]!r}? " if close else ""
+        raise ParameterError(
+            f"bad parameter for {model}: it has no parameter {key!r}",
+            hint=f"{guess}its parameters are {', '.join(sorted(defaults))}",
+        )
+    default = defaults[key]
+    expected = (
+        (bool, "true or false") if isinstance(default, bool)
+        else (int, "a whole number") if isinstance(default, int)
+        else (float, "a number") if isinstance(default, float)
+        else (None, "")
+    )  # fmt: skip
+    kind, words = expected
+    if kind is None or value is None:
+        return
+    is_bool = isinstance(value, bool) or type(value).__name__ == "bool_"  # numpy's too
+    fits = is_bool if kind is bool else (
+        isinstance(value, numbers.Real) and not is_bool
+        and (kind is float or float(value).is_integer())
+    )  # fmt: skip
+    if not fits:
+        raise ParameterError(
+            f"parameter {key!r} of {model} must be {words}, got {value!r}",
+            hint=f"e.g. {key}={str(default).lower() if kind is bool else default}",
+        )
 
 
 def parse_params(name: str, assignments: Sequence[str]) -> dict[str, Any]:
@@ -83,15 +128,14 @@ def parse_params(name: str, assignments: Sequence[str]) -> dict[str, Any]:
     Values are converted to the type of the parameter's default (int, float, bool), with
     ``none``/``null`` meaning ``None``; other values stay strings. Unknown keys raise.
     """
-    if name not in registered_models():
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    check_model_name(name)
     defaults = model_class(name)().get_params()
     params: dict[str, Any] = {}
     for item in assignments:
         key, sep, raw = item.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or key not in defaults:
-            raise ValueError(
+            raise ParameterError(
                 f"bad parameter {item!r} for {name}; use key=value with key in "
                 f"{', '.join(sorted(defaults))}"
             )
@@ -105,12 +149,16 @@ def _convert(raw: str, default: object) -> object:
         return None
     if isinstance(default, bool) or low in ("true", "false"):
         if low not in ("true", "false", "1", "0", "yes", "no"):
-            raise ValueError(f"expected true/false, got {raw!r}")
+            raise ParameterError(f"expected true/false, got {raw!r}")
         return low in ("true", "1", "yes")
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
+    try:
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        kind = "a whole number" if isinstance(default, int) else "a number"
+        raise ParameterError(f"expected {kind}, got {raw!r}") from None
     return raw
 
 
@@ -157,8 +205,7 @@ class ModelRegistry:
         return cls(Path(store_file).resolve().parent)
 
     def _model_dir(self, name: str) -> Path:
-        if name not in registered_models():
-            raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+        check_model_name(name)
         return self.root / name
 
     def versions(self, name: str) -> list[str]:

@@ -81,7 +81,19 @@ class DuckDBStore(Store):
         if not self._in_memory and not self.path.exists():
             if read_only or not create:  # the one place a missing store is noticed
                 raise StoreNotFoundError(path)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise StoreError(
+                    f"cannot create the store {path}: a part of its folder path is a file, "
+                    "not a folder",
+                    hint="choose a --db path whose folders are folders (or do not exist yet)",
+                ) from None
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the store {path}: {exc.strerror}",
+                    hint="choose a --db path in a folder you can write to",
+                ) from None
         config: dict[str, Any] = {}
         if memory_limit:
             config["memory_limit"] = memory_limit

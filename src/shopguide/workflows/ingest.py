@@ -11,6 +11,7 @@ import pandas as pd
 
 from shopguide.data.ingest import LoadReport, ProgressCallback, ingest_file
 from shopguide.data.readers import Format
+from shopguide.errors import UnknownNameError
 from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.store.schema import DATA_TABLES
@@ -111,6 +112,8 @@ def _filters(load_id: int | None, table: str | None) -> tuple[str, list[Any]]:
         clauses.append("load_id = ?")
         params.append(load_id)
     if table is not None:
+        if table not in DATA_TABLES:
+            raise UnknownNameError(table, ("users", "items", "events"), what="table")
         clauses.append("table_name = ?")
         params.append(table)
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
