@@ -58,7 +58,10 @@ TABLE: dict[str, list[Row]] = {
         ("negative limit", "quarantine --limit -1 --db {db}", ["--limit"]),
     ],
     "stats": [],  # the missing-store row only (added below for every command that reads one)
-    "demo": [("output is a file", "demo --out {file}", ["not a folder"])],
+    "demo": [
+        ("output is a file", "demo --out {file}", ["not a folder"]),
+        ("output holds other files", "demo --out {tmp}", ["not a demo's output"]),
+    ],
     "profiles build": [
         ("unparseable date", "profiles build --as-of yesterday --db {db}", [*BAD_DATE]),
     ],

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from shopguide.errors import (
     ConfigError,
     DataError,
+    InputError,
     JobConflictError,
     ModelFormatError,
     NotFittedError,
@@ -25,7 +26,7 @@ def _status(error: ShopGuideError) -> int:
         return 404
     if isinstance(error, JobConflictError):
         return 409
-    if isinstance(error, DataError):
+    if isinstance(error, DataError | InputError):  # InputError is a ValueError: 422 as those
         return 422
     if isinstance(error, StoreError | ModelFormatError | NotFittedError):
         return 409  # the request is fine; the store is not ready for it

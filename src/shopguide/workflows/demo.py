@@ -20,6 +20,7 @@ from shopguide.analytics import segment_summary
 from shopguide.data.datasets.hillstrom import hillstrom_features, load_hillstrom
 from shopguide.data.datasets.online_retail import load_online_retail
 from shopguide.data.ingest import ProgressCallback
+from shopguide.errors import InputError
 from shopguide.profiles import build_profiles
 from shopguide.recommend.registry import ModelRegistry
 from shopguide.report import Section, write_report
@@ -283,6 +284,11 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run every step on a fresh store in ``out_dir`` and return the summaries and paths."""
     out = Path(out_dir).resolve()
+    if out.is_dir() and any(out.iterdir()) and not (out / "shopguide.duckdb").is_file():
+        raise InputError(  # the folder is replaced: never one that is not a demo's
+            f"{out} holds files that are not a demo's output; the demo replaces its folder",
+            hint="give --out a new or empty folder, or the folder of an earlier demo",
+        )
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
