@@ -369,3 +369,17 @@ def test_a_time_option_accepts_what_pandas_reads_and_refuses_the_rest_clearly(te
     else:
         with pytest.raises(typer.BadParameter, match="ISO 8601"):
             check_time(text)
+
+
+def test_the_python_api_refuses_an_unreadable_date_with_a_typed_error(
+    places: dict[str, str],
+) -> None:
+    from shopguide import analytics
+    from shopguide.errors import DateError
+
+    with (
+        open_store(places["db"], create=False) as store,
+        pytest.raises(DateError, match="'yesterday'") as caught,
+    ):
+        analytics.segment_summary(store, "yesterday")
+    assert isinstance(caught.value, ValueError) and "ISO 8601" in (caught.value.hint or "")

@@ -7,7 +7,7 @@ from typing import Final
 
 import pandas as pd
 
-from shopguide.errors import DataError, StoreError
+from shopguide.errors import DataError, DateError, StoreError
 from shopguide.profiles.aggregates import LATEST_ITEMS_CTE
 from shopguide.profiles.build import default_as_of
 from shopguide.store.base import Store
@@ -44,7 +44,10 @@ def resolve_as_of(store: Store, as_of: datetime | str | None) -> datetime:
                 "the store has no events to analyse",
                 hint="load events first (shopguide ingest events FILE)",
             ) from exc
-    ts = pd.Timestamp(as_of)
+    try:
+        ts = pd.Timestamp(as_of)
+    except (ValueError, TypeError) as exc:
+        raise DateError(str(as_of), "date or time") from exc
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts.to_pydatetime()

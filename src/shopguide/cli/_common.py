@@ -31,7 +31,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from shopguide.config import get_settings
-from shopguide.errors import ShopGuideError
+from shopguide.errors import DateError, ShopGuideError
 
 out = Console()
 err = Console(stderr=True)
@@ -67,10 +67,8 @@ def _parse_time(value: str) -> None:
     except (ValueError, TypeError, OverflowError):
         readable = False
     if not readable:
-        raise typer.BadParameter(
-            f"cannot read {value!r} as a date or time; write it in ISO 8601, "
-            "e.g. 2024-05-01 or 2024-05-01T12:00"
-        )
+        problem = DateError(value, "date or time")
+        raise typer.BadParameter(f"{problem.message}; {problem.hint}")
 
 
 def one_of(*names: str) -> Callable[[str | None], str | None]:
