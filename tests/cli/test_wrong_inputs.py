@@ -52,6 +52,12 @@ TABLE: dict[str, list[Row]] = {
         ("unknown format", "ingest events {events} --format xls --db {db}", ["--format", "csv"]),
         ("chunk rows 0", "ingest events {events} --chunk-rows 0 --db {db}", ["--chunk-rows"]),
         ("unknown encoding", "ingest events {events} --encoding klingon --db {db}", ["klingon"]),
+        ("unknown preset", "ingest events {events} --preset shopfy-orders --db {db}",
+         ["'shopfy-orders'", "shopify-orders"]),
+        ("bad --set syntax", "ingest events {events} --set event_type --db {db}",
+         ["--set", "NAME=VALUE"]),
+        ("bad --derive expression", "ingest events {events} --derive price=nosuch*2 --db {db}",
+         ["--derive", "nosuch"]),
     ],
     "quarantine": [
         ("unknown table", "quarantine --table event --db {db}", ["'event'", "events"]),
