@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -154,7 +155,8 @@ TABLE: dict[str, list[Row]] = {
          ["--keys-file", "does not exist"]),
         ("port out of range", "serve --port 0 --db {db}", ["--port"]),
     ],
-    "erase": [],
+    "erase": [("blank user id", "erase ' ' --yes --db {db}", ["white space"])],
+    "compact": [],
     "export-user": [("unknown user", "export-user nobody --db {db}", ["nobody"])],
     "spark export": [("output is a file", "spark export --out {file} --db {db}", ["not a folder"])],
     "spark profiles": [
@@ -232,7 +234,7 @@ def rows() -> Iterator[Any]:
             line = " ".join([name, *REQUIRED.get(name, []), "--db {missing}/x.duckdb"])
             found.append(("missing store", line, ["no store at", "shopguide init --db"]))
         for label, line, words in found:
-            args = line.split()
+            args = shlex.split(line)
             yield pytest.param(args, words, False, id=f"{name}: {label}")
             if command is not None and takes(command, "--json"):
                 yield pytest.param(args, words, True, id=f"{name}: {label} (json)")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from shopguide.errors import StoreError
+from shopguide.errors import StoreError, StoreNotFoundError
 
 __all__ = ["compact_store"]
 
@@ -32,7 +32,7 @@ def compact_store(path: str | os.PathLike[str]) -> dict[str, int]:
     """
     target = Path(path)
     if not target.is_file():
-        raise StoreError(f"no store file at {target}", hint="check the --db path")
+        raise StoreNotFoundError(target)
     before = target.stat().st_size
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.compact-", dir=target.parent)
     os.close(fd)
