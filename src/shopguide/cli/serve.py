@@ -60,7 +60,8 @@ def register(app: typer.Typer) -> None:
             if keys_file is not None:
                 overrides["api_keys_file"] = keys_file
             settings = ServiceSettings(**overrides)  # type: ignore[arg-type]
-            check_model_name(model)
+            if model is not None:
+                check_model_name(model)
             open_store(settings.db, create=False).close()  # serve a store, never a new one
             if not settings.keys():
                 err.print(
