@@ -54,3 +54,11 @@ def test_readme_python_block_runs_as_written(tmp_path: Path) -> None:
     assert "12347" in done.stdout
     assert "Iceland" in done.stdout
     assert (tmp_path / "shop.duckdb").is_file()
+    # five recommendations for each of the two users, as a table
+    rows = [
+        line.split()
+        for line in done.stdout.splitlines()
+        if re.match(r"\s*\d+\s+(12347|17850)\s", line)
+    ]
+    assert [r[1] for r in rows] == ["12347"] * 5 + ["17850"] * 5
+    assert [int(r[2]) for r in rows] == [1, 2, 3, 4, 5] * 2
