@@ -78,8 +78,9 @@ def test_a_raw_export_goes_to_profiles_recommendations_audience_and_report(
 
     report = run("report", "--out", str(tmp_path / "report"), "--db", db)
     html = Path(report["report"]).read_text()
-    for section in ("Key figures", "RFM segments", "Cohort retention", "Repeat purchase"):
-        assert section in html
+    for section in ("Key figures", "RFM segments", "Cohort retention", "Repeat purchase",
+                    "Recommendations with explanations", "Campaign audience: tea-week"):  # fmt: skip
+        assert section in html, section
     assert "{'" not in html and "Traceback" not in html
 
 
