@@ -20,6 +20,7 @@ from shopguide.targeting.uplift import (
     ClassTransformation,
     SLearner,
     TLearner,
+    UpliftRandomForest,
     load_uplift_model,
 )
 
@@ -124,3 +125,31 @@ def test_propensity_refusals(tmp_path: Path) -> None:
     sio.dump({**base, "params": {"C": Fraction(1, 1)}}, evil)
     with pytest.raises(ModelFormatError, match="not trusted"):
         PropensityModel.load(evil)
+
+
+def test_a_forest_is_saved_as_plain_arrays(tmp_path: Path) -> None:
+    X, t, y = _uplift_data(seed=5)
+    model = UpliftRandomForest(n_estimators=5, criterion="KL", max_depth=3).fit(X, t, y)
+    path = model.save(tmp_path / "forest.skops")
+    # nothing but builtins and numpy arrays: skops trusts every part without being told
+    assert sio.get_untrusted_types(file=path) == []
+    state = sio.load(path)
+    assert state["params"]["criterion"] == "KL" and state["params"]["n_estimators"] == 5
+    assert set(state["fitted"]) == {
+        "feature",
+        "threshold",
+        "left",
+        "right",
+        "value",
+        "tree_offsets",
+    }
+    assert len(state["fitted"]["tree_offsets"]) == 6
+    # a tampered file (a child pointing outside its tree, a feature the model has not) is refused
+    for name, change in (("left", 10**6), ("feature", 99)):
+        bad = {**state, "fitted": dict(state["fitted"])}
+        arr = np.array(bad["fitted"][name])
+        inner = np.flatnonzero(np.array(bad["fitted"]["feature"]) >= 0)
+        arr[inner[0]] = change
+        bad["fitted"][name] = arr
+        with pytest.raises(ModelFormatError, match="inconsistent"):
+            load_uplift_model(save_state(bad, tmp_path / f"bad-{name}.skops"))

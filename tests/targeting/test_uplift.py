@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -12,7 +13,16 @@ from sklearn.model_selection import train_test_split
 from shopguide.data.datasets.hillstrom import hillstrom_features, load_hillstrom
 from shopguide.errors import DataError, NotFittedError
 from shopguide.targeting.metrics import qini_auc_score, uplift_at_k
-from shopguide.targeting.uplift import UPLIFT_MODELS, ClassTransformation, SLearner, TLearner
+from shopguide.targeting.uplift import (
+    UPLIFT_MODELS,
+    ClassTransformation,
+    DRLearner,
+    SLearner,
+    TLearner,
+    UpliftRandomForest,
+    XLearner,
+)
+from shopguide.targeting.uplift.tree import bin_features, split_gain
 
 
 def _planted(
@@ -93,3 +103,104 @@ def test_hillstrom_uplift_at_30(cls: type) -> None:
         u = cls(random_state=seed).fit(X[tr], t[tr], y[tr]).predict_uplift(X[te])
         scores.append(uplift_at_k(u, t[te], y[te], k=0.3))
     assert np.mean(scores) >= 0.06
+
+
+def _three_kinds(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Persuadables (x0 < 1/3) respond 50 % when treated, 10 % otherwise; sure things
+    (middle third) 60 % either way; lost causes (top third) 5 % either way. A response model
+    would put the sure things first; an uplift model must put the persuadables first."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 4))
+    kind = np.digitize(X[:, 0], [1 / 3, 2 / 3])  # 0 persuadable, 1 sure thing, 2 lost cause
+    t = rng.integers(0, 2, n)
+    p = np.choose(kind, [np.where(t == 1, 0.5, 0.1), np.full(n, 0.6), np.full(n, 0.05)])
+    y = (rng.random(n) < p).astype(int)
+    return X, t, y, kind
+
+
+@pytest.mark.parametrize("name", sorted(UPLIFT_MODELS))
+def test_persuadables_rank_above_sure_things_and_lost_causes(name: str) -> None:
+    X, t, y, _ = _three_kinds(8000, seed=11)
+    Xte, _, _, kind = _three_kinds(3000, seed=12)
+    u = UPLIFT_MODELS[name](random_state=0).fit(X, t, y).predict_uplift(Xte)
+    persuadable = kind == 0
+    assert roc_auc_score(persuadable, u) > 0.9
+    assert u[persuadable].mean() == pytest.approx(0.4, abs=0.1)
+    for other in (1, 2):
+        assert u[persuadable].mean() > u[kind == other].mean() + 0.25
+        assert abs(u[kind == other].mean()) < 0.1
+
+
+@pytest.mark.parametrize("name", sorted(UPLIFT_MODELS))
+def test_clone_and_params(name: str) -> None:
+    cls = UPLIFT_MODELS[name]
+    X, t, y, _ = _planted(1500, 0.5, seed=6)
+    model = cls(random_state=3).fit(X, t, y)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    assert not hasattr(copy, "fitted_")
+    assert copy.set_params(random_state=5) is copy and copy.random_state == 5
+    # same parameters, same seed: the refit clone predicts the same
+    again = clone(model).fit(X, t, y)
+    np.testing.assert_allclose(again.predict_uplift(X), model.predict_uplift(X))
+
+
+def test_x_and_dr_learners_take_any_estimators() -> None:
+    from sklearn.linear_model import LinearRegression
+
+    X, t, y, seg = _planted(4000, 0.4, seed=8)
+    for model in (
+        XLearner(LogisticRegression(), LinearRegression()),
+        DRLearner(LogisticRegression(), LinearRegression(), n_folds=3),
+    ):
+        u = model.fit(X, t, y).predict_uplift(X)
+        assert u[seg].mean() > u[~seg].mean() + 0.15
+    # the doubly robust pseudo-outcome averages to the difference of group means
+    phi = DRLearner(LogisticRegression()).pseudo_outcome(X, t, y)
+    ate = y[t == 1].mean() - y[t == 0].mean()
+    assert phi.mean() == pytest.approx(ate, abs=0.02)
+
+
+def test_split_gain_hand_computed() -> None:
+    # node: controls 100 users, 20 responders; treated 100 users, 40 responders
+    # left: controls 40 (8 responders), treated 60 (36); right: controls 60 (12), treated 40 (4)
+    left = np.array([40.0, 8.0, 60.0, 36.0])
+    right = np.array([60.0, 12.0, 40.0, 4.0])
+    node = (0.4, 0.2)
+    # ED: children 0.5 * 2 * 0.4^2 + 0.5 * 2 * 0.1^2 = 0.17, node 2 * 0.2^2 = 0.08;
+    # normaliser Gini(1/2) * 2 * (0.6 - 0.4)^2 + 0.5 * Gini(0.6) + 0.5 * Gini(0.4) + 0.5 = 1.02
+    assert split_gain(left, right, node, "ED", n_reg=0.0) == pytest.approx(0.09 / 1.02)
+    # KL (nats) with the entropy terms in bits, as in Rzepakowski & Jaroszewicz
+    kl = lambda a, b: a * np.log(a / b) + (1 - a) * np.log((1 - a) / (1 - b))  # noqa: E731
+    h = lambda p: -(p * np.log2(p) + (1 - p) * np.log2(1 - p))  # noqa: E731
+    gain = 0.5 * kl(0.6, 0.2) + 0.5 * kl(0.1, 0.2) - kl(0.4, 0.2)
+    norm = 1.0 * kl(0.6, 0.4) + 0.5 * h(0.6) + 0.5 * h(0.4) + 0.5
+    assert split_gain(left, right, node, "KL", n_reg=0.0) == pytest.approx(gain / norm)
+    assert gain / norm == pytest.approx(0.06743, abs=1e-5)
+    # shrinkage: with n_reg pseudo-users each child's rates move towards the node's
+    shrunk = split_gain(left, right, node, "ED", n_reg=1e9)
+    assert shrunk == pytest.approx(0.0, abs=1e-9)
+
+
+def test_binning_keeps_every_value_of_a_small_feature() -> None:
+    M = np.array([[0.0, 1.0], [1.0, 2.0], [1.0, 3.0], [0.0, 4.0], [1.0, 5.0]])
+    edges, codes = bin_features(M, max_bins=2)
+    np.testing.assert_array_equal(edges[0], [0.0])  # the split x <= 0
+    assert len(edges[1]) <= 2 and set(edges[1]) <= {1.0, 2.0, 3.0, 4.0}
+    # code <= b is exactly x <= edges[b]
+    for j in range(2):
+        for b, e in enumerate(edges[j]):
+            np.testing.assert_array_equal(codes[:, j] <= b, M[:, j] <= e)
+
+
+def test_forest_parameters_are_checked() -> None:
+    X, t, y, _ = _planted(600, 0.5, seed=9)
+    with pytest.raises(DataError, match="criterion"):
+        UpliftRandomForest(criterion="gini").fit(X, t, y)
+    with pytest.raises(DataError, match="max_features"):
+        UpliftRandomForest(max_features=1.5).fit(X, t, y)
+    with pytest.raises(DataError, match="n_estimators"):
+        UpliftRandomForest(n_estimators=0).fit(X, t, y)
+    # a leaf holds at least min_samples_leaf treated and control users: too few rows, one leaf
+    flat = UpliftRandomForest(n_estimators=3, min_samples_leaf=400).fit(X, t, y)
+    assert np.ptp(flat.predict_uplift(X)) == 0.0

@@ -2,19 +2,28 @@
 
 All functions take plain arrays: ``score`` (higher = target first), ``treatment`` (1 = received
 the campaign, 0 = control) and ``outcome`` (1 = responded; any real number works for the
-uplift metrics, e.g. spend). Ties in ``score`` are broken by the order of the rows after a
-stable sort, except in :func:`qini_curve`, which only places points between groups of tied
-scores so that the curve does not depend on row order.
+uplift metrics, e.g. spend). :func:`uplift_at_k` and :func:`qini_curve` depend only on the
+set of (score, treatment, outcome) rows, never on their order; the decile tables break ties in
+``score`` by row order after a stable sort.
 
 Definitions
 -----------
 uplift@k (``strategy="overall"``, the default)
-    Sort all users by score, keep the top ``ceil(k * n)``; uplift@k = (mean outcome of the
-    treated among them) - (mean outcome of the controls among them). Targeting at random gives
-    the average treatment effect in expectation.
+    Target ``m = ceil(k * n)`` users (``k * n`` is rounded to 9 decimals first, so that e.g.
+    ``0.07 * 100`` gives 7, not 8): uplift@k = (mean outcome of the treated among them) -
+    (mean outcome of the controls among them). Targeting at random gives the average
+    treatment effect in expectation.
+    **Ties at the cut**: users scoring above the ``m``-th highest score are all in; the users
+    tied *at* that score share the remaining places equally, each counting with weight
+    ``(places left) / (users tied)`` in both means. The total weight is exactly ``m``, no
+    tied user is preferred to another, and so the value does not depend on row order. With
+    distinct scores this is the plain top ``m``.
 uplift@k (``strategy="by_group"``)
     Rank the treated and the controls separately and take the top ``ceil(k * n_t)`` treated
-    and the top ``ceil(k * n_c)`` controls; same difference of means.
+    and the top ``ceil(k * n_c)`` controls (same rounding and tie rule within each group);
+    same difference of means.
+    scikit-uplift's ``uplift_at_k`` keeps ``int(k * n)`` rows and breaks ties by reversed row
+    order; on distinct scores with ``k * n`` a whole number the two agree exactly.
 Qini curve
     For the top ``n`` users: ``Q(n) = R_t(n) - R_c(n) * N_t(n) / N_c(n)``, the incremental
     responses (treated responses minus control responses rescaled to the treated count). The
@@ -59,6 +68,35 @@ def _check(
     return s, t, y
 
 
+def _top_count(k: float, n: int) -> int:
+    """``ceil(k * n)`` after rounding ``k * n`` to 9 decimals (float noise is not a user)."""
+    return max(1, math.ceil(round(k * n, 9)))
+
+
+def top_weights(score: FloatArray, m: int) -> FloatArray:
+    """Weight of each row in "the top ``m`` by score", sharing places equally among ties.
+
+    Rows scoring above the ``m``-th highest score get 1, rows tied at it share the places
+    left, everyone else gets 0. The weights sum to ``m`` and do not depend on row order.
+    """
+    s = np.asarray(score, dtype="float64")
+    m = min(int(m), len(s))
+    w = np.zeros(len(s))
+    if m <= 0:
+        return w
+    cut = np.partition(s, len(s) - m)[len(s) - m]  # the m-th highest score
+    above = s > cut
+    tied = s == cut
+    w[above] = 1.0
+    w[tied] = (m - int(above.sum())) / int(tied.sum())
+    return w
+
+
+def _weighted_mean(y: FloatArray, w: FloatArray) -> float:
+    total = float(w.sum())
+    return float(np.dot(w, y) / total) if total > 0 else float("nan")
+
+
 def uplift_at_k(
     score: ArrayLike,
     treatment: ArrayLike,
@@ -68,24 +106,23 @@ def uplift_at_k(
 ) -> float:
     """Difference of mean outcome, treated minus control, among the top ``k`` fraction by score.
 
-    See the module docstring for the two strategies. Returns ``nan`` when the top group has no
-    treated or no control user.
+    See the module docstring for the two strategies, the rounding of ``k * n`` and the tie
+    rule (tied users at the cut share the places left). Returns ``nan`` when the top group
+    has no treated or no control user.
     """
     if not 0 < k <= 1:
         raise DataError(f"k must be a fraction in (0, 1], got {k}")
     s, t, y = _check(score, treatment, outcome)
     if strategy == "overall":
-        top = np.argsort(-s, kind="stable")[: math.ceil(k * len(s))]
-        tt, yy = t[top], y[top]
-        if tt.min() == tt.max():
-            return float("nan")
-        return float(yy[tt == 1].mean() - yy[tt == 0].mean())
+        w = top_weights(s, _top_count(k, len(s)))
+        treated = t == 1
+        return _weighted_mean(y[treated], w[treated]) - _weighted_mean(y[~treated], w[~treated])
     if strategy == "by_group":
         means = []
         for g in (1, 0):
             idx = np.flatnonzero(t == g)
-            order = idx[np.argsort(-s[idx], kind="stable")]
-            means.append(y[order[: math.ceil(k * len(idx))]].mean())
+            w = top_weights(s[idx], _top_count(k, len(idx)))
+            means.append(_weighted_mean(y[idx], w))
         return float(means[0] - means[1])
     raise DataError(f"unknown strategy {strategy!r}", hint="use 'overall' or 'by_group'")
 
