@@ -56,7 +56,7 @@ class UpliftRandomForest(UpliftModel):
         n_estimators: int = 100,
         criterion: str = "ED",
         max_depth: int = 6,
-        min_samples_leaf: int = 100,
+        min_samples_leaf: int = 200,
         max_features: int | float | str | None = 0.8,
         max_bins: int = 32,
         n_reg: float = 10.0,

@@ -144,7 +144,7 @@ class TreeParams:
 
     criterion: str = "ED"
     max_depth: int = 6
-    min_samples_leaf: int = 100
+    min_samples_leaf: int = 200
     n_reg: float = 10.0
     max_features: int | None = None
     min_gain: float = 0.0
