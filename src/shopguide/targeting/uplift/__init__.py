@@ -12,8 +12,9 @@ can be the users the campaign changes.
 
 Every model: ``fit(X, treatment, outcome) -> self``, ``predict_uplift(X) -> ndarray``
 (``predict`` is an alias), ``save(path)`` / ``load(path)`` without pickle, and
-``get_params``/``set_params`` so ``sklearn.base.clone`` works. Evaluate them with
-:mod:`shopguide.targeting.metrics`.
+``get_params``/``set_params`` so ``sklearn.base.clone`` works. ``UPLIFT_MODELS`` maps short
+names (``t_learner``, ``s_learner``, ``class_transformation``, ``x_learner``, ``dr_learner``,
+``uplift_forest``) to the classes. Evaluate them with :mod:`shopguide.targeting.metrics`.
 """
 
 from __future__ import annotations
@@ -45,9 +46,10 @@ UPLIFT_MODELS: dict[str, type[UpliftModel]] = {
     "uplift_forest": UpliftRandomForest,
 }
 
+# UPLIFT_MODELS is importable too; it is left out of __all__ so the API reference does not
+# print a dict of classes (the module docstring names its keys).
 __all__ = [
     "UPLIFT_FORMAT_VERSION",
-    "UPLIFT_MODELS",
     "UPLIFT_MODEL_KIND",
     "ClassTransformation",
     "DRLearner",
