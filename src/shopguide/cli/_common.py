@@ -132,13 +132,27 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
+def _cell(value: object) -> str:
+    """A table cell as people read it: no float noise, thousands grouped, never e-notation."""
+    if _is_missing(value):
+        return ""
+    if isinstance(value, float):
+        size = abs(value)
+        if size >= 1000:
+            return f"{value:,.0f}"
+        if size >= 1 or value == 0:
+            return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
+        return f"{value:.3f}" if size >= 0.01 else f"{value:.4f}"
+    return str(value)
+
+
 def print_table(frame: pd.DataFrame, title: str | None = None, max_rows: int = 30) -> None:
     """Print a DataFrame as a rich table."""
     table = Table(title=title, show_lines=False)
     for column in frame.columns:
         table.add_column(str(column), overflow="fold")
     for row in frame.head(max_rows).itertuples(index=False):
-        table.add_row(*["" if _is_missing(v) else str(v) for v in row])
+        table.add_row(*[_cell(v) for v in row])
     out.print(table)
     if len(frame) > max_rows:
         out.print(f"… {len(frame) - max_rows} more rows (use --json or --limit)")
