@@ -18,7 +18,9 @@ class Settings(BaseSettings):
     ``SHOPGUIDE_CURRENCY`` the symbol put before amounts in readable texts such as churn
     reasons (for example ``£``; empty by default);
     ``SHOPGUIDE_KEEP_VERSIONS`` how many versions of a model ``shopguide train`` keeps (the
-    newest; the current one stays too).
+    newest; the current one stays too);
+    ``SHOPGUIDE_MEMORY_BUDGET`` the memory a model fit may use in ``train`` and ``compare``
+    (for example ``4GB`` or ``40%``; default half the machine's memory).
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOPGUIDE_", env_file=".env", extra="ignore")
@@ -29,6 +31,7 @@ class Settings(BaseSettings):
     threads: int | None = None
     currency: str = ""
     keep_versions: int = 5
+    memory_budget: str | None = None
 
 
 def get_settings() -> Settings:

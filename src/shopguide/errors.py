@@ -22,8 +22,9 @@ ShopGuideError
 │   └── NotBoundError            a call on external ids to a model without its id maps
 ├── UnknownIdError               a user or item id the model or store does not know
 ├── JobConflictError             a job of the same kind is already queued or running
-└── ModelFormatError             a saved model cannot be loaded
-    └── NoCurrentModelError      the store has no current model (publish one first)
+├── ModelFormatError             a saved model cannot be loaded
+│   └── NoCurrentModelError      the store has no current model (publish one first)
+└── MemoryBudgetError            a model would not fit the memory budget (says what to do)
 """
 
 from __future__ import annotations
@@ -274,3 +275,7 @@ class NoCurrentModelError(ModelFormatError):
             hint="publish one with `shopguide compare` (evaluates every model and makes the "
             "best current) or `shopguide train MODEL`, or name one with --model NAME",
         )
+
+
+class MemoryBudgetError(ShopGuideError):
+    """A model would need more memory than the budget allows and has no cheaper variant."""

@@ -13,6 +13,7 @@ from shopguide.recommend import (
     ALS,
     BPR,
     EASE,
+    EASELarge,
     ItemKNN,
     Popular,
     Recommender,
@@ -29,6 +30,7 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
     "item-knn-history": lambda: ItemKNN(k=3, neighbourhood="history", normalize=False),
     "popular": lambda: Popular(),
     "ease": lambda: EASE(regularization=5.0),
+    "ease-large": lambda: EASELarge(regularization=5.0, dense_items=6, k=3),
     "als": lambda: ALS(factors=4, iterations=5, num_threads=1),
     "bpr": lambda: BPR(factors=4, iterations=20, num_threads=1),
 }
@@ -38,6 +40,7 @@ SIMILAR_ITEMS = {
     "item-knn-asym-shrink",
     "item-knn-history",
     "ease",
+    "ease-large",
     "als",
     "bpr",
 }

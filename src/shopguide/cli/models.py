@@ -20,12 +20,16 @@ from shopguide.cli._common import (
     handled,
     out,
     print_table,
-    progress_bar,
 )
+from shopguide.cli.fit_budget import MemoryBudgetOption, budget_bytes, eta_bar
+from shopguide.cli.fit_budget import note as budget_note
 from shopguide.errors import ParameterError
 
 ModelArg = Annotated[
-    str, typer.Argument(help="user-knn, item-knn, popular, ease, als or bpr.", show_default=False)
+    str,
+    typer.Argument(
+        help="user-knn, item-knn, popular, ease, ease-large, als or bpr.", show_default=False
+    ),
 ]
 ServedModelOption = Annotated[
     str | None,
@@ -109,6 +113,7 @@ def register(app: typer.Typer) -> None:
                 "with --model NAME).",
             ),
         ] = True,
+        memory_budget: MemoryBudgetOption = None,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
@@ -116,23 +121,27 @@ def register(app: typer.Typer) -> None:
         from shopguide.config import get_settings
         from shopguide.recommend.registry import ModelRegistry
         from shopguide.store import open_store
+        from shopguide.workflows.budget import plan_training
         from shopguide.workflows.current_model import publish_current
 
-        with handled(as_json), progress_bar(f"training {model}", enabled=not as_json) as bar:
+        with handled(as_json), eta_bar(f"training {model}", enabled=not as_json) as ticker:
             params = parse_params(param)
             path = db_path(db)
             registry = ModelRegistry.for_store(path)
             with open_store(path, create=False) as store:
+                plan = plan_training(store, model, params, budget_bytes(memory_budget))
+                budget_note(plan.message, enabled=not as_json and bool(plan.message))
+                model, params = plan.model.model_name, plan.model.get_params()
                 version = publish_current(
                     store, registry, model, params, make_current=current,
-                    progress=lambda fraction, _text: bar(int(fraction * 100), 100),
+                    progress=lambda fraction, text: ticker.step(fraction, text, plan.cost),
                 )  # fmt: skip
             pruned = registry.prune(
                 model, keep if keep is not None else get_settings().keep_versions
             )
         result = {
             "model": model, "version": version, "params": params, "current": current,
-            "pruned": pruned,
+            "pruned": pruned, "plan": plan.to_dict(),
         }  # fmt: skip
         if as_json:
             emit_json(result)
@@ -305,6 +314,7 @@ def register(app: typer.Typer) -> None:
                 "on a tie, the simplest tied model."
             ),
         ] = True,
+        memory_budget: MemoryBudgetOption = None,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
@@ -313,17 +323,25 @@ def register(app: typer.Typer) -> None:
         The best model's NDCG@10 margin over the runner-up comes with a 95 % paired bootstrap
         interval over the test users; when it contains 0 the result is a tie and the simplest
         tied model is published."""
-        from shopguide.recommend.registry import MODEL_NAMES
+        from shopguide.workflows.budget import PlannedModels
+        from shopguide.workflows.modelling import COMPARED_BY_DEFAULT
         from shopguide.workflows.modelling import compare as run
 
-        with handled(as_json):
+        with handled(as_json), eta_bar("comparing", enabled=not as_json) as ticker:
+            plans: dict[str, Any] = {}
+
+            def on_plan(planned: PlannedModels) -> None:
+                plans.update(planned.to_dict())
+                ticker.plan(planned, quiet=as_json)
+
             result = run(
-                db_path(db), model or MODEL_NAMES, test_days=test_days, out_dir=out_dir,
-                publish=publish,
-                progress=None if as_json else (lambda label: err.print(f"[dim]{label}[/]")),
+                db_path(db), model or COMPARED_BY_DEFAULT, test_days=test_days, out_dir=out_dir,
+                publish=publish, memory_budget=budget_bytes(memory_budget),
+                on_plan=on_plan,
+                progress=ticker.model_started,
             )  # fmt: skip
         if as_json:
-            emit_json(result.evidence())
+            emit_json({**result.evidence(), "budget": plans})
         else:
             out.print(result.split_description, highlight=False)
             out.print(result.to_markdown(10), highlight=False, markup=False, soft_wrap=True)

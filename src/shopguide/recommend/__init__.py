@@ -11,7 +11,9 @@ Every model takes a plain ``scipy.sparse`` CSR user x item matrix::
 from __future__ import annotations
 
 from shopguide.recommend.base import FORMAT_VERSION, Recommender, model_class
+from shopguide.recommend.cost import Cost, FitPlan, plan_fit
 from shopguide.recommend.ease import EASE
+from shopguide.recommend.ease_large import EASELarge
 from shopguide.recommend.frames import recommendations_frame, similar_items_frame
 from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.mf import ALS, BPR
@@ -24,6 +26,9 @@ __all__ = [
     "EASE",
     "FORMAT_VERSION",
     "MODEL_NAMES",
+    "Cost",
+    "EASELarge",
+    "FitPlan",
     "ItemKNN",
     "LoadedModel",
     "ModelRegistry",
@@ -32,6 +37,7 @@ __all__ = [
     "UserKNN",
     "create_model",
     "model_class",
+    "plan_fit",
     "recommendations_frame",
     "similar_items_frame",
 ]

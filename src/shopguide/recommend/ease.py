@@ -1,8 +1,11 @@
 """EASE (Steck 2019, "Embarrassingly Shallow Autoencoders for Sparse Data").
 
 Closed form: ``P = (XᵀX + λI)⁻¹``, ``B = I - P / diag(P)`` (column-wise), ``diag(B) = 0``;
-``score(u, ·) = x_u B``. ``B`` is a dense item x item matrix by construction, so the model
-refuses more than ``max_items`` items (20,000 by default: 1.6 GB of float32) unless raised.
+``score(u, ·) = x_u B``. ``B`` is a dense item x item matrix by construction: fitting holds
+one float64 n x n matrix (inverted in place) and the float32 weights, about ``12 n²`` bytes.
+The model refuses more than ``max_items`` items (20,000 by default) unless raised; ``train``
+and ``compare`` switch to :class:`~shopguide.recommend.ease_large.EASELarge` (``ease-large``)
+past ``DENSE_ITEMS_LIMIT`` items or when the dense solve would pass the memory budget.
 """
 
 from __future__ import annotations
@@ -11,11 +14,26 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import inv
 
 from shopguide.errors import ParameterError
 from shopguide.recommend.base import Recommender, ScoreBlock
+from shopguide.recommend.cost import TIME_CONSTANTS, Cost, pair_count
 
-__all__ = ["EASE"]
+__all__ = ["DENSE_ITEMS_LIMIT", "EASE", "dense_ease_cost"]
+
+#: Above this many items ``train``/``compare`` fit ``ease-large`` instead of dense EASE: the
+#: dense solve then takes minutes and gigabytes for no measurable gain (docs/benchmarks.md).
+DENSE_ITEMS_LIMIT = 8_000
+
+
+def dense_ease_cost(n_users: int, n_items: int, n_interactions: int) -> Cost:
+    """Peak memory and time of the dense closed form on ``n_items`` items."""
+    pairs = pair_count(n_users, n_items, n_interactions, axis=1)
+    dense = 12 * n_items**2  # float64 Gram inverted in place + float32 weights
+    sparse_gram = int(min(pairs, n_items**2) * 12)
+    seconds = TIME_CONSTANTS["dense_inverse"] * n_items**3 + TIME_CONSTANTS["sparse_gram"] * pairs
+    return Cost(dense + sparse_gram, seconds, f"dense {n_items:,} x {n_items:,} inverse")
 
 
 class EASE(Recommender):
@@ -38,12 +56,32 @@ class EASE(Recommender):
             )
         if self.regularization <= 0:
             raise ParameterError("regularization must be positive")
-        gram = (user_items.T @ user_items).toarray().astype(np.float64)
+        # one dense float64 matrix, inverted and scaled in place (peak ~ 8 n² + 4 n² bytes)
+        gram = (user_items.T @ user_items).astype(np.float64).toarray()
         gram[np.diag_indices(n_items)] += self.regularization
-        precision = np.linalg.inv(gram)
-        weights = precision / (-np.diag(precision))
-        weights[np.diag_indices(n_items)] = 0.0
-        self.weights_ = weights.astype(np.float32)
+        precision = inv(gram, overwrite_a=True, check_finite=False)
+        del gram
+        precision /= -np.diag(precision)
+        precision[np.diag_indices(n_items)] = 0.0
+        self.weights_ = precision.astype(np.float32)
+
+    def estimate_cost(self, n_users: int, n_items: int, n_interactions: int) -> Cost:
+        """Dense ``n_items²`` Gram and inverse: memory ``~12 n²`` bytes, time ``~c n³``."""
+        return dense_ease_cost(n_users, n_items, n_interactions)
+
+    def needs_adapting(self, n_items: int) -> bool:
+        """Whether ``train``/``compare`` should fit ``ease-large`` instead (past the limit)."""
+        return n_items > min(self.max_items, DENSE_ITEMS_LIMIT)
+
+    def within_budget(
+        self, n_users: int, n_items: int, n_interactions: int, budget_bytes: int
+    ) -> Recommender | None:
+        """``ease-large`` with as many dense items as the budget allows."""
+        from shopguide.recommend.ease_large import EASELarge
+
+        return EASELarge.fitting(
+            n_users, n_items, n_interactions, budget_bytes, regularization=self.regularization
+        )
 
     def _score_block(self, user_rows: np.ndarray, user_items: sp.csr_matrix) -> ScoreBlock:
         return np.asarray(user_items @ self.weights_, dtype=np.float32)

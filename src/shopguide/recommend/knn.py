@@ -51,6 +51,7 @@ from shopguide.errors import ParameterError
 from shopguide.recommend import _kernels
 from shopguide.recommend._topn import topn_dense, topn_sparse
 from shopguide.recommend.base import Recommender, ScoreBlock, as_user_items
+from shopguide.recommend.cost import TIME_CONSTANTS, Cost, pair_count
 
 __all__ = [
     "ItemKNN",
@@ -340,6 +341,21 @@ class _KNNBase(Recommender):
             shrink=self.shrink,
             alpha=self.alpha,
             num_threads=self.num_threads,
+        )
+
+    def estimate_cost(self, n_users: int, n_items: int, n_interactions: int) -> Cost:
+        """K neighbours per row (kept, transposed and as absolute values), the training
+        matrix and its copies, and per-row accumulators of the compiled neighbour search;
+        time from the co-occurring pairs."""
+        side = n_items if self._neighbour_axis == 1 else n_users
+        pairs = pair_count(n_users, n_items, n_interactions, axis=self._neighbour_axis)
+        neighbours = 3 * 8 * self.k * side  # float32 value + int32 index, three copies
+        train = 3 * 12 * n_interactions  # the matrix, its transpose, the weighted copy
+        workspace = 64 * 8 * side  # dense accumulators and top-K buffers per thread
+        return Cost(
+            neighbours + train + workspace,
+            TIME_CONSTANTS["knn_pair"] * pairs,
+            f"{self.k} neighbours x {side:,} {'items' if self._neighbour_axis else 'users'}",
         )
 
     def set_neighbours(self: _K, neighbours: sp.spmatrix, user_items: sp.spmatrix) -> _K:

@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from shopguide.compat import require
 from shopguide.recommend.base import Recommender, ScoreBlock
+from shopguide.recommend.cost import TIME_CONSTANTS, Cost
 
 __all__ = ["ALS", "BPR"]
 
@@ -39,6 +40,19 @@ class _FactorModel(Recommender):
             model.fit(user_items, show_progress=False)
         self.user_factors_ = np.ascontiguousarray(model.user_factors, dtype=np.float32)
         self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+
+    def estimate_cost(self, n_users: int, n_items: int, n_interactions: int) -> Cost:
+        """Factors x (users + items) in float32 (implicit's copy and ours) plus the matrix and
+        its transpose; time per iteration from :meth:`_work_per_iteration`."""
+        factors = int(getattr(self, "factors", 64)) + 1
+        memory = 2 * 4 * factors * (n_users + n_items) + 2 * 12 * n_interactions
+        seconds = self._work_per_iteration(n_users, n_items, n_interactions) * int(
+            getattr(self, "iterations", 15)
+        )
+        return Cost(memory, seconds, f"{factors - 1} factors x {n_users + n_items:,} rows")
+
+    def _work_per_iteration(self, n_users: int, n_items: int, n_interactions: int) -> float:
+        raise NotImplementedError
 
     def _score_block(self, user_rows: np.ndarray, user_items: sp.csr_matrix) -> ScoreBlock:
         # float64 products rounded to float32: BLAS sums in a block-size dependent order,
@@ -89,6 +103,10 @@ class ALS(_FactorModel):
         self.random_state = random_state
         self.num_threads = num_threads
 
+    def _work_per_iteration(self, n_users: int, n_items: int, n_interactions: int) -> float:
+        f = self.factors
+        return TIME_CONSTANTS["als_unit"] * (n_interactions * f * f + (n_users + n_items) * f**3)
+
     def _implicit_class(self) -> Any:
         als = require("implicit.cpu.als", extra="recommend", feature="ALS")
         return als.AlternatingLeastSquares
@@ -118,6 +136,9 @@ class BPR(_FactorModel):
         self.iterations = iterations
         self.random_state = random_state
         self.num_threads = num_threads
+
+    def _work_per_iteration(self, n_users: int, n_items: int, n_interactions: int) -> float:
+        return TIME_CONSTANTS["bpr_unit"] * n_interactions * self.factors
 
     def _implicit_class(self) -> Any:
         bpr = require("implicit.cpu.bpr", extra="recommend", feature="BPR")

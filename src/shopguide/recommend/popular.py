@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from shopguide.errors import ParameterError
 from shopguide.recommend.base import Recommender, ScoreBlock
+from shopguide.recommend.cost import TIME_CONSTANTS, Cost
 
 __all__ = ["Popular"]
 
@@ -39,6 +40,14 @@ class Popular(Recommender):
 
     def __init__(self, measure: Literal["users", "weight"] = "users") -> None:
         self.measure = measure
+
+    def estimate_cost(self, n_users: int, n_items: int, n_interactions: int) -> Cost:
+        """A count per item (and per segment and item when segments are given)."""
+        return Cost(
+            8 * n_items + 8 * n_users + 12 * n_interactions,
+            TIME_CONSTANTS["count"] * n_interactions,
+            "one count per item",
+        )
 
     def _fit(
         self, user_items: sp.csr_matrix, user_segments: np.ndarray | None = None, **_: Any

@@ -47,6 +47,7 @@ from shopguide.recommend.base import Recommender, model_class, registered_models
 
 # importing the model modules registers their names
 from shopguide.recommend.ease import EASE
+from shopguide.recommend.ease_large import EASELarge
 from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.mf import ALS, BPR
 from shopguide.recommend.popular import Popular
@@ -63,7 +64,7 @@ __all__ = [
 
 #: The names ``create_model`` (and ``shopguide train MODEL``) accept.
 MODEL_NAMES: tuple[str, ...] = tuple(
-    cls.model_name for cls in (UserKNN, ItemKNN, Popular, EASE, ALS, BPR)
+    cls.model_name for cls in (UserKNN, ItemKNN, Popular, EASE, EASELarge, ALS, BPR)
 )
 _VERSION = re.compile(r"^v(\d{4,})$")
 
@@ -76,7 +77,7 @@ def check_model_name(name: str) -> None:
 
 def create_model(name: str, **params: Any) -> Recommender:
     """A new, unfitted model by name (``user-knn``, ``item-knn``, ``popular``, ``ease``,
-    ``als``, ``bpr``) with the given constructor parameters.
+    ``ease-large``, ``als``, ``bpr``) with the given constructor parameters.
 
     Raises :class:`UnknownModelError` for an unknown name and :class:`ParameterError` for a
     parameter the model does not take or a value whose type does not fit its default.

@@ -16,12 +16,15 @@ from typing import Any
 import pandas as pd
 
 from shopguide.data.eval_window import default_test_days
+from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS
 from shopguide.data.split import RollingWindowSplit, Split, TemporalSplit, UserKFold
+from shopguide.errors import DataError
 from shopguide.evaluate.compare import Comparison, compare_models
-from shopguide.evaluate.tuning import TuningResult, tune
-from shopguide.recommend.registry import MODEL_NAMES, ModelRegistry, create_model
+from shopguide.evaluate.tuning import TuningResult, training_matrix, tune
+from shopguide.recommend.registry import MODEL_NAMES, ModelRegistry
 from shopguide.store import open_store
 from shopguide.store.base import Store
+from shopguide.workflows.budget import PlannedModels, plan_models
 from shopguide.workflows.current_model import publish_current
 
 #: Parameters the comparison on Online Retail chose on a validation window (see README).
@@ -30,9 +33,15 @@ DEFAULT_PARAMS: Mapping[str, dict[str, Any]] = {
     "user-knn": {"k": 100},
     "item-knn": {"k": 100, "normalize": "none"},
     "ease": {"regularization": 500.0},
+    "ease-large": {"regularization": 500.0},
     "als": {"factors": 32, "regularization": 0.1},
     "bpr": {"factors": 128},
 }
+
+
+#: Models ``compare`` runs when none are named: all but ``ease-large``, which takes part when
+#: dense EASE does not fit (it is then fitted in EASE's place).
+COMPARED_BY_DEFAULT: tuple[str, ...] = tuple(n for n in MODEL_NAMES if n != "ease-large")
 
 
 def store_events(store: Store) -> pd.DataFrame:
@@ -114,7 +123,7 @@ def tune_model(
 
 def compare_store(
     store: Store,
-    models: Sequence[str] = MODEL_NAMES,
+    models: Sequence[str] = COMPARED_BY_DEFAULT,
     *,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     test_days: int | None = None,
@@ -123,6 +132,8 @@ def compare_store(
     out_dir: str | Path | None = None,
     publish: bool = True,
     progress: Callable[[str], None] | None = None,
+    memory_budget: int | None = None,
+    on_plan: Callable[[PlannedModels], None] | None = None,
 ) -> Comparison:
     """Evaluate ``models`` on one split; publish the chosen one, refitted on all events, and
     make it the store's current model.
@@ -132,16 +143,24 @@ def compare_store(
     the tied models (see :class:`~shopguide.evaluate.compare.Comparison`). The evidence
     (split, table, margins, chosen model) is saved in ``out_dir`` and in the published model's
     metadata, so the service can say why it serves what it serves.
+    Before fitting, each model's cost is estimated and models over ``memory_budget`` (bytes;
+    default ``SHOPGUIDE_MEMORY_BUDGET`` or half the machine's memory) are adapted or skipped;
+    the plan goes to ``on_plan`` (messages and estimated seconds, for progress and ETAs).
     """
     chosen = {**DEFAULT_PARAMS, **{k: dict(v) for k, v in (params or {}).items()}}
     events = store_events(store)
     split = temporal_split(events, test_days=test_days, cut=cut)
-    factories = {
-        name: (lambda name=name: create_model(name, **chosen.get(name, {}))) for name in models
-    }
+    train = training_matrix(split.train, DEFAULT_EVENT_WEIGHTS, None, binary=True)
+    planned = plan_models(models, chosen, (*train.matrix.shape, train.matrix.nnz), memory_budget)
+    if on_plan is not None:
+        on_plan(planned)
+    if not planned.factories:
+        raise DataError("no model fits the memory budget", hint=" ".join(planned.notes))
+    chosen.update(planned.params)
     comparison = compare_models(
-        factories, split, n=list(ns), primary=f"ndcg@{10 if 10 in ns else max(ns)}",
-        binary=True, out_dir=out_dir, progress=progress,
+        planned.factories, train=train, test_events=split.test, n=list(ns),
+        primary=f"ndcg@{10 if 10 in ns else max(ns)}", out_dir=out_dir, progress=progress,
+        split_description=split.report.description, split_report=split.report.to_dict(),
     )  # fmt: skip
     if publish:
         publish_current(
@@ -153,7 +172,9 @@ def compare_store(
     return comparison
 
 
-def compare(db: str | Path, models: Sequence[str] = MODEL_NAMES, **options: Any) -> Comparison:
+def compare(
+    db: str | Path, models: Sequence[str] = COMPARED_BY_DEFAULT, **options: Any
+) -> Comparison:
     """:func:`compare_store` on the store at ``db``."""
     with open_store(db, create=False) as store:
         return compare_store(store, models, **options)
