@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import tracemalloc
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,8 +31,8 @@ def test_every_model_states_a_cost_that_grows_with_the_data(name: str) -> None:
 
 def test_dense_ease_cost_is_quadratic_in_items() -> None:
     cost = EASE().estimate_cost(10_000, 100_000, 1_000_000)
-    assert cost.memory_bytes >= 12 * 100_000**2  # 120 GB: a dense float64 inverse
-    assert cost.memory_bytes < 20 * 100_000**2
+    assert cost.memory_bytes >= 24 * 100_000**2  # 240 GB: dense float64 Gram, copy, inverse
+    assert cost.memory_bytes < 30 * 100_000**2
 
 
 def test_a_small_budget_adapts_ease_to_ease_large_that_fits(
@@ -67,19 +69,30 @@ def test_dense_ease_past_its_size_limit_is_adapted_whatever_the_budget() -> None
     assert "size limit" in plan.message
 
 
-@pytest.mark.parametrize("items", [400, 800, 1600])
-def test_ease_memory_estimate_is_within_two_of_the_measured_peak(
-    items: int, random_matrix: Callable[..., sp.csr_matrix]
-) -> None:
-    x = random_matrix(2_000, items, 20, seed=items)
-    model = EASE(regularization=100.0)
-    estimate = model.estimate_cost(*x.shape, x.nnz).memory_bytes
-    tracemalloc.start()
-    try:
-        model.fit(x)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+_PEAK_SCRIPT = """
+import resource, sys
+sys.path.insert(0, {tests!r})
+from conftest import power_law_matrix
+from shopguide.recommend import EASE
+x = power_law_matrix(3000, {items}, 20, seed={items})
+model = EASE(regularization=100.0)
+estimate = model.estimate_cost(*x.shape, x.nnz).memory_bytes
+with open("/proc/self/statm") as f:
+    before = int(f.read().split()[1]) * resource.getpagesize()
+model.fit(x)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(estimate, peak - before)
+"""
+
+
+@pytest.mark.parametrize("items", [1500, 2500, 3500])
+def test_ease_memory_estimate_is_within_two_of_the_measured_peak(items: int) -> None:
+    # a fresh process: the peak resident set counts LAPACK's and numpy's own buffers, which
+    # tracemalloc does not see
+    script = _PEAK_SCRIPT.format(tests=str(Path(__file__).parent), items=items)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    estimate, peak = (int(v) for v in done.stdout.split())
     assert estimate / 2 <= peak <= estimate * 2, (estimate, peak)
 
 

@@ -2,7 +2,7 @@
 
 Closed form: ``P = (XᵀX + λI)⁻¹``, ``B = I - P / diag(P)`` (column-wise), ``diag(B) = 0``;
 ``score(u, ·) = x_u B``. ``B`` is a dense item x item matrix by construction: fitting holds
-one float64 n x n matrix (inverted in place) and the float32 weights, about ``12 n²`` bytes.
+three float64 n x n matrices at its peak, about ``24 n²`` bytes.
 The model refuses more than ``max_items`` items (20,000 by default) unless raised; ``train``
 and ``compare`` switch to :class:`~shopguide.recommend.ease_large.EASELarge` (``ease-large``)
 past ``DENSE_ITEMS_LIMIT`` items or when the dense solve would pass the memory budget.
@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import inv
 
 from shopguide.errors import ParameterError
 from shopguide.recommend.base import Recommender, ScoreBlock
@@ -27,10 +26,28 @@ __all__ = ["DENSE_ITEMS_LIMIT", "EASE", "dense_ease_cost"]
 DENSE_ITEMS_LIMIT = 8_000
 
 
+def dense_ease_weights(user_items: sp.csr_matrix, regularization: float) -> np.ndarray:
+    """EASE's closed form on every column of ``user_items``, as float32 weights.
+
+    numpy's inverse is used on purpose: scipy's in-place ``inv(overwrite_a=True)`` would
+    need a third of the memory but crashed (SIGSEGV in its bundled OpenBLAS) on the 19,575
+    items of Complete Journey. Peak: the float64 Gram, numpy's copy of it and the result
+    (``24 n²`` bytes); the scaling then runs in place.
+    """
+    n_items = user_items.shape[1]
+    gram = (user_items.T @ user_items).astype(np.float64).toarray()
+    gram[np.diag_indices(n_items)] += regularization
+    precision = np.linalg.inv(gram)
+    del gram
+    precision /= -np.diag(precision)
+    precision[np.diag_indices(n_items)] = 0.0
+    return precision.astype(np.float32)
+
+
 def dense_ease_cost(n_users: int, n_items: int, n_interactions: int) -> Cost:
     """Peak memory and time of the dense closed form on ``n_items`` items."""
     pairs = pair_count(n_users, n_items, n_interactions, axis=1)
-    dense = 12 * n_items**2  # float64 Gram inverted in place + float32 weights
+    dense = 24 * n_items**2  # float64 Gram, numpy's working copy and the inverse
     sparse_gram = int(min(pairs, n_items**2) * 12)
     seconds = TIME_CONSTANTS["dense_inverse"] * n_items**3 + TIME_CONSTANTS["sparse_gram"] * pairs
     return Cost(dense + sparse_gram, seconds, f"dense {n_items:,} x {n_items:,} inverse")
@@ -56,14 +73,7 @@ class EASE(Recommender):
             )
         if self.regularization <= 0:
             raise ParameterError("regularization must be positive")
-        # one dense float64 matrix, inverted and scaled in place (peak ~ 8 n² + 4 n² bytes)
-        gram = (user_items.T @ user_items).astype(np.float64).toarray()
-        gram[np.diag_indices(n_items)] += self.regularization
-        precision = inv(gram, overwrite_a=True, check_finite=False)
-        del gram
-        precision /= -np.diag(precision)
-        precision[np.diag_indices(n_items)] = 0.0
-        self.weights_ = precision.astype(np.float32)
+        self.weights_ = dense_ease_weights(user_items, self.regularization)
 
     def estimate_cost(self, n_users: int, n_items: int, n_interactions: int) -> Cost:
         """Dense ``n_items²`` Gram and inverse: memory ``~12 n²`` bytes, time ``~c n³``."""

@@ -5,7 +5,7 @@ items carries most purchases and nearly every test purchase. This model solves E
 closed form exactly on the ``dense_items`` most popular items (the *head*, by number of
 users) and scores the remaining *tail* items with item-KNN (cosine, ``k`` neighbours per
 item, summed over the user's items), rescaled to the EASE scores by least squares on the
-head, where both models score. The dense part costs ``~12 M²`` bytes and ``~c M³`` seconds
+head, where both models score. The dense part costs ``~24 M²`` bytes and ``~c M³`` seconds
 for ``M = dense_items``, whatever the catalogue size; the tail costs what item-KNN costs.
 
 With ``dense_items`` at least the number of items this is dense EASE plus nothing. The
@@ -19,11 +19,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import inv
 
 from shopguide.recommend.base import Recommender, ScoreBlock
 from shopguide.recommend.cost import Cost, format_bytes
-from shopguide.recommend.ease import dense_ease_cost
+from shopguide.recommend.ease import dense_ease_cost, dense_ease_weights
 from shopguide.recommend.knn import ItemKNN
 
 __all__ = ["EASELarge"]
@@ -40,14 +39,14 @@ class EASELarge(Recommender):
     regularization:
         EASE's λ on the head.
     dense_items:
-        Items solved densely (the head); memory grows as ``12 * dense_items²`` bytes.
+        Items solved densely (the head); memory grows as ``24 * dense_items²`` bytes.
     k:
         Neighbours per item for the tail's item-KNN.
     """
 
     model_name = "ease-large"
 
-    def __init__(self, regularization: float = 500.0, dense_items: int = 5_000, k: int = 100):
+    def __init__(self, regularization: float = 500.0, dense_items: int = 3_000, k: int = 100):
         self.regularization = regularization
         self.dense_items = dense_items
         self.k = k
@@ -105,17 +104,9 @@ class EASELarge(Recommender):
         order = np.argsort(-popularity, kind="stable")
         head = np.sort(order[: min(self.dense_items, n_items)]).astype(np.int64)
         tail = np.setdiff1d(np.arange(n_items, dtype=np.int64), head)
-        head_items = user_items[:, head]
-        gram = (head_items.T @ head_items).astype(np.float64).toarray()
-        gram[np.diag_indices(len(head))] += self.regularization
-        precision = inv(gram, overwrite_a=True, check_finite=False)
-        del gram
-        precision /= -np.diag(precision)
-        precision[np.diag_indices(len(head))] = 0.0
         self.head_ = head
         self.tail_ = tail
-        self.weights_ = precision.astype(np.float32)
-        del precision
+        self.weights_ = dense_ease_weights(user_items[:, head], self.regularization)
         if len(tail):
             knn = ItemKNN(k=self.k, normalize="none").fit(user_items)
             # knn._item_to_item[j, i]: the weight item j gives candidate i
