@@ -4,6 +4,7 @@ not fit ``--memory-budget`` (or ``SHOPGUIDE_MEMORY_BUDGET``), saying why."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,19 @@ def test_compare_adapts_and_reports_the_plan(db: Path, tmp_path: Path) -> None:
     assert payload["budget"]["ease"]["model"] == "ease-large"
     assert payload["budget"]["popular"]["action"] == "fit"
     assert {row["model"] for row in payload["table"]} == {"ease-large", "popular"}
+
+
+def test_the_eta_bar_advances_with_the_estimate_and_stops_short_of_the_end() -> None:
+    from shopguide.cli.fit_budget import EtaTicker
+    from shopguide.recommend.cost import Cost
+
+    seen: list[tuple[int, int]] = []
+    ticker = EtaTicker(lambda done, total: seen.append((done, total)))
+    ticker.step(0.4, "fitting ease", Cost(0, 0.5))
+    time.sleep(1.2)  # past the estimate: the bar waits below the fitting step's end
+    ticker.stop()
+    fractions = [done / total for done, total in seen]
+    assert fractions[0] == 0.4 and fractions == sorted(fractions)
+    assert 0.4 < fractions[-1] < 0.85
+    ticker.step(0.85, "publishing", Cost(0, 0.5))
+    assert seen[-1] == (850, 1000) and ticker._thread is None
