@@ -67,6 +67,8 @@ def test_dense_ease_past_its_size_limit_is_adapted_whatever_the_budget() -> None
     plan = plan_fit(EASE(), 2_000, 25_000, 60_000, 10**12)
     assert plan.action == "adapted" and plan.model.model_name == "ease-large"
     assert "size limit" in plan.message
+    dense = plan_fit(EASE(max_items=30_000), 2_000, 25_000, 60_000, 10**12)
+    assert dense.action == "fit"  # a raised max_items asks for the dense solve
 
 
 _PEAK_SCRIPT = """

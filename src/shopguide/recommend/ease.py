@@ -24,6 +24,7 @@ __all__ = ["DENSE_ITEMS_LIMIT", "EASE", "dense_ease_cost"]
 #: Above this many items ``train``/``compare`` fit ``ease-large`` instead of dense EASE: the
 #: dense solve then takes minutes and gigabytes for no measurable gain (docs/benchmarks.md).
 DENSE_ITEMS_LIMIT = 8_000
+_DEFAULT_MAX_ITEMS = 20_000
 
 
 def dense_ease_weights(user_items: sp.csr_matrix, regularization: float) -> np.ndarray:
@@ -58,7 +59,7 @@ class EASE(Recommender):
 
     model_name = "ease"
 
-    def __init__(self, regularization: float = 500.0, max_items: int = 20_000) -> None:
+    def __init__(self, regularization: float = 500.0, max_items: int = _DEFAULT_MAX_ITEMS) -> None:
         self.regularization = regularization
         self.max_items = max_items
 
@@ -80,8 +81,11 @@ class EASE(Recommender):
         return dense_ease_cost(n_users, n_items, n_interactions)
 
     def needs_adapting(self, n_items: int) -> bool:
-        """Whether ``train``/``compare`` should fit ``ease-large`` instead (past the limit)."""
-        return n_items > min(self.max_items, DENSE_ITEMS_LIMIT)
+        """Whether ``train``/``compare`` should fit ``ease-large`` instead: past ``max_items``,
+        or past :data:`DENSE_ITEMS_LIMIT` unless ``max_items`` was changed from its default
+        (``--param max_items=30000`` asks for the dense solve; the memory budget still holds)."""
+        limit = DENSE_ITEMS_LIMIT if self.max_items == _DEFAULT_MAX_ITEMS else self.max_items
+        return n_items > limit
 
     def within_budget(
         self, n_users: int, n_items: int, n_interactions: int, budget_bytes: int
