@@ -31,8 +31,8 @@ def test_every_model_states_a_cost_that_grows_with_the_data(name: str) -> None:
 
 def test_dense_ease_cost_is_quadratic_in_items() -> None:
     cost = EASE().estimate_cost(10_000, 100_000, 1_000_000)
-    assert cost.memory_bytes >= 24 * 100_000**2  # 240 GB: dense float64 Gram, copy, inverse
-    assert cost.memory_bytes < 30 * 100_000**2
+    assert cost.memory_bytes >= 32 * 100_000**2  # 320 GB: four dense float64 matrices
+    assert cost.memory_bytes < 40 * 100_000**2
 
 
 def test_a_small_budget_adapts_ease_to_ease_large_that_fits(

@@ -2,7 +2,7 @@
 
 Closed form: ``P = (XᵀX + λI)⁻¹``, ``B = I - P / diag(P)`` (column-wise), ``diag(B) = 0``;
 ``score(u, ·) = x_u B``. ``B`` is a dense item x item matrix by construction: fitting holds
-three float64 n x n matrices at its peak, about ``24 n²`` bytes.
+four float64 n x n matrices at its peak, about ``32 n²`` bytes.
 The model refuses more than ``max_items`` items (20,000 by default) unless raised; ``train``
 and ``compare`` switch to :class:`~shopguide.recommend.ease_large.EASELarge` (``ease-large``)
 past ``DENSE_ITEMS_LIMIT`` items or when the dense solve would pass the memory budget.
@@ -30,10 +30,10 @@ _DEFAULT_MAX_ITEMS = 20_000
 def dense_ease_weights(user_items: sp.csr_matrix, regularization: float) -> np.ndarray:
     """EASE's closed form on every column of ``user_items``, as float32 weights.
 
-    numpy's inverse is used on purpose: scipy's in-place ``inv(overwrite_a=True)`` would
-    need a third of the memory but crashed (SIGSEGV in its bundled OpenBLAS) on the 19,575
-    items of Complete Journey. Peak: the float64 Gram, numpy's copy of it and the result
-    (``24 n²`` bytes); the scaling then runs in place.
+    numpy's inverse is used on purpose: with scipy's in-place ``inv(overwrite_a=True)``
+    (less than half the memory) the fit on the 19,575 items of Complete Journey died with
+    SIGSEGV. Peak: the float64 Gram, numpy's copy of it, the identity it solves against and
+    the result (``32 n²`` bytes, measured); the scaling then runs in place.
     """
     n_items = user_items.shape[1]
     gram = (user_items.T @ user_items).astype(np.float64).toarray()
@@ -48,7 +48,7 @@ def dense_ease_weights(user_items: sp.csr_matrix, regularization: float) -> np.n
 def dense_ease_cost(n_users: int, n_items: int, n_interactions: int) -> Cost:
     """Peak memory and time of the dense closed form on ``n_items`` items."""
     pairs = pair_count(n_users, n_items, n_interactions, axis=1)
-    dense = 24 * n_items**2  # float64 Gram, numpy's working copy and the inverse
+    dense = 32 * n_items**2  # float64 Gram, numpy's copy, the identity and the inverse
     sparse_gram = int(min(pairs, n_items**2) * 12)
     seconds = TIME_CONSTANTS["dense_inverse"] * n_items**3 + TIME_CONSTANTS["sparse_gram"] * pairs
     return Cost(dense + sparse_gram, seconds, f"dense {n_items:,} x {n_items:,} inverse")

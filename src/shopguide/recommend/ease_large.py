@@ -5,7 +5,7 @@ items carries most purchases and nearly every test purchase. This model solves E
 closed form exactly on the ``dense_items`` most popular items (the *head*, by number of
 users) and scores the remaining *tail* items with item-KNN (cosine, ``k`` neighbours per
 item, summed over the user's items), rescaled to the EASE scores by least squares on the
-head, where both models score. The dense part costs ``~24 M²`` bytes and ``~c M³`` seconds
+head, where both models score. The dense part costs ``~32 M²`` bytes and ``~c M³`` seconds
 for ``M = dense_items``, whatever the catalogue size; the tail costs what item-KNN costs.
 
 With ``dense_items`` at least the number of items this is dense EASE plus nothing. The
@@ -39,7 +39,7 @@ class EASELarge(Recommender):
     regularization:
         EASE's λ on the head.
     dense_items:
-        Items solved densely (the head); memory grows as ``24 * dense_items²`` bytes.
+        Items solved densely (the head); memory grows as ``32 * dense_items²`` bytes.
     k:
         Neighbours per item for the tail's item-KNN.
     """
