@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shopguide.errors import ConfigError
+from shopguide.errors import ConfigError, InputError
 from shopguide.recommend import EASE, EASELarge, create_model
 from shopguide.recommend.cost import parse_bytes, plan_fit
 from shopguide.recommend.registry import MODEL_NAMES
@@ -113,14 +113,14 @@ def test_parse_bytes_reads_sizes(number: int, unit: tuple[str, int]) -> None:
 
 @given(st.text(alphabet="abcxyz-_ ,;", min_size=1, max_size=8))
 def test_parse_bytes_rejects_what_is_not_a_size(text: str) -> None:
-    with pytest.raises(ConfigError, match="memory budget"):
+    with pytest.raises(InputError, match="memory budget"):
         parse_bytes(text)
 
 
 def test_parse_bytes_share_of_the_machine_and_bad_values() -> None:
     assert 0 < parse_bytes("10%") < parse_bytes("20%")
     for bad in ("0", "0%", "150%", "-1GB"):
-        with pytest.raises(ConfigError):
+        with pytest.raises(InputError):
             parse_bytes(bad)
 
 

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from shopguide.errors import ConfigError
+from shopguide.errors import ConfigError, InputError
 
 __all__ = [
     "TIME_CONSTANTS",
@@ -126,12 +126,12 @@ def total_memory_bytes() -> int:
 
 def parse_bytes(text: str) -> int:
     """``"2GB"``, ``"500M"``, ``"1.5GiB"``, ``"1e9"`` or ``"40%"`` (of the machine's memory)
-    as bytes; raises :class:`~shopguide.errors.ConfigError` naming the accepted forms."""
+    as bytes; raises :class:`~shopguide.errors.InputError` naming the accepted forms."""
     share = _SHARE.match(text)
     if share:
         fraction = float(share.group(1)) / 100
         if not 0 < fraction <= 1:
-            raise ConfigError(
+            raise InputError(
                 f"memory budget {text!r}: a share must be above 0 and at most 100 %",
                 hint=_BUDGET_HINT,
             )
@@ -147,9 +147,9 @@ def parse_bytes(text: str) -> int:
         try:
             value = int(float(text))
         except ValueError:
-            raise ConfigError(f"memory budget {text!r} is not a size", hint=_BUDGET_HINT) from None
+            raise InputError(f"memory budget {text!r} is not a size", hint=_BUDGET_HINT) from None
     if value <= 0:
-        raise ConfigError(f"memory budget {text!r} must be positive", hint=_BUDGET_HINT)
+        raise InputError(f"memory budget {text!r} must be positive", hint=_BUDGET_HINT)
     return value
 
 
@@ -161,7 +161,7 @@ def default_memory_budget() -> int:
     if raw:
         try:
             return parse_bytes(raw)
-        except ConfigError as exc:
+        except InputError as exc:
             raise ConfigError(f"SHOPGUIDE_MEMORY_BUDGET: {exc.message}", hint=_BUDGET_HINT) from exc
     return int(total_memory_bytes() * DEFAULT_BUDGET_SHARE)
 

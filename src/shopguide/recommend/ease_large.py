@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from shopguide.errors import ParameterError
 from shopguide.recommend.base import Recommender, ScoreBlock
 from shopguide.recommend.cost import Cost, format_bytes
 from shopguide.recommend.ease import dense_ease_cost, dense_ease_weights
@@ -96,9 +97,9 @@ class EASELarge(Recommender):
     # --- fitting ---------------------------------------------------------------------
     def _fit(self, user_items: sp.csr_matrix, **_: Any) -> None:
         if self.regularization <= 0:
-            raise ValueError("regularization must be positive")
+            raise ParameterError("regularization must be positive")
         if self.dense_items < 1 or self.k < 1:
-            raise ValueError("dense_items and k must be >= 1")
+            raise ParameterError("dense_items and k must be >= 1")
         n_items = user_items.shape[1]
         popularity = np.bincount(user_items.indices, minlength=n_items)
         order = np.argsort(-popularity, kind="stable")
