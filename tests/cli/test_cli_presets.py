@@ -78,8 +78,15 @@ def test_a_raw_export_goes_to_profiles_recommendations_audience_and_report(
 
     report = run("report", "--out", str(tmp_path / "report"), "--db", db)
     html = Path(report["report"]).read_text()
-    for section in ("Key figures", "RFM segments", "Cohort retention", "Repeat purchase",
-                    "Recommendations with explanations", "Campaign audience: tea-week"):  # fmt: skip
+    sections = (
+        "Key figures",
+        "RFM segments",
+        "Cohort retention",
+        "Repeat purchase",
+        "Recommendations with explanations",
+        "Campaign audience: tea-week",
+    )
+    for section in sections:
         assert section in html, section
     assert "{'" not in html and "Traceback" not in html
 
