@@ -16,7 +16,7 @@ from shopguide.data.ingest import ingest_frame
 from shopguide.profiles import build_profiles, load_profiles, profile_versions
 from shopguide.service.state import ProfileUpdates
 from shopguide.store import open_store
-from shopguide.workflows.serving import ingest_events
+from shopguide.workflows.serving.live_ingest import ingest_events
 
 
 def _purchase(user: str, when: str, order: str) -> dict[str, object]:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from shopguide.cli import privacy
 from shopguide.data.ingest import ingest_frame
 from shopguide.store import open_store
-from shopguide.workflows.serving import ingest_events
+from shopguide.workflows.serving.live_ingest import ingest_events
 
 
 def _app() -> typer.Typer:

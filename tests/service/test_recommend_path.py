@@ -24,6 +24,7 @@ from shopguide.recommend._kernels import row_product_top_n
 from shopguide.recommend.explain import explain
 from shopguide.store import open_store
 from shopguide.workflows import serving
+from shopguide.workflows.serving import answers, scoring
 
 MODELS: list[tuple[str, dict[str, Any]]] = [
     ("item-knn", {}),
@@ -63,7 +64,7 @@ def _reference(
 ) -> tuple[list[str], list[float], str]:
     """The answer as the batch API gives it: RuleSet.recommend, then the most popular allowed
     unseen items (argsort of the popularity counts) to fill the list."""
-    rules = serving._rules(
+    rules = scoring.rules_for(
         filters.get("include_categories", ()), filters.get("exclude_categories", ()),
         filters.get("min_price"), filters.get("max_price"),
     )  # fmt: skip
@@ -150,7 +151,7 @@ def test_fast_path_answers_equal_the_batch_recommend(
     users = [str(u) for u in snapshot.users.external_ids[::3]] + ["never-seen-user"]
     for filters in FILTERS:
         for user in users:
-            items, strategy = serving._recommend_uncached(
+            items, strategy = answers.recommend_uncached(
                 snapshot, user, 10, filters.get("include_categories", ()),
                 filters.get("exclude_categories", ()), filters.get("min_price"),
                 filters.get("max_price"), False,
@@ -207,7 +208,7 @@ def test_allowed_masks_equal_the_rules(item_snapshot: serving.ModelSnapshot) -> 
         include: list[str], exclude: list[str], low: float | None, high: float | None
     ) -> None:
         got = snapshot.allowed(include, exclude, low, high)
-        want = serving._rules(include, exclude, low, high).allowed(snapshot.catalog)
+        want = scoring.rules_for(include, exclude, low, high).allowed(snapshot.catalog)
         if want is None:
             assert got is None
         else:

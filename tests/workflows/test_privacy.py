@@ -32,13 +32,11 @@ from shopguide.store.schema import MIGRATIONS
 from shopguide.targeting.campaign import Campaign
 from shopguide.workflows.audiences import save_audience
 from shopguide.workflows.campaigns import build_audience
+from shopguide.workflows.publishing import train_and_publish
 from shopguide.workflows.retention import score_store
-from shopguide.workflows.serving import (
-    build_snapshot,
-    campaign_audience,
-    ingest_events,
-    train_and_publish,
-)
+from shopguide.workflows.serving.campaign_audience import campaign_audience
+from shopguide.workflows.serving.live_ingest import ingest_events
+from shopguide.workflows.serving.snapshot import build_snapshot
 
 #: The erased user: non-ASCII, so JSON writers escape it (``\u00e9``) in raw rows.
 VICTIM = "zq-élève-7"

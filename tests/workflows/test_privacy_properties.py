@@ -20,7 +20,7 @@ from shopguide.data.ingest import ingest_file
 from shopguide.errors import InvalidIdError
 from shopguide.store import open_store
 from shopguide.workflows.privacy import erase_user, export_user
-from shopguide.workflows.serving import ingest_events
+from shopguide.workflows.serving.live_ingest import ingest_events
 
 ids = st.text(alphabet='1x2 é",{}\\', min_size=1, max_size=4).filter(lambda s: s.strip() != "")
 rows = st.lists(

@@ -21,7 +21,8 @@ from shopguide.recommend.registry import ModelRegistry
 from shopguide.store import open_store
 from shopguide.targeting.campaign import Campaign
 from shopguide.workflows import demo
-from shopguide.workflows.serving import build_snapshot, recommend_for_user
+from shopguide.workflows.serving.answers import recommend_for_user
+from shopguide.workflows.serving.snapshot import build_snapshot
 
 runner = CliRunner()
 #: What a Python repr leaves in text; "None" and "nan" as whole words.

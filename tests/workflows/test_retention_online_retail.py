@@ -23,7 +23,7 @@ from shopguide.report.model_sections import churn_section
 from shopguide.retention.churn import FEATURES
 from shopguide.store import open_store
 from shopguide.workflows.retention import predictions, train_churn_store
-from shopguide.workflows.serving import churn_predictions
+from shopguide.workflows.serving.predictions import churn_predictions
 
 E_NOTATION = re.compile(r"\d[eE][+-]?\d")
 

@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
         from shopguide.recommend.registry import ModelRegistry
         from shopguide.store import open_store
         from shopguide.workflows.budget import plan_training
-        from shopguide.workflows.current_model import publish_current
+        from shopguide.workflows.publishing import publish_current
 
         with handled(as_json), eta_bar(f"training {model}", enabled=not as_json) as ticker:
             params = parse_params(param)
@@ -172,7 +172,7 @@ def register(app: typer.Typer) -> None:
         from shopguide.recommend.registry import ModelRegistry
         from shopguide.store import open_store
         from shopguide.workflows.current_model import open_snapshot
-        from shopguide.workflows.serving import recommend_for_user
+        from shopguide.workflows.serving.answers import recommend_for_user
 
         with handled(as_json):
             path = db_path(db)
@@ -214,7 +214,7 @@ def register(app: typer.Typer) -> None:
         from shopguide.recommend.registry import ModelRegistry
         from shopguide.store import open_store
         from shopguide.workflows.current_model import open_snapshot
-        from shopguide.workflows.serving import similar_items, together_items
+        from shopguide.workflows.serving.answers import similar_items, together_items
 
         with handled(as_json):
             path = db_path(db)

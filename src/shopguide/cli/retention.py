@@ -165,7 +165,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """At-risk, valuable buyers with the items most likely to bring them back."""
         from shopguide.store import open_store
-        from shopguide.workflows.retention import winback_store
+        from shopguide.workflows.winback import winback_store
 
         with handled(as_json), open_store(db_path(db), create=False) as store:
             audience = winback_store(

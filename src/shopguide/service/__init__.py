@@ -2,7 +2,8 @@
 
 Start it with ``shopguide serve --db PATH`` (or ``python -m shopguide.service --db PATH``);
 build it in code with :func:`create_app`. Routers are thin: each route checks the caller's key
-and role, then calls one function of :mod:`shopguide.workflows.serving`.
+and role, then calls one function of a module of the :mod:`shopguide.workflows.serving`
+package (or of a sibling workflow such as :mod:`shopguide.workflows.publishing`).
 
 The package imports its application lazily, so ``python -m shopguide.service`` can configure
 the process (one compiled-loop thread per request, see :mod:`shopguide.service.__main__`)

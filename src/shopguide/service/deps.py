@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Path, Request, status
 
 from shopguide.service.state import ServiceState
-from shopguide.workflows.serving import ModelSnapshot
+from shopguide.workflows.serving.snapshot import ModelSnapshot
 
 
 async def get_state(request: Request) -> ServiceState:

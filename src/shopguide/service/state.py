@@ -1,5 +1,5 @@
 """What the running service holds: the store (one connection, guarded by a lock), the model
-holder (hot swap), background jobs and request metrics."""
+holder (hot swap), the churn predictions' cache, background jobs and request metrics."""
 
 from __future__ import annotations
 
@@ -17,8 +17,18 @@ import numpy as np
 
 from shopguide.service.settings import Role, ServiceSettings
 from shopguide.store.base import Store
-from shopguide.workflows import current_model, serving
+from shopguide.workflows import current_model
 from shopguide.workflows.jobs import JobRunner
+from shopguide.workflows.publishing import open_service_store
+from shopguide.workflows.serving.live_ingest import refresh_live_profiles
+from shopguide.workflows.serving.predictions import PredictionCache, churn_predictions
+from shopguide.workflows.serving.reads import build_profiles_if_missing
+from shopguide.workflows.serving.snapshot import (
+    ModelSnapshot,
+    build_snapshot,
+    refresh_rows,
+    users_loaded_after,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("shopguide.service")
@@ -139,7 +149,7 @@ class ProfileUpdates:
                 self._landed.wait_for(lambda: self._in_flight == 0, timeout=self.max_wait)
             if self._store is None:
                 self._store = self._connect()
-            covered, recomputed = serving.refresh_live_profiles(self._store)
+            covered, recomputed = refresh_live_profiles(self._store)
             self.covered, self._recomputed = covered, recomputed
             self.runs += 1
             return recomputed, False
@@ -197,7 +207,7 @@ class ServiceState:
         self.settings = settings
         self.keys: dict[str, Role] = settings.keys()
         self.lock = threading.RLock()  # DuckDB connection: one thread at a time
-        self.store, self.registry = serving.open_service_store(settings.db)
+        self.store, self.registry = open_service_store(settings.db)
         self.profile_updates = ProfileUpdates(self._connection)
         self._readers = threading.local()  # each worker thread's own read connection
         self._reader_stores: list[Store] = []
@@ -212,6 +222,9 @@ class ServiceState:
             swap_lock=self.lock,
             catch_up=self._catch_up,
         )
+        #: What the churn routes remember between requests (rows read, scoring lock, the
+        #: day last rescored for): owned here, passed to every churn call.
+        self.predictions = PredictionCache()
         self.jobs = JobRunner()
         self.metrics = Metrics()
         self._stop = threading.Event()
@@ -241,28 +254,28 @@ class ServiceState:
             self._readers.store = store
         return func(store, *args, **kwargs)
 
-    def _load_snapshot(self) -> serving.ModelSnapshot:
+    def _load_snapshot(self) -> ModelSnapshot:
         """Build the served model's snapshot on a connection of its own, without the store
         lock: event batches, erasures and reads go on meanwhile (the swap catches up)."""
         reader = self._connection()
         try:
-            return serving.build_snapshot(
+            return build_snapshot(
                 reader, self.registry, self.holder.name, self.holder.wanted,
                 progress=self.snapshot_progress,
             )  # fmt: skip
         finally:
             reader.close()
 
-    def _catch_up(self, snapshot: serving.ModelSnapshot) -> None:
+    def _catch_up(self, snapshot: ModelSnapshot) -> None:
         """Give ``snapshot`` the rows of users whose events were stored while it was built
         (called holding the store lock, just before the swap)."""
-        users = serving.users_loaded_after(self.store, snapshot.events_through)
-        serving.refresh_rows(self.store, snapshot, users)
+        users = users_loaded_after(self.store, snapshot.events_through)
+        refresh_rows(self.store, snapshot, users)
 
     def prepare(self) -> None:
         """Build missing profiles (models are trained only with ``train_if_missing``)."""
         with self.lock:
-            serving.build_profiles_if_missing(self.store)
+            build_profiles_if_missing(self.store)
 
     def start(self) -> None:
         """Load the model to serve, say which, and start watching the registry for new versions.
@@ -285,7 +298,7 @@ class ServiceState:
         """Score churn and value in the background when ``user_predictions`` has no current
         rows, so the first churn page does not wait for the fit."""
         try:
-            serving.churn_predictions(self.store, lock=self.lock)
+            churn_predictions(self.store, lock=self.lock, cache=self.predictions)
         except Exception as exc:  # no purchases yet, or a closed store at shutdown
             log.info("retention warm-up skipped: %s", type(exc).__name__)
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from shopguide.store.base import Store
 from shopguide.targeting.campaign import Audience
-from shopguide.workflows.serving import ensure_service_tables
+from shopguide.workflows.audiences import ensure_service_tables
 
 #: One row per stored audience: its audit record as JSON (no user ids in it).
 AUDIT_DDL: Final = """CREATE TABLE IF NOT EXISTS audience_audits (

@@ -18,10 +18,26 @@ import pandas as pd
 from shopguide.errors import DataError, UnknownIdError
 from shopguide.profiles.lifecycle import SEGMENTS
 from shopguide.store.base import Store
-from shopguide.workflows.serving import ensure_service_tables
 
-__all__ = ["AUDIENCE_INDEX_DDL", "check_segments", "load_audience", "save_audience"]
+__all__ = [
+    "AUDIENCE_DDL",
+    "AUDIENCE_INDEX_DDL",
+    "check_segments",
+    "ensure_service_tables",
+    "load_audience",
+    "save_audience",
+]
 
+#: Campaign audiences saved for export (erasing a user removes their rows).
+AUDIENCE_DDL: Final = """CREATE TABLE IF NOT EXISTS audiences (
+    audience_id VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    name VARCHAR,
+    user_id VARCHAR NOT NULL,
+    score DOUBLE NOT NULL,
+    rank INTEGER NOT NULL,
+    reasons VARCHAR
+)"""
 #: One row per saved audience, with or without members.
 AUDIENCE_INDEX_DDL: Final = """CREATE TABLE IF NOT EXISTS audience_index (
     audience_id VARCHAR NOT NULL PRIMARY KEY,
@@ -31,6 +47,11 @@ AUDIENCE_INDEX_DDL: Final = """CREATE TABLE IF NOT EXISTS audience_index (
 )"""
 #: The members' columns, best first.
 MEMBER_COLUMNS: Final = ("user_id", "score", "rank", "reasons")
+
+
+def ensure_service_tables(store: Store) -> None:
+    """Create the service's tables if missing (idempotent; the lead folds them into a migration)."""
+    store.execute(AUDIENCE_DDL)
 
 
 def check_segments(names: Sequence[str]) -> list[str]:

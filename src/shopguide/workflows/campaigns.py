@@ -30,7 +30,8 @@ from shopguide.targeting.campaign import (
 )
 from shopguide.workflows.audience_store import store_audience
 from shopguide.workflows.current_model import NO_CURRENT_REASON, open_snapshot, recommender_record
-from shopguide.workflows.serving import ModelSnapshot, promotion_scores
+from shopguide.workflows.serving.campaign_audience import promotion_scores
+from shopguide.workflows.serving.snapshot import ModelSnapshot
 
 
 def _as_of(store: Store, as_of: str | None) -> pd.Timestamp:

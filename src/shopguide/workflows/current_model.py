@@ -27,12 +27,10 @@ from shopguide.recommend.popular import Popular
 from shopguide.recommend.registry import ModelRegistry
 from shopguide.recommend.rules import ItemCatalog
 from shopguide.store.base import Store
-from shopguide.workflows.serving import (
-    ModelHolder,
-    ModelSnapshot,
-    build_snapshot,
-    train_and_publish,
-)
+from shopguide.workflows.interaction_events import interaction_events
+from shopguide.workflows.publishing import publish_current
+from shopguide.workflows.serving.holder import ModelHolder
+from shopguide.workflows.serving.snapshot import ModelSnapshot, build_snapshot
 
 __all__ = [
     "FALLBACK_MODEL",
@@ -77,25 +75,6 @@ def open_snapshot(store: Store, registry: ModelRegistry, model: str | None = Non
     return build_snapshot(store, registry, name, version)
 
 
-def publish_current(
-    store: Store,
-    registry: ModelRegistry,
-    name: str,
-    params: dict[str, Any] | None = None,
-    *,
-    make_current: bool = True,
-    reason: str = "trained with shopguide train",
-    **options: Any,
-) -> str:
-    """Fit ``name`` on every event, publish it and (``make_current``) make it the store's
-    current model; returns the version. ``options`` go to
-    :func:`~shopguide.workflows.serving.train_and_publish`."""
-    version = train_and_publish(store, registry, name, params, **options)
-    if make_current:
-        registry.make_current(name, version, reason=reason)
-    return version
-
-
 def current_record(registry: ModelRegistry) -> dict[str, str] | None:
     """The store's current-model record as JSON-ready data (``None`` when none is set)."""
     current = registry.current()
@@ -115,9 +94,7 @@ def fallback_snapshot(store: Store, *, lock: threading.RLock | None = None) -> M
     current model (``None`` when the store has no events to count)."""
     with lock or threading.RLock():
         through = store.scalar("SELECT max(load_id) FROM loads")
-        events = store.query_df(
-            """SELECT user_id, item_id, event_type, "timestamp", quantity, order_id FROM events"""
-        )
+        events = interaction_events(store)
         items = store.query_df("SELECT item_id, title, category, brand, price, in_stock FROM items")
     if events.empty:
         return None
@@ -148,7 +125,7 @@ def fallback_snapshot(store: Store, *, lock: threading.RLock | None = None) -> M
 
 
 class CurrentModelHolder(ModelHolder):
-    """A :class:`~shopguide.workflows.serving.ModelHolder` that follows the store's current
+    """A :class:`~shopguide.workflows.serving.holder.ModelHolder` that follows the store's current
     model (name and version) when ``model`` is ``None``, or one named model's ``CURRENT``.
 
     ``options`` (``swap_lock``, ``catch_up``) go to the base class. The loader reads

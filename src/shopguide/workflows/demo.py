@@ -42,8 +42,9 @@ from shopguide.workflows.campaigns import build_audience
 from shopguide.workflows.current_model import open_snapshot
 from shopguide.workflows.ingest import store_stats
 from shopguide.workflows.modelling import compare_store, store_events, tune_events
-from shopguide.workflows.retention import predictions, train_churn_store, winback_store
-from shopguide.workflows.serving import recommend_for_user
+from shopguide.workflows.retention import predictions, train_churn_store
+from shopguide.workflows.serving.answers import recommend_for_user
+from shopguide.workflows.winback import winback_store
 
 StepResult = dict[str, Any]
 

@@ -25,7 +25,7 @@ from shopguide.recommend.registry import MODEL_NAMES, ModelRegistry
 from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.workflows.budget import PlannedModels, plan_models
-from shopguide.workflows.current_model import publish_current
+from shopguide.workflows.publishing import publish_current
 
 #: Parameters the comparison on Online Retail chose on a validation window (see README).
 DEFAULT_PARAMS: Mapping[str, dict[str, Any]] = {

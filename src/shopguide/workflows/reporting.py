@@ -36,7 +36,8 @@ from shopguide.report.store_sections import (
 )
 from shopguide.store.base import Store
 from shopguide.workflows.retention import churn_model_path
-from shopguide.workflows.serving import build_snapshot, recommend_for_user
+from shopguide.workflows.serving.answers import recommend_for_user
+from shopguide.workflows.serving.snapshot import build_snapshot
 
 #: Customers whose recommendations the report shows.
 EXAMPLE_CUSTOMERS = 3

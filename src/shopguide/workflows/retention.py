@@ -1,4 +1,4 @@
-"""User-facing retention actions: churn risk and lifetime value into the profile, and win-back.
+"""User-facing retention actions: churn risk and lifetime value into the profile.
 
 :func:`train_churn_store` (``shopguide churn train``) trains the churn model on the latest
 fully observed window, saves it next to the store (``models/churn.skops``: a skops archive
@@ -13,14 +13,13 @@ model cannot tell, see :mod:`shopguide.retention.btyd.value`) in ``user_predicti
 ``as_of``.
 The report's ``purchase_model`` holds the model used, its check and the reasons.
 
-:func:`winback` takes the users most at risk and gives each the recommendations most likely to
-bring them back: the published model's items with already-bought items *allowed* (people come
-back for what they used to buy), exported as an audience.
+Win-back audiences, which combine these predictions with the served recommender, are in
+:mod:`shopguide.workflows.winback` (this module needs no recommender, so the service's churn
+rescoring can use it without an import cycle).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,9 @@ from shopguide.columns import Columns as C
 from shopguide.config import get_settings
 from shopguide.data.suppression import erased_predicate
 from shopguide.errors import DataError, ModelFormatError
-from shopguide.recommend.registry import ModelRegistry
-from shopguide.recommend.rules import MaxPerCategory, Repurchase, RuleSet
 from shopguide.retention import ChurnModel, customer_value, train_churn
 from shopguide.store import open_store
 from shopguide.store.base import Store
-from shopguide.workflows.current_model import open_snapshot
 
 
 def purchase_events(store: Store) -> pd.DataFrame:
@@ -177,66 +173,3 @@ def predictions(store: Store, as_of: str | None = None) -> pd.DataFrame:
         "ORDER BY churn_probability DESC NULLS LAST, user_id",
         [pd.Timestamp(when).to_pydatetime()],
     )
-
-
-def winback_store(
-    store: Store,
-    *,
-    model: str | None = None,
-    min_churn: float = 0.5,
-    limit: int | None = 500,
-    n: int = 5,
-    out_dir: str | Path | None = None,
-) -> pd.DataFrame:
-    """At-risk users (churn probability ≥ ``min_churn``, most valuable first) with ``n``
-    recommendations each, already-bought items allowed; written to ``winback.csv/.json``."""
-    scored = predictions(store)
-    risky = scored[scored["churn_probability"] >= min_churn].sort_values(
-        ["clv", "churn_probability"], ascending=False, kind="stable"
-    )
-    if limit is not None:
-        risky = risky.head(limit)
-    snapshot = open_snapshot(store, ModelRegistry.for_store(store.path), model)
-    rows = snapshot.users.to_internal(risky[C.USER_ID].tolist(), unknown="mask")
-    known = rows >= 0
-    risky, rows = risky[known], rows[known]
-    rules = RuleSet((Repurchase(), MaxPerCategory(2)))
-    ids, scores = rules.recommend(
-        snapshot.model, rows, snapshot.matrix, snapshot.catalog, n=n, full_matrix=True
-    )
-    titles = snapshot.catalog.title
-    records = []
-    for (user, churn, clv), user_ids, user_scores in zip(
-        risky[[C.USER_ID, "churn_probability", "clv"]].itertuples(index=False),
-        ids,
-        scores,
-        strict=True,
-    ):
-        keep = user_ids >= 0
-        items = snapshot.items.to_external(user_ids[keep])
-        records.append(
-            {
-                C.USER_ID: user,
-                "churn_probability": round(float(churn), 4),
-                "clv": None if pd.isna(clv) else round(float(clv), 2),
-                "items": [str(i) for i in items],
-                "titles": [str(titles[i]) for i in user_ids[keep]],
-                "scores": [round(float(s), 4) for s in user_scores[keep]],
-            }
-        )
-    audience = pd.DataFrame(records)
-    if out_dir is not None:
-        folder = Path(out_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        flat = audience.assign(
-            items=audience["items"].str.join("|"), titles=audience["titles"].str.join("|")
-        )
-        flat.drop(columns="scores").to_csv(folder / "winback.csv", index=False)
-        (folder / "winback.json").write_text(
-            json.dumps(
-                {"model": f"{snapshot.name} {snapshot.version}", "min_churn": min_churn, "n": n,
-                 "users": records},
-                indent=2, ensure_ascii=False,
-            )
-        )  # fmt: skip
-    return audience

@@ -11,7 +11,10 @@ from fastapi.responses import Response
 from shopguide.service.auth import KeyFirstRoute, ReadKey, WriteKey
 from shopguide.service.deps import Snapshot, State
 from shopguide.service.schemas import AudienceRequest, AudienceResponse
-from shopguide.workflows import audiences, serving
+from shopguide.workflows import audiences
+from shopguide.workflows.json_records import records
+from shopguide.workflows.serving import predictions, reads
+from shopguide.workflows.serving.campaign_audience import campaign_audience
 
 router = APIRouter(prefix="/v1/audiences", tags=["campaigns"], route_class=KeyFirstRoute)
 AudienceId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -35,14 +38,14 @@ def create(
     segments = audiences.check_segments(body.segments)
     allowed: set[str] | None = None
     if body.max_churn is not None:  # before taking the store lock: the model fits outside it
-        churn = serving.churn_scores(state.store, lock=state.lock)
+        churn = predictions.churn_scores(state.store, lock=state.lock, cache=state.predictions)
         allowed = set(
             churn.loc[churn["churn_probability"] <= body.max_churn, "user_id"].astype(str)
         )
     if segments:
-        members = state.db(serving.segment_members, segments)
+        members = state.db(reads.segment_members, segments)
         allowed = members if allowed is None else allowed & members
-    audience = serving.campaign_audience(
+    audience = campaign_audience(
         state.store, snapshot, name=body.name, items=body.items, categories=body.categories,
         discount=body.discount, size=body.size, exclude_bought_days=body.exclude_bought_days,
         allowed_users=allowed, lock=state.lock,
@@ -66,4 +69,4 @@ def export(audience_id: AudienceId, state: State, _: ReadKey) -> Response:
 @router.get("/{audience_id}", summary="A saved audience")
 def read(audience_id: AudienceId, state: State, _: ReadKey) -> dict[str, Any]:
     frame = state.db(audiences.load_audience, audience_id)
-    return {"audience_id": audience_id, "users": serving.records(frame)}
+    return {"audience_id": audience_id, "users": records(frame)}

@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from shopguide.service.auth import KeyFirstRoute, WriteKey
 from shopguide.service.deps import State
 from shopguide.service.schemas import EventBatch, IngestResponse, Rejection
-from shopguide.workflows import serving
+from shopguide.workflows.serving import live_ingest
+from shopguide.workflows.serving.snapshot import refresh_rows
 
 router = APIRouter(prefix="/v1", tags=["events"], route_class=KeyFirstRoute)
 
@@ -39,10 +40,10 @@ def ingest(
         )
     events = [e.model_dump() for e in batch.events]
     with state.profile_updates.ingesting(), state.lock:
-        result = serving.ingest_events(state.store, events, update_profiles=False)
+        result = live_ingest.ingest_events(state.store, events, update_profiles=False)
         snapshot = state.holder.current
         if snapshot is not None and result.users:
-            serving.refresh_rows(state.store, snapshot, result.users)
+            refresh_rows(state.store, snapshot, result.users)
     report = result.report
     recomputed, shared, pending = None, False, False
     if result.users and not wait_for_profiles:

@@ -8,19 +8,20 @@ from fastapi import APIRouter, Query
 
 from shopguide.service.auth import KeyFirstRoute, ReadKey
 from shopguide.service.deps import State
-from shopguide.workflows import serving
+from shopguide.workflows.json_records import records
+from shopguide.workflows.serving import predictions, reads
 
 router = APIRouter(prefix="/v1", tags=["insights"], route_class=KeyFirstRoute)
 
 
 @router.get("/overview", summary="Headline KPIs and monthly revenue by category")
 def overview(state: State, _: ReadKey) -> dict[str, Any]:
-    return state.read(serving.overview)
+    return state.read(reads.overview)
 
 
 @router.get("/segments", summary="RFM segments: sizes and revenue")
 def segments(state: State, _: ReadKey) -> list[dict[str, Any]]:
-    return state.read(serving.segments)
+    return state.read(reads.segments)
 
 
 @router.get("/churn", summary="Buyers by churn risk")
@@ -36,11 +37,11 @@ def churn(
     there are none yet they are scored now with the same workflow, and when the data has moved
     to a later day the stored rows are shown with ``stale: true`` while a background rescoring
     runs (``as_of`` / ``data_as_of`` say which days)."""
-    found = serving.churn_predictions(state.store, lock=state.lock)
+    found = predictions.churn_predictions(state.store, lock=state.lock, cache=state.predictions)
     scores = found.frame[found.frame["churn_probability"].notna()]
     scores = scores[scores["churn_probability"] >= min_probability]
     top = scores.head(limit).rename(columns={"churn_reasons": "reasons"})
-    return {**found.info(), "buyers": len(scores), "users": serving.records(top)}
+    return {**found.info(), "buyers": len(scores), "users": records(top)}
 
 
 @router.get("/metrics", summary="Service metrics")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from shopguide.service.auth import KeyFirstRoute, ReadKey
 from shopguide.service.deps import ItemId, Snapshot, State
 from shopguide.service.schemas import SimilarResponse
-from shopguide.workflows import serving
+from shopguide.workflows.serving import answers, reads
 
 # Ids may hold '/' (``{item_id:path}``), so the routes with a suffix come first: they match
 # ``/v1/items/a/b/similar`` before the item route would take ``a/b/similar`` as an id.
@@ -24,7 +24,7 @@ async def similar(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) ->
         item_id=item_id,
         model=snapshot.name,
         version=snapshot.version,
-        items=serving.similar_items(snapshot, item_id, n),
+        items=answers.similar_items(snapshot, item_id, n),
     )
 
 
@@ -37,10 +37,10 @@ async def together(item_id: ItemId, snapshot: Snapshot, _: ReadKey, n: N = 10) -
         item_id=item_id,
         model="frequently-bought-together",
         version=snapshot.version,
-        items=serving.together_items(snapshot, item_id, n),
+        items=answers.together_items(snapshot, item_id, n),
     )
 
 
 @router.get("/{item_id:path}", summary="An item with its sales")
 def item(item_id: ItemId, state: State, _: ReadKey) -> dict[str, Any]:
-    return state.read(serving.item_record, item_id)
+    return state.read(reads.item_record, item_id)

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Path, status
 from shopguide.service.auth import AdminKey, KeyFirstRoute, ReadKey
 from shopguide.service.deps import State
 from shopguide.service.schemas import JobResponse, TrainRequest
-from shopguide.workflows import current_model, serving
+from shopguide.workflows import current_model, publishing
 from shopguide.workflows.jobs import Job
 
 router = APIRouter(prefix="/v1", tags=["models"], route_class=KeyFirstRoute)
-ModelName = Annotated[str, Path(pattern="^(" + "|".join(serving.model_names()) + ")$")]
+ModelName = Annotated[str, Path(pattern="^(" + "|".join(publishing.model_names()) + ")$")]
 
 
 @router.get("/models", summary="Published model versions")
@@ -24,7 +24,7 @@ def versions(state: State, _: ReadKey) -> dict[str, Any]:
         if snapshot is None
         else {"model": snapshot.name, "version": snapshot.version},
         "store_current": current_model.current_record(state.registry),
-        "versions": serving.model_versions(state.registry),
+        "versions": publishing.model_versions(state.registry),
     }
 
 
@@ -43,13 +43,13 @@ def train(
     that job's id. After publishing, versions beyond the newest ``keep_versions`` are deleted
     (the current and the served one stay); ``result.pruned`` lists them."""
     params = dict(body.params) if body is not None else {}
-    serving.check_model_params(name, params)  # bad parameters: 422 now, not a failed job
+    publishing.check_model_params(name, params)  # bad parameters: 422 now, not a failed job
 
     def work(job: Job) -> dict[str, Any]:
         def progress(fraction: float, step: str) -> None:
             job.progress, job.step = fraction, step
 
-        version = current_model.publish_current(
+        version = publishing.publish_current(
             state.store, state.registry, name, params, progress=progress, read_lock=state.lock,
             reason="trained through the service",
         )  # fmt: skip

@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from shopguide.service.auth import AdminKey, KeyFirstRoute
 from shopguide.service.deps import State, UserId
 from shopguide.service.schemas import EraseResponse
-from shopguide.workflows import privacy, serving
+from shopguide.workflows import privacy
+from shopguide.workflows.serving.snapshot import forget_user
 
 router = APIRouter(prefix="/v1/users", tags=["privacy"], route_class=KeyFirstRoute)
 
@@ -28,7 +29,7 @@ def erase(user_id: UserId, state: State, _: AdminKey) -> EraseResponse:
         result = privacy.erase_user(state.store, user_id, registry=state.registry)
         snapshot = state.holder.current
         if snapshot is not None:
-            serving.forget_user(snapshot, user_id)
+            forget_user(snapshot, user_id)
     return EraseResponse(**result)
 
 

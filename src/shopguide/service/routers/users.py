@@ -13,7 +13,7 @@ from shopguide.service.auth import KeyFirstRoute, ReadKey, authorize
 from shopguide.service.deps import State, UserId, current_snapshot
 from shopguide.service.schemas import RecommendationQuery, RecommendationsResponse
 from shopguide.service.settings import Role
-from shopguide.workflows import serving
+from shopguide.workflows.serving import answers, predictions, reads
 
 router = APIRouter(prefix="/v1/users", tags=["users"], route_class=KeyFirstRoute)
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/users", tags=["users"], route_class=KeyFirstRoute
 @router.get("/{user_id:path}/profile", summary="A user's profile")
 def profile(user_id: UserId, state: State, _: ReadKey) -> dict[str, Any]:
     """The latest profile version: basic, behaviour, preference and lifecycle fields."""
-    return state.read(serving.user_profile, user_id)
+    return state.read(reads.user_profile, user_id)
 
 
 @router.get("/{user_id:path}/history", summary="A user's latest events")
@@ -31,7 +31,7 @@ def history(
     _: ReadKey,
     limit: Annotated[int, Query(ge=1, le=1000, description="Events to return.")] = 50,
 ) -> list[dict[str, Any]]:
-    return state.read(serving.user_history, user_id, limit)
+    return state.read(reads.user_history, user_id, limit)
 
 
 _LIST_PARAMS: Final = frozenset({"include_category", "exclude_category"})
@@ -115,7 +115,7 @@ async def recommendations(request: Request) -> Response:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "min_price: must not exceed max_price"
         )
-    body = serving.recommendations_json(
+    body = answers.recommendations_json(
         snapshot, user_id, q.n, include_categories=tuple(q.include_category or ()),
         exclude_categories=tuple(q.exclude_category or ()), min_price=q.min_price,
         max_price=q.max_price, explanations=q.explain,
@@ -130,7 +130,7 @@ def retention(user_id: UserId, state: State, _: ReadKey) -> dict[str, Any]:
     the numbers ``shopguide churn score`` stored (scored now when none exist; see ``GET
     /v1/churn``). ``p_alive`` is null with the reason in ``value_note`` where the purchase
     model cannot tell (then value and expected purchases follow the churn risk)."""
-    found = serving.churn_predictions(state.store, lock=state.lock)
+    found = predictions.churn_predictions(state.store, lock=state.lock, cache=state.predictions)
     row = found.row(user_id)
     if row is None or (row["churn_probability"] is None and row["clv"] is None):
         raise UnknownIdError("buyer", [user_id])

@@ -1,0 +1,147 @@
+"""Training a recommender on the store's events and publishing it to the model registry.
+
+The CLI's ``train`` and ``compare``, the service's train jobs and its ``--train-if-missing``
+start all publish through :func:`train_and_publish`; :func:`publish_current` also makes the
+new version the store's current model. Nothing here needs the service's serving code.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, build_interactions
+from shopguide.errors import DataError
+from shopguide.recommend import ModelRegistry, create_model
+from shopguide.store import open_store
+from shopguide.store.base import Store
+from shopguide.workflows.audiences import ensure_service_tables
+from shopguide.workflows.interaction_events import interaction_events
+
+__all__ = [
+    "check_model_params",
+    "model_names",
+    "model_versions",
+    "open_service_store",
+    "publish_current",
+    "train_and_publish",
+]
+
+
+def train_and_publish(
+    store: Store,
+    registry: ModelRegistry,
+    name: str = "item-knn",
+    params: dict[str, Any] | None = None,
+    *,
+    progress: Callable[[float, str], None] | None = None,
+    read_lock: threading.RLock | None = None,
+    binary: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> str:
+    """Fit ``name`` on all events of the store and publish it as the new current version.
+
+    ``progress`` gets ``(fraction, step)``; ``read_lock`` guards the store reads when the store
+    connection is shared with a running service (the fit itself runs outside the lock).
+    ``binary`` fits on did-interact 0/1 values instead of event weights (the snapshot then
+    scores from 0/1 rows too); ``meta`` is stored with the version (evaluation evidence).
+    """
+
+    def step(fraction: float, text: str) -> None:
+        if progress is not None:
+            progress(fraction, text)
+
+    step(0.05, "reading events")
+    lock = read_lock or threading.RLock()
+    with lock:
+        events = interaction_events(store)
+        max_load = store.scalar("SELECT max(load_id) FROM loads")
+    if events.empty:
+        raise DataError("the store has no events to train on", hint="ingest events first")
+    step(0.25, "building the interaction matrix")
+    inter = build_interactions(events, DEFAULT_EVENT_WEIGHTS)
+    step(0.4, f"fitting {name}")
+    model = create_model(name, **(params or {})).fit(inter.binary() if binary else inter.matrix)
+    step(0.85, "publishing")
+    version = registry.publish(
+        name,
+        model,
+        inter.users,
+        inter.items,
+        {
+            "weights": dict(DEFAULT_EVENT_WEIGHTS),
+            "events": len(events),
+            "max_load_id": None if max_load is None else int(max_load),
+            "params": model.get_params(),
+            "binary": binary,
+            **(meta or {}),
+        },
+    )
+    step(1.0, f"published {version}")
+    return version
+
+
+def publish_current(
+    store: Store,
+    registry: ModelRegistry,
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    make_current: bool = True,
+    reason: str = "trained with shopguide train",
+    **options: Any,
+) -> str:
+    """Fit ``name`` on every event, publish it and (``make_current``) make it the store's
+    current model; returns the version. ``options`` go to :func:`train_and_publish`."""
+    version = train_and_publish(store, registry, name, params, **options)
+    if make_current:
+        registry.make_current(name, version, reason=reason)
+    return version
+
+
+def model_versions(registry: ModelRegistry) -> list[dict[str, Any]]:
+    """Every published version of every model with its metadata and which one is current."""
+    from shopguide.recommend import MODEL_NAMES
+
+    out: list[dict[str, Any]] = []
+    for name in MODEL_NAMES:
+        current = registry.current_version(name)
+        for version in registry.versions(name):
+            meta_file = Path(registry.root) / name / version / "meta.json"
+            meta: dict[str, Any] = {}
+            if meta_file.is_file():
+                meta = json.loads(meta_file.read_text())
+            out.append(
+                {
+                    "model": name,
+                    "version": version,
+                    "current": version == current,
+                    "created_at": meta.get("created_at"),
+                    "events": meta.get("events"),
+                    "params": meta.get("params"),
+                }
+            )
+    return out
+
+
+def model_names() -> tuple[str, ...]:
+    """The recommender names the registry and the train route accept."""
+    from shopguide.recommend import MODEL_NAMES
+
+    return MODEL_NAMES
+
+
+def open_service_store(path: str | Path) -> tuple[Store, ModelRegistry]:
+    """Open (creating/migrating) the store at ``path``, its service tables and model registry."""
+
+    store = open_store(path)
+    ensure_service_tables(store)
+    return store, ModelRegistry.for_store(store.path)
+
+
+def check_model_params(name: str, params: dict[str, Any]) -> None:
+    """Raise ``ValueError`` now if ``name`` does not take ``params`` (before a job starts)."""
+    create_model(name, **params)

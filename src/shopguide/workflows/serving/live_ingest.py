@@ -1,0 +1,105 @@
+"""Events posted to the service: stored like a file (idempotent, with quarantine and the
+suppression list), then the live profiles brought up to date."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from shopguide.columns import Columns as C
+from shopguide.data.ingest import LoadReport, ingest_frame
+from shopguide.store.base import Store
+from shopguide.workflows.audiences import ensure_service_tables
+from shopguide.workflows.privacy import suppression_rejects
+from shopguide.workflows.serving.reads import profiles_built
+
+__all__ = ["EVENT_FIELDS", "IngestResult", "ingest_events", "refresh_live_profiles"]
+
+
+#: Event fields the API accepts, in canonical file order.
+EVENT_FIELDS: Final = (
+    C.EVENT_ID, C.USER_ID, C.ITEM_ID, C.EVENT_TYPE, C.TIMESTAMP, C.QUANTITY, C.PRICE,
+    C.DISCOUNT, C.ORDER_ID, C.SESSION_ID, C.CAMPAIGN_ID,
+)  # fmt: skip
+
+
+@dataclass
+class IngestResult:
+    """What one API batch did: the load report, each rejected event and the profile update."""
+
+    report: LoadReport
+    rejected: list[dict[str, Any]]
+    users: list[str]
+    profiles_updated: int | None
+
+
+def ingest_events(
+    store: Store, events: Sequence[dict[str, Any]], *, update_profiles: bool = True
+) -> IngestResult:
+    """Load a batch of canonical events exactly like a file (idempotent, with quarantine).
+
+    Events of erased users are rejected with ``"user erased"``; other bad events are rejected
+    with the validator's reasons. ``rejected`` lists ``{index, field, value, reason}`` with the
+    event's position in the batch. When profiles exist, the accepted users' profiles are brought
+    up to date with the profiles package's incremental update, into the store's one rolling
+    live profile version (snapshots from ``shopguide profiles build`` are kept as they are).
+    """
+    ensure_service_tables(store)
+    frame = pd.DataFrame(list(events), columns=list(EVENT_FIELDS)).astype(object)
+    frame = frame.where(frame.notna(), None)
+    lines = np.arange(1, len(frame) + 1)
+    kept, rejects, kept_lines = suppression_rejects(store, frame, lines)
+    report = ingest_frame(
+        store,
+        "events",
+        kept,
+        source="api:events",
+        lines=kept_lines,
+        rejects=rejects if len(rejects) else None,
+    )
+    bad = store.query_df(
+        "SELECT line, column_name, value, reason FROM quarantine WHERE load_id = ? ORDER BY line",
+        [report.load_id],
+    )
+    rejected = [
+        {
+            "index": int(row.line) - 1,
+            "field": row.column_name,
+            "value": None if row.value is None or pd.isna(row.value) else str(row.value),
+            "reason": str(row.reason),
+        }
+        for row in bad.itertuples()
+    ]
+    users = sorted(
+        {
+            str(u)
+            for u in store.query_df(
+                "SELECT DISTINCT user_id FROM events WHERE load_id = ?", [report.load_id]
+            )["user_id"]
+        }
+    )
+    updated = refresh_live_profiles(store)[1] if update_profiles and users else None
+    return IngestResult(report, rejected, users, updated)
+
+
+def refresh_live_profiles(store: Store) -> tuple[int, int | None]:
+    """Bring the live profile version up to date with every load in the store so far.
+
+    :func:`ingest_events` runs it after storing a batch; the service instead calls it
+    separately (``update_profiles=False``), so that batches ingested while an update runs
+    share the next one. The incremental update finds the
+    users of every load after the live version's own (see
+    :func:`shopguide.profiles.update_profiles`). Returns the highest load id the update covers
+    and the number of users it recomputed (None, and nothing done, when no profiles are
+    built).
+    """
+    covered = int(store.scalar("SELECT coalesce(max(load_id), 0) FROM loads"))
+    if not profiles_built(store):
+        return covered, None
+    from shopguide.profiles import update_profiles as _update
+
+    return covered, _update(store, live=True).recomputed_users

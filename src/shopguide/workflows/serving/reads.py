@@ -1,0 +1,109 @@
+"""Read-only answers from the store: a user's profile and history, an item, the overview KPIs
+and the RFM segments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shopguide.errors import UnknownIdError
+from shopguide.store.base import Store
+from shopguide.workflows.json_records import jsonable, records
+
+__all__ = [
+    "build_profiles_if_missing",
+    "item_record",
+    "overview",
+    "profiles_built",
+    "segment_members",
+    "segments",
+    "user_history",
+    "user_profile",
+]
+
+
+def profiles_built(store: Store) -> bool:
+    """Whether a profile version has been built in the store."""
+    return store.has_table("profile_builds") and bool(
+        store.scalar("SELECT count(*) FROM profile_builds")
+    )
+
+
+def user_profile(store: Store, user_id: str) -> dict[str, Any]:
+    """The user's latest profile (raises ``UnknownIdError`` / ``ProfilesNotBuiltError``)."""
+    from shopguide.profiles import profile_record
+
+    return profile_record(store, user_id)
+
+
+def build_profiles_if_missing(store: Store) -> bool:
+    """Build the profiles once when the store has events but no profile version; True if built."""
+    from shopguide.profiles import build_profiles
+
+    if profiles_built(store) or not store.scalar("SELECT count(*) FROM events"):
+        return False
+    build_profiles(store)
+    return True
+
+
+def user_history(store: Store, user_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The user's latest events, newest first, with item titles."""
+    frame = store.query_df(
+        """SELECT e."timestamp", e.event_type, e.item_id, i.title, i.category, e.quantity,
+                  e.price, e.order_id
+           FROM events e LEFT JOIN items i USING (item_id)
+           WHERE e.user_id = ? ORDER BY e."timestamp" DESC, e.event_key LIMIT ?""",
+        [user_id, int(limit)],
+    )
+    return records(frame)
+
+
+def item_record(store: Store, item_id: str) -> dict[str, Any]:
+    """One item's catalogue row plus its buyers, units and revenue."""
+    frame = store.query_df(
+        """SELECT i.item_id, i.title, i.category, i.brand, i.price, i.in_stock,
+                  (SELECT count(DISTINCT user_id) FROM events
+                     WHERE item_id = i.item_id AND event_type = 'purchase') AS buyers,
+                  (SELECT coalesce(sum(quantity), 0) FROM events
+                     WHERE item_id = i.item_id AND event_type = 'purchase') AS units,
+                  (SELECT coalesce(sum(quantity * price - coalesce(discount, 0)), 0) FROM events
+                     WHERE item_id = i.item_id AND event_type = 'purchase') AS revenue
+           FROM items i WHERE i.item_id = ?""",
+        [item_id],
+    )
+    if frame.empty:
+        raise UnknownIdError("item", [item_id])
+    return records(frame)[0]
+
+
+def overview(store: Store) -> dict[str, Any]:
+    """Headline KPIs and monthly revenue by category (for the overview page)."""
+    from shopguide.analytics import kpis, monthly_trends
+
+    if not store.scalar("SELECT count(*) FROM events"):
+        return {"kpis": None, "trends": []}
+    return {
+        "kpis": jsonable(kpis(store)),
+        "trends": records(monthly_trends(store, "category", top=6)),
+    }
+
+
+def segments(store: Store) -> list[dict[str, Any]]:
+    """RFM segments: buyers, share, revenue, revenue share, mean R/F/M."""
+    from shopguide.analytics import segment_summary
+
+    if not store.scalar("SELECT count(*) FROM events"):
+        return []
+    return records(segment_summary(store))
+
+
+def segment_members(store: Store, names: Sequence[str]) -> set[str]:
+    """Users whose latest profile is in one of the RFM segments ``names``."""
+    if not store.has_table("profiles"):
+        return set()
+    frame = store.query_df(
+        "SELECT user_id FROM profiles WHERE as_of = (SELECT max(as_of) FROM profiles) "
+        "AND list_contains(?, segment)",
+        [list(names)],
+    )
+    return set(frame["user_id"].astype(str))
