@@ -40,8 +40,10 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("shopguide.workflows.ingest", "user-facing data actions"),
     ("shopguide.workflows.profiles", "user-facing profile actions"),
     ("shopguide.workflows.modelling", "user-facing model actions"),
+    ("shopguide.workflows.publishing", "training a recommender and publishing it"),
     ("shopguide.workflows.campaigns", "user-facing campaign actions"),
     ("shopguide.workflows.retention", "user-facing retention actions"),
+    ("shopguide.workflows.winback", "win-back: at-risk users with their recommendations"),
     ("shopguide.workflows.privacy", "erasing and exporting a user, compacting the store"),
     ("shopguide.workflows.engine", "the heavy steps on a chosen engine (local or Spark)"),
 )
