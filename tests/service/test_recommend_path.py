@@ -226,7 +226,7 @@ def test_online_events_change_the_next_answer(store_path: Path) -> None:
         result = serving.ingest_events(
             store,
             [{"event_id": "path-test-1", "user_id": user, "item_id": bought,
-              "event_type": "purchase", "timestamp": "2030-01-01T00:00:00", "quantity": 1,
+              "event_type": "purchase", "timestamp": "2026-01-01T00:00:00", "quantity": 1,
               "price": 3.0, "order_id": "path-test-order"}],
             update_profiles=False,
         )  # fmt: skip
