@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from shopguide.errors import ParameterError
 from shopguide.recommend.base import Recommender, ScoreBlock
 from shopguide.recommend.cost import Cost, format_bytes
-from shopguide.recommend.ease import dense_ease_cost, dense_ease_weights
+from shopguide.recommend.ease_closed_form import dense_ease_cost, dense_ease_weights
 from shopguide.recommend.knn import ItemKNN
 
 __all__ = ["EASELarge"]
