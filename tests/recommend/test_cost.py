@@ -84,7 +84,9 @@ np.linalg.inv(np.eye(256) * 2) @ np.ones((256, 256))  # BLAS threads' buffers ex
 with open("/proc/self/statm") as f:
     before = int(f.read().split()[1]) * resource.getpagesize()
 model.fit(x)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM, the peak of this process image: ru_maxrss would carry over the forking parent's peak
+with open("/proc/self/status") as f:
+    peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
 print(estimate, peak - before)
 """
 
