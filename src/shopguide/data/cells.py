@@ -14,12 +14,12 @@ import decimal
 import json
 import math
 from collections.abc import Mapping
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import pandas as pd
 
-Kind = Literal["id", "text", "event_type", "timestamp", "number", "bool", "gender", "age"]
+from shopguide.columns import Kind
 
 #: What each kind of column takes, as said in a rejection reason.
 ACCEPTS: Final[dict[Kind, str]] = {

@@ -19,11 +19,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shopguide.columns import EVENTS as EVENTS_TABLE
+from shopguide.columns import ITEMS as ITEMS_TABLE
+from shopguide.columns import MAX_AMOUNT, MAX_ID_LENGTH, MAX_QUANTITY, Column, Kind, Table
+from shopguide.columns import USERS as USERS_TABLE
 from shopguide.columns import Columns as C
-from shopguide.columns import EventType
 from shopguide.data.cells import (
     ACCEPTS,
-    Kind,
     NonFinite,
     NotJson,
     describe,
@@ -31,43 +33,44 @@ from shopguide.data.cells import (
     wrong_types,
 )
 
-__all__ = ["EVENTS", "ITEMS", "SPECS", "USERS", "Field", "Kind", "TableSpec", "validate_chunk"]
+__all__ = [
+    "EVENTS",
+    "ITEMS",
+    "MAX_AMOUNT",
+    "MAX_ID_LENGTH",
+    "MAX_QUANTITY",
+    "SPECS",
+    "USERS",
+    "Field",
+    "Kind",
+    "TableSpec",
+    "validate_chunk",
+]
 
 
-# The limits every format and the REST API share (documented in docs/concepts/data-model.md).
-# They keep values no shop has out of the store, so every sum over accepted rows stays finite.
-#: The largest quantity one event line may have.
-MAX_QUANTITY: Final = 1_000_000
-#: The largest unit price or discount (in the shop's currency) a row may have.
-MAX_AMOUNT: Final = 1_000_000_000
-#: The longest id, in characters; ids may not hold control characters either.
-MAX_ID_LENGTH: Final = 200
 #: The earliest timestamp accepted; the latest is one year after the load.
 EARLIEST_TIMESTAMP: Final = pd.Timestamp("1970-01-01")
 FUTURE_ALLOWANCE: Final = pd.Timedelta(days=365)
 
-
-@dataclass(frozen=True)
-class Field:
-    """One canonical column: how to parse it and what makes a value bad."""
-
-    name: str
-    kind: Kind
-    required: bool = False
-    minimum: float | None = None
-    maximum: float | None = None
-    positive: bool = False
-    default: float | None = None
+#: One canonical file column: how to parse it and what makes a value bad (its limits, such as
+#: :data:`~shopguide.columns.MAX_QUANTITY`, are declared with the table in ``columns``).
+Field = Column
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A table's canonical file columns and how its rows are identified."""
+    """A table's canonical file columns and how its rows are identified, from its
+    :class:`~shopguide.columns.Table` description."""
 
     name: str
     fields: tuple[Field, ...]
     key: str
     keeps_attributes: bool
+
+    @classmethod
+    def of(cls, table: Table) -> TableSpec:
+        """The spec of ``table``: its file columns, its key and whether it keeps attributes."""
+        return cls(table.name, table.file_columns, table.key, table.keeps_attributes)
 
     @property
     def required(self) -> list[str]:
@@ -78,49 +81,9 @@ class TableSpec:
         return [f.name for f in self.fields]
 
 
-EVENTS: Final = TableSpec(
-    "events",
-    (
-        Field(C.EVENT_ID, "id"),
-        Field(C.USER_ID, "id", required=True),
-        Field(C.ITEM_ID, "id", required=True),
-        Field(C.EVENT_TYPE, "event_type", required=True),
-        Field(C.TIMESTAMP, "timestamp", required=True),
-        Field(C.QUANTITY, "number", positive=True, maximum=MAX_QUANTITY, default=1.0),
-        Field(C.PRICE, "number", minimum=0.0, maximum=MAX_AMOUNT),
-        Field(C.DISCOUNT, "number", minimum=0.0, maximum=MAX_AMOUNT),
-        Field(C.ORDER_ID, "id"),
-        Field(C.SESSION_ID, "id"),
-        Field(C.CAMPAIGN_ID, "id"),
-    ),
-    key=C.EVENT_KEY,
-    keeps_attributes=False,
-)
-USERS: Final = TableSpec(
-    "users",
-    (
-        Field(C.USER_ID, "id", required=True),
-        Field(C.GENDER, "gender"),
-        Field(C.AGE, "age"),
-        Field(C.LOCATION, "text"),
-        Field(C.SIGNUP_AT, "timestamp"),
-    ),
-    key=C.USER_ID,
-    keeps_attributes=True,
-)
-ITEMS: Final = TableSpec(
-    "items",
-    (
-        Field(C.ITEM_ID, "id", required=True),
-        Field(C.TITLE, "text"),
-        Field(C.CATEGORY, "text"),
-        Field(C.BRAND, "text"),
-        Field(C.PRICE, "number", minimum=0.0, maximum=MAX_AMOUNT),
-        Field(C.IN_STOCK, "bool"),
-    ),
-    key=C.ITEM_ID,
-    keeps_attributes=True,
-)
+EVENTS: Final = TableSpec.of(EVENTS_TABLE)
+USERS: Final = TableSpec.of(USERS_TABLE)
+ITEMS: Final = TableSpec.of(ITEMS_TABLE)
 SPECS: Final = {spec.name: spec for spec in (EVENTS, USERS, ITEMS)}
 
 _GENDERS: Final = {
@@ -290,12 +253,13 @@ def validate_chunk(
             out[f.name] = _as_text(raw).astype(object).where(lambda s: s.notna(), None)
         elif f.kind == "event_type":
             text = _as_text(raw).str.lower()
-            known = np.asarray(text.isin(EventType.ALL).to_numpy(), dtype=bool)
+            allowed = f.allowed or ()
+            known = np.asarray(text.isin(allowed).to_numpy(), dtype=bool)
             problems.add(
                 present & ~known,
                 f.name,
                 raw,
-                "unknown event type '{value}'; expected one of " + ", ".join(EventType.ALL),
+                "unknown event type '{value}'; expected one of " + ", ".join(allowed),
             )
             out[f.name] = text.astype(object)
         elif f.kind == "timestamp":

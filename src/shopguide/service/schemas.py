@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    create_model,
+)
+
+from shopguide.columns import EVENTS, MAX_ID_LENGTH, Kind
 
 #: The longest id (user, item, event, order, ...) the API accepts, as ingestion does.
-MAX_ID: Final = 200
+MAX_ID: Final = MAX_ID_LENGTH
 #: An id as text: 1 to ``MAX_ID`` characters.
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID)]
 #: An event's id field: at most ``MAX_ID`` characters (an empty one is rejected by ingestion,
@@ -22,28 +32,33 @@ Scalar = Annotated[str, StringConstraints(max_length=MAX_ID)] | int | float | bo
 Number = StrictInt | StrictFloat | Short
 
 
-class EventIn(BaseModel):
+#: The API type of each kind of event field: ids as text or a whole number, an event type or a
+#: timestamp as short text, numbers as JSON numbers or text (every value is checked by ingestion).
+_EVENT_FIELD_TYPES: Final[dict[Kind, Any]] = {
+    "id": EventId | StrictInt | None,
+    "event_type": Short | None,
+    "timestamp": Short | None,
+    "number": Number | None,
+}
+
+
+class _EventBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+#: The fields of :class:`EventIn`, one per file column of the events table.
+_EVENT_FIELDS: Final[dict[str, Any]] = {
+    column.name: (_EVENT_FIELD_TYPES[column.kind], Field(None, description=column.doc))
+    for column in EVENTS.file_columns
+}
+_EventFields: type[BaseModel] = create_model("EventIn", __base__=_EventBase, **_EVENT_FIELDS)
+
+
+# its fields come from the events table's file columns (shopguide.columns.EVENTS)
+class EventIn(_EventFields):  # type: ignore[misc,valid-type]
     """One canonical event. Values are checked by ingestion, one event at a time, so a bad value
     rejects only its event (with the reason in the response); unknown fields and values of the
     wrong JSON type (an object, a list, true/false, NaN) reject the batch."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    event_id: EventId | StrictInt | None = Field(
-        None, description="Your id; makes re-sends idempotent."
-    )
-    user_id: EventId | StrictInt | None = None
-    item_id: EventId | StrictInt | None = None
-    event_type: Short | None = Field(
-        None, description="view, click, favorite, cart, purchase or refund."
-    )
-    timestamp: Short | None = Field(None, description="ISO 8601; naive means UTC.")
-    quantity: Number | None = None
-    price: Number | None = Field(None, description="Unit price.")
-    discount: Number | None = Field(None, description="Money off the line.")
-    order_id: EventId | StrictInt | None = None
-    session_id: EventId | StrictInt | None = None
-    campaign_id: EventId | StrictInt | None = None
 
 
 class EventBatch(BaseModel):

@@ -2,6 +2,10 @@
 
 Each migration is a list of statements applied in one transaction; ``schema_version`` records
 which have run. Add a migration to change the schema; never edit one that has shipped.
+Every table ShopGuide keeps is created here, never at use time (the profile tables are the one
+exception: whether they exist says whether profiles were ever built). The events, users and
+items tables must match their description in :mod:`shopguide.columns`; a test checks a
+migrated store against it (see :func:`shopguide.schema.duckdb_ddl` to write a new migration).
 """
 
 from __future__ import annotations
@@ -114,6 +118,34 @@ MIGRATIONS: Final[dict[int, list[str]]] = {
                 WHEN 'UBIGINT' THEN json_extract_string(raw, '$.user_id')
             END END
             WHERE table_name IN ('users', 'events') AND raw IS NOT NULL""",
+    ],
+    5: [
+        # saved campaign audiences, which the service and the CLI created on first use before;
+        # IF NOT EXISTS keeps the tables a store already made that way (same columns)
+        # the members of every saved audience (erasing a user removes their rows)
+        """CREATE TABLE IF NOT EXISTS audiences (
+            audience_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            name VARCHAR,
+            user_id VARCHAR NOT NULL,
+            score DOUBLE NOT NULL,
+            rank INTEGER NOT NULL,
+            reasons VARCHAR
+        )""",
+        # one row per audience the service saved, with or without members
+        """CREATE TABLE IF NOT EXISTS audience_index (
+            audience_id VARCHAR NOT NULL PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL,
+            name VARCHAR,
+            size INTEGER NOT NULL
+        )""",
+        # one row per audience a campaign stored: its audit record as JSON (no user ids in it)
+        """CREATE TABLE IF NOT EXISTS audience_audits (
+            audience_id VARCHAR NOT NULL PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL,
+            name VARCHAR,
+            record VARCHAR NOT NULL
+        )""",
     ],
 }
 

@@ -520,10 +520,6 @@ def export_audience(audience: Audience, folder: str | Path) -> dict[str, Path]:
 
 def record_contacts(store: Store, audience: Audience, contacted_at: datetime | str) -> int:
     """Log that the audience was contacted, so later campaigns can exclude them."""
-    store.execute(
-        "CREATE TABLE IF NOT EXISTS campaign_contacts "
-        "(campaign VARCHAR NOT NULL, user_id VARCHAR NOT NULL, contacted_at TIMESTAMP NOT NULL)"
-    )
     rows = pd.DataFrame(
         {
             "campaign": audience.campaign.name,

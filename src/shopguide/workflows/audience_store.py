@@ -12,21 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import pandas as pd
 
 from shopguide.store.base import Store
 from shopguide.targeting.campaign import Audience
-from shopguide.workflows.audiences import ensure_service_tables
-
-#: One row per stored audience: its audit record as JSON (no user ids in it).
-AUDIT_DDL: Final = """CREATE TABLE IF NOT EXISTS audience_audits (
-    audience_id VARCHAR NOT NULL PRIMARY KEY,
-    created_at TIMESTAMP NOT NULL,
-    name VARCHAR,
-    record VARCHAR NOT NULL
-)"""
 
 
 def audit_record(audience: Audience, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -55,8 +46,6 @@ def store_audience(
 ) -> str:
     """Store the members and the audit record (replacing an earlier run of the same campaign on
     the same data); returns the audience id."""
-    ensure_service_tables(store)
-    store.execute(AUDIT_DDL)
     ident = audience_id(audience, as_of)
     created = pd.Timestamp(audience.created_at)
     if created.tzinfo is not None:

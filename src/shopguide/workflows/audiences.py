@@ -19,39 +19,10 @@ from shopguide.errors import DataError, UnknownIdError
 from shopguide.profiles.lifecycle import SEGMENTS
 from shopguide.store.base import Store
 
-__all__ = [
-    "AUDIENCE_DDL",
-    "AUDIENCE_INDEX_DDL",
-    "check_segments",
-    "ensure_service_tables",
-    "load_audience",
-    "save_audience",
-]
+__all__ = ["check_segments", "load_audience", "save_audience"]
 
-#: Campaign audiences saved for export (erasing a user removes their rows).
-AUDIENCE_DDL: Final = """CREATE TABLE IF NOT EXISTS audiences (
-    audience_id VARCHAR NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    name VARCHAR,
-    user_id VARCHAR NOT NULL,
-    score DOUBLE NOT NULL,
-    rank INTEGER NOT NULL,
-    reasons VARCHAR
-)"""
-#: One row per saved audience, with or without members.
-AUDIENCE_INDEX_DDL: Final = """CREATE TABLE IF NOT EXISTS audience_index (
-    audience_id VARCHAR NOT NULL PRIMARY KEY,
-    created_at TIMESTAMP NOT NULL,
-    name VARCHAR,
-    size INTEGER NOT NULL
-)"""
 #: The members' columns, best first.
 MEMBER_COLUMNS: Final = ("user_id", "score", "rank", "reasons")
-
-
-def ensure_service_tables(store: Store) -> None:
-    """Create the service's tables if missing (idempotent; the lead folds them into a migration)."""
-    store.execute(AUDIENCE_DDL)
 
 
 def check_segments(names: Sequence[str]) -> list[str]:
@@ -69,14 +40,8 @@ def check_segments(names: Sequence[str]) -> list[str]:
     return [seg for seg in found if seg is not None]
 
 
-def _ensure(store: Store) -> None:
-    ensure_service_tables(store)
-    store.execute(AUDIENCE_INDEX_DDL)
-
-
 def save_audience(store: Store, audience: dict[str, Any], name: str | None) -> str:
     """Persist an audience (its members may be none) for reading and export; returns its id."""
-    _ensure(store)
     audience_id = uuid.uuid4().hex[:12]
     created = datetime.now(UTC).replace(tzinfo=None)
     frame = pd.DataFrame(audience["users"], columns=list(MEMBER_COLUMNS))
@@ -96,7 +61,6 @@ def save_audience(store: Store, audience: dict[str, Any], name: str | None) -> s
 def load_audience(store: Store, audience_id: str) -> pd.DataFrame:
     """A saved audience's members, best first; empty for an audience saved with nobody
     (raises ``UnknownIdError`` for an id never saved)."""
-    _ensure(store)
     frame = store.query_df(
         f"SELECT {', '.join(MEMBER_COLUMNS)} FROM audiences WHERE audience_id = ? ORDER BY rank",
         [audience_id],

@@ -18,7 +18,6 @@ from shopguide.errors import DataError
 from shopguide.recommend import ModelRegistry, create_model
 from shopguide.store import open_store
 from shopguide.store.base import Store
-from shopguide.workflows.audiences import ensure_service_tables
 from shopguide.workflows.interaction_events import interaction_events
 
 __all__ = [
@@ -135,10 +134,9 @@ def model_names() -> tuple[str, ...]:
 
 
 def open_service_store(path: str | Path) -> tuple[Store, ModelRegistry]:
-    """Open (creating/migrating) the store at ``path``, its service tables and model registry."""
+    """Open (creating/migrating) the store at ``path`` and its model registry."""
 
     store = open_store(path)
-    ensure_service_tables(store)
     return store, ModelRegistry.for_store(store.path)
 
 

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from shopguide.columns import Columns
+from shopguide.columns import EVENTS, Columns
 from shopguide.engine.base import (
     RECOMMENDATION_COLUMNS,
     ALSRun,
@@ -47,6 +47,7 @@ from shopguide.engine.spark.job import SparkJob, run_spark_job
 from shopguide.engine.spark.session import job_session
 from shopguide.profiles import ensure_profile_tables
 from shopguide.recommend.rules import RuleSet
+from shopguide.schema import spark_ddl
 from shopguide.store.base import Store
 
 __all__ = ["SparkEngine"]
@@ -236,7 +237,7 @@ class SparkEngine:
         frame = events[cols].astype(str)
         sdf = spark.createDataFrame(
             list(frame.itertuples(index=False, name=None)),
-            "user_id STRING, item_id STRING, event_type STRING",
+            spark_ddl(EVENTS, cols),
         )
         result = fit_spark_als(
             spark_interactions(sdf),

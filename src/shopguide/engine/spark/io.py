@@ -13,8 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from shopguide.columns import ITEMS, USERS, Columns
 from shopguide.compat import require
 from shopguide.engine.exchange import PARTITION_COLUMN, ParquetLayout, parquet_layout
+from shopguide.schema import spark_ddl
 
 __all__ = ["EngineData", "read_engine_data", "read_table", "timestamp_literal", "write_parquet"]
 
@@ -78,14 +80,9 @@ class EngineData:
         return frame.where(F.col("timestamp") <= F.expr(timestamp_literal(as_of)))
 
 
-_EMPTY_USERS = (
-    "user_id STRING, gender STRING, age INT, age_band STRING, location STRING, "
-    "signup_at TIMESTAMP, load_id INT"
-)
-_EMPTY_ITEMS = (
-    "item_id STRING, title STRING, category STRING, brand STRING, price DOUBLE, "
-    "in_stock BOOLEAN, load_id INT"
-)
+# the store's users and items columns but the JSON attributes, which no job reads
+_EMPTY_USERS = spark_ddl(USERS, [c for c in USERS.names if c != Columns.ATTRIBUTES])
+_EMPTY_ITEMS = spark_ddl(ITEMS, [c for c in ITEMS.names if c != Columns.ATTRIBUTES])
 
 
 def _with_columns(frame: Any | None, schema: str, spark: Any) -> Any:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from shopguide.columns import ITEMS
 from shopguide.compat import require
 from shopguide.recommend.rules import (
     ExcludeBrands,
@@ -39,6 +40,7 @@ from shopguide.recommend.rules import (
     Rule,
     RuleSet,
 )
+from shopguide.schema import spark_ddl
 
 __all__ = ["RuleTable", "category_path", "rule_table"]
 
@@ -159,7 +161,7 @@ def rule_table(rules: RuleSet, items: Any) -> RuleTable:
     spark = items.sparkSession
     missing_row = spark.createDataFrame(
         [(_MISSING, None, None, None, None)],
-        "item_id STRING, category STRING, brand STRING, price DOUBLE, in_stock BOOLEAN",
+        spark_ddl(ITEMS, columns),
     )
     allowed = F.lit(True)
     filters = False

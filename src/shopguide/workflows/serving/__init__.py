@@ -40,7 +40,6 @@ used from here are re-exported.
 
 from __future__ import annotations
 
-from shopguide.workflows.audiences import AUDIENCE_DDL, ensure_service_tables
 from shopguide.workflows.jobs import Job, JobRunner
 from shopguide.workflows.json_records import jsonable, records
 from shopguide.workflows.privacy import (
@@ -99,7 +98,6 @@ from shopguide.workflows.serving.snapshot import (
 )
 
 __all__ = [
-    "AUDIENCE_DDL",
     "EVENT_FIELDS",
     "PREDICTION_COLUMNS",
     "RECOMMEND_CACHE_USERS",
@@ -119,7 +117,6 @@ __all__ = [
     "check_model_params",
     "churn_predictions",
     "churn_scores",
-    "ensure_service_tables",
     "erase_user",
     "export_user",
     "forget_user",

@@ -10,10 +10,9 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from shopguide.columns import Columns as C
+from shopguide.columns import EVENT_FILE_COLUMNS
 from shopguide.data.ingest import LoadReport, ingest_frame
 from shopguide.store.base import Store
-from shopguide.workflows.audiences import ensure_service_tables
 from shopguide.workflows.privacy import suppression_rejects
 from shopguide.workflows.serving.reads import profiles_built
 
@@ -21,10 +20,7 @@ __all__ = ["EVENT_FIELDS", "IngestResult", "ingest_events", "refresh_live_profil
 
 
 #: Event fields the API accepts, in canonical file order.
-EVENT_FIELDS: Final = (
-    C.EVENT_ID, C.USER_ID, C.ITEM_ID, C.EVENT_TYPE, C.TIMESTAMP, C.QUANTITY, C.PRICE,
-    C.DISCOUNT, C.ORDER_ID, C.SESSION_ID, C.CAMPAIGN_ID,
-)  # fmt: skip
+EVENT_FIELDS: Final = EVENT_FILE_COLUMNS
 
 
 @dataclass
@@ -48,7 +44,6 @@ def ingest_events(
     up to date with the profiles package's incremental update, into the store's one rolling
     live profile version (snapshots from ``shopguide profiles build`` are kept as they are).
     """
-    ensure_service_tables(store)
     frame = pd.DataFrame(list(events), columns=list(EVENT_FIELDS)).astype(object)
     frame = frame.where(frame.notna(), None)
     lines = np.arange(1, len(frame) + 1)

@@ -8,10 +8,10 @@ from typing import Any, ClassVar, Final
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from shopguide.columns import Columns, EventType
+from shopguide.columns import EVENTS, EventType
 from shopguide.errors import ConfigError
+from shopguide.schema import arrow_schema
 
 #: Two-level category paths, in the order they are used (the first ``n_categories``).
 CATEGORIES: Final = (
@@ -104,21 +104,8 @@ _FAVORITE_PROB: Final = 0.08
 _MEAN_EXTRA_VIEWS: Final = 3.0
 _MAX_TRIES: Final = 200
 
-EVENT_SCHEMA: Final = pa.schema(
-    [
-        (Columns.EVENT_ID, pa.string()),
-        (Columns.USER_ID, pa.string()),
-        (Columns.ITEM_ID, pa.string()),
-        (Columns.EVENT_TYPE, pa.string()),
-        (Columns.TIMESTAMP, pa.timestamp("us")),
-        (Columns.QUANTITY, pa.float64()),
-        (Columns.PRICE, pa.float64()),
-        (Columns.DISCOUNT, pa.float64()),
-        (Columns.ORDER_ID, pa.string()),
-        (Columns.SESSION_ID, pa.string()),
-        (Columns.CAMPAIGN_ID, pa.string()),
-    ]
-)
+#: The generated events file: the events table's file columns and types.
+EVENT_SCHEMA: Final = arrow_schema(EVENTS)
 
 
 @dataclass(frozen=True)
