@@ -33,12 +33,18 @@ ERASED_REASON: Final = "user erased"
 
 
 def user_hash(user_id: str) -> str:
-    """The suppression key of a user id: hex SHA-256 of its UTF-8 bytes (DuckDB's ``sha256``)."""
+    """The suppression key of a user id: hex SHA-256 of its UTF-8 bytes, the value DuckDB's
+    ``sha256`` gives (which :func:`erased_predicate` computes); for writing the list and for
+    tombstones, never for checking it."""
     return hashlib.sha256(str(user_id).encode("utf-8")).hexdigest()
 
 
 def erased_predicate(column: str) -> str:
-    """SQL that is true when the id in ``column`` belongs to an erased user."""
+    """SQL that is true when the id in ``column`` belongs to an erased user.
+
+    The one erased-user check: ingestion runs it on staged rows, and :func:`is_suppressed` and
+    :func:`suppressed_mask` run it on the ids they are given.
+    """
     return f"sha256({column}) IN (SELECT user_hash FROM suppressed_users)"
 
 
@@ -46,11 +52,7 @@ def is_suppressed(store: Store, user_id: str) -> bool:
     """Whether ``user_id`` has been erased."""
     if not store.has_table("suppressed_users"):
         return False
-    return bool(
-        store.scalar(
-            "SELECT count(*) FROM suppressed_users WHERE user_hash = ?", [user_hash(user_id)]
-        )
-    )
+    return bool(store.scalar(f"SELECT {erased_predicate('CAST(? AS VARCHAR)')}", [str(user_id)]))
 
 
 def suppressed_mask(store: Store, user_ids: Iterable[object]) -> np.ndarray:
@@ -61,16 +63,18 @@ def suppressed_mask(store: Store, user_ids: Iterable[object]) -> np.ndarray:
     mask = np.zeros(len(ids), dtype=bool)
     if not ids or not store.has_table("suppressed_users"):
         return mask
-    hashes = {user_hash(i) for i in ids if i is not None}
-    if not hashes:
+    distinct = sorted({i for i in ids if i is not None})
+    if not distinct:
         return mask
     found = store.query_df(
-        "SELECT user_hash FROM suppressed_users WHERE list_contains(?, user_hash)", [sorted(hashes)]
+        "SELECT id FROM (SELECT unnest(CAST(? AS VARCHAR[])) AS id) "
+        f"WHERE {erased_predicate('id')}",
+        [distinct],
     )
-    erased = set(found["user_hash"])
+    erased = set(found["id"])
     if not erased:
         return mask
-    return np.array([i is not None and user_hash(i) in erased for i in ids], dtype=bool)
+    return np.array([i is not None and i in erased for i in ids], dtype=bool)
 
 
 def suppression_rejects(
