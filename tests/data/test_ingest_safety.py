@@ -320,3 +320,17 @@ def test_a_truncated_gzip_file_is_a_file_read_error_and_changes_nothing(store, t
     assert str(path) in caught.value.message
     assert "gzip -t" in (caught.value.hint or "")
     assert (store.count("events"), store.count("loads"), store.count("quarantine")) == (1, 1, 0)
+
+
+def test_a_lone_surrogate_id_is_quarantined_without_failing_the_load(store, tmp_path):
+    """A JSON ``\\ud800`` escape cannot be stored as UTF-8: its line is rejected with the reason
+    and the rest of the file loads (found by the hostile-file property test)."""
+    path = tmp_path / "ev.jsonl"
+    text = json.dumps(event(1, user_id="\ud800")) + "\n"  # json.dumps writes the \ud800 escape
+    text += json.dumps(event(2, price="x")) + "\n" + json.dumps(event(3)) + "\n"
+    path.write_text(text, encoding="ascii")
+    report = ingest_file(store, "events", path)
+    assert (report.rows_read, report.accepted, report.rejected) == (3, 1, 2)
+    found = reasons(store)
+    assert "lone surrogate" in found[1] and found[2].startswith("price: not a number")
+    assert store.scalar("SELECT count(*) FROM events WHERE event_id = 'e3'") == 1

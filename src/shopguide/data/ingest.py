@@ -396,16 +396,34 @@ def _quarantine(
             rows[_OWNER] = None
     else:
         rows = pd.DataFrame(
-            [(r.line, r.column, r.value, r.reason, r.raw) for r in rejects],
+            [
+                (r.line, r.column, _storable_text(r.value), r.reason, _storable_text(r.raw))
+                for r in rejects
+            ],
             columns=_QUARANTINE_COLUMNS,
         )
-        rows[_OWNER] = owners if owners is not None else None
+        rows[_OWNER] = (
+            pd.Series([_storable_text(o) for o in owners], dtype=object)
+            if owners is not None
+            else None
+        )
     rows[_OWNER] = rows[_OWNER].astype(object)
     rows.insert(0, "source_sha256", report.sha256)
     rows.insert(0, "source", report.source)
     rows.insert(0, "table_name", report.table)
     rows.insert(0, "load_id", report.load_id)
     store.append("quarantine", rows)
+
+
+def _storable_text(value: object) -> object:
+    """Text the store can hold: a lone surrogate (a JSON ``\\ud800`` escape, say) cannot be
+    written as UTF-8, so it is kept as its escape instead of failing the whole load."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def _reject_erased_users(store: Store, stage: str, report: LoadReport) -> None:
