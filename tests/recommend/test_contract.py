@@ -237,3 +237,34 @@ def test_set_params_and_sklearn_clone(case, tiny) -> None:
         model.set_params(nonsense=1)
     if "k" in params:
         assert model.set_params(k=2).get_params()["k"] == 2
+
+
+def test_scores_from_history_means_the_row_alone_decides(case, tiny) -> None:
+    """A model that says it scores from history gives any user index the same answer for the
+    same row (the service scores users unknown at fit time that way); the others differ."""
+    name, model = case
+    model.fit(tiny)
+    row = tiny[[2]]
+    answers = [model.recommend([user], row, n=4, full_matrix=False) for user in range(7)]
+    same = all(np.array_equal(a[0], answers[0][0]) for a in answers)
+    if model.scores_from_history:
+        assert same, name
+        for _ids, scores in answers:
+            np.testing.assert_allclose(scores, answers[0][1], rtol=1e-6)
+    elif name not in ("popular",):  # popularity ignores the user entirely
+        assert not same, name
+
+
+def test_sparse_product_is_public_and_agrees_with_recommend(case, tiny) -> None:
+    name, model = case
+    model.fit(tiny)
+    users = np.array([0, 3, 5])
+    product = model.sparse_product(users, tiny[users])
+    if product is None:
+        return  # not a sparse-product model: the service scores it through recommend
+    left, right, rated = product
+    scores = np.asarray((left @ right).todense())
+    ids, _ = model.recommend(users, tiny[users], n=3, filter_already_liked=False)
+    if rated == 0:  # plain product: recommend's first item is the product's best
+        for row, best in zip(scores, ids[:, 0], strict=True):
+            assert row[best] == pytest.approx(row.max(), rel=1e-5), name

@@ -126,6 +126,9 @@ class Recommender(ExternalIds):
     model_name: ClassVar[str] = ""
     #: Users per block in :meth:`recommend` (upper bound; dense scores are also capped).
     block_users: ClassVar[int] = 2048
+    #: Whether a user's scores follow from their interaction row alone (item-to-item models),
+    #: so a user unknown at fit time is scored from the history they have now.
+    scores_from_history: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -202,6 +205,17 @@ class Recommender(ExternalIds):
         over stored ``left`` cells, 2 divide by the sum of ``|left|`` over stored ``right``
         cells. Must agree with :meth:`_score_block`."""
         return None
+
+    def sparse_product(
+        self, user_rows: np.ndarray, user_items: sp.csr_matrix
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix, int] | None:
+        """The model's scores for ``user_rows`` as ``(left, right, rated)`` with scores
+        ``left @ right`` (normalised as ``rated`` says, see :meth:`_sparse_product`), or
+        ``None`` when its scores are not a sparse product. ``user_items`` has one row per
+        requested user. Callers that score one user at a time (the REST service) build on it;
+        the answers equal :meth:`recommend`'s."""
+        self._check_fitted()
+        return self._sparse_product(np.asarray(user_rows, dtype=np.int64), user_items)
 
     def _rows_of(
         self, user_rows: np.ndarray, user_items: Any, full_matrix: bool | None = None

@@ -32,6 +32,7 @@ class EASE(Recommender):
     """Item-item linear autoencoder with a closed-form solution (dense item x item weights)."""
 
     model_name = "ease"
+    scores_from_history = True
 
     def __init__(self, regularization: float = 500.0, max_items: int = _DEFAULT_MAX_ITEMS) -> None:
         self.regularization = regularization

@@ -46,6 +46,7 @@ class EASELarge(Recommender):
     """
 
     model_name = "ease-large"
+    scores_from_history = True
 
     def __init__(self, regularization: float = 500.0, dense_items: int = 3_000, k: int = 100):
         self.regularization = regularization

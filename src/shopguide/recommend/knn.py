@@ -477,6 +477,7 @@ class ItemKNN(_KNNBase):
     """
 
     model_name = "item-knn"
+    scores_from_history = True
 
     def __init__(
         self,

@@ -23,7 +23,7 @@ __all__ = ["NO_DATA", "NO_INDICES", "NO_MASK", "RowScorer", "category_index"]
 class RowScorer:
     """Scores one user for models whose scores are a sparse product ``left @ right``.
 
-    Built once per snapshot from the model's ``_sparse_product`` hook (the one its batch
+    Built once per snapshot from the model's :meth:`~Recommender.sparse_product` (the one its batch
     ``recommend`` fuses with top-n): ``right`` is fixed, and ``left`` is either the user's own
     interaction row (item-KNN: ``own_row``) or the model's row of the user (user-KNN: rows of
     ``left``). Answers equal ``model.recommend`` for the same row, filters and ``n``.
@@ -42,14 +42,14 @@ class RowScorer:
         """The scorer of ``model``, or ``None`` when its scores are not a sparse product."""
         n_items = int(model.n_items_)
         probe = sp.csr_matrix((1, n_items), dtype=np.float32)
-        product = model._sparse_product(np.zeros(1, dtype=np.int64), probe)
+        product = model.sparse_product(np.zeros(1, dtype=np.int64), probe)
         if product is None:
             return None
         left, right, rated = product
         own_row = left is probe
         if not own_row:  # rows depend on the user index only: take them all once
             left = sp.csr_matrix(
-                model._sparse_product(np.arange(model.n_users_, dtype=np.int64), probe)[0]  # type: ignore[index]
+                model.sparse_product(np.arange(model.n_users_, dtype=np.int64), probe)[0]  # type: ignore[index]
             )
         right = sp.csr_matrix(right)
         # unsigned, narrowest column indices: no negative-index check in the scatter-add, and

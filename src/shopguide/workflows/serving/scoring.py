@@ -8,8 +8,6 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from shopguide.recommend import ItemKNN
-from shopguide.recommend.ease import EASE
 from shopguide.recommend.explain import explain
 from shopguide.recommend.rules import (
     ExcludeCategories,
@@ -57,7 +55,7 @@ def score_user(
     the user's interaction slice, the filter mask from the category index and one compiled
     pass; other models go through ``RuleSet.recommend``."""
     index, seen, weights = snapshot.user_items(user_id)
-    from_row = isinstance(snapshot.model, ItemKNN | EASE)
+    from_row = snapshot.model.scores_from_history
     allowed = snapshot.allowed(include_categories, exclude_categories, min_price, max_price)
     if index is not None or (from_row and len(seen)):
         model_row = index if index is not None else 0
