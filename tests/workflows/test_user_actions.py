@@ -47,12 +47,9 @@ def test_compare_publishes_the_winner_with_its_evidence(shop):
     assert top == table.sort_values("ndcg@10", ascending=False)["model"].iloc[0]
     best = evidence["chosen_model"]  # the top model, or the simplest one tied with it
     assert best == top if not evidence["tie"] else best in evidence["tied"]
-    assert (
-        table.set_index("model").loc[best, "ndcg@10"]
-        > table.set_index("model").loc["popular", "ndcg@10"]
-        or best == "popular"
-        or evidence["tie"]
-    )
+    # a known answer, not one read off the table: the synthetic shop plants favourite
+    # categories and brand loyalty, so a personalised model must beat popularity
+    assert top != "popular" and best != "popular", evidence["table"]
     loaded = ModelRegistry.for_store(db).load(best)
     assert loaded.meta["evaluation"]["chosen_model"] == best
     assert ModelRegistry.for_store(db).current().model == best  # type: ignore[union-attr]
