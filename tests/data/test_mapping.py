@@ -244,3 +244,20 @@ def test_an_expression_that_raises_on_a_row_rejects_that_row_only(store, tmp_pat
     assert "CAST(d AS DATE) failed on this row" in reason and "soon" in reason
     # a NULL the expression gives on purpose is a value, not a failure
     assert store.scalar("SELECT count(*) FROM events WHERE campaign_id IS NULL") == 6
+
+
+def test_a_row_the_mapping_rejects_keeps_its_user_for_erasure(store, tmp_path):
+    """The quarantine's user column is read from the file's own user column (here
+    ``customer``), so an erasure finds rows that failed a --derive expression too."""
+    path = write(
+        tmp_path / "ev.jsonl",
+        '{"customer": "alice", "item_id": "i1", "event_type": "purchase", '
+        '"timestamp": "2024-01-01T00:00:00", "q": 0}\n'
+        '{"customer": "bob", "item_id": "i1", "event_type": "purchase", '
+        '"timestamp": "2024-01-01T00:00:00", "q": 1}\n',
+    )
+    report = ingest_file(
+        store, "events", path, mapping={"customer": "user_id"}, derive={"price": "1/q"}
+    )
+    assert (report.accepted, report.rejected) == (1, 1)
+    assert store.query_df("SELECT user_id FROM quarantine")["user_id"].tolist() == ["alice"]

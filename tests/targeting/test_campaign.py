@@ -233,3 +233,20 @@ def test_a_constant_feature_is_never_a_reason(shop):
     for user, text in reasons.items():
         if "recommender" in text:
             assert user in above
+
+
+def test_a_stored_audience_with_no_member_can_be_read_back(shop):
+    """The CLI's audiences go through the same writer as the service's: the index row makes
+    an audience exist, so an empty one reads back empty instead of 'unknown id'."""
+    from shopguide.workflows.audience_store import store_audience
+    from shopguide.workflows.audiences import load_audience
+
+    everyone = ("u1", "u2", "u3", "u4")
+    campaign = Campaign(name="nobody", categories=("Home",), opted_out=everyone)
+    features = campaign_features(shop, campaign, AS_OF)
+    scores = pd.Series(dict.fromkeys(everyone, 0.5))
+    empty = select_audience(campaign, features, scores, AS_OF)
+    assert empty.users.empty
+    ident = store_audience(shop, empty, AS_OF)
+    assert load_audience(shop, ident).empty
+    assert shop.scalar("SELECT size FROM audience_index WHERE audience_id = ?", [ident]) == 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,10 +160,16 @@ def _load_file(
     reader: Reader = open_reader(path, chunk_rows, fmt=fmt, delimiter=delimiter, encoding=encoding)
     try:
         rename: Mapping[str, str] | None = plan.rename
+        # the file's own name of the user column: rows the mapping rejects keep their raw
+        # (unmapped) text, and the quarantine's user column is read from it
+        owner_keys = [s for s, t in plan.rename.items() if t == C.USER_ID] + [C.USER_ID]
         if not plan.plain:
             reader, rename = MappedReader(reader, plan, str(path)), None
         sha256 = file_sha256(path)
-        return _load(store, _spec(table), reader, str(path), sha256, rename, progress, on_chunk)
+        return _load(
+            store, _spec(table), reader, str(path), sha256, rename, progress, on_chunk,
+            owner_keys=owner_keys,
+        )  # fmt: skip
     finally:
         reader.close()
 
@@ -257,6 +263,8 @@ def _load(
     progress: ProgressCallback | None,
     on_chunk: Callable[[int], None] | None,
     pre_rejects: pd.DataFrame | None = None,
+    *,
+    owner_keys: Sequence[str] = (),
 ) -> LoadReport:
     rename, ignored = _canonical_columns(
         spec, source, reader.columns, mapping, header=reader.header
@@ -281,7 +289,7 @@ def _load(
             _quarantine(store, report, pre_rejects[kept])
             report.rows_read += len(pre_rejects)
         for number, chunk in enumerate(reader.chunks(), start=1):
-            _stage_chunk(store, spec, stage, chunk, rename, report)
+            _stage_chunk(store, spec, stage, chunk, rename, report, owner_keys)
             unseen.difference_update(rename.get(c, c) for c in chunk.frame.columns)
             if progress is not None:
                 progress(reader.bytes_done, reader.total_bytes)
@@ -321,10 +329,12 @@ def _stage_chunk(
     chunk: RawChunk,
     rename: Mapping[str, str],
     report: LoadReport,
+    owner_keys: Sequence[str] = (),
 ) -> None:
     report.rows_read += chunk.rows_read
     rejects = list(chunk.rejects)
     id_keys = [source for source, name in rename.items() if name == C.USER_ID]
+    id_keys += [key for key in owner_keys if key not in id_keys]
     owners = [_raw_user_id(r.raw, id_keys) for r in rejects]
     if len(chunk.frame):
         frame = chunk.frame.rename(columns=rename)

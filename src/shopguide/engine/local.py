@@ -160,8 +160,8 @@ def _top_n(
     if rules is not None and rules.rules:
         items = store.query_df("SELECT item_id, title, category, brand, price, in_stock FROM items")
         catalog = ItemCatalog.from_frame(items, inter.items)
-        ids, scores = rules.recommend(model, rows, inter.matrix, catalog, n=n)
+        ids, scores = rules.recommend(model, rows, inter.matrix, catalog, n=n, full_matrix=True)
     else:
-        ids, scores = model.recommend(rows, inter.matrix, n=n)
+        ids, scores = model.recommend(rows, inter.matrix, n=n, full_matrix=True)
     frame = recommendations_frame(ids, scores, inter.users, inter.items, rows)
     return frame.sort_values(["user_id", "rank"]).reset_index(drop=True)

@@ -43,7 +43,7 @@ class EASE(Recommender):
         if n_items > self.max_items:
             raise ParameterError(
                 f"EASE builds a dense {n_items} x {n_items} matrix "
-                f"({n_items * n_items * 8 / 1e9:.1f} GB while solving); refusing above "
+                f"(about {n_items * n_items * 32 / 1e9:.1f} GB while solving); refusing above "
                 f"max_items={self.max_items}. Raise max_items if the machine has the memory, "
                 "or use item-knn / als."
             )
@@ -52,7 +52,7 @@ class EASE(Recommender):
         self.weights_ = dense_ease_weights(user_items, self.regularization)
 
     def estimate_cost(self, n_users: int, n_items: int, n_interactions: int) -> Cost:
-        """Dense ``n_items²`` Gram and inverse: memory ``~12 n²`` bytes, time ``~c n³``."""
+        """Dense ``n_items²`` Gram and inverse: memory ``~32 n²`` bytes, time ``~c n³``."""
         return dense_ease_cost(n_users, n_items, n_interactions)
 
     def needs_adapting(self, n_items: int) -> bool:

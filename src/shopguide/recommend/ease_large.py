@@ -111,7 +111,7 @@ class EASELarge(Recommender):
         self.weights_ = dense_ease_weights(user_items[:, head], self.regularization)
         if len(tail):
             knn = ItemKNN(k=self.k, normalize="none").fit(user_items)
-            # knn._item_to_item[j, i]: the weight item j gives candidate i
+            # knn.neighbours_[j, i]: the weight item j gives candidate i
             to_items = sp.csr_matrix(knn.neighbours_.T, dtype=np.float32)
             self.tail_neighbours_ = sp.csr_matrix(to_items[:, tail])
             self.tail_scale_ = np.array([self._fit_scale(user_items, to_items)], np.float32)

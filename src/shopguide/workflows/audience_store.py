@@ -18,6 +18,7 @@ import pandas as pd
 
 from shopguide.store.base import Store
 from shopguide.targeting.campaign import Audience
+from shopguide.workflows.audiences import write_audience
 
 
 def audit_record(audience: Audience, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -52,9 +53,6 @@ def store_audience(
         created = created.tz_convert("UTC").tz_localize(None)
     members = pd.DataFrame(
         {
-            "audience_id": ident,
-            "created_at": created,
-            "name": audience.campaign.name,
             "user_id": audience.users["user_id"].astype(str),
             "score": audience.users["score"].astype(float),
             "rank": audience.users["rank"].astype("int32"),
@@ -62,13 +60,12 @@ def store_audience(
         }
     )
     record = json.dumps(audit_record(audience, extra), default=str, ensure_ascii=False)
+    naive = created.to_pydatetime()
     with store.transaction():
-        store.execute("DELETE FROM audiences WHERE audience_id = ?", [ident])
+        write_audience(store, ident, naive, audience.campaign.name, members)
         store.execute("DELETE FROM audience_audits WHERE audience_id = ?", [ident])
-        if len(members):
-            store.append("audiences", members)
         store.execute(
             "INSERT INTO audience_audits VALUES (?, ?, ?, ?)",
-            [ident, created.to_pydatetime(), audience.campaign.name, record],
+            [ident, naive, audience.campaign.name, record],
         )
     return ident

@@ -40,21 +40,32 @@ def check_segments(names: Sequence[str]) -> list[str]:
     return [seg for seg in found if seg is not None]
 
 
+def write_audience(
+    store: Store, audience_id: str, created: datetime, name: str | None, members: pd.DataFrame
+) -> None:
+    """Replace the audience ``audience_id``: its ``audience_index`` row (what makes an audience
+    exist, members or none) and its member rows (``MEMBER_COLUMNS``). The one writer of both
+    tables; run it inside the caller's transaction."""
+    rows = members.loc[:, list(MEMBER_COLUMNS)].copy()
+    rows.insert(0, "name", name)
+    rows.insert(0, "created_at", created)
+    rows.insert(0, "audience_id", audience_id)
+    store.execute("DELETE FROM audiences WHERE audience_id = ?", [audience_id])
+    store.execute("DELETE FROM audience_index WHERE audience_id = ?", [audience_id])
+    store.execute(
+        "INSERT INTO audience_index VALUES (?, ?, ?, ?)", [audience_id, created, name, len(rows)]
+    )
+    if len(rows):
+        store.append("audiences", rows)
+
+
 def save_audience(store: Store, audience: dict[str, Any], name: str | None) -> str:
     """Persist an audience (its members may be none) for reading and export; returns its id."""
     audience_id = uuid.uuid4().hex[:12]
     created = datetime.now(UTC).replace(tzinfo=None)
-    frame = pd.DataFrame(audience["users"], columns=list(MEMBER_COLUMNS))
-    frame.insert(0, "name", name)
-    frame.insert(0, "created_at", created)
-    frame.insert(0, "audience_id", audience_id)
+    members = pd.DataFrame(audience["users"], columns=list(MEMBER_COLUMNS))
     with store.transaction():
-        store.execute(
-            "INSERT INTO audience_index VALUES (?, ?, ?, ?)",
-            [audience_id, created, name, len(frame)],
-        )
-        if len(frame):
-            store.append("audiences", frame)
+        write_audience(store, audience_id, created, name, members)
     return audience_id
 
 

@@ -111,9 +111,10 @@ class JobRunner:
             self._run(*task)
 
     def _run(self, key: str, job: Job, work: Callable[[Job], dict[str, Any]]) -> None:
-        if job.status != "queued":  # failed by shutdown() while it waited
-            return
-        job.status = "running"
+        with self._lock:  # shutdown() fails queued jobs under the same lock
+            if job.status != "queued":  # failed by shutdown() while it waited
+                return
+            job.status = "running"
         try:
             job.result = work(job)
             job.status = "done"

@@ -190,9 +190,11 @@ def _recommendation_blocks(shared: Any, n: int, rules: RuleSet | None, step: int
         for block in _row_ranges(batches, step, user_items.shape[0]):
             users = np.arange(block.start, block.stop)
             if rules is not None:  # the model scores on one core (num_threads=1)
-                ids, scores = rules.recommend(model, users, user_items, catalog, n=n)
+                ids, scores = rules.recommend(
+                    model, users, user_items, catalog, n=n, full_matrix=True
+                )
             else:
-                ids, scores = model.recommend(users, user_items, n=n)
+                ids, scores = model.recommend(users, user_items, n=n, full_matrix=True)
             row, pos = np.nonzero(ids >= 0)
             yield pa.RecordBatch.from_arrays(
                 [

@@ -45,7 +45,6 @@ MIN_DROPOUT_SHARE: Final = 0.01
 PENALIZER: Final = 1e-4
 
 MODEL_NAMES: Final = {"BetaGeoModel": "BG/NBD", "ParetoNBDModel": "Pareto/NBD"}
-_DROPOUT_PARAMS: Final = {"BetaGeoModel": ("a", "b"), "ParetoNBDModel": ("s", "beta")}
 
 
 @dataclass(frozen=True)

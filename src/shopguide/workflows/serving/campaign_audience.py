@@ -31,7 +31,7 @@ def promotion_scores(snapshot: ModelSnapshot, item_ids: Sequence[str]) -> pd.Ser
     allowed[wanted] = True
     ids, scores = snapshot.model.recommend(
         np.arange(snapshot.model.n_users_), snapshot.matrix, n=len(wanted),
-        filter_already_liked=False, items_allowed=allowed,
+        filter_already_liked=False, items_allowed=allowed, full_matrix=True,
     )  # fmt: skip
     best = np.where(ids >= 0, scores, 0.0).max(axis=1).clip(min=0)
     out = pd.Series(best.astype(float), index=pd.Index(users, name=C.USER_ID))
