@@ -6,6 +6,7 @@ and every later batch answered 500 (the profile update overflowed on it).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -61,3 +62,21 @@ def test_true_or_false_is_no_id_and_no_number(client: httpx.Client) -> None:
         answer = client.post("/v1/events", json={"events": [event]}, headers=WRITE)
         assert answer.status_code == 422, answer.text
         assert field in answer.text
+
+
+def test_a_lone_surrogate_escape_is_refused_and_the_service_keeps_working(
+    client: httpx.Client,
+) -> None:
+    # json.dumps writes "\ud800" as the escape itself: half a character, which UTF-8 (and so
+    # the store) cannot hold; the request validation refuses the batch naming the field
+    body = json.dumps({"events": [_purchase("api-\ud800", "i1", event_id="sur-1")]})
+    answer = client.post(
+        "/v1/events", content=body, headers={**WRITE, "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert "user_id" in answer.text
+    fine = client.post(
+        "/v1/events", json={"events": [_purchase("api-ok", "i1", event_id="sur-2")]}, headers=WRITE
+    )
+    assert fine.status_code == 200, fine.text
+    assert fine.json()["accepted"] == 1
