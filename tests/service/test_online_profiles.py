@@ -120,6 +120,50 @@ class _Shop:
         return threads
 
 
+class _WatchedLock:
+    """A lock that counts the threads blocked on it, so a test sees a waiter arrive instead of
+    sleeping and hoping it did."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = threading.Lock()
+        self.waiting = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        with self._count:
+            self.waiting += 1
+        try:
+            return self._lock.acquire(blocking, timeout)
+        finally:
+            with self._count:
+                self.waiting -= 1
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class _WatchedCondition(threading.Condition):
+    """A condition that counts the threads inside ``wait_for``."""
+
+    waiting = 0
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float | None = None) -> bool:
+        self.waiting += 1  # the condition's lock is held here
+        try:
+            return super().wait_for(predicate, timeout)
+        finally:
+            self.waiting -= 1
+
+
 def _wait_for(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + 60
     while not condition():
@@ -161,6 +205,7 @@ def test_an_update_waits_for_the_batches_already_on_their_way_in(tmp_path: Path)
     with open_store(db) as store:
         build_profiles(store)
         updates = ProfileUpdates(store.reader, max_wait=30)  # updates on a connection of their own
+        landed = updates._landed = _WatchedCondition()  # to see the update start waiting
         first = ingest_events(store, [_purchase(buyers[0], later, "w1")], update_profiles=False)
         covers: list[tuple[int | None, bool]] = []
         with updates.ingesting():  # a second batch is on its way in
@@ -168,7 +213,7 @@ def test_an_update_waits_for_the_batches_already_on_their_way_in(tmp_path: Path)
                 target=lambda: covers.append(updates.cover(first.report.load_id))
             )
             waiting.start()
-            time.sleep(0.5)
+            _wait_for(lambda: landed.waiting == 1, "the update did not wait for the batch")
             assert updates.runs == 0 and not covers  # the first batch's update waits...
             second = ingest_events(
                 store, [_purchase(buyers[1], later, "w2")], update_profiles=False
@@ -228,15 +273,16 @@ def test_an_erasure_waits_for_a_running_profile_update(tmp_path: Path) -> None:
         shop = _Shop(server, data)
         user = shop.buyers[0]
         erased: list[int] = []
+        turn = shop.state.profile_updates.turn = _WatchedLock()  # to see the erasure queue
 
         def erase() -> None:
             url = f"{server.url}/v1/users/{user}"
             erased.append(httpx.delete(url, headers=headers("admin"), timeout=60).status_code)
 
         eraser = threading.Thread(target=erase)
-        with shop.state.profile_updates.turn:  # an update is running
+        with turn:  # an update is running
             eraser.start()
-            time.sleep(0.5)
+            _wait_for(lambda: turn.waiting == 1, "the erasure did not queue for the update")
             assert not erased  # the erasure waits for it
         eraser.join(60)
         assert erased == [200]
