@@ -6,14 +6,12 @@ import re
 from pathlib import Path
 
 import hypothesis.strategies as st
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 
 import shopguide
 from shopguide.data.suppression import (
     erased_predicate,
     is_suppressed,
-    suppressed_mask,
     user_hash,
 )
 from shopguide.store import open_store
@@ -52,5 +50,4 @@ def test_python_helpers_agree_with_the_sql_check(tmp_path_factory, erased, other
             for i in ids
         ]
         assert by_sql == [i is not None and i in erased for i in ids]
-        np.testing.assert_array_equal(suppressed_mask(store, ids), np.array(by_sql))
         assert [is_suppressed(store, i) for i in ids if i is not None] == by_sql[:-1]

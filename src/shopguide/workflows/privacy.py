@@ -27,8 +27,6 @@ from shopguide.columns import Columns as C
 from shopguide.data.suppression import (
     ERASED_REASON,
     is_suppressed,
-    suppressed_mask,
-    suppression_rejects,
     user_hash,
 )
 from shopguide.errors import InvalidIdError, UnknownIdError
@@ -44,8 +42,6 @@ __all__ = [
     "erase_user",
     "export_user",
     "is_suppressed",
-    "suppressed_mask",
-    "suppression_rejects",
     "tombstone",
     "user_hash",
     "user_tables",

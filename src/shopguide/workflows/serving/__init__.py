@@ -46,7 +46,6 @@ from shopguide.workflows.privacy import (
     erase_user,
     export_user,
     is_suppressed,
-    suppression_rejects,
 )
 from shopguide.workflows.publishing import (
     check_model_params,
@@ -138,7 +137,6 @@ __all__ = [
     "segment_members",
     "segments",
     "similar_items",
-    "suppression_rejects",
     "together_items",
     "train_and_publish",
     "user_history",

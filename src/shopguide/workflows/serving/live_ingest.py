@@ -7,13 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-import numpy as np
 import pandas as pd
 
 from shopguide.columns import EVENT_FILE_COLUMNS
 from shopguide.data.ingest import LoadReport, ingest_frame
 from shopguide.store.base import Store
-from shopguide.workflows.privacy import suppression_rejects
 from shopguide.workflows.serving.reads import profiles_built
 
 __all__ = ["EVENT_FIELDS", "IngestResult", "ingest_events", "refresh_live_profiles"]
@@ -46,16 +44,8 @@ def ingest_events(
     """
     frame = pd.DataFrame(list(events), columns=list(EVENT_FIELDS)).astype(object)
     frame = frame.where(frame.notna(), None)
-    lines = np.arange(1, len(frame) + 1)
-    kept, rejects, kept_lines = suppression_rejects(store, frame, lines)
-    report = ingest_frame(
-        store,
-        "events",
-        kept,
-        source="api:events",
-        lines=kept_lines,
-        rejects=rejects if len(rejects) else None,
-    )
+    # ingestion itself quarantines the rows of erased users (and keeps nothing of them)
+    report = ingest_frame(store, "events", frame, source="api:events")
     bad = store.query_df(
         "SELECT line, column_name, value, reason FROM quarantine WHERE load_id = ? ORDER BY line",
         [report.load_id],
