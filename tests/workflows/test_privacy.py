@@ -31,10 +31,9 @@ from shopguide.store.base import Store
 from shopguide.store.schema import MIGRATIONS
 from shopguide.targeting.campaign import Campaign
 from shopguide.workflows.audiences import save_audience
-from shopguide.workflows.campaigns import build_audience
+from shopguide.workflows.campaigns import build_audience, campaign_audience
 from shopguide.workflows.publishing import train_and_publish
 from shopguide.workflows.retention import score_store
-from shopguide.workflows.serving.campaign_audience import campaign_audience
 from shopguide.workflows.serving.live_ingest import ingest_events
 from shopguide.workflows.serving.snapshot import build_snapshot
 

@@ -12,9 +12,9 @@ from shopguide.service.auth import KeyFirstRoute, ReadKey, WriteKey
 from shopguide.service.deps import Snapshot, State
 from shopguide.service.schemas import AudienceRequest, AudienceResponse
 from shopguide.workflows import audiences
+from shopguide.workflows.campaigns import campaign_audience
 from shopguide.workflows.json_records import records
 from shopguide.workflows.serving import predictions, reads
-from shopguide.workflows.serving.campaign_audience import campaign_audience
 
 router = APIRouter(prefix="/v1/audiences", tags=["campaigns"], route_class=KeyFirstRoute)
 AudienceId = Annotated[str, Path(min_length=1, max_length=64)]

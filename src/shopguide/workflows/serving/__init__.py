@@ -26,9 +26,10 @@ only the ones listed before it:
     ``shopguide churn score`` writes, rescored in the background when older than the data. What
     is remembered between calls is a :class:`PredictionCache` the caller owns (the service
     state keeps one).
-:mod:`.reads`, :mod:`.live_ingest`, :mod:`.campaign_audience`
+:mod:`.reads`, :mod:`.live_ingest`
     Read-only answers (profile, history, item, overview, segments); events posted to the
-    service; a campaign audience chosen with the served model.
+    service (a campaign audience chosen with the served model is in
+    :mod:`shopguide.workflows.campaigns`, shared with the CLI).
 
 Next to the package, not in it: training and publishing (:mod:`shopguide.workflows.publishing`,
 which the CLI uses without loading any of this), background jobs
@@ -62,7 +63,6 @@ from shopguide.workflows.serving.answers import (
     similar_items,
     together_items,
 )
-from shopguide.workflows.serving.campaign_audience import campaign_audience, promotion_scores
 from shopguide.workflows.serving.holder import ModelHolder
 from shopguide.workflows.serving.live_ingest import (
     EVENT_FIELDS,
@@ -112,7 +112,6 @@ __all__ = [
     "RowScorer",
     "build_profiles_if_missing",
     "build_snapshot",
-    "campaign_audience",
     "check_model_params",
     "churn_predictions",
     "churn_scores",
@@ -127,7 +126,6 @@ __all__ = [
     "model_versions",
     "open_service_store",
     "overview",
-    "promotion_scores",
     "recommend_for_user",
     "recommendations_json",
     "records",
