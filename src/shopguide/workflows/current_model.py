@@ -14,23 +14,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-
-from shopguide.columns import Columns as C
-from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, build_interactions
+from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS
 from shopguide.errors import ModelFormatError, NoCurrentModelError
-from shopguide.recommend.fbt import FrequentlyBoughtTogether, order_item_matrix
-from shopguide.recommend.popular import Popular
 from shopguide.recommend.registry import ModelRegistry
-from shopguide.recommend.rules import ItemCatalog
 from shopguide.store.base import Store
-from shopguide.workflows.interaction_events import interaction_events
 from shopguide.workflows.publishing import publish_current
 from shopguide.workflows.serving.holder import ModelHolder
-from shopguide.workflows.serving.snapshot import ModelSnapshot, build_snapshot
+from shopguide.workflows.serving.snapshot import ModelSnapshot, assemble_snapshot, build_snapshot
 
 __all__ = [
     "FALLBACK_MODEL",
@@ -92,36 +84,10 @@ def recommender_record(snapshot: ModelSnapshot | None, reason: str | None = None
 def fallback_snapshot(store: Store, *, lock: threading.RLock | None = None) -> ModelSnapshot | None:
     """Popularity over every event, served under :data:`FALLBACK_MODEL` while the store has no
     current model (``None`` when the store has no events to count)."""
-    with lock or threading.RLock():
-        through = store.scalar("SELECT max(load_id) FROM loads")
-        events = interaction_events(store)
-        items = store.query_df("SELECT item_id, title, category, brand, price, in_stock FROM items")
-    if events.empty:
-        return None
-    weights = dict(DEFAULT_EVENT_WEIGHTS)
-    inter = build_interactions(events, weights)
-    model = Popular().fit(inter.matrix)
-    fbt = None
-    if events[C.ORDER_ID].notna().any():
-        fbt = FrequentlyBoughtTogether(min_pair_orders=2).fit(
-            order_item_matrix(events, inter.items)
-        )
-    counts = np.asarray(inter.matrix.astype(bool).sum(axis=0)).ravel().astype(np.float64)
-    return ModelSnapshot(
-        name=FALLBACK_MODEL,
-        version=FALLBACK_VERSION,
-        model=model,
-        users=inter.users,
-        items=inter.items,
-        matrix=inter.matrix,
-        catalog=ItemCatalog.from_frame(items, inter.items),
-        popular=counts,
-        fbt=fbt,
-        weights=weights,
-        meta={"fallback": NO_CURRENT_REASON},
-        loaded_at=datetime.now(UTC),
-        events_through=None if through is None else int(through),
-    )
+    return assemble_snapshot(
+        store, name=FALLBACK_MODEL, version=FALLBACK_VERSION, weights=dict(DEFAULT_EVENT_WEIGHTS),
+        meta={"fallback": NO_CURRENT_REASON}, lock=lock,
+    )  # fmt: skip
 
 
 class CurrentModelHolder(ModelHolder):

@@ -11,6 +11,7 @@ and erasures.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ from shopguide.errors import UnknownIdError
 from shopguide.recommend import ModelRegistry
 from shopguide.recommend.base import Recommender
 from shopguide.recommend.fbt import FrequentlyBoughtTogether, order_item_matrix
+from shopguide.recommend.popular import Popular
+from shopguide.recommend.registry import LoadedModel
 from shopguide.recommend.rules import ItemCatalog
 from shopguide.store.base import Store
 from shopguide.workflows.interaction_events import interaction_events
@@ -219,35 +222,66 @@ def build_snapshot(
     weights = {
         str(k): float(v) for k, v in loaded.meta.get("weights", DEFAULT_EVENT_WEIGHTS).items()
     }
-    through = store.scalar("SELECT max(load_id) FROM loads")
-    events = interaction_events(store)
-    if progress is not None:
-        progress("events read")
-    inter = build_interactions(events, weights, user_map=loaded.users, item_map=loaded.items)
-    if loaded.meta.get("binary"):
-        inter = Interactions(inter.binary(), inter.users, inter.items)
-    items = store.query_df("SELECT item_id, title, category, brand, price, in_stock FROM items")
-    catalog = ItemCatalog.from_frame(items, loaded.items)
+    snapshot = assemble_snapshot(
+        store, name=loaded.name, version=loaded.version, weights=weights, meta=loaded.meta,
+        fitted=loaded, progress=progress,
+    )  # fmt: skip
+    assert snapshot is not None  # a fitted model is served even on a store without events
+    return snapshot
+
+
+def assemble_snapshot(
+    store: Store,
+    *,
+    name: str,
+    version: str,
+    weights: dict[str, float],
+    meta: dict[str, Any],
+    fitted: LoadedModel | None = None,
+    lock: threading.RLock | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ModelSnapshot | None:
+    """A snapshot of ``fitted`` (a published model and its id maps) on the store's events.
+
+    Without ``fitted``, popularity is fitted on every event instead (the service's fallback
+    while no model is current); then ``None`` when the store has no events to count. The
+    store reads run under ``lock`` when given.
+    """
+    with lock or threading.RLock():
+        through = store.scalar("SELECT max(load_id) FROM loads")
+        events = interaction_events(store)
+        if progress is not None:
+            progress("events read")
+        items = store.query_df("SELECT item_id, title, category, brand, price, in_stock FROM items")
+    if fitted is None:
+        if events.empty:
+            return None
+        inter = build_interactions(events, weights)
+        model: Recommender = Popular().fit(inter.matrix)
+        users, item_map = inter.users, inter.items
+    else:
+        model, users, item_map = fitted.model, fitted.users, fitted.items
+        inter = build_interactions(events, weights, user_map=users, item_map=item_map)
+        if meta.get("binary"):
+            inter = Interactions(inter.binary(), inter.users, inter.items)
     popular = np.asarray(inter.matrix.astype(bool).sum(axis=0)).ravel().astype(np.float64)
     if progress is not None:
         progress("matrix built")
     fbt: FrequentlyBoughtTogether | None = None
     if len(events) and events[C.ORDER_ID].notna().any():
-        fbt = FrequentlyBoughtTogether(min_pair_orders=2).fit(
-            order_item_matrix(events, loaded.items)
-        )
+        fbt = FrequentlyBoughtTogether(min_pair_orders=2).fit(order_item_matrix(events, item_map))
     return ModelSnapshot(
-        name=loaded.name,
-        version=loaded.version,
-        model=loaded.model,
-        users=loaded.users,
-        items=loaded.items,
+        name=name,
+        version=version,
+        model=model,
+        users=users,
+        items=item_map,
         matrix=inter.matrix,
-        catalog=catalog,
+        catalog=ItemCatalog.from_frame(items, item_map),
         popular=popular,
         fbt=fbt,
         weights=weights,
-        meta=loaded.meta,
+        meta=meta,
         loaded_at=_now(),
         events_through=None if through is None else int(through),
     )
