@@ -20,7 +20,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from shopguide.data.idmap import IdMap
 from shopguide.data.matrix import Interactions, build_interactions
 from shopguide.engine.base import ALSRun, store_as_of
 from shopguide.engine.exchange import EngineName
@@ -28,10 +27,11 @@ from shopguide.profiles import build_profiles
 from shopguide.recommend.base import Recommender
 from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.mf import ALS
+from shopguide.recommend.ranked import ranked_frame
 from shopguide.recommend.rules import ItemCatalog, RuleSet
 from shopguide.store.base import Store
 
-__all__ = ["LocalEngine", "events_frame", "recommendations_frame"]
+__all__ = ["LocalEngine", "events_frame"]
 
 
 def events_frame(store: Store, as_of: datetime | None) -> pd.DataFrame:
@@ -40,22 +40,6 @@ def events_frame(store: Store, as_of: datetime | None) -> pd.DataFrame:
     return store.query_df(
         f'SELECT user_id, item_id, event_type, "timestamp", quantity FROM events {where}',
         {"as_of": as_of} if as_of is not None else None,
-    )
-
-
-def recommendations_frame(
-    ids: np.ndarray, scores: np.ndarray, users: IdMap, items: IdMap, user_rows: np.ndarray
-) -> pd.DataFrame:
-    """Padded ``(ids, scores)`` arrays as ``(user_id, rank, item_id, score)`` rows."""
-    valid = ids >= 0
-    row_idx, pos = np.nonzero(valid)
-    return pd.DataFrame(
-        {
-            "user_id": users.external_ids[user_rows[row_idx]],
-            "rank": (pos + 1).astype("int64"),
-            "item_id": items.external_ids[ids[valid]],
-            "score": scores[valid].astype("float64"),
-        }
     )
 
 
@@ -163,5 +147,5 @@ def _top_n(
         ids, scores = rules.recommend(model, rows, inter.matrix, catalog, n=n, full_matrix=True)
     else:
         ids, scores = model.recommend(rows, inter.matrix, n=n, full_matrix=True)
-    frame = recommendations_frame(ids, scores, inter.users, inter.items, rows)
+    frame = ranked_frame(ids, scores, inter.users.external_ids, inter.items)
     return frame.sort_values(["user_id", "rank"]).reset_index(drop=True)

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from shopguide.columns import Columns
 from shopguide.data.matrix import Interactions
 from shopguide.errors import NotBoundError, NotFittedError
+from shopguide.recommend.ranked import ranked_frame
 
 __all__ = ["ExternalIds"]
 
@@ -91,12 +91,4 @@ class ExternalIds:
             rows, history, n=n, filter_already_liked=filter_already_liked,
             items_blocked=blocked if len(blocked) else None, full_matrix=False,
         )  # fmt: skip
-        user_pos, rank = np.nonzero(found >= 0)
-        return pd.DataFrame(
-            {
-                Columns.USER_ID: np.asarray(ids, dtype=object)[user_pos],
-                Columns.RANK: (rank + 1).astype(np.int64),
-                Columns.ITEM_ID: inter.items.to_external(found[user_pos, rank]),
-                Columns.SCORE: scores[user_pos, rank].astype(np.float64),
-            }
-        )
+        return ranked_frame(found, scores, ids, inter.items)

@@ -15,6 +15,7 @@ from shopguide.columns import Columns
 from shopguide.data.idmap import IdMap
 from shopguide.recommend.base import Recommender
 from shopguide.recommend.explain import explain
+from shopguide.recommend.ranked import ranked_frame
 from shopguide.recommend.rules import ItemCatalog, RuleSet
 
 __all__ = ["recommendations_frame", "similar_items_frame"]
@@ -45,27 +46,16 @@ def recommendations_frame(
         ids, scores = rules.recommend(model, rows, user_items, catalog, n=n, full_matrix=True)
     else:
         ids, scores = model.recommend(rows, user_items, n=n, full_matrix=True)
-    records = []
-    matrix = sp.csr_matrix(user_items)
-    for user_pos, (row, user_id) in enumerate(zip(rows, user_ids, strict=True)):
-        picked = ids[user_pos][ids[user_pos] >= 0]
-        reasons = (
-            explain(model, int(row), picked, matrix, items=items, titles=titles)
-            if with_explanations
-            else []
-        )
-        for rank, item in enumerate(picked):
-            record = {
-                Columns.USER_ID: str(user_id),
-                Columns.RANK: rank + 1,
-                Columns.ITEM_ID: items.to_external([int(item)])[0],
-                Columns.SCORE: float(scores[user_pos, rank]),
-            }
-            if with_explanations:
-                record["reason"] = reasons[rank].text
-            records.append(record)
-    columns = [Columns.USER_ID, Columns.RANK, Columns.ITEM_ID, Columns.SCORE]
-    return pd.DataFrame(records, columns=columns + (["reason"] if with_explanations else []))
+    frame = ranked_frame(ids, scores, list(user_ids), items)
+    if with_explanations:
+        matrix = sp.csr_matrix(user_items)
+        reasons: list[str] = []
+        for user_pos, row in enumerate(rows):
+            picked = ids[user_pos][ids[user_pos] >= 0]
+            found = explain(model, int(row), picked, matrix, items=items, titles=titles)
+            reasons.extend(reason.text for reason in found)
+        frame["reason"] = reasons
+    return frame
 
 
 def similar_items_frame(
