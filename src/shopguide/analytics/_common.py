@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-import pandas as pd
-
-from shopguide.errors import DataError, DateError, StoreError
+from shopguide.data.times import naive_utc
+from shopguide.errors import DataError, StoreError
 from shopguide.profiles.aggregates import LATEST_ITEMS_CTE
 from shopguide.profiles.build import default_as_of
 from shopguide.store.base import Store
@@ -44,10 +43,4 @@ def resolve_as_of(store: Store, as_of: datetime | str | None) -> datetime:
                 "the store has no events to analyse",
                 hint="load events first (shopguide ingest events FILE)",
             ) from exc
-    try:
-        ts = pd.Timestamp(as_of)
-    except (ValueError, TypeError) as exc:
-        raise DateError(str(as_of), "date or time") from exc
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
+    return naive_utc(as_of).to_pydatetime()

@@ -31,6 +31,7 @@ from typing import Any, Final, Literal, Protocol, cast, runtime_checkable
 import pandas as pd
 
 from shopguide.data.idmap import IdMap
+from shopguide.data.times import naive_utc
 from shopguide.engine.exchange import EngineName, check_engine
 from shopguide.errors import ConfigError
 from shopguide.profiles import default_as_of
@@ -50,7 +51,6 @@ __all__ = [
     "KnnMode",
     "check_item_knn_mode",
     "check_user_knn_mode",
-    "naive_utc",
     "resolve_engine",
     "resolve_master",
     "store_as_of",
@@ -100,17 +100,9 @@ def check_user_knn_mode(mode: str) -> KnnMode:
     return cast(KnnMode, mode)
 
 
-def naive_utc(as_of: datetime | str) -> datetime:
-    """A timestamp as naive UTC (aware ones are converted, naive ones taken as UTC)."""
-    ts = pd.Timestamp(as_of)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
-
-
 def store_as_of(store: Store, as_of: datetime | str | None) -> datetime:
     """``as_of`` as naive UTC, default the store's latest event time."""
-    return default_as_of(store) if as_of is None else naive_utc(as_of)
+    return default_as_of(store) if as_of is None else naive_utc(as_of).to_pydatetime()
 
 
 @dataclass

@@ -38,6 +38,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from shopguide.data.times import latest_event_time, naive_utc
 from shopguide.errors import StoreError, UnknownIdError
 from shopguide.profiles.aggregates import (
     BRAND_AGGREGATES_SQL,
@@ -78,21 +79,18 @@ class BuildResult:
 
 
 def _to_timestamp(value: datetime | str | pd.Timestamp) -> datetime:
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
+    return naive_utc(value).to_pydatetime()
 
 
 def default_as_of(store: Store) -> datetime:
     """The latest event time in the store (a version "as of now" for the loaded data)."""
-    latest = store.scalar('SELECT max("timestamp") FROM events')
+    latest = latest_event_time(store)
     if latest is None:
         raise ProfilesNotBuiltError(
             "the store has no events to build profiles from",
             hint="load events first (shopguide ingest events FILE)",
         )
-    return _to_timestamp(latest)
+    return latest.to_pydatetime()
 
 
 def _max_load_id(store: Store) -> int | None:

@@ -19,6 +19,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from shopguide.data.times import naive_utc
 from shopguide.store.base import Store
 
 PARTIAL: str = "partial"
@@ -52,10 +53,7 @@ def data_period(store: Store, as_of: datetime | str | None = None) -> DataPeriod
         return None
     first, last = pd.Timestamp(row["first"].iloc[0]), pd.Timestamp(row["last"].iloc[0])
     if as_of is not None:
-        stamp = pd.Timestamp(as_of)
-        if stamp.tzinfo is not None:
-            stamp = stamp.tz_convert("UTC").tz_localize(None)
-        last = min(last, stamp)
+        last = min(last, naive_utc(as_of))
     return DataPeriod(first, last)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from shopguide.data.times import naive_utc
 from shopguide.report.document import Section, join_html, note_html, table_html
 from shopguide.report.model_sections import audience_section, churn_section, comparison_section
 from shopguide.report.sections import AsOf
@@ -26,10 +27,7 @@ COMPARISON_METRICS = ("ndcg@10", "recall@10", "precision@10", "map@10", "hit_rat
 def _stamp(as_of: AsOf) -> Any:
     if as_of is None:
         return None
-    stamp = pd.Timestamp(as_of)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.to_pydatetime()
+    return naive_utc(as_of).to_pydatetime()
 
 
 def comparison_from_evidence(evidence: Mapping[str, Any]) -> Section | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from shopguide.data.times import naive_utc
 from shopguide.store.base import Store
 from shopguide.targeting.campaign import Audience
 from shopguide.workflows.audiences import write_audience
@@ -48,9 +49,7 @@ def store_audience(
     """Store the members and the audit record (replacing an earlier run of the same campaign on
     the same data); returns the audience id."""
     ident = audience_id(audience, as_of)
-    created = pd.Timestamp(audience.created_at)
-    if created.tzinfo is not None:
-        created = created.tz_convert("UTC").tz_localize(None)
+    created = naive_utc(audience.created_at)
     members = pd.DataFrame(
         {
             "user_id": audience.users["user_id"].astype(str),

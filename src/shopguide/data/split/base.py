@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from shopguide.columns import Columns
+from shopguide.data.times import naive_utc
 from shopguide.errors import DataError, MissingColumnsError
 
 _REQUIRED = (Columns.USER_ID, Columns.ITEM_ID, Columns.TIMESTAMP)
@@ -246,7 +247,4 @@ class Splitter(ABC):
 
 
 def _as_timestamp(value: datetime | str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts
+    return naive_utc(value)

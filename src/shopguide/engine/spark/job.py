@@ -29,11 +29,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from shopguide.data.times import naive_utc
 from shopguide.engine.base import (
     KnnMode,
     check_item_knn_mode,
     check_user_knn_mode,
-    naive_utc,
     resolve_master,
 )
 from shopguide.engine.spark.io import EngineData, read_engine_data, read_table, write_parquet
@@ -119,7 +119,7 @@ def run_spark_job(job: SparkJob, *, master: str | None = None) -> dict[str, Any]
     """
     started = time.perf_counter()
     data = read_engine_data(job_session(master), job.data_dir)
-    stamp = data.latest_event_time() if job.as_of is None else naive_utc(job.as_of)
+    stamp = data.latest_event_time() if job.as_of is None else naive_utc(job.as_of).to_pydatetime()
     summary: dict[str, Any] = {
         "step": job.step,
         "master": resolve_master(master),
