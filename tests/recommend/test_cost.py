@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from shopguide.errors import ConfigError, InputError
 from shopguide.recommend import EASE, EASELarge, create_model
+from shopguide.recommend.catalogue import MODEL_NAMES
 from shopguide.recommend.cost import parse_bytes, plan_fit
-from shopguide.recommend.registry import MODEL_NAMES
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

@@ -7,7 +7,7 @@ import pytest
 
 from shopguide.data.matrix import build_interactions
 from shopguide.errors import UnknownIdError
-from shopguide.recommend import ItemKNN, ModelRegistry
+from shopguide.recommend import ItemKNN, RecommenderStore
 from shopguide.recommend.frames import recommendations_frame, similar_items_frame
 from shopguide.recommend.rules import InStock, ItemCatalog, RuleSet
 
@@ -23,7 +23,7 @@ EVENTS = pd.DataFrame(
 def test_train_publish_load_and_recommend_with_ids(tmp_path) -> None:
     inter = build_interactions(EVENTS)
     model = ItemKNN(k=3).fit(inter.matrix)
-    registry = ModelRegistry(tmp_path)
+    registry = RecommenderStore(tmp_path)
     registry.publish("item-knn", model, inter.users, inter.items)
     loaded = registry.load("item-knn")
     frame = recommendations_frame(
@@ -96,7 +96,7 @@ def test_recommend_users_needs_the_id_maps(tmp_path) -> None:
     model = ItemKNN(k=3).fit(inter.matrix)
     with pytest.raises(NotBoundError, match="bind"):
         model.recommend_users(["ann"])
-    registry = ModelRegistry(tmp_path)
+    registry = RecommenderStore(tmp_path)
     registry.publish("item-knn", model, inter.users, inter.items)
     loaded = registry.load("item-knn").model.bind(inter)  # a loaded model, bound again
     assert not loaded.recommend_users(["ann"], n=2).empty

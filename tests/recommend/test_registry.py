@@ -9,15 +9,15 @@ from hypothesis import strategies as st
 
 from shopguide.data.idmap import IdMap
 from shopguide.errors import ModelFormatError, ParameterError, UnknownModelError
-from shopguide.recommend import ItemKNN, ModelRegistry, Popular
-from shopguide.recommend.registry import MODEL_NAMES, create_model
+from shopguide.recommend import ItemKNN, Popular, RecommenderStore
+from shopguide.recommend.catalogue import MODEL_NAMES, create_model
 
 USERS = IdMap([f"u{j}" for j in range(8)], kind="user")
 ITEMS = IdMap([f"i{j}" for j in range(10)], kind="item")
 
 
 def test_publish_versions_and_load_current(tiny, tmp_path) -> None:
-    registry = ModelRegistry(tmp_path)
+    registry = RecommenderStore(tmp_path)
     assert registry.versions("item-knn") == [] and registry.current_version("item-knn") is None
     first = ItemKNN(k=3).fit(tiny)
     v1 = registry.publish("item-knn", first, USERS, ITEMS, {"note": "first"})
@@ -42,7 +42,7 @@ def test_publish_versions_and_load_current(tiny, tmp_path) -> None:
 
 
 def test_registry_errors(tiny, tmp_path) -> None:
-    registry = ModelRegistry.for_store(tmp_path / "shop.duckdb")
+    registry = RecommenderStore.for_store(tmp_path / "shop.duckdb")
     assert registry.root == (tmp_path / "models").resolve()
     with pytest.raises(ModelFormatError, match="no published version"):
         registry.load("popular")
@@ -60,7 +60,7 @@ def test_registry_errors(tiny, tmp_path) -> None:
 
 
 def test_parse_params_from_cli_strings() -> None:
-    from shopguide.recommend.registry import parse_params
+    from shopguide.recommend.catalogue import parse_params
 
     params = parse_params(
         "item-knn", ["k=20", "similarity=jaccard", "shrink=2.5", "normalize=false"]
@@ -75,7 +75,7 @@ def test_parse_params_from_cli_strings() -> None:
 
 
 def test_prune_keeps_the_newest_the_current_and_the_protected(tiny, tmp_path) -> None:
-    registry = ModelRegistry(tmp_path)
+    registry = RecommenderStore(tmp_path)
     model = Popular().fit(tiny)
     for _ in range(6):
         registry.publish("popular", model, USERS, ITEMS)
@@ -96,7 +96,7 @@ def test_prune_keeps_the_newest_the_current_and_the_protected(tiny, tmp_path) ->
 
 
 def test_the_stores_current_model_is_one_record_naming_model_and_version(tiny, tmp_path) -> None:
-    registry = ModelRegistry(tmp_path)
+    registry = RecommenderStore(tmp_path)
     assert registry.current() is None
     v1 = registry.publish("item-knn", ItemKNN(k=3).fit(tiny), USERS, ITEMS)
     assert registry.current() is None  # publishing alone does not choose the store's model
@@ -119,7 +119,7 @@ def test_the_stores_current_model_is_one_record_naming_model_and_version(tiny, t
 
 
 def test_prune_never_removes_the_stores_current_model(tiny, tmp_path) -> None:
-    registry = ModelRegistry(tmp_path)
+    registry = RecommenderStore(tmp_path)
     first = registry.publish("item-knn", ItemKNN(k=3).fit(tiny), USERS, ITEMS)
     registry.make_current("item-knn", first)
     for _ in range(3):
@@ -137,7 +137,7 @@ _VALUES = st.one_of(
 @given(name=st.sampled_from(MODEL_NAMES), key=st.text(max_size=12), value=_VALUES)
 @settings(max_examples=300, deadline=None)
 def test_create_model_takes_a_parameter_or_says_which_are_wrong(name, key, value) -> None:
-    from shopguide.recommend.registry import model_class
+    from shopguide.recommend.catalogue import model_class
 
     known = model_class(name)().get_params()
     key = key if key else next(iter(known))

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from shopguide.cli.app import app
 from shopguide.data.datasets.synthetic import SyntheticData
-from shopguide.recommend.registry import ModelRegistry
+from shopguide.recommend.saved import RecommenderStore
 from shopguide.workflows.current_model import FALLBACK_MODEL
 
 runner = CliRunner()
@@ -60,7 +60,7 @@ def before_compare(store: tuple[Path, SyntheticData]) -> Iterator[dict[str, Any]
         seen["health"] = http.get("/health").json()
         seen["answer"] = http.get(f"/v1/users/{_buyer(data)}/recommendations", headers=READ).json()
     seen["registry_versions"] = {
-        name: ModelRegistry.for_store(db).versions(name) for name in ("item-knn", "popular")
+        name: RecommenderStore.for_store(db).versions(name) for name in ("item-knn", "popular")
     }
     yield seen
 
@@ -86,7 +86,7 @@ def winner(store: tuple[Path, SyntheticData], before_compare: dict[str, Any]) ->
         "compare", "--model", "popular", "--model", "item-knn", "--model", "ease",
         "--test-days", "30", "--out", str(db.parent / "cmp"), "--db", str(db),
     )  # fmt: skip
-    current = ModelRegistry.for_store(db).current()
+    current = RecommenderStore.for_store(db).current()
     assert current is not None and current.model == evidence["chosen_model"]
     return {"model": current.model, "version": current.version, "evidence": evidence}
 
@@ -130,7 +130,7 @@ def test_train_makes_its_model_current_unless_told_not_to(
     store: tuple[Path, SyntheticData], winner: dict[str, Any]
 ) -> None:
     db, _ = store
-    registry = ModelRegistry.for_store(db)
+    registry = RecommenderStore.for_store(db)
     other = "user-knn"
     published = cli("train", other, "--no-current", "--db", str(db))
     assert published["current"] is False
@@ -177,4 +177,4 @@ def test_the_server_serves_the_current_model_and_follows_it(
             time.sleep(0.1)
         assert state["status"] == "done" and state["result"]["serving"] is True, state
         assert http.get("/health").json()["model"] == other
-    assert ModelRegistry.for_store(db).current().model == other  # type: ignore[union-attr]
+    assert RecommenderStore.for_store(db).current().model == other  # type: ignore[union-attr]

@@ -60,7 +60,7 @@ def test_one_training_per_model_at_a_time(server: LiveServer, client: httpx.Clie
 
 
 def test_old_versions_are_pruned(server: LiveServer, client: httpx.Client) -> None:
-    folder = server.state.registry.root / "item-knn"
+    folder = server.state.model_store.root / "item-knn"
     for _ in range(3):
         job = client.post("/v1/models/item-knn/train", headers=ADMIN).json()
         done = _wait_job(client, job["job_id"])

@@ -17,7 +17,7 @@ from live_server import LiveServer, headers, make_store
 
 from shopguide.data.idmap import IdMap
 from shopguide.data.ingest import ingest_frame
-from shopguide.recommend import ModelRegistry
+from shopguide.recommend import RecommenderStore
 from shopguide.store import open_store
 
 READ, ADMIN = headers("read"), headers("admin")
@@ -66,7 +66,7 @@ def test_export_holds_quarantine_and_campaign_contacts(
 
 def test_erase_over_rest_takes_only_the_users_own_rows(live: tuple[LiveServer, Path]) -> None:
     server, db = live
-    registry = ModelRegistry.for_store(db)
+    registry = RecommenderStore.for_store(db)
     with httpx.Client(base_url=server.url, timeout=60) as client:
         version = client.get("/health").json()["version"]
         assert "1" in registry.load("item-knn", version).users

@@ -20,7 +20,7 @@ import pytest
 from live_server import KEYS, LiveServer, headers
 
 from shopguide.data.datasets.synthetic import SyntheticData
-from shopguide.recommend import ModelRegistry
+from shopguide.recommend import RecommenderStore
 from shopguide.service.schemas import RecommendationsResponse
 
 READ, WRITE, ADMIN = headers("read"), headers("write"), headers("admin")
@@ -311,7 +311,7 @@ def test_hot_swap_under_concurrent_requests(
             assert done["result"]["serving"] is True
             # ... and from outside the service, straight into the registry (another process's way)
             time.sleep(1.0)
-            registry = ModelRegistry.for_store(shop[0])
+            registry = RecommenderStore.for_store(shop[0])
             loaded = registry.load("item-knn", start_version)
             outside = registry.publish("item-knn", loaded.model, loaded.users, loaded.items,
                                        dict(loaded.meta))  # fmt: skip

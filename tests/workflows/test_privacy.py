@@ -25,7 +25,7 @@ from shopguide.cli import privacy as privacy_cli
 from shopguide.data.datasets.synthetic import generate
 from shopguide.data.ingest import ingest_file, ingest_frame
 from shopguide.profiles import build_profiles
-from shopguide.recommend import ModelRegistry
+from shopguide.recommend import RecommenderStore
 from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.store.schema import MIGRATIONS
@@ -139,7 +139,7 @@ def everywhere(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )  # fmt: skip
         build_profiles(store)
         score_store(store)  # user_predictions and models/churn.skops
-        registry = ModelRegistry.for_store(db)
+        registry = RecommenderStore.for_store(db)
         train_and_publish(store, registry, "item-knn")
         train_and_publish(store, registry, "item-knn", {"k": 20})
         snapshot = build_snapshot(store, registry, "item-knn")
@@ -163,7 +163,7 @@ def everywhere(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_erase_leaves_the_id_nowhere_and_everyone_else_intact(everywhere: Path) -> None:
     db = everywhere
-    registry = ModelRegistry.for_store(db)
+    registry = RecommenderStore.for_store(db)
     with open_store(db) as store:
         before = _counts(store)
         mine = _rows_of(store, VICTIM)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from shopguide.cli.app import app
 from shopguide.data.datasets.synthetic import generate
 from shopguide.data.ingest import ingest_frame
-from shopguide.recommend.registry import ModelRegistry
+from shopguide.recommend.saved import RecommenderStore
 from shopguide.store import open_store
 from shopguide.targeting.campaign import Campaign
 from shopguide.workflows import demo
@@ -148,7 +148,7 @@ def test_report_on_own_data_has_recommendation_churn_and_campaign_sections(shop:
             "SELECT user_id FROM profiles WHERE as_of = (SELECT max(as_of) FROM profiles) "
             "ORDER BY total_spend DESC, user_id LIMIT 3"
         )["user_id"].tolist()
-        snapshot = build_snapshot(store, ModelRegistry.for_store(shop), "item-knn")
+        snapshot = build_snapshot(store, RecommenderStore.for_store(shop), "item-knn")
         for user in top:
             items, _ = recommend_for_user(snapshot, user, 5, explanations=True)
             shown = page.frame(f"recs-{user}")

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from shopguide.cli.app import app
 from shopguide.data.datasets.synthetic import generate, load_synthetic
-from shopguide.recommend.registry import ModelRegistry
+from shopguide.recommend.saved import RecommenderStore
 from shopguide.store import open_store
 
 runner = CliRunner()
@@ -50,9 +50,9 @@ def test_compare_publishes_the_winner_with_its_evidence(shop):
     # a known answer, not one read off the table: the synthetic shop plants favourite
     # categories and brand loyalty, so a personalised model must beat popularity
     assert top != "popular" and best != "popular", evidence["table"]
-    loaded = ModelRegistry.for_store(db).load(best)
+    loaded = RecommenderStore.for_store(db).load(best)
     assert loaded.meta["evaluation"]["chosen_model"] == best
-    assert ModelRegistry.for_store(db).current().model == best  # type: ignore[union-attr]
+    assert RecommenderStore.for_store(db).current().model == best  # type: ignore[union-attr]
     assert loaded.meta["binary"] is True
     assert (folder / "cmp" / "evidence.json").exists()
 

@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit a recommender on all events, publish it and make it the store's current model."""
         from shopguide.config import get_settings
-        from shopguide.recommend.registry import ModelRegistry
+        from shopguide.recommend.saved import RecommenderStore
         from shopguide.store import open_store
         from shopguide.workflows.budget import plan_training
         from shopguide.workflows.publishing import publish_current
@@ -127,16 +127,16 @@ def register(app: typer.Typer) -> None:
         with handled(as_json), eta_bar(f"training {model}", enabled=not as_json) as ticker:
             params = parse_params(param)
             path = db_path(db)
-            registry = ModelRegistry.for_store(path)
+            model_store = RecommenderStore.for_store(path)
             with open_store(path, create=False) as store:
                 plan = plan_training(store, model, params, budget_bytes(memory_budget))
                 budget_note(plan.message, enabled=not as_json and bool(plan.message))
                 model, params = plan.model.model_name, plan.model.get_params()
                 version = publish_current(
-                    store, registry, model, params, make_current=current,
+                    store, model_store, model, params, make_current=current,
                     progress=lambda fraction, text: ticker.step(fraction, text, plan.cost),
                 )  # fmt: skip
-            pruned = registry.prune(
+            pruned = model_store.prune(
                 model, keep if keep is not None else get_settings().keep_versions
             )
         result = {
@@ -169,7 +169,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Top-N items for a user from the store's current model, with business rules."""
-        from shopguide.recommend.registry import ModelRegistry
+        from shopguide.recommend.saved import RecommenderStore
         from shopguide.store import open_store
         from shopguide.workflows.current_model import open_snapshot
         from shopguide.workflows.serving.answers import recommend_for_user
@@ -177,7 +177,7 @@ def register(app: typer.Typer) -> None:
         with handled(as_json):
             path = db_path(db)
             with open_store(path, create=False) as store:
-                snapshot = open_snapshot(store, ModelRegistry.for_store(path), model)
+                snapshot = open_snapshot(store, RecommenderStore.for_store(path), model)
             items, strategy = recommend_for_user(
                 snapshot, user_id, n, include_categories=category or (),
                 exclude_categories=exclude_category or (), min_price=min_price,
@@ -211,7 +211,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Items similar to an item ("customers who bought this also bought")."""
-        from shopguide.recommend.registry import ModelRegistry
+        from shopguide.recommend.saved import RecommenderStore
         from shopguide.store import open_store
         from shopguide.workflows.current_model import open_snapshot
         from shopguide.workflows.serving.answers import similar_items, together_items
@@ -219,7 +219,7 @@ def register(app: typer.Typer) -> None:
         with handled(as_json):
             path = db_path(db)
             with open_store(path, create=False) as store:
-                snapshot = open_snapshot(store, ModelRegistry.for_store(path), model)
+                snapshot = open_snapshot(store, RecommenderStore.for_store(path), model)
             rows = (together_items if together else similar_items)(snapshot, item_id, n)
         if as_json:
             emit_json({"item_id": item_id, "model": snapshot.name, "version": snapshot.version,

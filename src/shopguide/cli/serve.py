@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Run the REST service with the dashboard at / (OpenAPI docs at /docs)."""
-        from shopguide.recommend.registry import check_model_name
+        from shopguide.recommend.catalogue import check_model_name
         from shopguide.service.settings import ServiceSettings
         from shopguide.store import open_store
 

@@ -308,7 +308,7 @@ def compare_models(
     Parameters
     ----------
     models:
-        Label -> model object (fitted here), registry name, or factory; or a list of registry
+        Label -> model object (fitted here), catalogue name, or factory; or a list of catalogue
         names (each with default parameters).
     split:
         The split; its training events are turned into the matrix with ``weights``,

@@ -46,7 +46,7 @@ __all__ = [
     "tune",
 ]
 
-#: A model name for ``shopguide.recommend.registry.create_model`` or a callable
+#: A model name for ``shopguide.recommend.catalogue.create_model`` or a callable
 #: ``factory(**params) -> model``.
 ModelFactory = str | Callable[..., RecommenderLike]
 
@@ -54,9 +54,9 @@ _N_KEYS = ("n", "N")
 
 
 def make_model(factory: ModelFactory, params: Mapping[str, Any]) -> RecommenderLike:
-    """A new model from a registry name or a factory callable, with ``params``."""
+    """A new model from a catalogue name or a factory callable, with ``params``."""
     if isinstance(factory, str):
-        from shopguide.recommend.registry import create_model  # the one explicit link
+        from shopguide.recommend.catalogue import create_model  # the one explicit link
 
         return create_model(factory, **dict(params))
     return factory(**dict(params))
@@ -213,7 +213,7 @@ def tune(
     Parameters
     ----------
     model:
-        Registry name (``"item-knn"``...) or a factory ``callable(**params) -> model``.
+        Catalogue name (``"item-knn"``...) or a factory ``callable(**params) -> model``.
     grid:
         Parameter name -> values to try. A key ``"n"`` (or ``"N"``) lists the list lengths to
         evaluate instead of being passed to the model.

@@ -1,6 +1,7 @@
 """Recommendation: one base class, neighbourhood CF as the founding document specifies,
 popularity, EASE, ALS/BPR (through ``implicit``), business rules, explanations, cold start,
-and a versioned model registry.
+the catalogue of models by name (:mod:`~shopguide.recommend.catalogue`) and fitted models in the
+versioned model store (:class:`RecommenderStore`).
 
 Every model takes a plain ``scipy.sparse`` CSR user x item matrix::
 
@@ -11,6 +12,7 @@ Every model takes a plain ``scipy.sparse`` CSR user x item matrix::
 from __future__ import annotations
 
 from shopguide.recommend.base import FORMAT_VERSION, Recommender, model_class
+from shopguide.recommend.catalogue import MODEL_NAMES, create_model
 from shopguide.recommend.cost import Cost, FitPlan, plan_fit
 from shopguide.recommend.ease import EASE
 from shopguide.recommend.ease_large import EASELarge
@@ -18,7 +20,7 @@ from shopguide.recommend.frames import recommendations_frame, similar_items_fram
 from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.mf import ALS, BPR
 from shopguide.recommend.popular import Popular
-from shopguide.recommend.registry import MODEL_NAMES, LoadedModel, ModelRegistry, create_model
+from shopguide.recommend.saved import LoadedModel, RecommenderStore
 
 __all__ = [
     "ALS",
@@ -31,9 +33,9 @@ __all__ = [
     "FitPlan",
     "ItemKNN",
     "LoadedModel",
-    "ModelRegistry",
     "Popular",
     "Recommender",
+    "RecommenderStore",
     "UserKNN",
     "create_model",
     "model_class",
@@ -41,3 +43,18 @@ __all__ = [
     "recommendations_frame",
     "similar_items_frame",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # ``ModelRegistry`` was this package's name for the model store up to 0.1.0; kept for a
+    # release so code written against the documented name keeps working, with a warning.
+    if name == "ModelRegistry":
+        import warnings
+
+        warnings.warn(
+            "shopguide.recommend.ModelRegistry is now shopguide.recommend.RecommenderStore",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return RecommenderStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

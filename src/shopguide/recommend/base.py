@@ -49,7 +49,7 @@ __all__ = [
     "ScoreBlock",
     "as_user_items",
     "model_class",
-    "registered_models",
+    "model_classes",
 ]
 
 #: Version of the ``config.json`` + ``arrays.npz`` layout written by :meth:`Recommender.save`.
@@ -71,8 +71,9 @@ FUSED_BLOCK_FACTOR = 16
 DENSE_FRACTION = 0.05
 
 
-def registered_models() -> dict[str, type[Recommender]]:
-    """Model name -> class for every recommender class defined so far."""
+def model_classes() -> dict[str, type[Recommender]]:
+    """Model name -> class for every recommender class defined so far (the catalogue that
+    :mod:`shopguide.recommend.catalogue` names and builds models from)."""
     return dict(_MODELS)
 
 
@@ -119,8 +120,8 @@ def _selector_mask(selector: ItemSelector, n_items: int, what: str) -> np.ndarra
 class Recommender(ExternalIds):
     """Base class of all recommenders; see the module docstring for the hooks.
 
-    Subclasses set ``model_name`` (the name used by :func:`model_class`, the registry and
-    ``config.json``) and take only JSON-serialisable constructor parameters.
+    Subclasses set ``model_name`` (the name used by :func:`model_class`, the model
+    store's folder and ``config.json``) and take only JSON-serialisable constructor parameters.
     """
 
     model_name: ClassVar[str] = ""

@@ -47,7 +47,7 @@ class ServiceSettings(BaseSettings):
     ``prepare`` builds missing profiles at start; ``train_if_missing`` trains the model (with
     progress) at start when none is published, instead of serving the popularity fallback;
     ``max_body_bytes`` the largest request body accepted (413 above it);
-    ``keep_versions`` how many versions of a model the registry keeps after a training
+    ``keep_versions`` how many versions of a model the model store keeps after a training
     publishes one (the newest, plus the current and the served one).
     """
 

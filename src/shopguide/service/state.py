@@ -207,7 +207,7 @@ class ServiceState:
         self.settings = settings
         self.keys: dict[str, Role] = settings.keys()
         self.lock = threading.RLock()  # DuckDB connection: one thread at a time
-        self.store, self.registry = open_service_store(settings.db)
+        self.store, self.model_store = open_service_store(settings.db)
         self.profile_updates = ProfileUpdates(self._connection)
         self._readers = threading.local()  # each worker thread's own read connection
         self._reader_stores: list[Store] = []
@@ -215,7 +215,7 @@ class ServiceState:
         #: Called with each step of a snapshot build (on the building thread), if set.
         self.snapshot_progress: Callable[[str], None] | None = None
         self.holder = current_model.CurrentModelHolder(
-            self.registry,
+            self.model_store,
             settings.model,
             self._load_snapshot,
             check_seconds=settings.model_check_seconds,
@@ -260,7 +260,7 @@ class ServiceState:
         reader = self._connection()
         try:
             return build_snapshot(
-                reader, self.registry, self.holder.name, self.holder.wanted,
+                reader, self.model_store, self.holder.name, self.holder.wanted,
                 progress=self.snapshot_progress,
             )  # fmt: skip
         finally:
@@ -278,7 +278,7 @@ class ServiceState:
             build_profiles_if_missing(self.store)
 
     def start(self) -> None:
-        """Load the model to serve, say which, and start watching the registry for new versions.
+        """Load the model to serve, say which, and start watching the model store for new versions.
 
         The model is the store's current one (or ``settings.model``); with none published the
         service trains one only when ``settings.train_if_missing`` says so, and otherwise
@@ -287,7 +287,7 @@ class ServiceState:
         if self.settings.prepare:
             self.prepare()
         current_model.start_serving(
-            self.holder, self.store, self.registry, lock=self.lock,
+            self.holder, self.store, self.model_store, lock=self.lock,
             train_if_missing=self.settings.train_if_missing, say=_say,
         )  # fmt: skip
         threading.Thread(target=self._warm, name="churn-warmup", daemon=True).start()

@@ -14,8 +14,8 @@ from typing import Any
 
 from shopguide.errors import MemoryBudgetError
 from shopguide.recommend.base import Recommender
+from shopguide.recommend.catalogue import create_model
 from shopguide.recommend.cost import Cost, FitPlan, default_memory_budget, plan_fit
-from shopguide.recommend.registry import create_model
 from shopguide.store.base import Store
 
 __all__ = ["PlannedModels", "plan_models", "plan_one", "plan_training", "store_sizes"]
@@ -52,7 +52,7 @@ def plan_one(
     sizes: tuple[int, int, int],
     budget_bytes: int | None = None,
 ) -> FitPlan:
-    """The plan for one registry model with ``params`` on data of ``sizes``."""
+    """The plan for one catalogue model with ``params`` on data of ``sizes``."""
     return plan_fit(create_model(name, **dict(params)), *sizes, budget_bytes)
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from shopguide.columns import Columns as C
 from shopguide.errors import DataError, NoCurrentModelError
-from shopguide.recommend.registry import ModelRegistry
+from shopguide.recommend.saved import RecommenderStore
 from shopguide.store.base import Store
 from shopguide.targeting.campaign import (
     Audience,
@@ -75,7 +75,7 @@ def _recommender(store: Store, model: str | None) -> tuple[ModelSnapshot | None,
     if model == "":
         return None, recommender_record(None, "no recommender asked for (--model '')")
     try:
-        snapshot = open_snapshot(store, ModelRegistry.for_store(store.path), model)
+        snapshot = open_snapshot(store, RecommenderStore.for_store(store.path), model)
     except NoCurrentModelError:
         reason = f"{NO_CURRENT_REASON}; the score uses no recommendation part"
         return None, recommender_record(None, reason)

@@ -18,7 +18,7 @@ from typing import Any
 
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS
 from shopguide.errors import ModelFormatError, NoCurrentModelError
-from shopguide.recommend.registry import ModelRegistry
+from shopguide.recommend.saved import RecommenderStore
 from shopguide.store.base import Store
 from shopguide.workflows.publishing import publish_current
 from shopguide.workflows.serving.holder import ModelHolder
@@ -42,11 +42,11 @@ __all__ = [
 NO_CURRENT_REASON = "no current model — run shopguide compare or shopguide train"
 #: The name the service gives the popularity it serves when the store has no current model.
 FALLBACK_MODEL = f"popular (fallback: {NO_CURRENT_REASON})"
-#: The version shown with :data:`FALLBACK_MODEL` (nothing of it is in the registry).
+#: The version shown with :data:`FALLBACK_MODEL` (nothing of it is in the model store).
 FALLBACK_VERSION = "fallback"
 
 
-def which_model(registry: ModelRegistry, model: str | None = None) -> tuple[str, str | None]:
+def which_model(model_store: RecommenderStore, model: str | None = None) -> tuple[str, str | None]:
     """The model to use and its version: ``model`` with its published version when a name is
     given (version ``None``: its ``CURRENT``), else the store's current model.
 
@@ -55,21 +55,23 @@ def which_model(registry: ModelRegistry, model: str | None = None) -> tuple[str,
     """
     if model:
         return model, None
-    current = registry.current()
+    current = model_store.current()
     if current is None:
-        raise NoCurrentModelError(str(registry.root.parent))
+        raise NoCurrentModelError(str(model_store.root.parent))
     return current.model, current.version
 
 
-def open_snapshot(store: Store, registry: ModelRegistry, model: str | None = None) -> ModelSnapshot:
+def open_snapshot(
+    store: Store, model_store: RecommenderStore, model: str | None = None
+) -> ModelSnapshot:
     """The serving snapshot of ``model`` (default: the store's current model)."""
-    name, version = which_model(registry, model)
-    return build_snapshot(store, registry, name, version)
+    name, version = which_model(model_store, model)
+    return build_snapshot(store, model_store, name, version)
 
 
-def current_record(registry: ModelRegistry) -> dict[str, str] | None:
+def current_record(model_store: RecommenderStore) -> dict[str, str] | None:
     """The store's current-model record as JSON-ready data (``None`` when none is set)."""
-    current = registry.current()
+    current = model_store.current()
     return None if current is None else current.to_dict()
 
 
@@ -100,22 +102,22 @@ class CurrentModelHolder(ModelHolder):
 
     def __init__(
         self,
-        registry: ModelRegistry,
+        model_store: RecommenderStore,
         model: str | None,
         loader: Callable[[], ModelSnapshot],
         check_seconds: float = 1.0,
         **options: Any,
     ) -> None:
-        super().__init__(registry, model or "", loader, check_seconds, **options)
+        super().__init__(model_store, model or "", loader, check_seconds, **options)
         self.follows_current = not model
         self.wanted: str | None = None
 
     def published_version(self) -> str | None:
         """The version to serve; moves :attr:`name` with the store's current model."""
         if not self.follows_current:
-            return self.registry.current_version(self.name)
+            return self.model_store.current_version(self.name)
         try:
-            current = self.registry.current()
+            current = self.model_store.current()
         except ModelFormatError as exc:
             self.last_error = exc.message
             return None
@@ -134,7 +136,7 @@ class CurrentModelHolder(ModelHolder):
 def start_serving(
     holder: CurrentModelHolder,
     store: Store,
-    registry: ModelRegistry,
+    model_store: RecommenderStore,
     *,
     lock: threading.RLock,
     train_if_missing: bool,
@@ -150,7 +152,7 @@ def start_serving(
         name = holder.name or "item-knn"
         say(f"no published model: training {name} (--train-if-missing)")
         publish_current(
-            store, registry, name, read_lock=lock, make_current=holder.follows_current,
+            store, model_store, name, read_lock=lock, make_current=holder.follows_current,
             reason="trained at service start (--train-if-missing)",
             progress=lambda fraction, step: say(f"  {fraction:4.0%} {step}"),
         )  # fmt: skip

@@ -22,7 +22,7 @@ from shopguide.data.datasets.online_retail import load_online_retail
 from shopguide.data.ingest import ProgressCallback
 from shopguide.errors import InputError
 from shopguide.profiles import build_profiles
-from shopguide.recommend.registry import ModelRegistry
+from shopguide.recommend.saved import RecommenderStore
 from shopguide.report import Section, write_report
 from shopguide.report.model_sections import (
     audience_section,
@@ -141,7 +141,7 @@ def _tune(ctx: DemoContext) -> StepResult:
 
 
 def _recommend(ctx: DemoContext) -> StepResult:
-    snapshot = open_snapshot(ctx.store, ModelRegistry.for_store(ctx.store.path))
+    snapshot = open_snapshot(ctx.store, RecommenderStore.for_store(ctx.store.path))
     champions = ctx.store.query_df(
         """SELECT user_id FROM profiles WHERE as_of = (SELECT max(as_of) FROM profiles)
            AND segment = 'Champions' ORDER BY total_spend DESC, user_id LIMIT 3"""

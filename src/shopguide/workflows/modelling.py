@@ -21,7 +21,8 @@ from shopguide.data.split import RollingWindowSplit, Split, TemporalSplit, UserK
 from shopguide.errors import DataError
 from shopguide.evaluate.compare import Comparison, compare_models
 from shopguide.evaluate.tuning import TuningResult, training_matrix, tune
-from shopguide.recommend.registry import MODEL_NAMES, ModelRegistry
+from shopguide.recommend.catalogue import MODEL_NAMES
+from shopguide.recommend.saved import RecommenderStore
 from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.workflows.budget import PlannedModels, plan_models
@@ -164,7 +165,7 @@ def compare_store(
     )  # fmt: skip
     if publish:
         publish_current(
-            store, ModelRegistry.for_store(store.path), comparison.chosen,
+            store, RecommenderStore.for_store(store.path), comparison.chosen,
             chosen.get(comparison.chosen, {}), binary=True,
             meta={"evaluation": comparison.evidence()},
             reason=f"shopguide compare: {comparison.verdict()}",

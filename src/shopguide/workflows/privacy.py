@@ -30,7 +30,7 @@ from shopguide.data.suppression import (
     user_hash,
 )
 from shopguide.errors import InvalidIdError, UnknownIdError
-from shopguide.recommend import ModelRegistry
+from shopguide.recommend import RecommenderStore
 from shopguide.store.base import Store
 from shopguide.store.compact import compact_store
 from shopguide.workflows.json_records import records
@@ -78,23 +78,23 @@ def user_tables(store: Store) -> list[str]:
     return [str(t) for t in found["table_name"]]
 
 
-def _registry_of(store: Store) -> ModelRegistry | None:
-    """The model registry beside a store file (None for an in-memory store)."""
+def _model_store_of(store: Store) -> RecommenderStore | None:
+    """The model store beside a store file (None for an in-memory store)."""
     path = getattr(store, "path", None)
     if path is None or not Path(path).is_file():
         return None
-    return ModelRegistry.for_store(path)
+    return RecommenderStore.for_store(path)
 
 
 def erase_user(
-    store: Store, user_id: str, *, registry: ModelRegistry | None = None
+    store: Store, user_id: str, *, model_store: RecommenderStore | None = None
 ) -> dict[str, Any]:
     """Delete every row naming ``user_id``, scrub the id from saved models, suppress the user.
 
     In one transaction: deletes the user's rows from every table with a ``user_id`` column
     (matched exactly) and records the id's hash in ``suppressed_users`` so later rows of the
     user are rejected with ``"user erased"``. Then rewrites every saved version's ``users.npz``
-    in ``registry`` (default: the registry beside the store file) with the id replaced by
+    in ``model_store`` (default: the model store beside the store file) with the id replaced by
     :func:`tombstone`. Idempotent. The store file keeps the deleted values in freed pages until
     :func:`compact` rewrites it.
 
@@ -124,8 +124,10 @@ def erase_user(
                 "AND table_name IN ('users', 'events')"
             )
         )
-    registry = registry if registry is not None else _registry_of(store)
-    scrubbed = registry.scrub_user(user_id, tombstone(user_id)) if registry is not None else []
+    model_store = model_store if model_store is not None else _model_store_of(store)
+    scrubbed = (
+        model_store.scrub_user(user_id, tombstone(user_id)) if model_store is not None else []
+    )
     return {
         "user_id": user_id,
         "deleted": deleted,

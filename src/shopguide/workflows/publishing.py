@@ -1,4 +1,4 @@
-"""Training a recommender on the store's events and publishing it to the model registry.
+"""Training a recommender on the store's events and publishing it to the model store.
 
 The CLI's ``train`` and ``compare``, the service's train jobs and its ``--train-if-missing``
 start all publish through :func:`train_and_publish`; :func:`publish_current` also makes the
@@ -15,7 +15,7 @@ from typing import Any
 
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, build_interactions
 from shopguide.errors import DataError
-from shopguide.recommend import ModelRegistry, create_model
+from shopguide.recommend import RecommenderStore, create_model
 from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.workflows.interaction_events import interaction_events
@@ -32,7 +32,7 @@ __all__ = [
 
 def train_and_publish(
     store: Store,
-    registry: ModelRegistry,
+    model_store: RecommenderStore,
     name: str = "item-knn",
     params: dict[str, Any] | None = None,
     *,
@@ -65,7 +65,7 @@ def train_and_publish(
     step(0.4, f"fitting {name}")
     model = create_model(name, **(params or {})).fit(inter.binary() if binary else inter.matrix)
     step(0.85, "publishing")
-    version = registry.publish(
+    version = model_store.publish(
         name,
         model,
         inter.users,
@@ -85,7 +85,7 @@ def train_and_publish(
 
 def publish_current(
     store: Store,
-    registry: ModelRegistry,
+    model_store: RecommenderStore,
     name: str,
     params: dict[str, Any] | None = None,
     *,
@@ -95,21 +95,21 @@ def publish_current(
 ) -> str:
     """Fit ``name`` on every event, publish it and (``make_current``) make it the store's
     current model; returns the version. ``options`` go to :func:`train_and_publish`."""
-    version = train_and_publish(store, registry, name, params, **options)
+    version = train_and_publish(store, model_store, name, params, **options)
     if make_current:
-        registry.make_current(name, version, reason=reason)
+        model_store.make_current(name, version, reason=reason)
     return version
 
 
-def model_versions(registry: ModelRegistry) -> list[dict[str, Any]]:
+def model_versions(model_store: RecommenderStore) -> list[dict[str, Any]]:
     """Every published version of every model with its metadata and which one is current."""
     from shopguide.recommend import MODEL_NAMES
 
     out: list[dict[str, Any]] = []
     for name in MODEL_NAMES:
-        current = registry.current_version(name)
-        for version in registry.versions(name):
-            meta_file = Path(registry.root) / name / version / "meta.json"
+        current = model_store.current_version(name)
+        for version in model_store.versions(name):
+            meta_file = Path(model_store.root) / name / version / "meta.json"
             meta: dict[str, Any] = {}
             if meta_file.is_file():
                 meta = json.loads(meta_file.read_text())
@@ -127,17 +127,17 @@ def model_versions(registry: ModelRegistry) -> list[dict[str, Any]]:
 
 
 def model_names() -> tuple[str, ...]:
-    """The recommender names the registry and the train route accept."""
+    """The recommender names the model store and the train route accept."""
     from shopguide.recommend import MODEL_NAMES
 
     return MODEL_NAMES
 
 
-def open_service_store(path: str | Path) -> tuple[Store, ModelRegistry]:
-    """Open (creating/migrating) the store at ``path`` and its model registry."""
+def open_service_store(path: str | Path) -> tuple[Store, RecommenderStore]:
+    """Open (creating/migrating) the store at ``path`` and its model store."""
 
     store = open_store(path)
-    return store, ModelRegistry.for_store(store.path)
+    return store, RecommenderStore.for_store(store.path)
 
 
 def check_model_params(name: str, params: dict[str, Any]) -> None:

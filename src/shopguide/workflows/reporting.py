@@ -24,7 +24,8 @@ from typing import Any
 import pandas as pd
 
 from shopguide.errors import ModelFormatError
-from shopguide.recommend.registry import MODEL_NAMES, ModelRegistry
+from shopguide.recommend.catalogue import MODEL_NAMES
+from shopguide.recommend.saved import RecommenderStore
 from shopguide.report import Section, write_report
 from shopguide.report.model_sections import recommendations_section
 from shopguide.report.sections import AsOf
@@ -43,8 +44,8 @@ from shopguide.workflows.serving.snapshot import build_snapshot
 EXAMPLE_CUSTOMERS = 3
 
 
-def _published_at(registry: ModelRegistry, name: str, version: str) -> str:
-    meta = registry.root / name / version / "meta.json"
+def _published_at(model_store: RecommenderStore, name: str, version: str) -> str:
+    meta = model_store.root / name / version / "meta.json"
     try:
         return str(json.loads(meta.read_text()).get("created_at", ""))
     except (OSError, ValueError):
@@ -55,16 +56,16 @@ def report_model(store: Store) -> tuple[str, str] | None:
     """The recommender the report shows, as ``(model, version)``: the store's current model
     (set by ``shopguide compare`` or ``shopguide train``); for a store published before there
     was a current model, the newest published version of any model."""
-    registry = ModelRegistry.for_store(store.path)
-    current = registry.current()
+    model_store = RecommenderStore.for_store(store.path)
+    current = model_store.current()
     if current is not None:
         return current.model, current.version
     newest: tuple[str, str, str] | None = None
     for name in MODEL_NAMES:
-        version = registry.current_version(name)
+        version = model_store.current_version(name)
         if version is None:
             continue
-        stamp = _published_at(registry, name, version)
+        stamp = _published_at(model_store, name, version)
         if newest is None or stamp > newest[0]:
             newest = (stamp, name, version)
     return None if newest is None else (newest[1], newest[2])
@@ -98,7 +99,7 @@ def recommendation_sections(store: Store) -> tuple[list[Section], list[tuple[str
             ("Recommendation: model comparison", "shopguide compare"),
         ]
     try:
-        snapshot = build_snapshot(store, ModelRegistry.for_store(store.path), *chosen)
+        snapshot = build_snapshot(store, RecommenderStore.for_store(store.path), *chosen)
     except ModelFormatError as error:
         return [], [("Recommendations with explanations", f"{error.message}; {train_hint}")]
     examples: list[dict[str, Any]] = []

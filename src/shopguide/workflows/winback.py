@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from shopguide.columns import Columns as C
-from shopguide.recommend.registry import ModelRegistry
 from shopguide.recommend.rules import MaxPerCategory, Repurchase, RuleSet
+from shopguide.recommend.saved import RecommenderStore
 from shopguide.store.base import Store
 from shopguide.workflows.current_model import open_snapshot
 from shopguide.workflows.retention import predictions
@@ -41,7 +41,7 @@ def winback_store(
     )
     if limit is not None:
         risky = risky.head(limit)
-    snapshot = open_snapshot(store, ModelRegistry.for_store(store.path), model)
+    snapshot = open_snapshot(store, RecommenderStore.for_store(store.path), model)
     rows = snapshot.users.to_internal(risky[C.USER_ID].tolist(), unknown="mask")
     known = rows >= 0
     risky, rows = risky[known], rows[known]

@@ -23,8 +23,8 @@ def versions(state: State, _: ReadKey) -> dict[str, Any]:
         "serving": None
         if snapshot is None
         else {"model": snapshot.name, "version": snapshot.version},
-        "store_current": current_model.current_record(state.registry),
-        "versions": publishing.model_versions(state.registry),
+        "store_current": current_model.current_record(state.model_store),
+        "versions": publishing.model_versions(state.model_store),
     }
 
 
@@ -50,17 +50,17 @@ def train(
             job.progress, job.step = fraction, step
 
         version = publishing.publish_current(
-            state.store, state.registry, name, params, progress=progress, read_lock=state.lock,
+            state.store, state.model_store, name, params, progress=progress, read_lock=state.lock,
             reason="trained through the service",
         )  # fmt: skip
         serving_it = False
         if state.settings.model in (None, "", name):
-            state.holder.refresh(force=True)  # the registry watcher may have swapped already
+            state.holder.refresh(force=True)  # the model store watcher may have swapped already
             current = state.holder.current
             serving_it = current is not None and (current.name, current.version) == (name, version)
         served = state.holder.current
         protect = [served.version] if served is not None and served.name == name else []
-        removed = state.registry.prune(name, state.settings.keep_versions, protect)
+        removed = state.model_store.prune(name, state.settings.keep_versions, protect)
         return {"model": name, "version": version, "serving": serving_it, "pruned": removed}
 
     # one training per model at a time: a second request gets 409 naming the running job

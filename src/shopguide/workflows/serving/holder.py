@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from shopguide.errors import ModelFormatError
-from shopguide.recommend import ModelRegistry
+from shopguide.recommend import RecommenderStore
 from shopguide.workflows.serving.snapshot import ModelSnapshot
 
 __all__ = ["ModelHolder"]
@@ -21,7 +21,7 @@ class ModelHolder:
     """The current :class:`ModelSnapshot` of one model name, swapped atomically.
 
     Readers take ``holder.current`` once and use that object to the end of the request.
-    :meth:`refresh` checks the registry's ``CURRENT`` pointer (at most every ``check_seconds``
+    :meth:`refresh` checks the model store's ``CURRENT`` pointer (at most every ``check_seconds``
     unless forced) and, when it moved, builds the new snapshot *before* swapping the reference.
     The build holds no lock a request takes (only the holder's own, which keeps two builds
     from running at once); the short swap holds ``swap_lock`` (the service's store lock, so no
@@ -31,7 +31,7 @@ class ModelHolder:
 
     def __init__(
         self,
-        registry: ModelRegistry,
+        model_store: RecommenderStore,
         name: str,
         loader: Callable[[], ModelSnapshot],
         check_seconds: float = 1.0,
@@ -39,7 +39,7 @@ class ModelHolder:
         swap_lock: threading.RLock | None = None,
         catch_up: Callable[[ModelSnapshot], None] | None = None,
     ) -> None:
-        self.registry = registry
+        self.model_store = model_store
         self.name = name
         self._loader = loader
         self._check_seconds = check_seconds
@@ -52,8 +52,8 @@ class ModelHolder:
         self.last_error: str | None = None
 
     def published_version(self) -> str | None:
-        """The version ``CURRENT`` points at in the registry."""
-        return self.registry.current_version(self.name)
+        """The version ``CURRENT`` points at in the model store."""
+        return self.model_store.current_version(self.name)
 
     def refresh(self, force: bool = False) -> bool:
         """Swap to the published version if it changed; True if a swap happened."""

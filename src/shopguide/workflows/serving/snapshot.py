@@ -24,12 +24,12 @@ from shopguide.columns import Columns as C
 from shopguide.data.idmap import IdMap
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions, build_interactions
 from shopguide.errors import UnknownIdError
-from shopguide.recommend import ModelRegistry
+from shopguide.recommend import RecommenderStore
 from shopguide.recommend.base import Recommender
 from shopguide.recommend.fbt import FrequentlyBoughtTogether, order_item_matrix
 from shopguide.recommend.popular import Popular
-from shopguide.recommend.registry import LoadedModel
 from shopguide.recommend.rules import ItemCatalog
+from shopguide.recommend.saved import LoadedModel
 from shopguide.store.base import Store
 from shopguide.workflows.interaction_events import interaction_events
 from shopguide.workflows.serving.answer_cache import RECOMMEND_CACHE_USERS, AnswerCache
@@ -205,7 +205,7 @@ class ModelSnapshot:
 
 def build_snapshot(
     store: Store,
-    registry: ModelRegistry,
+    model_store: RecommenderStore,
     name: str,
     version: str | None = None,
     *,
@@ -218,7 +218,7 @@ def build_snapshot(
     sure to include (read before the events), for catching up on loads stored meanwhile.
     ``progress`` is called with the step done (``"events read"``, ``"matrix built"``).
     """
-    loaded = registry.load(name, version)
+    loaded = model_store.load(name, version)
     weights = {
         str(k): float(v) for k, v in loaded.meta.get("weights", DEFAULT_EVENT_WEIGHTS).items()
     }
