@@ -17,8 +17,8 @@ class Settings(BaseSettings):
     ``SHOPGUIDE_MEMORY_LIMIT`` DuckDB's memory limit (for example ``4GB``);
     ``SHOPGUIDE_CURRENCY`` the symbol put before amounts in readable texts such as churn
     reasons (for example ``£``; empty by default);
-    ``SHOPGUIDE_KEEP_VERSIONS`` how many versions of a model ``shopguide train`` keeps (the
-    newest; the current one stays too);
+    ``SHOPGUIDE_KEEP_VERSIONS`` how many versions of a model ``shopguide train`` and
+    ``shopguide churn train`` keep (the newest; the current one stays too);
     ``SHOPGUIDE_MEMORY_BUDGET`` the memory a model fit may use in ``train`` and ``compare``
     (for example ``4GB`` or ``40%``; default half the machine's memory).
     """

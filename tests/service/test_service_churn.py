@@ -143,3 +143,17 @@ def test_later_purchases_make_predictions_stale_until_rescored(
     fresh = _wait_current(client)
     assert fresh["as_of"] == later.floor("D").isoformat()
     _assert_same(fresh, _table(db))
+
+
+def test_the_churn_model_is_versioned_and_not_listed_as_a_recommender(
+    client: httpx.Client, live: tuple[LiveServer, Path]
+) -> None:
+    db = live[1]
+    _wait_current(client)  # the service has scored, so it trained and saved a churn model
+    folder = db.parent / "models" / "churn"
+    current = (folder / "CURRENT").read_text().strip()
+    assert (folder / current / "model.skops").is_file()
+    assert not (db.parent / "models" / "churn.skops").exists()
+    listed = client.get("/v1/models", headers=READ)
+    assert listed.status_code == 200, listed.text
+    assert "churn" not in {v["model"] for v in listed.json()["versions"]}

@@ -138,7 +138,7 @@ def everywhere(tmp_path_factory: pytest.TempPathFactory) -> Path:
             update_profiles=False,
         )  # fmt: skip
         build_profiles(store)
-        score_store(store)  # user_predictions and models/churn.skops
+        score_store(store)  # user_predictions and models/churn/v0001/model.skops
         registry = RecommenderStore.for_store(db)
         train_and_publish(store, registry, "item-knn")
         train_and_publish(store, registry, "item-knn", {"k": 20})
@@ -157,7 +157,7 @@ def everywhere(tmp_path_factory: pytest.TempPathFactory) -> Path:
                   "campaign_contacts", "quarantine"):  # fmt: skip
         assert rows.get(table, 0) > 0, (table, rows)
     assert len(registry.versions("item-knn")) == 2
-    assert (folder / "models" / "churn.skops").is_file()
+    assert (folder / "models" / "churn" / "v0001" / "model.skops").is_file()
     return db
 
 

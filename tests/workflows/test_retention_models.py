@@ -1,7 +1,9 @@
-"""``churn train`` saves the model next to the store; ``churn score`` loads it."""
+"""``churn train`` saves the model in the model store next to the store; ``churn score``
+loads it."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,9 @@ import pandas as pd
 import pytest
 
 from shopguide.errors import ModelFormatError
+from shopguide.recommend import RecommenderStore
 from shopguide.store import open_store
+from shopguide.workflows.publishing import model_versions, train_and_publish
 from shopguide.workflows.retention import (
     churn_model_path,
     load_churn_model,
@@ -46,7 +50,7 @@ def test_train_saves_and_score_loads_the_same_model(tmp_path: Path) -> None:
         store.append("events", _events())
         trained = train_churn_store(store, horizon_days=60)
         path = churn_model_path(store)
-        assert path == tmp_path / "models" / "churn.skops" and path.is_file()
+        assert path == tmp_path / "models" / "churn" / "v0001" / "model.skops" and path.is_file()
         assert trained["trained"] and trained["model_file"] == str(path)
         first = predictions(store)
         # forget what training stored, so every row read below was written by the loaded model
@@ -117,3 +121,51 @@ def test_a_damaged_model_file_is_refused_with_what_to_do(tmp_path: Path) -> None
         path.write_bytes(path.read_bytes()[:200])
         with pytest.raises(ModelFormatError, match="shopguide churn train"):
             score_store(store)
+
+
+def test_each_training_is_a_version_scoring_uses_the_current_and_old_ones_are_pruned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOPGUIDE_KEEP_VERSIONS", "2")
+    with open_store(tmp_path / "shop.duckdb") as store:
+        store.append("events", _events(150, seed=8))
+        reports = [train_churn_store(store, horizon_days=h) for h in (30, 45, 60)]
+        folder = tmp_path / "models" / "churn"
+        assert [r["model_version"] for r in reports] == ["v0001", "v0002", "v0003"]
+        assert [r["pruned"] for r in reports] == [[], [], ["v0001"]]
+        assert sorted(p.name for p in folder.iterdir()) == ["CURRENT", "v0002", "v0003"]
+        assert reports[2]["model_file"] == str(folder / "v0003" / "model.skops")
+        scored = score_store(store)
+        assert (scored["model_version"], scored["horizon_days"]) == ("v0003", 60)
+        assert churn_model_path(store) == folder / "v0003" / "model.skops"
+
+
+def test_a_store_with_an_unversioned_churn_model_keeps_it(tmp_path: Path) -> None:
+    with open_store(tmp_path / "shop.duckdb") as store:
+        store.append("events", _events(150, seed=9))
+        train_churn_store(store, horizon_days=45)
+        first = predictions(store)
+        store.execute("DELETE FROM user_predictions")
+    # turn the store into one written before versioning: one models/churn.skops
+    models = tmp_path / "models"
+    (models / "churn" / "v0001" / "model.skops").rename(models / "churn.skops")
+    shutil.rmtree(models / "churn")
+    with open_store(tmp_path / "shop.duckdb") as store:
+        assert churn_model_path(store) == models / "churn.skops"
+        scored = score_store(store)
+        assert not scored["trained"] and scored["model_version"] == "v0001"
+        assert not (models / "churn.skops").exists()
+        assert (models / "churn" / "v0001" / "model.skops").is_file()
+        pd.testing.assert_frame_equal(predictions(store), first)
+
+
+def test_the_recommender_listing_does_not_show_the_churn_model(tmp_path: Path) -> None:
+    with open_store(tmp_path / "shop.duckdb") as store:
+        store.append("events", _events(150, seed=10))
+        train_churn_store(store, horizon_days=45)
+        model_store = RecommenderStore.for_store(store.path)
+        train_and_publish(store, model_store, "popular")
+    listed = model_versions(model_store)
+    assert [(v["model"], v["version"]) for v in listed] == [("popular", "v0001")]
+    kinds = {m.name: m.kind for m in model_store.models()}
+    assert kinds == {"churn": "churn", "popular": "recommender"}

@@ -56,6 +56,8 @@ def register(app: typer.Typer) -> None:
             return
         done = "trained and saved" if result["trained"] else "loaded"
         where = result["model_file"] or "memory"
+        if result.get("model_version"):
+            where = f"version {result['model_version']}, {where}"
         out.print(
             f"{done} the churn model ({where}); scored {result['users']:,} buyers as of "
             f"{result['as_of']} for a {result['horizon_days']}-day horizon (trained on the "
@@ -80,8 +82,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train the churn model, save it and store every buyer's score.
 
-        Trains on the latest fully observed window and saves the model as models/churn.skops
-        next to the store, which `churn score` and the service then load.
+        Trains on the latest fully observed window and saves the model as the next version in
+        models/churn/ next to the store (older versions beyond $SHOPGUIDE_KEEP_VERSIONS, else
+        5, are deleted), which `churn score` and the service then load.
         """
         _score(db, horizon, as_json, train=True)
 
@@ -98,8 +101,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score every buyer's churn risk and value with the saved churn model.
 
-        Loads models/churn.skops (trains and saves one first if there is none) and stores
-        each buyer's churn probability, reasons and lifetime value in their profile.
+        Loads the current version in models/churn/ (trains and saves one first if there is
+        none) and stores each buyer's churn probability, reasons and lifetime value in their
+        profile.
         """
         _score(db, horizon, as_json, train=False)
 

@@ -1,8 +1,10 @@
 """User-facing retention actions: churn risk and lifetime value into the profile.
 
 :func:`train_churn_store` (``shopguide churn train``) trains the churn model on the latest
-fully observed window, saves it next to the store (``models/churn.skops``: a skops archive
-with a format version and the feature list, no pickle) and scores every buyer.
+fully observed window, publishes it as the next version in the model store next to the store
+(``models/churn/<version>/model.skops``: a skops archive with a format version and the feature
+list, no pickle; see :mod:`shopguide.retention.churn.saved`), prunes old versions as
+``shopguide train`` does, and scores every buyer.
 :func:`score_store` (``shopguide churn score``, the service's rescoring) loads that saved model
 (training and saving one first when there is none), scores every buyer as of the last event,
 chooses BG/NBD or Pareto/NBD by its holdout fit and checks it for degeneracy
@@ -30,7 +32,15 @@ from shopguide.columns import Columns as C
 from shopguide.config import get_settings
 from shopguide.data.suppression import erased_predicate
 from shopguide.errors import DataError, ModelFormatError
+from shopguide.model_store import ModelStore
 from shopguide.retention import ChurnModel, customer_value, train_churn
+from shopguide.retention.churn.saved import (
+    CHURN,
+    MODEL_FILE,
+    current_churn_file,
+    load_churn,
+    publish_churn,
+)
 from shopguide.store import open_store
 from shopguide.store.base import Store
 
@@ -43,13 +53,21 @@ def purchase_events(store: Store) -> pd.DataFrame:
     )
 
 
-def churn_model_path(store: Store) -> Path | None:
-    """Where the store's churn model is saved: ``models/churn.skops`` next to the store file
-    (``None`` for an in-memory store, whose model is not saved)."""
+def churn_model_store(store: Store) -> ModelStore | None:
+    """The model store next to the store file (``None`` for an in-memory store, whose churn
+    model is not saved)."""
     where = str(getattr(store, "path", ":memory:"))
     if where in ("", ":memory:"):
         return None
-    return Path(where).resolve().parent / "models" / "churn.skops"
+    return ModelStore.for_store(where)
+
+
+def churn_model_path(store: Store) -> Path | None:
+    """The file of the store's current churn model (``models/churn/<version>/model.skops``
+    next to the store file; a ``models/churn.skops`` from before versioning counts too), or
+    ``None`` when none is saved or the store is in memory."""
+    models = churn_model_store(store)
+    return None if models is None else current_churn_file(models)
 
 
 def _events_or_fail(store: Store) -> pd.DataFrame:
@@ -62,27 +80,47 @@ def _events_or_fail(store: Store) -> pd.DataFrame:
 def train_churn_store(
     store: Store, *, horizon_days: int = 90, model_path: str | Path | None = None
 ) -> dict[str, Any]:
-    """Train the churn model, save it (``model_path`` or :func:`churn_model_path`), score all.
+    """Train the churn model, save it, score all.
 
-    Returns :func:`score_store`'s report with ``model_file`` and ``trained=True``.
+    The model is published as the next version in the model store next to the store file
+    (the older versions beyond the newest ``keep_versions`` setting are pruned), or written to
+    exactly ``model_path`` when given (no versions). Returns :func:`score_store`'s report with
+    ``trained=True``, ``model_file``, ``model_version`` and ``pruned``.
     """
     model = train_churn(_events_or_fail(store), horizon_days=horizon_days)
-    path = Path(model_path) if model_path is not None else churn_model_path(store)
-    if path is not None:
-        model.save(path)
-    return _score_with(store, model, path, trained=True)
+    if model_path is not None:
+        path = model.save(model_path)
+        return _score_with(store, model, path, trained=True)
+    models = churn_model_store(store)
+    if models is None:
+        return _score_with(store, model, None, trained=True)
+    version = publish_churn(models, model)
+    pruned = models.prune(CHURN, get_settings().keep_versions)
+    path = models.version_dir(CHURN, version) / MODEL_FILE
+    report = _score_with(store, model, path, trained=True, version=version)
+    return {**report, "pruned": pruned}
 
 
 def load_churn_model(store: Store, model_path: str | Path | None = None) -> ChurnModel | None:
-    """The saved churn model of the store, or ``None`` when none was saved yet.
+    """The saved churn model of the store (its current version), or ``None`` when none was
+    saved yet; ``model_path`` reads that file instead.
 
     A file that exists but cannot be used (other format version, other features, untrusted
     content) raises :class:`~shopguide.errors.ModelFormatError` saying to retrain.
     """
-    path = Path(model_path) if model_path is not None else churn_model_path(store)
-    if path is None or not path.exists():
-        return None
-    return ChurnModel.load(path)
+    found = _load(store, model_path)
+    return None if found is None else found[0]
+
+
+def _load(
+    store: Store, model_path: str | Path | None
+) -> tuple[ChurnModel, Path, str | None] | None:
+    if model_path is not None:
+        path = Path(model_path)
+        return (ChurnModel.load(path), path, None) if path.exists() else None
+    models = churn_model_store(store)
+    saved = None if models is None else load_churn(models)
+    return None if saved is None else (saved.model, saved.file, saved.version)
 
 
 def score_store(
@@ -95,21 +133,26 @@ def score_store(
     the saved model's raises :class:`~shopguide.errors.ModelFormatError`: retrain for that
     horizon.
     """
-    model = load_churn_model(store, model_path)
-    if model is None:
+    found = _load(store, model_path)
+    if found is None:
         return train_churn_store(store, horizon_days=horizon_days or 90, model_path=model_path)
+    model, path, version = found
     if horizon_days is not None and horizon_days != model.horizon_days:
         raise ModelFormatError(
             f"the saved churn model predicts a {model.horizon_days}-day horizon, not "
             f"{horizon_days} days",
             hint=f"retrain for that horizon: shopguide churn train --horizon {horizon_days}",
         )
-    path = Path(model_path) if model_path is not None else churn_model_path(store)
-    return _score_with(store, model, path, trained=False)
+    return _score_with(store, model, path, trained=False, version=version)
 
 
 def _score_with(
-    store: Store, model: ChurnModel, path: Path | None, *, trained: bool
+    store: Store,
+    model: ChurnModel,
+    path: Path | None,
+    *,
+    trained: bool,
+    version: str | None = None,
 ) -> dict[str, Any]:
     events = _events_or_fail(store)
     as_of = pd.to_datetime(events[C.TIMESTAMP]).max().floor("D")
@@ -145,6 +188,7 @@ def _score_with(
         "as_of": str(as_of.date()),
         "scored_users": len(churn),
         "model_file": None if path is None else str(path),
+        "model_version": version,
         "trained": trained,
         "purchase_model": fit_check.to_dict(),
     }
