@@ -32,6 +32,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("shopguide.profiles", "shopper profiles"),
     ("shopguide.analytics", "RFM, funnels, cohorts, repeat buying, trends"),
     ("shopguide.recommend", "recommenders, rules, cold start, explanations"),
+    ("shopguide.model_store", "the versioned store of fitted models, every kind"),
     ("shopguide.evaluate", "metrics, evaluation, tuning, comparison"),
     ("shopguide.retention", "churn and lifetime value"),
     ("shopguide.targeting.campaign", "campaign audiences"),

@@ -157,3 +157,12 @@ def test_a_misspelt_model_name_gets_the_closest_suggested() -> None:
     with pytest.raises(UnknownModelError) as caught:
         create_model("zzz")
     assert caught.value.suggestion is None
+
+
+def test_the_old_name_of_the_store_still_works_and_says_the_new_one() -> None:
+    import shopguide.recommend as recommend
+
+    with pytest.warns(DeprecationWarning, match="now shopguide.recommend.RecommenderStore"):
+        assert recommend.ModelRegistry is RecommenderStore
+    with pytest.raises(AttributeError, match="no attribute 'ModelRegistri'"):
+        _ = recommend.ModelRegistri  # type: ignore[attr-defined]

@@ -45,7 +45,13 @@ class LoadedModel:
 
 class RecommenderStore(ModelStore):
     """Versioned fitted recommenders under ``<folder>/models`` (the store's other kinds of
-    model, such as churn, live beside them; see :class:`~shopguide.model_store.ModelStore`)."""
+    model, such as churn, live beside them).
+
+    Versions, ``CURRENT``, the store's current model and pruning come from
+    :class:`~shopguide.model_store.ModelStore` (``versions``, ``current_version``,
+    ``set_current``, ``current``, ``make_current``, ``prune``, ``models``); this class adds the
+    recommender's files.
+    """
 
     def check_name(self, name: str) -> None:
         """Raise :class:`~shopguide.errors.UnknownModelError` unless ``name`` is a recommender."""

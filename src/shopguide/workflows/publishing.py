@@ -127,7 +127,7 @@ def model_versions(model_store: RecommenderStore) -> list[dict[str, Any]]:
 
 
 def model_names() -> tuple[str, ...]:
-    """The recommender names the model store and the train route accept."""
+    """The recommender names (the catalogue) the model store and the train route accept."""
     from shopguide.recommend import MODEL_NAMES
 
     return MODEL_NAMES
