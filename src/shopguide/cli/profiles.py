@@ -31,117 +31,122 @@ AsOfOption = Annotated[
     ),
 ]
 
+profiles_app = typer.Typer(help="Build user profiles (basic, behaviour, preferences, RFM).")
+
+
+@profiles_app.command("build")
+def build(
+    as_of: AsOfOption = None,
+    incremental: Annotated[
+        bool, typer.Option(help="Recompute only users whose data changed since the last build.")
+    ] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Build a profile version as of a time (or update the latest one incrementally)."""
+    with handled(as_json):
+        result = workflow.build(db_path(db), as_of=as_of, incremental=incremental)
+    if as_json:
+        emit_json(result)
+    else:
+        out.print(
+            f"profiles as of {result['as_of']}: {result['users']:,} users "
+            f"({result['mode']}, {result['recomputed_users']:,} recomputed) "
+            f"in {result['seconds']} s"
+        )
+
+
+@profiles_app.command("versions")
+def versions(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """The stored profile versions: as of, users, kind (snapshot, live, imported), builds."""
+    with handled(as_json):
+        table = workflow.versions(db_path(db))
+    if as_json:
+        emit_json(frame_records(table))
+    else:
+        print_table(table, title="Profile versions (newest first)")
+
+
+@profiles_app.command("drop")
+def drop(
+    as_of: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="AS_OF",
+            callback=check_times,
+            help="The as-of times of the versions to delete (ISO 8601).",
+            show_default=False,
+        ),
+    ] = None,
+    keep_latest: Annotated[
+        int | None,
+        typer.Option(
+            "--keep-latest", min=0, help="Instead: keep the N newest versions, delete the rest."
+        ),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete profile versions (rebuild one any time with `profiles build --as-of`)."""
+    if bool(as_of) == (keep_latest is not None):
+        raise typer.BadParameter(
+            "give the versions to drop (AS_OF ...) or --keep-latest N, not both or neither"
+        )
+    with handled(as_json):
+        result = workflow.drop_versions(db_path(db), as_of or [], keep_latest=keep_latest)
+    if as_json:
+        emit_json(result)
+    else:
+        out.print(
+            f"dropped {len(result['dropped'])} profile version(s); {len(result['kept'])} left"
+        )
+
+
+def profile(
+    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One user's profile: a readable card, or the full record with --json."""
+    with handled(as_json):
+        record, card = workflow.profile(db_path(db), user_id, as_of=as_of)
+    if as_json:
+        emit_json(record)
+    else:
+        out.print(card, highlight=False, markup=False)
+
+
+def segments(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """RFM segments: buyers, revenue and their shares."""
+    with handled(as_json):
+        table = workflow.segments(db_path(db), as_of=as_of)
+    if as_json:
+        emit_json(frame_records(table))
+    else:
+        print_table(table.round(3), title="RFM segments")
+
+
+def report(
+    out_dir: Annotated[
+        Path, typer.Option("--out", callback=check_folder, help="Folder for report.html.")
+    ] = Path("report"),
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write one self-contained HTML report: analytics and every model section stored."""
+    with handled(as_json):
+        path = workflow.report(db_path(db), out_dir, as_of=as_of)
+    if as_json:
+        emit_json({"report": str(path)})
+    else:
+        out.print(f"wrote {path}")
+
 
 def register(app: typer.Typer) -> None:
     """Add the profile commands to ``app``."""
-    group = typer.Typer(help="Build user profiles (basic, behaviour, preferences, RFM).")
-    app.add_typer(group, name="profiles")
-
-    @group.command("build")
-    def build(
-        as_of: AsOfOption = None,
-        incremental: Annotated[
-            bool, typer.Option(help="Recompute only users whose data changed since the last build.")
-        ] = False,
-        db: DbOption = None,
-        as_json: JsonOption = False,
-    ) -> None:
-        """Build a profile version as of a time (or update the latest one incrementally)."""
-        with handled(as_json):
-            result = workflow.build(db_path(db), as_of=as_of, incremental=incremental)
-        if as_json:
-            emit_json(result)
-        else:
-            out.print(
-                f"profiles as of {result['as_of']}: {result['users']:,} users "
-                f"({result['mode']}, {result['recomputed_users']:,} recomputed) "
-                f"in {result['seconds']} s"
-            )
-
-    @group.command("versions")
-    def versions(db: DbOption = None, as_json: JsonOption = False) -> None:
-        """The stored profile versions: as of, users, kind (snapshot, live, imported), builds."""
-        with handled(as_json):
-            table = workflow.versions(db_path(db))
-        if as_json:
-            emit_json(frame_records(table))
-        else:
-            print_table(table, title="Profile versions (newest first)")
-
-    @group.command("drop")
-    def drop(
-        as_of: Annotated[
-            list[str] | None,
-            typer.Argument(
-                metavar="AS_OF",
-                callback=check_times,
-                help="The as-of times of the versions to delete (ISO 8601).",
-                show_default=False,
-            ),
-        ] = None,
-        keep_latest: Annotated[
-            int | None,
-            typer.Option(
-                "--keep-latest", min=0, help="Instead: keep the N newest versions, delete the rest."
-            ),
-        ] = None,
-        db: DbOption = None,
-        as_json: JsonOption = False,
-    ) -> None:
-        """Delete profile versions (rebuild one any time with `profiles build --as-of`)."""
-        if bool(as_of) == (keep_latest is not None):
-            raise typer.BadParameter(
-                "give the versions to drop (AS_OF ...) or --keep-latest N, not both or neither"
-            )
-        with handled(as_json):
-            result = workflow.drop_versions(db_path(db), as_of or [], keep_latest=keep_latest)
-        if as_json:
-            emit_json(result)
-        else:
-            out.print(
-                f"dropped {len(result['dropped'])} profile version(s); {len(result['kept'])} left"
-            )
-
-    @app.command("profile")
-    def profile(
-        user_id: Annotated[str, typer.Argument(help="The user's id.")],
-        as_of: AsOfOption = None,
-        db: DbOption = None,
-        as_json: JsonOption = False,
-    ) -> None:
-        """One user's profile: a readable card, or the full record with --json."""
-        with handled(as_json):
-            record, card = workflow.profile(db_path(db), user_id, as_of=as_of)
-        if as_json:
-            emit_json(record)
-        else:
-            out.print(card, highlight=False, markup=False)
-
-    @app.command("segments")
-    def segments(
-        as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False
-    ) -> None:
-        """RFM segments: buyers, revenue and their shares."""
-        with handled(as_json):
-            table = workflow.segments(db_path(db), as_of=as_of)
-        if as_json:
-            emit_json(frame_records(table))
-        else:
-            print_table(table.round(3), title="RFM segments")
-
-    @app.command("report")
-    def report(
-        out_dir: Annotated[
-            Path, typer.Option("--out", callback=check_folder, help="Folder for report.html.")
-        ] = Path("report"),
-        as_of: AsOfOption = None,
-        db: DbOption = None,
-        as_json: JsonOption = False,
-    ) -> None:
-        """Write one self-contained HTML report: analytics and every model section stored."""
-        with handled(as_json):
-            path = workflow.report(db_path(db), out_dir, as_of=as_of)
-        if as_json:
-            emit_json({"report": str(path)})
-        else:
-            out.print(f"wrote {path}")
+    app.add_typer(profiles_app, name="profiles")
+    app.command("profile")(profile)
+    app.command("segments")(segments)
+    app.command("report")(report)
