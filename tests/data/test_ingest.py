@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shopguide.data.ingest import LoadReport, ingest_file, parse_mapping
+from shopguide.data.ingest import LoadReport, ingest_file, ingest_frame, parse_mapping
 from shopguide.errors import DataError, FileReadError, MissingColumnsError
 from shopguide.store import open_store
 
@@ -339,3 +339,33 @@ def test_rows_of_erased_users_are_rejected(store, tmp_path):
     users.write_text("user_id,location\nu1,UK\nu2,FR\n")
     assert ingest_file(store, "users", users).rejected == 1
     assert store.query_df("SELECT user_id FROM users")["user_id"].tolist() == ["u2"]
+
+
+def test_a_frame_with_text_no_file_can_hold_rejects_those_rows_and_loads_the_rest(
+    tmp_path: Path,
+) -> None:
+    """A DataFrame built in Python may hold a lone surrogate (a decoded ``\\ud800`` escape);
+    the row is quarantined naming its line and column, the others load, a re-run adds none."""
+    frame = pd.DataFrame(
+        {
+            "user_id": ["ann", "b\ud800b", "cid"],
+            "item_id": ["i1", "i2", "i3\udfff"],
+            "event_type": ["purchase", "view", "view"],
+            "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03"],
+        },
+        dtype=object,
+    )
+    with open_store(tmp_path / "s.duckdb") as store:
+        first = ingest_frame(store, "events", frame, source="frame")
+        again = ingest_frame(store, "events", frame, source="frame")
+        quarantined = store.query_df(
+            "SELECT line, column_name, value, reason FROM quarantine ORDER BY line"
+        )
+        stored = store.query_df("SELECT user_id FROM events")["user_id"].tolist()
+    assert (first.rows_read, first.accepted, first.rejected) == (3, 1, 2)
+    assert (again.accepted, again.duplicates) == (0, 1)
+    assert stored == ["ann"]
+    assert quarantined["line"].tolist() == [2, 3]
+    assert quarantined["column_name"].tolist() == ["user_id", "item_id"]
+    assert quarantined["value"].tolist() == ["b\\ud800b", "i3\\udfff"]
+    assert quarantined["reason"].str.contains("lone surrogate").all()

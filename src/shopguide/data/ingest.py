@@ -200,6 +200,8 @@ def ingest_frame(
             hashed = pd.util.hash_pandas_object(frame, index=False)
         except TypeError:  # unhashable cells such as dicts of attributes
             hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
+        except UnicodeEncodeError:  # text no UTF-8 can hold (a lone surrogate): hash escapes
+            hashed = pd.util.hash_pandas_object(frame.map(ascii).astype(object), index=False)
         sha256 = hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
     reader = FrameReader(frame, source, chunk_rows, lines)
     return _load(store, spec, reader, source, sha256, mapping, progress, None, rejects)

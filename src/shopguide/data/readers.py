@@ -485,6 +485,56 @@ class FrameReader(Reader):
         for start in range(0, len(self._frame), self.chunk_rows):
             stop = start + self.chunk_rows
             self.bytes_done = min(stop, len(self._frame))
-            yield RawChunk(
-                self._frame.iloc[start:stop].reset_index(drop=True), self._lines[start:stop], None
-            )
+            frame = self._frame.iloc[start:stop].reset_index(drop=True)
+            lines = self._lines[start:stop]
+            bad = _unencodable_cells(frame)
+            if not bad:
+                yield RawChunk(frame, lines, None)
+                continue
+            rejects = [
+                Reject(
+                    int(lines[row]),
+                    column,
+                    ascii(frame.at[row, column])[1:-1][:200],
+                    "bad encoding: the text holds half a character (a lone surrogate) that "
+                    "no file can store",
+                    None,
+                )
+                for row, column in sorted(bad.items())
+            ]
+            keep = np.ones(len(frame), dtype=bool)
+            keep[list(bad)] = False
+            yield RawChunk(frame[keep].reset_index(drop=True), lines[keep], None, rejects)
+
+
+def _unencodable_cells(frame: pd.DataFrame) -> dict[int, str]:
+    """Rows holding text UTF-8 cannot encode (a lone surrogate), with the first such column.
+
+    A frame built in Python can hold such text (a decoded ``\\ud800`` escape, say); a file
+    read by the other readers cannot. Columns that convert to Arrow text in one go are clean,
+    so only a column that fails is checked cell by cell.
+    """
+    bad: dict[int, str] = {}
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object:  # typed columns (Arrow strings included) hold valid text
+            continue
+        try:
+            pa.array(values.to_numpy(), type=pa.string(), from_pandas=True)
+            continue
+        except UnicodeEncodeError:
+            pass
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass  # mixed types: look at the text cells
+        for row, value in enumerate(values.tolist()):
+            if isinstance(value, str) and row not in bad and not _encodable(value):
+                bad[row] = str(column)
+    return bad
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
