@@ -1,5 +1,6 @@
-"""A store held by a running service: a second ``shopguide serve`` and ``shopguide train`` on
-it give one message naming the service's process and exit 2, without a traceback."""
+"""A store held by a running service: a second ``shopguide serve`` on it, ``shopguide train``
+and ``shopguide compact`` give one message naming the service's process and exit 2, without a
+traceback."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from live_server import LiveServer, free_port
 
 @pytest.mark.parametrize(
     "command",
-    [["serve", "--no-prepare"], ["train", "popular"]],
-    ids=["serve", "train"],
+    [["serve", "--no-prepare"], ["train", "popular"], ["compact"]],
+    ids=["serve", "train", "compact"],
 )
 def test_commands_on_a_store_held_by_the_service_name_its_process(
     server: LiveServer, shop: tuple[Path, object], command: list[str]

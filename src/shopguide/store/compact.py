@@ -16,7 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from shopguide.errors import StoreError, StoreNotFoundError
+from shopguide.errors import StoreError, StoreLockedError, StoreNotFoundError
+from shopguide.store.duckdb_store import lock_holder
 
 __all__ = ["compact_store"]
 
@@ -25,7 +26,7 @@ def compact_store(path: str | os.PathLike[str]) -> dict[str, int]:
     """Rewrite the store file at ``path`` with only its live data; returns the sizes.
 
     Needs the file to itself: while another process (``shopguide serve``) holds it, this raises
-    :class:`~shopguide.errors.StoreError` and changes nothing. The new file is complete
+    :class:`~shopguide.errors.StoreLockedError` naming that process and changes nothing. The new file is complete
     (written, checkpointed and synced) before it replaces the old one with an atomic rename, so
     a crash leaves either the old or the new file, never a mix. Returns ``{"bytes_before",
     "bytes_after"}``.
@@ -42,6 +43,9 @@ def compact_store(path: str | os.PathLike[str]) -> dict[str, int]:
         try:
             con = duckdb.connect(str(target))
         except duckdb.Error as exc:
+            locked = lock_holder(exc)
+            if locked is not None:  # the same message as any command meeting the lock
+                raise StoreLockedError(str(target), *locked) from None
             raise StoreError(
                 f"cannot compact {target}: {exc}",
                 hint="stop the process that holds the store (shopguide serve) and run "

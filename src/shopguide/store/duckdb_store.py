@@ -30,7 +30,7 @@ _LOCK_HELD = re.compile(
 )
 
 
-def _lock_holder(exc: duckdb.Error) -> tuple[int | None, str | None] | None:
+def lock_holder(exc: duckdb.Error) -> tuple[int | None, str | None] | None:
     """The (PID, command line) of the process holding the store when ``exc`` is DuckDB's lock
     conflict, else ``None``. The command line comes from ``/proc`` where there is one."""
     if not isinstance(exc, duckdb.IOException):
@@ -104,7 +104,7 @@ class DuckDBStore(Store):
                 str(path), read_only=read_only, config=config
             )
         except duckdb.Error as exc:
-            locked = _lock_holder(exc)
+            locked = lock_holder(exc)
             if locked is not None:
                 raise StoreLockedError(str(path), *locked) from None
             raise StoreError(
