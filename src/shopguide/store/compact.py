@@ -26,10 +26,10 @@ def compact_store(path: str | os.PathLike[str]) -> dict[str, int]:
     """Rewrite the store file at ``path`` with only its live data; returns the sizes.
 
     Needs the file to itself: while another process (``shopguide serve``) holds it, this raises
-    :class:`~shopguide.errors.StoreLockedError` naming that process and changes nothing. The new file is complete
-    (written, checkpointed and synced) before it replaces the old one with an atomic rename, so
-    a crash leaves either the old or the new file, never a mix. Returns ``{"bytes_before",
-    "bytes_after"}``.
+    :class:`~shopguide.errors.StoreLockedError` naming that process and changes nothing. The
+    new file is complete (written, checkpointed and synced) before it replaces the old one with
+    an atomic rename, so a crash leaves either the old or the new file, never a mix. Returns
+    ``{"bytes_before", "bytes_after"}``.
     """
     target = Path(path)
     if not target.is_file():
