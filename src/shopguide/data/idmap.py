@@ -7,6 +7,8 @@ so a saved model and its map always agree.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -109,8 +111,21 @@ class IdMap:
         return cls(array.tolist(), kind=kind)
 
     def save(self, path: str | Path) -> None:
-        """Write the map as a ``.npz`` file (unicode array, loadable without pickle)."""
-        np.savez(Path(path), ids=self.to_array(), kind=np.array(self.kind))
+        """Write the map to the ``.npz`` file ``path`` (unicode array, loadable without pickle).
+
+        The file is written under a temporary name and renamed over ``path``, so a reader sees
+        the old map or the new one, never half of one. A missing folder raises
+        :class:`FileNotFoundError`.
+        """
+        target = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".npz", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, ids=self.to_array(), kind=np.array(self.kind))
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     @classmethod
     def load(cls, path: str | Path) -> IdMap:

@@ -14,13 +14,9 @@ and scrubs an erased user's id out of every saved id map.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from shopguide.data.idmap import IdMap
 from shopguide.errors import ModelFormatError
@@ -124,16 +120,9 @@ class RecommenderStore(ModelStore):
                 continue
             ids = users.external_ids.tolist()
             ids[users.to_internal([user_id])[0]] = tombstone
-            fd, tmp = tempfile.mkstemp(prefix=".users-", suffix=".npz", dir=path.parent)
             try:
-                with os.fdopen(fd, "wb") as handle:
-                    np.savez(handle, ids=IdMap(ids, kind=users.kind).to_array(),
-                             kind=np.array(users.kind))  # fmt: skip
-                os.replace(tmp, path)
+                IdMap(ids, kind=users.kind).save(path)
             except FileNotFoundError:  # a staging folder renamed meanwhile: scrub it there
                 continue
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
             rewritten.append(str(path.relative_to(self.root)))
         return rewritten
