@@ -179,8 +179,16 @@ class Comparison:
     split_description: str
     split_report: dict[str, Any]
     margins: tuple[Margin, ...] = ()
-    tied: tuple[str, ...] = ()
-    chosen: str = ""
+
+    @property
+    def tied(self) -> tuple[str, ...]:
+        """The best model and every model whose margin interval contains 0."""
+        return (self.best, *(m.other for m in self.margins if m.tie))
+
+    @property
+    def chosen(self) -> str:
+        """The model to publish: the simplest of :attr:`tied` (``best`` when it alone leads)."""
+        return _simplest(list(self.tied))
 
     @property
     def is_tie(self) -> bool:
@@ -222,9 +230,9 @@ class Comparison:
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "primary_metric": self.primary,
             "best_model": self.best,
-            "chosen_model": self.chosen or self.best,
-            "chosen_params": _jsonable(self.results[self.chosen or self.best].params),
-            "chosen_score": self.results[self.chosen or self.best].metrics.get(self.primary),
+            "chosen_model": self.chosen,
+            "chosen_params": _jsonable(self.results[self.chosen].params),
+            "chosen_score": self.results[self.chosen].metrics.get(self.primary),
             "best_score": best.metrics.get(self.primary),
             "tie": self.is_tie,
             "tied": list(self.tied),
@@ -273,7 +281,7 @@ class Comparison:
         ax.set_xticks(x + width * (data.shape[1] - 1) / 2)
         ax.set_xticklabels([str(i) for i in data.index], rotation=30, ha="right")
         ax.set_ylabel("mean over test users")
-        ax.set_title(f"Model comparison (chosen: {self.chosen or self.best}, by {self.primary})")
+        ax.set_title(f"Model comparison (chosen: {self.chosen}, by {self.primary})")
         ax.legend(fontsize="small")
         ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
@@ -369,7 +377,6 @@ def compare_models(
     table = table.sort_values(primary, ascending=False, kind="stable")
     order = [str(label) for label in table.index]
     margins = _margins(results, order, primary)
-    tied = (order[0], *(m.other for m in margins if m.tie))
     comparison = Comparison(
         table=table,
         results=results,
@@ -378,8 +385,6 @@ def compare_models(
         split_description=split_description or "(split not described)",
         split_report=split_report,
         margins=tuple(margins),
-        tied=tied,
-        chosen=_simplest(list(tied)),
     )
     if out_dir is not None:
         comparison.save(out_dir)
