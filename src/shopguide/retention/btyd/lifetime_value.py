@@ -4,7 +4,10 @@
 Gamma-Gamma spend model; :func:`customer_value_table` fits BG/NBD and Gamma-Gamma on a shop's
 purchase events and returns P(alive), expected purchases, value and the expected next order per
 user. (Scoring stores the churn-consistent :func:`~shopguide.retention.btyd.value.customer_value`
-instead.)
+instead.) The parts both build on are here too: the expected purchases week by week
+(:func:`cumulative_purchases`), their discounted sum (:func:`discounted_purchases`), the spend
+per purchase with its fallback (:func:`expected_spend`) and the next order
+(:func:`expected_next_order`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,64 @@ from shopguide.retention.btyd.base import FloatArray, _validate_rft
 from shopguide.retention.btyd.bgnbd import BetaGeoModel
 from shopguide.retention.btyd.gamma_gamma import GammaGammaModel
 from shopguide.retention.btyd.pareto_nbd import ParetoNBDModel
-from shopguide.retention.btyd.summary import rfm_summary
+from shopguide.retention.btyd.summary import purchase_transactions, rfm_summary
+
+#: Weeks ahead :func:`expected_next_order` looks for the next order.
+NEXT_ORDER_WEEKS = 52
+
+
+def cumulative_purchases(
+    model: BetaGeoModel | ParetoNBDModel,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    tt: ArrayLike,
+    steps: int,
+    step: float = 1.0,
+) -> FloatArray:
+    """``E[Y(k * step) | x, t_x, T]`` for ``k = 1..steps``: one row per customer, one column
+    per step."""
+    xs, rs, ts = _validate_rft(x, t_x, tt)
+    columns = [
+        model.conditional_expected_purchases(k * step, xs, rs, ts) for k in range(1, steps + 1)
+    ]
+    return np.column_stack(columns) if columns else np.zeros((len(xs), 0))
+
+
+def discounted_purchases(cum: FloatArray, rate: float) -> FloatArray:
+    """``sum_k (cum_k - cum_(k-1)) / (1 + rate)^k`` over the columns of ``cum`` (cum_0 = 0):
+    the purchases of each step, discounted at ``rate`` per step."""
+    increments = np.diff(np.column_stack([np.zeros(len(cum)), cum]), axis=1)
+    return np.asarray(increments @ (1.0 / (1.0 + rate) ** np.arange(1, cum.shape[1] + 1)))
+
+
+def expected_spend(tx: pd.DataFrame, summary: pd.DataFrame, cut: pd.Timestamp) -> FloatArray:
+    """Expected spend per future purchase day: Gamma-Gamma fitted on the repeat buyers of
+    ``summary``, or each buyer's mean amount up to ``cut`` when there are fewer than 3 repeat
+    buyers to fit it on."""
+    rep = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    try:
+        gg = GammaGammaModel().fit(rep["frequency"], rep["monetary_value"])
+        return gg.conditional_expected_spend(summary["frequency"], summary["monetary_value"])
+    except DataError:
+        upto = tx[tx["timestamp"] < cut + pd.Timedelta(days=1)]
+        mean = upto.groupby("user_id")["amount"].mean().reindex(summary.index).fillna(0.0)
+        return np.asarray(mean.to_numpy(dtype="float64"))
+
+
+def expected_next_order(
+    cum: FloatArray, cut: pd.Timestamp, index: pd.Index, threshold: float = 0.5
+) -> pd.Series:
+    """First day on which the expected purchases since ``cut`` (weekly columns of ``cum``)
+    reach ``threshold``, linear between weeks; NaT when that does not happen within them."""
+    reached = cum >= threshold
+    hit = reached.any(axis=1)
+    k = np.argmax(reached, axis=1)
+    rows = np.arange(len(cum))
+    before = np.where(k > 0, cum[rows, np.maximum(k - 1, 0)], 0.0)
+    after = cum[rows, k] if cum.shape[1] else np.zeros(len(cum))
+    frac = (threshold - before) / np.maximum(after - before, 1e-12)
+    days = np.where(hit, np.round((k + frac) * 7.0), np.nan)
+    return pd.Series(cut + pd.to_timedelta(days, unit="D"), index=index)
 
 
 def customer_lifetime_value(
@@ -40,13 +100,8 @@ def customer_lifetime_value(
     """
     x, t_x, tt = _validate_rft(frequency, recency, T)
     spend = spend_model.conditional_expected_spend(x, monetary_value)
-    total = np.zeros_like(x)
-    prev = np.zeros_like(x)
-    for k in range(1, int(horizon) + 1):
-        cum = purchase_model.conditional_expected_purchases(k * step, x, t_x, tt)
-        total += (cum - prev) / (1.0 + discount_rate) ** k
-        prev = cum
-    return np.asarray(margin * spend * total, dtype="float64")
+    cum = cumulative_purchases(purchase_model, x, t_x, tt, int(horizon), step)
+    return np.asarray(margin * spend * discounted_purchases(cum, discount_rate), dtype="float64")
 
 
 def customer_value_table(
@@ -72,29 +127,13 @@ def customer_value_table(
     Gamma-Gamma needs at least 3 repeat buyers; with fewer the spend falls back to each user's
     mean purchase amount.
     """
-    needed = ["user_id", "timestamp"]
-    missing = [c for c in needed if c not in events.columns]
-    if missing:
-        raise DataError(f"customer_value_table: events lack column(s) {', '.join(missing)}")
-    ev = events
-    if "event_type" in ev.columns:
-        ev = ev[ev["event_type"] == "purchase"]
-    if ev.empty:
-        raise DataError("customer_value_table: no purchase events")
-    qty = pd.to_numeric(ev["quantity"], errors="coerce").fillna(1.0) if "quantity" in ev else 1.0
-    price = pd.to_numeric(ev["price"], errors="coerce").fillna(0.0) if "price" in ev else 0.0
-    disc = pd.to_numeric(ev["discount"], errors="coerce").fillna(0.0) if "discount" in ev else 0.0
-    tx = pd.DataFrame(
-        {
-            "user_id": ev["user_id"].astype(str),
-            "timestamp": pd.to_datetime(ev["timestamp"]),
-            "amount": price * qty - disc,
-        }
-    )
+    tx = purchase_transactions(events, "customer_value_table")
     cut = pd.Timestamp(as_of).floor("D") if as_of is not None else tx["timestamp"].max().floor("D")
     s = rfm_summary(tx, "user_id", "timestamp", "amount", calibration_end=cut, time_unit="W")
     x, rec, tt = s["frequency"], s["recency"], s["T"]
     bg = BetaGeoModel(penalizer=1e-4).fit(x, rec, tt)
+    cum = cumulative_purchases(bg, x, rec, tt, max(clv_weeks, NEXT_ORDER_WEEKS))
+    weekly = (1.0 + annual_discount_rate) ** (1.0 / 52.0) - 1.0
     out = pd.DataFrame(index=s.index)
     out["frequency"] = x
     out["recency_weeks"] = rec
@@ -102,50 +141,8 @@ def customer_value_table(
     out["monetary_value"] = s["monetary_value"]
     out["p_alive"] = bg.probability_alive(x, rec, tt)
     out["expected_purchases"] = bg.conditional_expected_purchases(horizon_days / 7.0, x, rec, tt)
-    rep = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
-    weekly = (1.0 + annual_discount_rate) ** (1.0 / 52.0) - 1.0
-    try:
-        gg = GammaGammaModel().fit(rep["frequency"], rep["monetary_value"])
-        out["expected_spend"] = gg.conditional_expected_spend(x, s["monetary_value"])
-        out["clv"] = customer_lifetime_value(
-            bg, gg, x, rec, tt, s["monetary_value"], horizon=clv_weeks, discount_rate=weekly
-        )
-    except DataError:
-        mean_amount = (
-            tx[tx["timestamp"] <= cut + pd.Timedelta(days=1)].groupby("user_id")["amount"].mean()
-        )
-        out["expected_spend"] = mean_amount.reindex(out.index).fillna(0.0)
-        cum = np.zeros(len(out))
-        prev = np.zeros(len(out))
-        for k in range(1, clv_weeks + 1):
-            now = bg.conditional_expected_purchases(k, x, rec, tt)
-            cum += (now - prev) / (1.0 + weekly) ** k
-            prev = now
-        out["clv"] = out["expected_spend"].to_numpy() * cum
-    out["expected_next_order"] = _expected_next_order(bg, x, rec, tt, cut)
+    out["expected_spend"] = expected_spend(tx, s, cut)
+    out["clv"] = out["expected_spend"].to_numpy() * discounted_purchases(cum[:, :clv_weeks], weekly)
+    out["expected_next_order"] = expected_next_order(cum[:, :NEXT_ORDER_WEEKS], cut, s.index)
     out.index.name = "user_id"
     return out
-
-
-def _expected_next_order(
-    model: BetaGeoModel | ParetoNBDModel,
-    x: ArrayLike,
-    rec: ArrayLike,
-    tt: ArrayLike,
-    cut: pd.Timestamp,
-    threshold: float = 0.5,
-    max_weeks: int = 52,
-) -> pd.Series:
-    """Day when E[Y(t) | x, t_x, T] first reaches ``threshold`` (linear between weeks)."""
-    xs, rs, ts = _validate_rft(x, rec, tt)
-    prev = np.zeros(len(xs))
-    weeks = np.full(len(xs), np.nan)
-    for k in range(1, max_weeks + 1):
-        now = model.conditional_expected_purchases(float(k), xs, rs, ts)
-        hit = np.isnan(weeks) & (now >= threshold)
-        frac = (threshold - prev[hit]) / np.maximum(now[hit] - prev[hit], 1e-12)
-        weeks[hit] = k - 1 + frac
-        prev = now
-    days = np.round(weeks * 7.0)
-    index = x.index if isinstance(x, pd.Series) else None
-    return pd.Series(cut + pd.to_timedelta(days, unit="D"), index=index)

@@ -128,3 +128,30 @@ def rfm_summary(
         out["duration_holdout"] = (obs_day - cal_day).days / days
     out.index.name = customer
     return out
+
+
+def purchase_transactions(events: pd.DataFrame, what: str = "customer value") -> pd.DataFrame:
+    """Canonical events as the purchases the models are fitted on: ``user_id``, ``timestamp``
+    and ``amount`` = ``price * quantity - discount`` (a missing price or discount counts as 0,
+    a missing quantity as 1). Only ``purchase`` events count when there is an ``event_type``.
+    ``what`` names the caller in the :class:`~shopguide.errors.DataError` for unusable input.
+    """
+    missing = [c for c in ("user_id", "timestamp") if c not in events.columns]
+    if missing:
+        raise DataError(f"{what}: events lack column(s) {', '.join(missing)}")
+    ev = events[events["event_type"] == "purchase"] if "event_type" in events else events
+    if ev.empty:
+        raise DataError(f"{what}: no purchase events")
+
+    def col(name: str, default: float) -> pd.Series | float:
+        if name not in ev:
+            return default
+        return pd.to_numeric(ev[name], errors="coerce").fillna(default)
+
+    return pd.DataFrame(
+        {
+            "user_id": ev["user_id"].astype(str),
+            "timestamp": pd.to_datetime(ev["timestamp"]),
+            "amount": col("price", 0.0) * col("quantity", 1.0) - col("discount", 0.0),
+        }
+    )

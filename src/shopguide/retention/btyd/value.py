@@ -26,10 +26,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from shopguide.errors import DataError
 from shopguide.retention.btyd.bgnbd import BetaGeoModel
 from shopguide.retention.btyd.degeneracy import FitCheck, choose_purchase_model
-from shopguide.retention.btyd.gamma_gamma import GammaGammaModel
+from shopguide.retention.btyd.lifetime_value import (
+    cumulative_purchases,
+    discounted_purchases,
+    expected_next_order,
+    expected_spend,
+)
+from shopguide.retention.btyd.summary import purchase_transactions
 
 FloatArray = NDArray[np.float64]
 
@@ -38,41 +43,6 @@ ONE_PURCHASE_NOTE: Final = (
     "construction; expected purchases and lifetime value use the churn risk instead."
 )
 _DERIVED: Final = " Expected purchases and lifetime value use the churn risk instead."
-
-
-def _transactions(events: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in ("user_id", "timestamp") if c not in events.columns]
-    if missing:
-        raise DataError(f"customer value: events lack column(s) {', '.join(missing)}")
-    ev = events[events["event_type"] == "purchase"] if "event_type" in events else events
-    if ev.empty:
-        raise DataError("customer value: no purchase events")
-
-    def col(name: str, default: float) -> pd.Series | float:
-        if name not in ev:
-            return default
-        return pd.to_numeric(ev[name], errors="coerce").fillna(default)
-
-    return pd.DataFrame(
-        {
-            "user_id": ev["user_id"].astype(str),
-            "timestamp": pd.to_datetime(ev["timestamp"]),
-            "amount": col("price", 0.0) * col("quantity", 1.0) - col("discount", 0.0),
-        }
-    )
-
-
-def _spend(tx: pd.DataFrame, s: pd.DataFrame, cut: pd.Timestamp) -> FloatArray:
-    """Expected spend per future purchase day: Gamma-Gamma, or each buyer's mean amount when
-    there are fewer than 3 repeat buyers to fit it on."""
-    rep = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
-    try:
-        gg = GammaGammaModel().fit(rep["frequency"], rep["monetary_value"])
-        return gg.conditional_expected_spend(s["frequency"], s["monetary_value"])
-    except DataError:
-        upto = tx[tx["timestamp"] < cut + pd.Timedelta(days=1)]
-        mean = upto.groupby("user_id")["amount"].mean().reindex(s.index).fillna(0.0)
-        return np.asarray(mean.to_numpy(dtype="float64"))
 
 
 def customer_value(
@@ -97,15 +67,15 @@ def customer_value(
     ``value_note`` (why P(alive) is empty; None when it is the model's), plus the
     :class:`~shopguide.retention.btyd.degeneracy.FitCheck` of the model used.
     """
-    tx = _transactions(events)
+    tx = purchase_transactions(events)
     cut = pd.Timestamp(as_of).floor("D") if as_of is not None else tx["timestamp"].max().floor("D")
     model, check, s = choose_purchase_model(tx, cut)
     x, rec, tt = s["frequency"], s["recency"], s["T"]
     alive = model.probability_alive(x, rec, tt)
-    weeks = np.arange(1, clv_weeks + 1, dtype="float64")
     # expected purchases by week k if the buyer is still active
-    cum = np.column_stack([model.conditional_expected_purchases(k, x, rec, tt) for k in weeks])
-    cum_active = cum / np.maximum(alive, 1e-12)[:, None]
+    cum_active = (
+        cumulative_purchases(model, x, rec, tt, clv_weeks) / np.maximum(alive, 1e-12)[:, None]
+    )
 
     informative = np.full(len(s), not check.degenerate)
     note = check.note()
@@ -126,9 +96,8 @@ def customer_value(
 
     cum_shown = cum_active * active[:, None]
     weekly_rate = (1.0 + annual_discount_rate) ** (1.0 / 52.0) - 1.0
-    increments = np.diff(np.column_stack([np.zeros(len(s)), cum_shown]), axis=1)
-    discounted = increments @ (1.0 / (1.0 + weekly_rate) ** weeks)
-    spend = _spend(tx, s, cut)
+    discounted = discounted_purchases(cum_shown, weekly_rate)
+    spend = expected_spend(tx, s, cut)
 
     out = pd.DataFrame(index=s.index)
     out["frequency"] = x
@@ -141,21 +110,7 @@ def customer_value(
     )
     out["expected_spend"] = spend
     out["clv"] = spend * discounted
-    out["expected_next_order"] = _next_order(cum_shown, cut, s.index)
+    out["expected_next_order"] = expected_next_order(cum_shown, cut, s.index)
     out["value_note"] = notes
     out.index.name = "user_id"
     return out, check
-
-
-def _next_order(cum: FloatArray, cut: pd.Timestamp, index: pd.Index) -> pd.Series:
-    """First day on which the expected purchases since ``cut`` reach 0.5 (linear between
-    weeks); NaT when that does not happen within the weeks of ``cum``."""
-    reached = cum >= 0.5
-    hit = reached.any(axis=1)
-    k = np.argmax(reached, axis=1)
-    rows = np.arange(len(cum))
-    before = np.where(k > 0, cum[rows, np.maximum(k - 1, 0)], 0.0)
-    after = cum[rows, k]
-    frac = (0.5 - before) / np.maximum(after - before, 1e-12)
-    days = np.where(hit, np.round((k + frac) * 7.0), np.nan)
-    return pd.Series(cut + pd.to_timedelta(days, unit="D"), index=index)
