@@ -16,11 +16,14 @@ from typer.testing import CliRunner
 
 from shopguide.cli.app import app
 from shopguide.data.datasets.synthetic import generate
+from shopguide.data.idmap import IdMap
 from shopguide.data.ingest import ingest_frame
+from shopguide.data.matrix import build_interactions
 from shopguide.recommend.saved import RecommenderStore
 from shopguide.store import open_store
 from shopguide.targeting.campaign import Campaign
 from shopguide.workflows import demo
+from shopguide.workflows.interaction_events import interaction_events
 from shopguide.workflows.serving.answers import recommend_for_user
 from shopguide.workflows.serving.snapshot import build_snapshot
 
@@ -148,12 +151,28 @@ def test_report_on_own_data_has_recommendation_churn_and_campaign_sections(shop:
             "SELECT user_id FROM profiles WHERE as_of = (SELECT max(as_of) FROM profiles) "
             "ORDER BY total_spend DESC, user_id LIMIT 3"
         )["user_id"].tolist()
+        # what the published model itself ranks first among the items each user has not
+        # touched and that are in stock, from the user's own events (not the serving path)
+        loaded = RecommenderStore.for_store(shop).load("item-knn")
+        weights = loaded.meta["weights"]
+        out_of_stock = store.query_df("SELECT item_id FROM items WHERE NOT in_stock")["item_id"]
+        blocked = loaded.items.to_internal(out_of_stock.tolist(), unknown="drop")
         snapshot = build_snapshot(store, RecommenderStore.for_store(shop), "item-knn")
         for user in top:
-            items, _ = recommend_for_user(snapshot, user, 5, explanations=True)
+            mine = build_interactions(
+                interaction_events(store, [user]), weights,
+                user_map=IdMap([user], kind="user"), item_map=loaded.items,
+            )  # fmt: skip
+            ids, _ = loaded.model.recommend(
+                loaded.users.to_internal([user]), mine.matrix, n=5,
+                items_blocked=blocked if len(blocked) else None, full_matrix=False,
+            )  # fmt: skip
+            expected = loaded.items.to_external(ids[0][ids[0] >= 0]).tolist()
             shown = page.frame(f"recs-{user}")
-            assert shown["item_id"].tolist() == [i.item_id for i in items]
+            assert shown["item_id"].tolist() == expected, user
+            items, _ = recommend_for_user(snapshot, user, 5, explanations=True)
             assert shown["reason"].tolist() == [i.reason or "" for i in items]
+            assert all(shown["reason"])  # every item says why
         # churn: the riskiest stored predictions, in order
         predictions = store.query_df(
             "SELECT user_id, churn_probability FROM user_predictions "
