@@ -20,6 +20,7 @@ from shopguide.profiles import (
     drop_profile_versions,
     list_profile_versions,
     load_profiles,
+    refresh_population,
     update_profiles,
 )
 from shopguide.store import open_store
@@ -182,14 +183,23 @@ def test_live_updates_keep_one_rolling_version_next_to_the_snapshots(hand_store:
 
     arrive(("carol", "i1", "purchase", "2024-04-05 08:00", 2, 12.0, 0.0, "C9"), 3)
     second = update_profiles(hand_store, live=True)
-    assert second.live and second.replaced == (first.as_of,)
-    assert second.recomputed_users == 1  # only carol's aggregates; the rest came from the base
-    # the earlier live version is gone from every table and from the build log
-    assert all(v == [snapshot, second.as_of] for v in _versions(hand_store).values())
-    # the snapshot is untouched and the live version equals a rebuild from scratch
-    assert_frames_equal(load_profiles(hand_store, snapshot), snapshot_rows)
-    live_rows = load_profiles(hand_store, second.as_of)
+    # updated in place: the version keeps its key, its events now run to carol's purchase,
+    # and its population statistics are still those measured when it was made
+    assert second.live and second.replaced == () and second.as_of == datetime(2024, 4, 5, 8)
+    assert second.recomputed_users == 1  # only carol's rows
+    assert second.population_as_of == first.as_of and second.population_stale  # a day later
+    assert all(v == [snapshot, first.as_of] for v in _versions(hand_store).values())
+    live_rows = load_profiles(hand_store, second.as_of)  # found by its events_through
     assert live_rows.set_index("user_id").loc["carol", "orders"] == 2
+    # the snapshot is untouched
+    assert_frames_equal(load_profiles(hand_store, snapshot), snapshot_rows)
+
+    # a refresh measures the population again and moves the key: now equal to a rebuild
+    refreshed = refresh_population(hand_store)
+    assert refreshed is not None and refreshed.previous_as_of == first.as_of
+    assert refreshed.as_of == refreshed.population_as_of == second.as_of
+    assert all(v == [snapshot, second.as_of] for v in _versions(hand_store).values())
+    live_rows = load_profiles(hand_store, second.as_of)
     rebuilt = build_profiles(hand_store, second.as_of)  # now a snapshot at the same as_of
     assert_frames_equal(load_profiles(hand_store, second.as_of), live_rows)
 

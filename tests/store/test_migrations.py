@@ -24,7 +24,8 @@ CREATED_ELSEWHERE = {
     # whether the profile tables exist says whether profiles were ever built
     "profiles/tables.py": {
         "profile_agg_users", "profile_agg_categories", "profile_agg_brands",
-        "profile_category_prices", "profile_builds", "profiles",
+        "profile_category_prices", "profile_builds", "profiles", "profile_population",
+        "profile_population_shares", "profile_live",
     },
 }  # fmt: skip
 _CREATE = re.compile(

@@ -21,15 +21,25 @@ from shopguide.profiles.build import (
 )
 from shopguide.profiles.card import profile_card
 from shopguide.profiles.lifecycle import SEGMENT_GRID, SEGMENTS, segment_of
+from shopguide.profiles.live import refresh_population
 from shopguide.profiles.model import UserProfile
+from shopguide.profiles.population import (
+    POPULATION_MAX_AGE,
+    PopulationStatus,
+    RefreshResult,
+    population_status,
+)
 from shopguide.profiles.tables import PROFILE_DDL, ensure_profile_tables
 
 __all__ = [
+    "POPULATION_MAX_AGE",
     "PROFILE_DDL",
     "SEGMENTS",
     "SEGMENT_GRID",
     "BuildResult",
+    "PopulationStatus",
     "ProfilesNotBuiltError",
+    "RefreshResult",
     "UserProfile",
     "build_profiles",
     "default_as_of",
@@ -38,9 +48,11 @@ __all__ = [
     "get_profile",
     "list_profile_versions",
     "load_profiles",
+    "population_status",
     "profile_card",
     "profile_record",
     "profile_versions",
+    "refresh_population",
     "segment_of",
     "update_profiles",
 ]

@@ -86,16 +86,20 @@ WHERE e.{LINE_TYPES_FILTER} AND e."timestamp" <= $as_of {scope}
 """
 
 
-def user_aggregates_sql(scoped: bool) -> str:
+def user_aggregates_sql(
+    scoped: bool, version: str = "$as_of", into: str = "profile_agg_users"
+) -> str:
     """INSERT the basic and behaviour aggregates of the users in scope (``profile_agg_users``).
 
     One grouped pass over the events gives first/last activity and view/cart counts; the rest
     comes from ``_profile_lines`` (see :func:`lines_sql`). Orders are counted by grouping the
-    purchase lines by (order id, or day when the order id is missing).
+    purchase lines by (order id, or day when the order id is missing). The rows are stored
+    under the version ``version`` (SQL: by default the ``$as_of`` parameter itself; the live
+    version keeps its own key while its events run to a later ``$as_of``), into table ``into``.
     """
     scope = scope_filter(scoped)
     return f"""
-INSERT INTO profile_agg_users
+INSERT INTO {into}
 WITH
 activity AS (  -- one pass over all events as of $as_of: first/last activity, views, carts
     SELECT user_id,
@@ -159,7 +163,7 @@ population AS (  -- users known as of $as_of: they had an event or had signed up
     UNION
     SELECT user_id FROM latest_users WHERE signup_at <= $as_of
 )
-SELECT CAST($as_of AS TIMESTAMP) AS as_of,
+SELECT CAST({version} AS TIMESTAMP) AS as_of,
        p.user_id,
        u.gender, u.age_band, u.location, u.signup_at,
        a.first_event_at, a.last_event_at,
@@ -180,19 +184,28 @@ LEFT JOIN preferred_hour h USING (user_id)
 """
 
 
-CATEGORY_AGGREGATES_SQL: Final = """
-INSERT INTO profile_agg_categories
-SELECT CAST($as_of AS TIMESTAMP), user_id, category, sum(quantity * price - discount),
+def category_aggregates_sql(version: str = "$as_of", into: str = "profile_agg_categories") -> str:
+    """INSERT each in-scope user's spend and units per category (from ``_profile_lines``)."""
+    return f"""
+INSERT INTO {into}
+SELECT CAST({version} AS TIMESTAMP), user_id, category, sum(quantity * price - discount),
        sum(quantity)
 FROM _profile_lines
 WHERE is_purchase
 GROUP BY ALL
 """
 
-BRAND_AGGREGATES_SQL: Final = """
-INSERT INTO profile_agg_brands
-SELECT CAST($as_of AS TIMESTAMP), user_id, brand, sum(quantity * price - discount)
+
+def brand_aggregates_sql(version: str = "$as_of", into: str = "profile_agg_brands") -> str:
+    """INSERT each in-scope user's spend per brand (from ``_profile_lines``)."""
+    return f"""
+INSERT INTO {into}
+SELECT CAST({version} AS TIMESTAMP), user_id, brand, sum(quantity * price - discount)
 FROM _profile_lines
 WHERE is_purchase AND brand IS NOT NULL
 GROUP BY ALL
 """
+
+
+CATEGORY_AGGREGATES_SQL: Final = category_aggregates_sql()
+BRAND_AGGREGATES_SQL: Final = brand_aggregates_sql()

@@ -21,10 +21,15 @@ Snapshots and the live version
     Every build and every update that moves to a later ``as_of`` adds a version holding every
     user, so a stream of small updates would pile up one full copy of the profiles per batch.
     ``update_profiles(..., live=True)`` (what the service's event ingestion uses) instead keeps
-    one rolling *live* version: the result is recorded with mode ``"live"`` and every other live
-    version is deleted in the same transaction. Versions made by :func:`build_profiles` or by an
-    update without ``live`` are snapshots; a live update never deletes them (when it lands on a
-    snapshot's ``as_of`` it updates that snapshot in place and it stays a snapshot).
+    one rolling *live* version. The first live update makes it (recorded with mode ``"live"``;
+    every other live version is deleted in the same transaction); later ones update it in
+    place for the changed users only, against the version's stored population statistics,
+    while its key stays and ``profile_live.events_through`` moves (see
+    :mod:`shopguide.profiles.live` and :mod:`shopguide.profiles.population`, which also
+    explain ``population_as_of`` and the refresh). Versions made by :func:`build_profiles` or
+    by an update without ``live`` are snapshots, measured against their own population; a live
+    update never deletes them (when it lands on a snapshot's ``as_of`` it updates that
+    snapshot in place and it stays a snapshot).
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ import contextlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Final
+from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -48,7 +53,18 @@ from shopguide.profiles.aggregates import (
     user_aggregates_sql,
 )
 from shopguide.profiles.derive import PROFILES_SQL, category_prices_sql
+from shopguide.profiles.live import (
+    LIVE_MODE,
+    max_load_id,
+    record_live,
+    update_live_in_place,
+)
 from shopguide.profiles.model import UserProfile
+from shopguide.profiles.population import (
+    POPULATION_MAX_AGE,
+    measure_population,
+    population_status,
+)
 from shopguide.profiles.tables import (
     USER_AGGREGATE_TABLES,
     VERSIONED_TABLES,
@@ -76,6 +92,12 @@ class BuildResult:
     live: bool = False
     #: ``as_of`` of the earlier live versions this update replaced (deleted)
     replaced: tuple[datetime, ...] = ()
+    #: the event time the population statistics behind the population-relative fields were
+    #: measured at (``as_of`` but for a live update in place)
+    population_as_of: datetime | None = None
+    #: a live update found the statistics older than its ``population_max_age`` (or from an
+    #: earlier day): time for :func:`~shopguide.profiles.refresh_population`
+    population_stale: bool = False
 
 
 def _to_timestamp(value: datetime | str | pd.Timestamp) -> datetime:
@@ -91,14 +113,6 @@ def default_as_of(store: Store) -> datetime:
             hint="load events first (shopguide ingest events FILE)",
         )
     return latest.to_pydatetime()
-
-
-def _max_load_id(store: Store) -> int | None:
-    value = store.scalar(
-        "SELECT max(m) FROM (SELECT max(load_id) AS m FROM events "
-        "UNION ALL SELECT max(load_id) FROM users UNION ALL SELECT max(load_id) FROM items)"
-    )
-    return None if value is None else int(value)
 
 
 def _step(store: Store, steps: dict[str, float], name: str, sql: str, params: Any = None) -> None:
@@ -125,6 +139,9 @@ def _derive(store: Store, as_of: datetime, steps: dict[str, float], *, scoped: b
     store.execute("DELETE FROM profiles WHERE as_of = $as_of", params)
     _step(store, steps, "category median prices", category_prices_sql(scoped), params)
     store.execute("DROP TABLE IF EXISTS _profile_lines")
+    started = time.perf_counter()
+    measure_population(store, as_of, as_of)
+    steps["population statistics"] = time.perf_counter() - started
     _step(store, steps, "population step (profiles table)", PROFILES_SQL, params)
     return int(store.scalar("SELECT count(*) FROM profiles WHERE as_of = $as_of", params))
 
@@ -152,13 +169,10 @@ def _record(
             "mode": mode,
             "users": users,
             "recomputed": recomputed,
-            "max_load_id": _max_load_id(store),
+            "max_load_id": max_load_id(store),
             "seconds": seconds,
         },
     )
-
-
-LIVE_MODE: Final = "live"
 
 
 def _version_roles(store: Store) -> dict[datetime, str]:
@@ -186,12 +200,15 @@ def _finish_version(
     """
     if not live:
         _record(store, stamp, mode, users, recomputed, seconds)
+        store.execute("DELETE FROM profile_live WHERE as_of = $as_of", {"as_of": stamp})
         return False, ()
     roles = _version_roles(store)
     is_live = roles.get(stamp, LIVE_MODE) == LIVE_MODE
     _record(store, stamp, LIVE_MODE if is_live else mode, users, recomputed, seconds)
     stale = tuple(sorted(v for v, role in roles.items() if role == LIVE_MODE and v != stamp))
     _delete_versions(store, stale)
+    if is_live:
+        record_live(store, stamp, stamp)
     return is_live, stale
 
 
@@ -232,20 +249,28 @@ def _full_build(store: Store, stamp: datetime, *, live: bool) -> BuildResult:
         commit_started = time.perf_counter()
     steps["commit"] = time.perf_counter() - commit_started
     seconds = time.perf_counter() - started
-    return BuildResult(stamp, "full", users, users, seconds, steps, is_live, replaced)
+    return BuildResult(stamp, "full", users, users, seconds, steps, is_live, replaced, stamp)
 
 
-def _base_version(store: Store, as_of: datetime) -> tuple[datetime, int | None] | None:
-    """The latest build at or before ``as_of``: its ``as_of`` and the max load id it had seen."""
+def _base_version(store: Store, as_of: datetime) -> tuple[datetime, datetime, int | None] | None:
+    """The latest build whose events run to ``as_of`` at most: its key, how far its events
+    run (later than its key for a live version updated in place) and the max load id it had
+    seen."""
     row = store.query_df(
-        "SELECT as_of, max_load_id FROM profile_builds WHERE as_of <= $as_of "
-        "ORDER BY as_of DESC, built_at DESC LIMIT 1",
+        "SELECT b.as_of, coalesce(l.events_through, b.as_of) AS through, b.max_load_id "
+        "FROM profile_builds b LEFT JOIN profile_live l USING (as_of) "
+        "WHERE b.as_of <= $as_of AND coalesce(l.events_through, b.as_of) <= $as_of "
+        "ORDER BY b.as_of DESC, b.built_at DESC LIMIT 1",
         {"as_of": as_of},
     )
     if row.empty:
         return None
     max_load = row["max_load_id"].iloc[0]
-    return _to_timestamp(row["as_of"].iloc[0]), None if pd.isna(max_load) else int(max_load)
+    return (
+        _to_timestamp(row["as_of"].iloc[0]),
+        _to_timestamp(row["through"].iloc[0]),
+        None if pd.isna(max_load) else int(max_load),
+    )
 
 
 def update_profiles(
@@ -255,6 +280,7 @@ def update_profiles(
     since_load_id: int | None = None,
     as_of: datetime | str | None = None,
     live: bool = False,
+    population_max_age: timedelta = POPULATION_MAX_AGE,
 ) -> BuildResult:
     """Bring the profile version ``as_of`` up to date, recomputing only the affected users.
 
@@ -271,17 +297,33 @@ def update_profiles(
         The version to produce; default the latest event time. The base is the latest existing
         version at or before it; without one, this is a full build.
     live:
-        Keep the result as the store's one rolling live version, deleting the previous live
-        versions (snapshots are kept; see the module docs). For frequent small updates.
+        Keep the result as the store's one rolling live version (snapshots are kept; see the
+        module docs). For frequent small updates: once the live version exists, an update
+        touches the changed users' rows only.
+    population_max_age:
+        A live update in place reports the population statistics stale
+        (``population_stale``) when they are older than this in event time.
 
-    The result equals ``build_profiles(store, as_of)`` (tested property).
+    The result equals ``build_profiles(store, as_of)`` (tested property); for a live update
+    in place, after :func:`~shopguide.profiles.refresh_population`.
     """
     ensure_profile_tables(store)
     stamp = default_as_of(store) if as_of is None else _to_timestamp(as_of)
+    explicit = sorted({str(u) for u in (user_ids or [])})
+    if live:
+        fast_steps: dict[str, float] = {}
+        done = update_live_in_place(
+            store, stamp, explicit, since_load_id, fast_steps, population_max_age
+        )
+        if done is not None:
+            return BuildResult(
+                stamp, "incremental", done.users, done.recomputed, done.seconds, fast_steps,
+                True, (), done.population.population_as_of, done.population_stale,
+            )  # fmt: skip
     base = _base_version(store, stamp)
     if base is None:
         return _full_build(store, stamp, live=live)
-    base_as_of, base_load = base
+    base_as_of, base_through, base_load = base
     since = since_load_id if since_load_id is not None else base_load
     if since is not None and store.scalar(
         "SELECT count(*) FROM items WHERE load_id > $since", {"since": since}
@@ -290,10 +332,9 @@ def update_profiles(
 
     started = time.perf_counter()
     steps: dict[str, float] = {}
-    params: dict[str, Any] = {"as_of": stamp, "base": base_as_of, "since": since}
+    params: dict[str, Any] = {"as_of": stamp, "base": base_through, "since": since}
     with _unordered_inserts(store), store.transaction():
         store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
-        explicit = sorted({str(u) for u in (user_ids or [])})
         if explicit:
             store.append(SCOPE_TABLE, pd.DataFrame({"user_id": explicit}))
         store.execute(
@@ -344,7 +385,9 @@ def update_profiles(
         commit_started = time.perf_counter()
     steps["commit"] = time.perf_counter() - commit_started
     seconds = time.perf_counter() - started
-    return BuildResult(stamp, "incremental", users, recomputed, seconds, steps, is_live, replaced)
+    return BuildResult(
+        stamp, "incremental", users, recomputed, seconds, steps, is_live, replaced, stamp
+    )
 
 
 def profile_versions(store: Store) -> pd.DataFrame:
@@ -426,14 +469,19 @@ def _resolve_version(store: Store, as_of: datetime | str | None) -> datetime:
             )
         return _to_timestamp(latest)
     stamp = _to_timestamp(as_of)
-    if not store.scalar("SELECT count(*) FROM profiles WHERE as_of = $as_of", {"as_of": stamp}):
+    if store.scalar("SELECT count(*) FROM profiles WHERE as_of = $as_of", {"as_of": stamp}):
+        return stamp
+    live_key = store.scalar(  # the live version is also found by how far its events run
+        "SELECT as_of FROM profile_live WHERE events_through = $as_of", {"as_of": stamp}
+    )
+    if live_key is None:
         have = store.query_df("SELECT DISTINCT as_of FROM profiles ORDER BY as_of")["as_of"]
         raise ProfilesNotBuiltError(
             f"no profiles were built as of {stamp}; built versions: "
             + (", ".join(str(v) for v in have) or "none"),
             hint=f"build them: shopguide profiles build --as-of '{stamp}'",
         )
-    return stamp
+    return _to_timestamp(live_key)
 
 
 def load_profiles(store: Store, as_of: datetime | str | None = None) -> pd.DataFrame:
@@ -453,7 +501,12 @@ def get_profile(store: Store, user_id: str, as_of: datetime | str | None = None)
     )
     if frame.empty:
         raise UnknownIdError("user", [str(user_id)])
-    return UserProfile.from_row({str(k): v for k, v in frame.iloc[0].items()})
+    row: dict[str, Any] = {str(k): v for k, v in frame.iloc[0].items()}
+    status = population_status(store, stamp)
+    if status is not None:  # a live version's profiles include its events through this
+        row["as_of"] = status.events_through
+    row["population_as_of"] = None if status is None else status.population_as_of
+    return UserProfile.from_row(row)
 
 
 def profile_record(

@@ -36,6 +36,15 @@ Preference fields
       the discount share alone; NULL without purchases.
 
 Lifecycle fields: see :mod:`shopguide.profiles.lifecycle`.
+
+Two forms of the step
+    :data:`PROFILES_SQL` derives every user of a version, measuring the population on the spot
+    (a full build, a snapshot update, a population refresh). :data:`LIVE_PROFILES_SQL` derives
+    only the users in scope, from their aggregates and the version's stored population
+    statistics (:mod:`shopguide.profiles.population`): what a live batch runs, at a cost that
+    follows the batch. With statistics measured on the same aggregates both give the same
+    rows (tested); between refreshes a batch's users are placed against the population as the
+    statistics saw it (``population_as_of``).
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ from __future__ import annotations
 from typing import Final
 
 from shopguide.profiles.aggregates import LATEST_ITEMS_CTE
-from shopguide.profiles.lifecycle import rfm_scores_sql
+from shopguide.profiles.lifecycle import rfm_scores_from_cuts_sql, rfm_scores_sql
 
 #: Entries kept in ``top_categories`` and ``top_brands``.
 TOP_N: Final = 5
@@ -52,11 +61,12 @@ LOW_PRICE_INDEX: Final = 0.8
 HIGH_PRICE_INDEX: Final = 1.25
 
 
-def category_prices_sql(scoped: bool) -> str:
+def category_prices_sql(scoped: bool, version: str = "$as_of") -> str:
     """INSERT the median list unit price of each category's purchase lines as of ``$as_of``.
 
     It needs every user's lines: a full build reuses ``_profile_lines``; an incremental update
     (whose ``_profile_lines`` holds only the affected users) reads the purchase events again.
+    The rows are stored under ``version`` (SQL; default the ``$as_of`` parameter).
     """
     if scoped:
         source = f"""
@@ -69,7 +79,7 @@ WHERE e.event_type = 'purchase' AND e."timestamp" <= $as_of"""
         source = "SELECT category, list_price FROM _profile_lines WHERE is_purchase"
     return f"""
 INSERT INTO profile_category_prices
-SELECT CAST($as_of AS TIMESTAMP), category, median(list_price) AS median_unit_price,
+SELECT CAST({version} AS TIMESTAMP), category, median(list_price) AS median_unit_price,
        count(*) AS lines
 FROM ({source})
 WHERE list_price IS NOT NULL
@@ -77,7 +87,7 @@ GROUP BY ALL
 """
 
 
-def _top_entries_cte(name: str, table: str, key: str) -> str:
+def _top_entries_cte(name: str, table: str, key: str, *, live: bool = False) -> str:
     """CTEs ranking a user's categories or brands with share of wallet and affinity.
 
     Entries are ranked by spend rounded to the cent, ties by name: the rank key is the pair
@@ -90,13 +100,34 @@ def _top_entries_cte(name: str, table: str, key: str) -> str:
     keys are unique) rather than on the finished structs, which costs a third as much; the
     structs are assembled afterwards for at most :data:`TOP_N` entries per user, looking the
     name and the population share up by ``tie_break``.
+
+    ``live``: the population's spend comes from the stored statistics (names they have not
+    seen, bought by a user of the batch, get no population share and so no affinity) and
+    ``table`` holds the batch's users only.
     """
-    return f"""
+    if live:
+        stored = (
+            f"SELECT name AS {key}, spend FROM profile_population_shares "
+            f"WHERE as_of = $version AND kind = '{key}'"
+        )
+        population = f"""
+{name}_population AS (  -- the stored population spend on each {key}, plus the {key}s of the
+                         -- users in scope that it has not seen, and a tie-break rank
+    SELECT n.{key}, s.spend,
+           count(*) OVER () + 1 - row_number() OVER (ORDER BY n.{key}) AS tie_break
+    FROM (SELECT {key} FROM ({stored}) UNION SELECT {key} FROM {table}) n
+    LEFT JOIN ({stored}) s USING ({key})
+),"""
+        where = ""
+    else:
+        where = "\n    WHERE a.as_of = $as_of"
+        population = f"""
 {name}_population AS (  -- the population's spend on each {key}, and a tie-break rank
     SELECT {key}, spend,
            count(*) OVER () + 1 - row_number() OVER (ORDER BY {key}) AS tie_break
     FROM (SELECT {key}, sum(spend) AS spend FROM {table} WHERE as_of = $as_of GROUP BY {key})
-),
+),"""
+    return f"""{population}
 {name}_lookup AS (  -- names and population shares, position = tie_break
     SELECT list({key} ORDER BY tie_break) AS names,
            list(spend / nullif(t.gross_spend, 0) ORDER BY tie_break) AS shares
@@ -109,8 +140,7 @@ top_{name}_ranked AS (  -- each user's top {key}s: their tie_breaks and spends, 
            arg_max(a.spend, {{'cents': round(a.spend * 100), 'tie': pop.tie_break}},
                    {TOP_N}) AS spends
     FROM {table} a
-    JOIN {name}_population pop USING ({key})
-    WHERE a.as_of = $as_of
+    JOIN {name}_population pop USING ({key}){where}
     GROUP BY a.user_id
 ),
 top_{name} AS (  -- the entries with share of wallet and affinity index
@@ -128,11 +158,45 @@ top_{name} AS (  -- the entries with share of wallet and affinity index
 )"""
 
 
-PROFILES_SQL: Final = f"""
+#: The temporary tables a live update puts its batch's fresh aggregates in (same columns as
+#: the ``profile_agg_*`` tables); :data:`LIVE_PROFILES_SQL` reads them.
+LIVE_AGGREGATE_TABLES: Final = {
+    "profile_agg_users": "_live_agg_users",
+    "profile_agg_categories": "_live_agg_categories",
+    "profile_agg_brands": "_live_agg_brands",
+}
+
+
+def _profiles_sql(*, live: bool) -> str:
+    """The population step, for every user of version ``$as_of`` or (``live``) for the users
+    whose aggregates are in :data:`LIVE_AGGREGATE_TABLES`, keyed ``$version``, with their
+    events up to ``$as_of``."""
+    users, categories, brands = (
+        LIVE_AGGREGATE_TABLES.values() if live else LIVE_AGGREGATE_TABLES.keys()
+    )
+    if live:
+        base = f"SELECT * FROM {users}"
+        totals = "SELECT gross_spend FROM profile_population WHERE as_of = $version"
+        rfm = rfm_scores_from_cuts_sql(
+            "buyers", "(SELECT * FROM profile_population WHERE as_of = $version)"
+        )
+        buyer_day = ", CAST(last_order_at AS DATE) AS last_order_day"
+        version, prices_version, price_filter = "$version", "$version", ""
+    else:
+        base = f"SELECT * FROM {users} WHERE as_of = $as_of"
+        totals = "SELECT sum(gross_spend) AS gross_spend FROM base"
+        rfm = rfm_scores_sql("buyers")
+        buyer_day = ""
+        version, prices_version = "$as_of", "c.as_of"
+        price_filter = "\n    WHERE c.as_of = $as_of"
+    prices_join = (
+        f"JOIN profile_category_prices p ON p.as_of = {prices_version} AND p.category = c.category"
+    )
+    return f"""
 INSERT INTO profiles
 WITH
-base AS (SELECT * FROM profile_agg_users WHERE as_of = $as_of),
-population_totals AS (SELECT sum(gross_spend) AS gross_spend FROM base),
+base AS ({base}),
+population_totals AS ({totals}),
 -- behaviour group ------------------------------------------------------------------------
 behaviour AS (
     SELECT * EXCLUDE (orders),
@@ -158,14 +222,13 @@ behaviour AS (
     )
 ),
 -- preferences group ----------------------------------------------------------------------
-{_top_entries_cte("categories", "profile_agg_categories", "category")},
-{_top_entries_cte("brands", "profile_agg_brands", "brand")},
+{_top_entries_cte("categories", categories, "category", live=live)},
+{_top_entries_cte("brands", brands, "brand", live=live)},
 price_reference AS (  -- the user's purchases valued at their categories' median unit prices
     SELECT c.user_id,
            sum(c.spend) / nullif(sum(c.quantity * p.median_unit_price), 0) AS price_index
-    FROM profile_agg_categories c
-    JOIN profile_category_prices p ON p.as_of = c.as_of AND p.category = c.category
-    WHERE c.as_of = $as_of
+    FROM {categories} c
+    {prices_join}{price_filter}
     GROUP BY c.user_id
 ),
 price AS (
@@ -181,12 +244,12 @@ price AS (
 ),
 -- lifecycle group ------------------------------------------------------------------------
 buyers AS (
-    SELECT user_id, recency_days, orders, total_spend AS monetary
+    SELECT user_id, recency_days, orders, total_spend AS monetary{buyer_day}
     FROM base JOIN behaviour USING (user_id)
     WHERE orders > 0
 ),
-rfm AS ({rfm_scores_sql("buyers")})
-SELECT CAST($as_of AS TIMESTAMP) AS as_of,
+rfm AS ({rfm})
+SELECT CAST({version} AS TIMESTAMP) AS as_of,
        b.user_id,
        b.gender, b.age_band, b.location, b.signup_at,
        h.first_seen_at, h.tenure_days,
@@ -214,3 +277,10 @@ LEFT JOIN top_categories tc USING (user_id)
 LEFT JOIN top_brands tb USING (user_id)
 LEFT JOIN rfm r USING (user_id)
 """
+
+
+#: Every user of version ``$as_of`` (see the module docs).
+PROFILES_SQL: Final = _profiles_sql(live=False)
+#: A live batch's users, from their aggregates in :data:`LIVE_AGGREGATE_TABLES`, keyed
+#: ``$version`` (events up to ``$as_of``), against the version's stored population statistics.
+LIVE_PROFILES_SQL: Final = _profiles_sql(live=True)

@@ -18,6 +18,17 @@ Quintile scores (1-5), tie-safe and deterministic
     for ``n`` buyers, computed in integers as ``(5 * (rank_min + rank_max) + 2n - 1) // (2n)``.
     With distinct values this gives exact quintiles; equal values always get equal scores.
 
+Scoring against stored cut points (live updates)
+    The score only grows along the worst-to-best order, so it is a step function of the value:
+    the population statistics (:mod:`shopguide.profiles.population`) keep, for k = 2..5, the
+    *cut point* ``c_k``, the worst value among buyers scoring at least k (recency as the date
+    of the last order, so the cut points do not age with ``as_of``; monetary rounded to 6
+    decimals), and a live update scores a user as ``1 + #{k : value at least as good as c_k}``
+    (a missing ``c_k``, no buyer scoring k or more, never counts). For every value the measured
+    population holds this is exactly the score above (:func:`rfm_scores_sql`), ties included;
+    a value it did not hold (a batch's buyer between refreshes) gets the score of the cut
+    points it reaches, i.e. it is placed among the population as the statistics saw it.
+
 Segments
     ``fm_score = ceil((F + M) / 2)`` and the segment is looked up on the R x FM grid
     (rows R = 5..1, columns FM = 1..5)::
@@ -88,6 +99,56 @@ def quintile_score_sql(order_by: str) -> str:
     rank_max = f"count(*) OVER (ORDER BY {order_by})"  # default RANGE frame includes ties
     n = "count(*) OVER ()"
     return f"CAST((5 * ({rank_min} + {rank_max}) + 2 * {n} - 1) // (2 * {n}) AS INTEGER)"
+
+
+def rfm_cut_points_sql(buyers: str) -> str:
+    """A SELECT of one row, the cut points ``r_cuts`` (DATE[]), ``f_cuts`` and ``m_cuts``
+    (each the worst value scoring at least 2, 3, 4, 5) and ``buyers``, from a relation
+    ``buyers(recency_days, last_order_day, orders, monetary)`` (see the module docs)."""
+
+    def cuts(value: str, score: str, worst: str) -> str:
+        return "[" + ", ".join(f"{worst}({value}) FILTER (WHERE {score} >= {k})"
+                               for k in range(2, 6)) + "]"  # fmt: skip
+
+    return f"""
+    SELECT count(*) AS buyers,
+           {cuts("last_order_day", "r_score", "min")} AS r_cuts,
+           {cuts("orders", "f_score", "min")} AS f_cuts,
+           {cuts("monetary", "m_score", "min")} AS m_cuts
+    FROM (
+        SELECT last_order_day, orders, round(monetary, 6) AS monetary,
+               {quintile_score_sql("recency_days DESC")} AS r_score,
+               {quintile_score_sql("orders")} AS f_score,
+               {quintile_score_sql("round(monetary, 6)")} AS m_score
+        FROM {buyers}
+    )
+    """
+
+
+def rfm_scores_from_cuts_sql(buyers: str, cuts: str) -> str:
+    """Like :func:`rfm_scores_sql`, scoring ``buyers(user_id, last_order_day, orders,
+    monetary)`` against the cut points of the one-row relation ``cuts`` (see the module docs)."""
+
+    def score(value: str, column: str) -> str:
+        return f"CAST(1 + len(list_filter(c.{column}, lambda x: {value} >= x)) AS INTEGER)"
+
+    return f"""
+    WITH scored AS (
+        SELECT b.user_id,
+               {score("b.last_order_day", "r_cuts")} AS r_score,
+               {score("b.orders", "f_cuts")} AS f_score,
+               {score("round(b.monetary, 6)", "m_cuts")} AS m_score
+        FROM {buyers} b CROSS JOIN {cuts} c
+    ),
+    with_fm AS (
+        SELECT *, CAST((f_score + m_score + 1) // 2 AS INTEGER) AS fm_score FROM scored
+    )
+    SELECT user_id, r_score, f_score, m_score, fm_score,
+           CAST(r_score AS VARCHAR) || CAST(f_score AS VARCHAR) || CAST(m_score AS VARCHAR)
+               AS rfm_cell,
+           {segment_sql("r_score", "fm_score")} AS segment
+    FROM with_fm
+    """
 
 
 def segment_sql(r_col: str, fm_col: str) -> str:

@@ -88,6 +88,10 @@ class UserProfile(BaseModel):
 
     user_id: str
     as_of: datetime
+    #: when the population the population-relative fields (affinity, price index, RFM scores,
+    #: segment) compare the user with was measured: ``as_of`` after a build; earlier for a
+    #: live version between refreshes (None for a version without stored statistics)
+    population_as_of: datetime | None = None
     basic: BasicProfile
     behaviour: BehaviourProfile
     preferences: PreferenceProfile
@@ -108,6 +112,7 @@ class UserProfile(BaseModel):
         return cls(
             user_id=clean["user_id"],
             as_of=clean["as_of"],
+            population_as_of=clean.get("population_as_of"),
             basic=BasicProfile(**pick(BasicProfile)),
             behaviour=BehaviourProfile(**pick(BehaviourProfile)),
             preferences=PreferenceProfile(**pick(PreferenceProfile)),

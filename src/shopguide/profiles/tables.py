@@ -9,8 +9,16 @@ Two layers:
   user's own modes). They depend on nothing but the user's own events, so an incremental update
   recomputes them for the affected users only.
 * ``profiles`` is the wide, user-facing table. Its population-relative fields (affinity indexes,
-  category median prices, RFM quintiles, segments) change for everybody when anybody's events
-  change, so it is re-derived from the aggregates in one cheap set-based step.
+  category median prices, RFM quintiles, segments) are measured against the whole population:
+  a build or snapshot update re-derives every user in one set-based step, and records what it
+  measured as the version's *population statistics* (``profile_population``: totals and RFM
+  cut points; ``profile_population_shares``: spend per category and brand;
+  ``profile_category_prices``: median unit prices). A live update re-derives only its batch's
+  users against those statistics; a refresh measures them again (see
+  :mod:`shopguide.profiles.population`).
+
+``profile_live`` holds the rolling live version's state: its rows keep the ``as_of`` key they
+were created (or last refreshed) under, while ``events_through`` says how far its events go.
 
 The lead folds :data:`PROFILE_DDL` into a numbered store migration; until then
 :func:`ensure_profile_tables` runs it with ``CREATE TABLE IF NOT EXISTS``.
@@ -68,6 +76,29 @@ PROFILE_DDL: Final[tuple[str, ...]] = (
         category VARCHAR NOT NULL,
         median_unit_price DOUBLE,
         lines BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS profile_population (
+        as_of TIMESTAMP NOT NULL,
+        population_as_of TIMESTAMP NOT NULL,
+        computed_at TIMESTAMP NOT NULL,
+        users BIGINT NOT NULL,
+        buyers BIGINT NOT NULL,
+        gross_spend DOUBLE,
+        r_cuts DATE[] NOT NULL,
+        f_cuts BIGINT[] NOT NULL,
+        m_cuts DOUBLE[] NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS profile_population_shares (
+        as_of TIMESTAMP NOT NULL,
+        kind VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        spend DOUBLE NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS profile_live (
+        as_of TIMESTAMP NOT NULL,
+        events_through TIMESTAMP NOT NULL,
+        max_load_id INTEGER,
+        updated_at TIMESTAMP NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS profile_builds (
         as_of TIMESTAMP NOT NULL,
@@ -133,6 +164,9 @@ VERSIONED_TABLES: Final = (
     "profile_agg_categories",
     "profile_agg_brands",
     "profile_category_prices",
+    "profile_population",
+    "profile_population_shares",
+    "profile_live",
     "profiles",
 )
 

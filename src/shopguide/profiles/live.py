@@ -1,0 +1,333 @@
+"""The rolling live version, updated in place for a batch's users only.
+
+The live version's rows keep the ``as_of`` key they were created (or last refreshed) under;
+``profile_live`` records how far its events go (``events_through``) and the highest load id it
+has seen. A live update (:func:`update_live_in_place`) finds the users whose data changed since
+then, deletes their rows from the aggregate tables and ``profiles`` and writes them again:
+aggregates from their own events up to the new ``events_through``, the population-relative
+fields against the version's stored population statistics
+(:mod:`shopguide.profiles.population`). No other user's row is read or written, so the cost
+follows the batch, not the shop.
+
+:func:`refresh_population` measures the population again, re-derives every user and moves the
+version's key to its ``events_through``; afterwards the live version equals
+``build_profiles(store, events_through)``.
+
+Between refreshes a user outside every batch keeps the row of their last update, which is
+still exact except for what the refresh renews: the population-relative fields, and the day
+counts (recency, tenure, days since the last event) once the calendar day changes (a live
+update reports the statistics stale then, and the service refreshes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import pandas as pd
+
+from shopguide.profiles.aggregates import (
+    SCOPE_TABLE,
+    brand_aggregates_sql,
+    category_aggregates_sql,
+    lines_sql,
+    user_aggregates_sql,
+)
+from shopguide.profiles.derive import LIVE_AGGREGATE_TABLES, LIVE_PROFILES_SQL
+from shopguide.profiles.population import (
+    POPULATION_MAX_AGE,
+    PopulationStatus,
+    RefreshResult,
+    population_status,
+    rederive_version,
+)
+from shopguide.profiles.tables import USER_AGGREGATE_TABLES, VERSIONED_TABLES
+from shopguide.store.base import Store
+
+LIVE_MODE: Final = "live"
+
+#: Users in scope, and why: explicit ones, those of newer loads, those with events or a
+#: signup in the window the version moves over.
+_SCOPE_SQL: Final = f"""
+INSERT INTO {SCOPE_TABLE}
+SELECT user_id FROM events WHERE $since IS NULL OR load_id > $since
+UNION SELECT user_id FROM users WHERE $since IS NULL OR load_id > $since
+UNION SELECT user_id FROM events WHERE "timestamp" > $through AND "timestamp" <= $as_of
+UNION SELECT user_id FROM users WHERE signup_at > $through AND signup_at <= $as_of"""
+
+
+def max_load_id(store: Store) -> int | None:
+    """The highest load id among events, users and items (None in an empty store)."""
+    value = store.scalar(
+        "SELECT max(m) FROM (SELECT max(load_id) AS m FROM events "
+        "UNION ALL SELECT max(load_id) FROM users UNION ALL SELECT max(load_id) FROM items)"
+    )
+    return None if value is None else int(value)
+
+
+def _ts(value: Any) -> datetime:
+    return pd.Timestamp(value).to_pydatetime()
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """The live version: its key, how far its events go, the last load it has seen."""
+
+    as_of: datetime
+    events_through: datetime
+    max_load_id: int | None
+    users: int
+
+
+def live_state(store: Store) -> LiveState | None:
+    """The store's live version (None without one)."""
+    frame = store.query_df(
+        f"""SELECT l.as_of, l.events_through, l.max_load_id, b.users FROM profile_live l
+            JOIN (SELECT as_of, arg_max(mode, built_at) AS mode, arg_max(users, built_at) AS users
+                  FROM profile_builds GROUP BY as_of) b USING (as_of)
+            WHERE b.mode = '{LIVE_MODE}' ORDER BY l.updated_at DESC LIMIT 1"""
+    )
+    if frame.empty:
+        return None
+    row = frame.iloc[0]
+    load = row["max_load_id"]
+    return LiveState(
+        _ts(row["as_of"]),
+        _ts(row["events_through"]),
+        None if pd.isna(load) else int(load),
+        int(row["users"]),
+    )
+
+
+def record_live(store: Store, version: datetime, through: datetime) -> None:
+    """Make ``profile_live`` say version ``version`` is live with events through ``through``."""
+    store.execute("DELETE FROM profile_live WHERE as_of = $version", {"version": version})
+    store.execute(
+        "INSERT INTO profile_live VALUES ($version, $through, $load, now()::TIMESTAMP)",
+        {"version": version, "through": through, "load": max_load_id(store)},
+    )
+
+
+@contextlib.contextmanager
+def _timed(steps: dict[str, float], name: str) -> Iterator[None]:
+    """Add the wall time of the block to ``steps[name]``."""
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        steps[name] = steps.get(name, 0.0) + time.perf_counter() - began
+
+
+@dataclass(frozen=True)
+class LiveUpdate:
+    """What an in-place live update did."""
+
+    version: datetime  # the rows' key
+    events_through: datetime
+    users: int
+    recomputed: int
+    seconds: float
+    population: PopulationStatus
+    #: time for :func:`refresh_population`: the statistics are older than the update's
+    #: ``population_max_age`` (event time) or from an earlier day
+    population_stale: bool
+
+
+def update_live_in_place(
+    store: Store,
+    stamp: datetime,
+    user_ids: list[str],
+    since_load_id: int | None,
+    steps: dict[str, float],
+    population_max_age: timedelta = POPULATION_MAX_AGE,
+) -> LiveUpdate | None:
+    """Bring the live version to ``stamp`` for the changed users only (see the module docs).
+
+    Returns None, doing nothing, when it cannot: no live version, one whose events already
+    run past ``stamp``, one without population statistics (made before they existed), a
+    snapshot already at ``stamp`` (the caller updates that in place), or items changed
+    since (everybody is affected: the caller rebuilds).
+    """
+    state = live_state(store)
+    if state is None or stamp < state.events_through:
+        return None
+    if population_status(store, state.as_of) is None or store.scalar(
+        "SELECT count(*) FROM profile_builds WHERE as_of = $stamp AND as_of <> $version",
+        {"stamp": stamp, "version": state.as_of},
+    ):
+        return None
+    since = since_load_id if since_load_id is not None else state.max_load_id
+    if since is not None and store.scalar(
+        "SELECT count(*) FROM items WHERE load_id > $since", {"since": since}
+    ):
+        return None
+
+    started = time.perf_counter()
+    version = {"version": state.as_of}
+    both = {"version": state.as_of, "as_of": stamp}
+
+    with store.transaction():
+        store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
+        if user_ids:
+            store.append(SCOPE_TABLE, pd.DataFrame({"user_id": user_ids}))
+        with _timed(steps, "find the batch's users"):
+            store.execute(
+                _SCOPE_SQL, {"since": since, "through": state.events_through, "as_of": stamp}
+            )
+        store.execute(
+            f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} AS "
+            f"SELECT DISTINCT user_id FROM {SCOPE_TABLE}"
+        )
+        recomputed = int(store.scalar(f"SELECT count(*) FROM {SCOPE_TABLE}"))
+        users = state.users
+        if recomputed:
+            users += _rewrite_users(store, both, steps)
+        store.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
+        load = max_load_id(store)
+        store.execute(
+            "UPDATE profile_live SET events_through = $as_of, max_load_id = $load, "
+            "updated_at = now()::TIMESTAMP WHERE as_of = $version",
+            {**both, "load": load},
+        )
+        store.execute(
+            f"UPDATE profile_builds SET built_at = now()::TIMESTAMP, users = $users, "
+            f"recomputed_users = $recomputed, max_load_id = $load, seconds = $seconds "
+            f"WHERE as_of = $version AND mode = '{LIVE_MODE}'",
+            {**version, "users": users, "recomputed": recomputed, "load": load,
+             "seconds": time.perf_counter() - started},
+        )  # fmt: skip
+        status = population_status(store, state.as_of)
+        commit_started = time.perf_counter()
+    steps["commit"] = time.perf_counter() - commit_started
+    assert status is not None  # checked above, inside the same store
+    return LiveUpdate(
+        state.as_of,
+        stamp,
+        users,
+        recomputed,
+        time.perf_counter() - started,
+        status,
+        status.stale(population_max_age),
+    )
+
+
+def _rewrite_users(store: Store, params: dict[str, Any], steps: dict[str, float]) -> int:
+    """Replace the rows of the users in the scope table in the live version ``$version`` by
+    rows computed from their events up to ``$as_of``; returns how many profiles were added
+    (new users)."""
+
+    def step(name: str, sql: str, params: Any = None) -> None:
+        with _timed(steps, name):
+            store.execute(sql, params)
+
+    mine = f"as_of = $version AND user_id IN (SELECT user_id FROM {SCOPE_TABLE})"
+    version = {"version": params["version"]}
+    for table in USER_AGGREGATE_TABLES:
+        step("delete the batch's rows", f"DELETE FROM {table} WHERE {mine}", version)
+    with _timed(steps, "delete the batch's rows"):
+        before = len(
+            store.query_df(f"DELETE FROM profiles WHERE {mine} RETURNING user_id", version)
+        )
+    step("purchase and refund lines", lines_sql(True), {"as_of": params["as_of"]})
+    users_into, categories_into, brands_into = LIVE_AGGREGATE_TABLES.values()
+    for table, temp in LIVE_AGGREGATE_TABLES.items():
+        store.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS FROM {table} LIMIT 0")
+    step("user aggregates", user_aggregates_sql(True, "$version", users_into), params)
+    step("category and brand aggregates", category_aggregates_sql("$version", categories_into),
+         version)  # fmt: skip
+    step("category and brand aggregates", brand_aggregates_sql("$version", brands_into), version)
+    store.execute("DROP TABLE IF EXISTS _profile_lines")
+    for table, temp in LIVE_AGGREGATE_TABLES.items():
+        step("store the batch's aggregates", f"INSERT INTO {table} FROM {temp}")
+    step("profiles of the batch's users", LIVE_PROFILES_SQL, params)
+    added = int(store.scalar(f"SELECT count(*) FROM {users_into}")) - before
+    for temp in LIVE_AGGREGATE_TABLES.values():
+        store.execute(f"DROP TABLE IF EXISTS {temp}")
+    return added
+
+
+def refresh_population(
+    store: Store, *, lock: AbstractContextManager[Any] | None = None
+) -> RefreshResult | None:
+    """Measure the live version's population again and re-derive every user in it.
+
+    The work is done on a new version keyed by the live version's ``events_through``, next to
+    the live one, so live updates (on other connections) go on meanwhile; then, holding
+    ``lock`` (what serialises the live updates, if any), the new version becomes the live
+    one and takes in what the old one received since, and the old one is deleted. Afterwards
+    the live version is exactly ``build_profiles(store, events_through)`` (before the catch-up:
+    the catch-up's users are then placed against these fresh statistics).
+
+    Returns None when the store has no live version (snapshots are measured when built). When
+    a snapshot already sits at the live version's ``events_through`` (built after the last
+    live update, so at least as current) the live version is dropped instead.
+    """
+    started = time.perf_counter()
+    hold = lock if lock is not None else contextlib.nullcontext()
+    with store.transaction():
+        state = live_state(store)
+        if state is None:
+            return None
+        key, through = state.as_of, state.events_through
+        collides = key != through and bool(
+            store.scalar("SELECT count(*) FROM profile_builds WHERE as_of = $t", {"t": through})
+        )
+        if key != through and not collides:  # 1. the new version, next to the live one
+            for table in USER_AGGREGATE_TABLES:
+                store.execute(f"DELETE FROM {table} WHERE as_of = $t", {"t": through})
+                store.execute(
+                    f"INSERT INTO {table} SELECT * REPLACE (CAST($t AS TIMESTAMP) AS as_of) "
+                    f"FROM {table} WHERE as_of = $key",
+                    {"t": through, "key": key},
+                )
+            users = rederive_version(store, through, through)
+    with hold:  # 2. swap
+        with store.transaction():
+            current = live_state(store)
+            if current is None or current.as_of != key:  # changed meanwhile: leave it
+                _delete_version(store, through if not collides and key != through else None)
+                return None
+            if key == through:  # nothing to move: measure again in place
+                users = rederive_version(store, key, key)
+                store.execute(
+                    "UPDATE profile_builds SET users = $users WHERE as_of = $key",
+                    {"users": users, "key": key},
+                )
+                return RefreshResult(key, key, users, time.perf_counter() - started)
+            if collides:
+                _delete_version(store, key)
+                users = int(
+                    store.scalar("SELECT count(*) FROM profiles WHERE as_of = $t", {"t": through})
+                )
+                return RefreshResult(
+                    through, through, users, time.perf_counter() - started, previous_as_of=key
+                )
+            store.execute(
+                f"INSERT INTO profile_builds VALUES ($t, now()::TIMESTAMP, '{LIVE_MODE}', "
+                "$users, $users, $load, $seconds)",
+                {"t": through, "users": users, "load": state.max_load_id,
+                 "seconds": time.perf_counter() - started},
+            )  # fmt: skip
+            store.execute(
+                "INSERT INTO profile_live VALUES ($t, $t, $load, now()::TIMESTAMP)",
+                {"t": through, "load": state.max_load_id},
+            )
+            for table in ("profile_live", "profile_builds"):
+                store.execute(f"DELETE FROM {table} WHERE as_of = $key", {"key": key})
+        # what the old live version took in while the new one was made
+        update_live_in_place(store, current.events_through, [], None, {})
+    _delete_version(store, key)  # 3. nobody writes the old rows any more
+    return RefreshResult(through, through, users, time.perf_counter() - started, previous_as_of=key)
+
+
+def _delete_version(store: Store, version: datetime | None) -> None:
+    if version is None:
+        return
+    with store.transaction():
+        for table in (*VERSIONED_TABLES, "profile_builds"):
+            store.execute(f"DELETE FROM {table} WHERE as_of = $v", {"v": version})

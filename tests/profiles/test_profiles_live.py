@@ -1,0 +1,241 @@
+"""The live version updated in place: only the batch's users' rows, population statistics,
+their refresh, and equality with a full rebuild after a refresh."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from profiles_testdata import events_frame
+from test_profiles_incremental import _fresh_store, _rows, assert_frames_equal, event_rows
+
+from shopguide.profiles import (
+    build_profiles,
+    default_as_of,
+    get_profile,
+    load_profiles,
+    population_status,
+    profile_card,
+    refresh_population,
+    update_profiles,
+)
+from shopguide.profiles.aggregates import SCOPE_TABLE
+from shopguide.profiles.derive import LIVE_AGGREGATE_TABLES, LIVE_PROFILES_SQL
+from shopguide.profiles.tables import USER_AGGREGATE_TABLES
+from shopguide.store.base import Store
+
+PER_USER_TABLES = (*USER_AGGREGATE_TABLES, "profiles")
+
+
+def _append(store: Store, rows: list[tuple], load_id: int) -> None:
+    store.append("events", events_frame(rows, load_id=load_id, start_key=1000 * load_id))
+
+
+def _derive_everyone_live(store: Store, as_of: datetime) -> pd.DataFrame:
+    """Every user of version ``as_of`` derived by the live step against the stored
+    statistics (which a build measured on the same aggregates)."""
+    for table, temp in LIVE_AGGREGATE_TABLES.items():
+        store.execute(
+            f"CREATE OR REPLACE TEMP TABLE {temp} AS FROM {table} WHERE as_of = $v", {"v": as_of}
+        )
+    store.execute("CREATE OR REPLACE TEMP TABLE _derived AS FROM profiles LIMIT 0")
+    insert = LIVE_PROFILES_SQL.replace("INSERT INTO profiles", "INSERT INTO _derived", 1)
+    store.execute(insert, {"version": as_of, "as_of": as_of})
+    return store.query_df("SELECT * FROM _derived")
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    raw=st.lists(event_rows, min_size=1, max_size=40),
+    cuts=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+    in_time_order=st.booleans(),
+)
+def test_live_updates_and_a_refresh_equal_a_full_rebuild(
+    raw: list[tuple], cuts: tuple[float, float], in_time_order: bool
+) -> None:
+    rows = _rows(raw)
+    if in_time_order:  # later loads carry later events: the live version moves forward
+        rows.sort(key=lambda r: r[3])
+    a, b = sorted(int(c * len(rows)) for c in cuts)
+    loads = [rows[:a], rows[a:b], rows[b:]]
+    with tempfile.TemporaryDirectory() as folder:
+        store = _fresh_store(Path(folder), "live")
+        if loads[0]:
+            _append(store, loads[0], 1)
+            build_profiles(store)  # a snapshot; the next update makes the live version
+        for load_id, part in enumerate(loads[1:], start=2):
+            if part:
+                _append(store, part, load_id)
+            if any(loads[:load_id]):
+                update_profiles(store, live=True)  # live, or a snapshot updated in place
+        refreshed = refresh_population(store)  # None when the last update kept a snapshot
+        final = default_as_of(store)
+        assert refreshed is None or refreshed.population_as_of == final
+
+        full = _fresh_store(Path(folder), "full")
+        full.append("events", events_frame(rows))
+        build_profiles(full, final)
+        expected = load_profiles(full, final)
+        assert_frames_equal(load_profiles(store, final), expected)
+        status = population_status(store, final)
+        assert status is not None and status.population_as_of == status.events_through == final
+        # the live step, given statistics measured on the same aggregates, derives every
+        # user exactly as the full step (cut-point RFM scores = the tie-averaged quintiles)
+        assert_frames_equal(_derive_everyone_live(full, final), expected)
+        store.close()
+        full.close()
+
+
+def test_a_live_update_in_place_uses_the_stored_population(hand_store: Store) -> None:
+    build_profiles(hand_store, datetime(2024, 3, 31))
+    _append(hand_store, [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")], 2)
+    first = update_profiles(hand_store, live=True)  # makes the live version, measured then
+    _append(hand_store, [("carol", "i1", "purchase", "2024-04-05 08:00", 2, 12.0, 0.0, "C9")], 3)
+    second = update_profiles(hand_store, live=True)
+    assert second.mode == "incremental" and second.recomputed_users == 1
+    assert second.population_as_of == first.as_of
+    # carol buys Toys only; her affinity is against the population as of the first live
+    # version: Toys 62 + 30 (bob) of a gross 124 + 30 + 100 (alice's April books) ...
+    carol = load_profiles(hand_store, second.as_of).set_index("user_id").loc["carol"]
+    assert carol["top_category"] == "Toys"
+    assert carol["top_category_affinity"] == pytest.approx(254 / 92)
+    # ... not against one that includes her own new 24 (what a rebuild measures)
+    refresh_population(hand_store)
+    carol = load_profiles(hand_store, second.as_of).set_index("user_id").loc["carol"]
+    assert carol["top_category_affinity"] == pytest.approx(278 / 116)
+
+
+def _rows_of_others(store: Store, version: datetime, user: str) -> dict[str, pd.DataFrame]:
+    """Every column and the row id of every other user's row, per per-user table."""
+    return {
+        table: store.query_df(
+            f"SELECT rowid, * FROM {table} WHERE as_of = $v AND user_id <> $u ORDER BY rowid",
+            {"v": version, "u": user},
+        )
+        for table in PER_USER_TABLES
+    }
+
+
+class RecordingStore:
+    """The store, recording the SQL it is asked to run."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.statements: list[str] = []
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        self.statements.append(sql)
+        self._store.execute(sql, params)
+
+    def query_df(self, sql: str, params: Any = None) -> pd.DataFrame:
+        self.statements.append(sql)
+        return self._store.query_df(sql, params)
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        self.statements.append(sql)
+        return self._store.scalar(sql, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+_READ = re.compile(r"\b(?:FROM|JOIN)\s+(profile_agg_users|profile_agg_categories|"
+                   r"profile_agg_brands|profiles)\b(?!_)(.{0,90})", re.S)  # fmt: skip
+_SCOPED = f"WHERE as_of = $version AND user_id IN (SELECT user_id FROM {SCOPE_TABLE})"
+
+
+def test_a_batch_reads_and_writes_only_its_users_rows(hand_store: Store) -> None:
+    build_profiles(hand_store, datetime(2024, 3, 31))
+    _append(hand_store, [("alice", "i2", "view", "2024-04-03 09:00", 1, None, None, None)], 2)
+    live = update_profiles(hand_store, live=True)  # makes the live version
+    before = _rows_of_others(hand_store, live.as_of, "bob")
+    assert all(len(frame) for frame in before.values())
+
+    _append(hand_store, [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")], 3)
+    recording = RecordingStore(hand_store)
+    result = update_profiles(cast(Store, recording), live=True)
+    assert result.recomputed_users == 1 and result.as_of == datetime(2024, 4, 3, 10)
+
+    # nobody else's row was rewritten: same values, same row ids, in every per-user table
+    after = _rows_of_others(hand_store, live.as_of, "bob")
+    for table in PER_USER_TABLES:
+        pd.testing.assert_frame_equal(after[table], before[table], obj=table)
+    # every statement that reads or deletes per-user rows names only the batch's users
+    touching = [sql for sql in recording.statements if _READ.search(re.sub(r"--[^\n]*", "", sql))]
+    assert touching
+    for sql in touching:
+        for table, rest in _READ.findall(re.sub(r"--[^\n]*", "", sql)):
+            rest = " ".join(rest.split())
+            assert rest.startswith(_SCOPED) or rest.startswith("LIMIT 0"), (table, sql)
+    bob = load_profiles(hand_store, result.as_of).set_index("user_id").loc["bob"]
+    assert bob["orders"] == 3
+
+
+def test_population_statistics_known_answer(hand_store: Store) -> None:
+    as_of = datetime(2024, 3, 31)
+    build_profiles(hand_store, as_of)
+    stats = hand_store.query_df("SELECT * FROM profile_population").iloc[0]
+    assert stats["as_of"] == stats["population_as_of"] == pd.Timestamp(as_of)
+    # alice, bob, carol and dave (signed up in March); erin signs up in April
+    assert stats["users"] == 4 and stats["buyers"] == 3
+    assert stats["gross_spend"] == pytest.approx(65 + 47 + 12)
+    # buyers worst to best: R by last order bob 02-11, alice 03-01, carol 03-25 -> 2, 4, 5;
+    # F carol 1, alice and bob 2 (tied: average rank 2.5) -> 2, 5, 5; M carol 12, bob 47,
+    # alice 55 -> 2, 4, 5. A cut point is the worst value scoring at least 2, 3, 4, 5.
+    r_cuts = [pd.Timestamp(d).date() for d in stats["r_cuts"]]
+    assert r_cuts == [date(2024, 2, 11), date(2024, 3, 1), date(2024, 3, 1), date(2024, 3, 25)]
+    assert list(stats["f_cuts"]) == [1, 2, 2, 2]
+    assert list(stats["m_cuts"]) == [12.0, 47.0, 47.0, 55.0]
+    shares = hand_store.query_df(
+        "SELECT kind, name, spend FROM profile_population_shares ORDER BY kind, name"
+    )
+    assert shares.values.tolist() == [
+        ["brand", "Acme", 85.0], ["brand", "Bolt", 30.0],
+        ["category", "Books", 62.0], ["category", "Toys", 62.0],
+    ]  # fmt: skip
+    scores = load_profiles(hand_store, as_of).set_index("user_id")
+    assert scores.loc[["alice", "bob", "carol"], "rfm_cell"].tolist() == ["455", "254", "522"]
+
+
+def test_stale_population_statistics_are_reported_with_their_as_of(hand_store: Store) -> None:
+    build_profiles(hand_store, datetime(2024, 3, 31))
+    _append(hand_store, [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")], 2)
+    made = update_profiles(hand_store, live=True)
+    assert made.population_as_of == made.as_of and not made.population_stale
+
+    _append(hand_store, [("carol", "i1", "purchase", "2024-04-03 10:30", 1, 12.0, 0.0, "C9")], 3)
+    fresh = update_profiles(hand_store, live=True)  # 30 minutes behind: within the hour
+    assert fresh.population_as_of == made.as_of and not fresh.population_stale
+    carol = get_profile(hand_store, "carol")
+    assert carol.as_of == datetime(2024, 4, 3, 10, 30)
+    assert carol.population_as_of == made.as_of
+    assert "population statistics as of 2024-04-03 10:00" in profile_card(carol)
+    assert carol.model_dump(mode="json")["population_as_of"] == "2024-04-03T10:00:00"
+
+    _append(hand_store, [("dave", "i1", "purchase", "2024-04-03 12:00", 1, 12.0, 0.0, "D9")], 4)
+    late = update_profiles(hand_store, live=True, population_max_age=timedelta(hours=3))
+    assert late.population_as_of == made.as_of and not late.population_stale
+    _append(hand_store, [("dave", "i2", "view", "2024-04-03 12:30", 1, None, None, None)], 5)
+    stale = update_profiles(hand_store, live=True)  # 2.5 hours behind
+    assert stale.population_as_of == made.as_of and stale.population_stale
+    status = population_status(hand_store, made.as_of)
+    assert status is not None and status.lag == timedelta(hours=2, minutes=30)
+    assert status.as_dict()["population_as_of"] == "2024-04-03T10:00:00"
+
+    refreshed = refresh_population(hand_store)
+    assert refreshed is not None and refreshed.population_as_of == stale.as_of
+    assert get_profile(hand_store, "carol").population_as_of == stale.as_of
+    # another calendar day is stale whatever the age
+    _append(hand_store, [("erin", "i1", "view", "2024-04-04 00:10", 1, None, None, None)], 6)
+    assert update_profiles(hand_store, live=True).population_stale
