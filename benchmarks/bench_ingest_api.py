@@ -1,20 +1,28 @@
 """Event ingestion through the REST API: one writer against several writers at once.
 
-Every ``POST /v1/events`` answers only after the batch's users' profiles include it, and a
-profile update rewrites the live version for every user (population-relative fields), so on
-a large store one update costs seconds. Batches that arrive while an update runs share the
-next one (group commit, ``ProfileUpdates`` in ``shopguide.service.state``). This measures it:
-a synthetic shop of ``--users`` users is loaded into a fresh store, ``python -m
+Every ``POST /v1/events`` answers only after the batch's users' profiles include it; a live
+profile update rewrites only the batch's users' rows, against the population statistics
+stored with the live version. Batches that arrive while an update runs share the next one
+(group commit, ``ProfileUpdates`` in ``shopguide.service.state``). This measures it: a
+synthetic shop of ``--users`` users is loaded into a fresh store, ``python -m
 shopguide.service`` serves it in its own process, and then
 
 1. one writer sends ``--batches`` batches one after the other (each runs its own update);
-2. ``--writers`` writers send ``--batches`` batches each, all at once.
+2. ``--writers`` writers send ``--batches`` batches each, all at once (p50/p99 latency);
+3. the same, not waiting for the profiles.
+
+Then, with the server stopped, the profile update itself is timed in process on the same
+store: ``--update-batches`` batches are stored one after the other and each is followed by
+``update_profiles(store, live=True)`` (p50/p99 of that call alone), and the population
+refresh (``refresh_population``) is timed before and after them. ``--skip-http`` runs only
+this part (for sizes where the service's start-up work, churn scoring included, takes long).
 
 Each batch holds ``--batch-events`` purchases of random known users, timed after the latest
 event, so every update moves the live version forward. Prints batches/s, latency and how
 many profile updates ran; writes ``benchmarks/output/bench_ingest_api.json``.
 
     python benchmarks/bench_ingest_api.py                       # 100k users, 1M events
+    python benchmarks/bench_ingest_api.py --users 1000000 --events 10000000 --skip-http
     python benchmarks/bench_ingest_api.py --users 10000 --events 200000 --batches 3
 """
 
@@ -118,6 +126,7 @@ def run_phase(
         "seconds": elapsed,
         "batches_per_s": len(lat) / elapsed,
         "p50_s": float(np.percentile(lat, 50)),
+        "p99_s": float(np.percentile(lat, 99)),
         "max_s": float(lat.max()),
         "profile_updates": shared.count(False),
         "errors": errors,
@@ -137,6 +146,54 @@ def _wait_until_profiled(base: str, workload: Workload) -> float:
     return time.perf_counter() - started
 
 
+def time_profile_updates(
+    db: Path, users: list[str], item: str, batches: int, size: int
+) -> dict[str, Any]:
+    """The live profile update alone, in process: p50/p99 over ``batches`` batches of
+    ``size`` purchases, and the population refresh before and after them."""
+    from shopguide.profiles import refresh_population, update_profiles
+    from shopguide.store import open_store
+    from shopguide.workflows.serving.live_ingest import ingest_events
+
+    with open_store(db) as store:
+        latest = str(store.scalar('SELECT max("timestamp") FROM events'))
+        workload = Workload(users, item, latest, size)
+        started = time.perf_counter()
+        ingest_events(store, workload.batch()["events"])  # makes the live version if needed
+        first_s = time.perf_counter() - started
+        started = time.perf_counter()
+        refresh_population(store)  # fresh statistics: no refresh is due during the batches
+        refresh_before_s = time.perf_counter() - started
+        took: list[float] = []
+        steps: dict[str, float] = {}
+        stale = 0
+        for _ in range(batches):
+            ingest_events(store, workload.batch()["events"], update_profiles=False)
+            started = time.perf_counter()
+            result = update_profiles(store, live=True)
+            took.append(time.perf_counter() - started)
+            stale += result.population_stale
+            for name, seconds in result.steps.items():
+                steps[name] = steps.get(name, 0.0) + seconds
+        started = time.perf_counter()
+        refresh = refresh_population(store)
+        refresh_after_s = time.perf_counter() - started
+    ms = np.array(took) * 1000
+    return {
+        "batches": batches,
+        "batch_events": size,
+        "first_update_s": first_s,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "max_ms": float(ms.max()),
+        "steps_mean_ms": {k: v * 1000 / batches for k, v in steps.items()},
+        "updates_reporting_stale_statistics": stale,
+        "population_refresh_s": refresh_before_s,
+        "population_refresh_after_batches_s": refresh_after_s,
+        "population_users": None if refresh is None else refresh.users,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -147,6 +204,10 @@ def main() -> None:
     parser.add_argument("--batch-events", type=int, default=10)
     parser.add_argument("--batches", type=int, default=5, help="Batches per writer.")
     parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--update-batches", type=int, default=100,
+                        help="Batches for the in-process profile update timing.")  # fmt: skip
+    parser.add_argument("--skip-http", action="store_true",
+                        help="Only the in-process profile update timing.")  # fmt: skip
     args = parser.parse_args()
 
     db = OUT / "bench_ingest_api" / "shop.duckdb"
@@ -155,6 +216,39 @@ def main() -> None:
     users, item, latest = prepare_store(db, args.users, args.items, args.events)
     print(f"store with {args.users:,} users, {args.events:,} events ready in "
           f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+    result: dict[str, Any] = {"users": args.users, "events": args.events,
+                              "batch_events": args.batch_events}  # fmt: skip
+    if not args.skip_http:
+        result.update(http_phases(db, args, users, item, latest))
+    else:
+        from shopguide.profiles import build_profiles
+        from shopguide.store import open_store
+
+        with open_store(db) as store:
+            t0 = time.perf_counter()
+            build_profiles(store)
+            print(f"profiles built in {time.perf_counter() - t0:.1f} s")
+    updates = time_profile_updates(db, users, item, args.update_batches, args.batch_events)
+    result["profile_updates"] = updates
+    print(f"\nprofile update alone (in process, {updates['batches']} batches of "
+          f"{updates['batch_events']} events, one after the other): p50 "
+          f"{updates['p50_ms']:.0f} ms, p99 {updates['p99_ms']:.0f} ms, max "
+          f"{updates['max_ms']:.0f} ms; first update (makes the live version) "
+          f"{updates['first_update_s']:.1f} s")  # fmt: skip
+    per_step = updates["steps_mean_ms"].items()
+    print("  mean per step: " + ", ".join(f"{k} {v:.1f} ms" for k, v in per_step))
+    print(f"population refresh ({updates['population_users']:,} users): "
+          f"{updates['population_refresh_s']:.1f} s, after the batches "
+          f"{updates['population_refresh_after_batches_s']:.1f} s")  # fmt: skip
+    out = OUT / "bench_ingest_api.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {out}")
+
+
+def http_phases(
+    db: Path, args: argparse.Namespace, users: list[str], item: str, latest: str
+) -> dict[str, Any]:
+    """The three phases through the REST service; prints their table."""
     port = free_port()
     t0 = time.perf_counter()
     server = start_server(db, port, "popular", db.parent / "server.log", keys={WRITE_KEY: "write"})
@@ -175,7 +269,7 @@ def main() -> None:
     finally:
         stop_server(server)
 
-    print(f"\n{'phase':<28}{'batches':>8}{'batches/s':>11}{'p50 s':>8}{'max s':>8}"
+    print(f"\n{'phase':<28}{'batches':>8}{'batches/s':>11}{'p50 s':>8}{'p99 s':>8}{'max s':>8}"
           f"{'profile updates':>17}{'errors':>8}")  # fmt: skip
     phases = (
         ("1 writer", alone),
@@ -184,19 +278,14 @@ def main() -> None:
     )
     for name, phase in phases:
         print(f"{name:<28}{phase['batches']:>8}{phase['batches_per_s']:>11.2f}"
-              f"{phase['p50_s']:>8.2f}{phase['max_s']:>8.2f}{phase['profile_updates']:>17}"
-              f"{len(phase['errors']):>8}")  # fmt: skip
+              f"{phase['p50_s']:>8.3f}{phase['p99_s']:>8.3f}{phase['max_s']:>8.3f}"
+              f"{phase['profile_updates']:>17}{len(phase['errors']):>8}")  # fmt: skip
     speedup = together["batches_per_s"] / alone["batches_per_s"]
     print("(not waiting: the answers come once the batch is stored; profile updates run in the "
           f"background and had caught up {caught_up:.1f} s after the last answer)")  # fmt: skip
     print(f"\nthroughput with {args.writers} writers: {speedup:.1f}x one writer's")
-    result = {"users": args.users, "events": args.events, "batch_events": args.batch_events,
-              "one_writer": alone, "writers": together, "speedup": speedup,
-              "writers_not_waiting": background,
-              "profiles_caught_up_s": caught_up}  # fmt: skip
-    out = OUT / "bench_ingest_api.json"
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    return {"one_writer": alone, "writers": together, "speedup": speedup,
+            "writers_not_waiting": background, "profiles_caught_up_s": caught_up}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -54,3 +54,39 @@ def test_list_and_drop_profile_versions(tmp_path: Path) -> None:
     assert code == 2 and "stored versions: 2024-05-04 10:00:00" in output
     code, output = run("profiles", "drop", "--db", db)
     assert code == 2 and "--keep-latest" in output
+
+
+def test_refresh_measures_the_live_versions_population_again(tmp_path: Path) -> None:
+    from shopguide.store import open_store
+    from shopguide.workflows.serving.live_ingest import ingest_events
+
+    db = str(tmp_path / "sg.duckdb")
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "user_id,item_id,event_type,timestamp,price\n"
+        "c1,s1,purchase,2024-05-01 12:00,3.5\n"
+        "c2,s1,purchase,2024-05-03 09:00,3.5\n"
+    )
+    assert run("ingest", "events", str(events), "--db", db)[0] == 0
+    assert run("profiles", "build", "--db", db)[0] == 0
+    code, output = run("profiles", "refresh", "--db", db)
+    assert code == 0 and "nothing to refresh: no live profile version" in output
+
+    with open_store(db) as store:  # two API batches: the live version, then one in place
+        for hour, order in ((10, "a"), (11, "b")):
+            batch = [{"event_id": order, "user_id": "c1", "item_id": "s1",
+                      "event_type": "purchase", "timestamp": f"2024-05-04 {hour}:00",
+                      "price": 3.5, "order_id": order}]  # fmt: skip
+            assert ingest_events(store, batch).profiles_updated == 1
+    code, output = run("profile", "c1", "--db", db)
+    assert code == 0 and "Population statistics as of 2024-05-04 10:00" in output, output
+
+    code, output = run("profiles", "refresh", "--db", db, "--json")
+    assert code == 0, output
+    result = json.loads(output)
+    assert result["refreshed"] and result["users"] == 2
+    assert result["as_of"] == result["population_as_of"] == "2024-05-04T11:00:00"
+    assert result["previous_as_of"] == "2024-05-04T10:00:00"
+    code, output = run("profile", "c1", "--db", db, "--json")
+    assert json.loads(output)["population_as_of"] == "2024-05-04T11:00:00"
+    assert json.loads(output)["behaviour"]["orders"] == 3

@@ -220,7 +220,7 @@ def test_stale_population_statistics_are_reported_with_their_as_of(hand_store: S
     carol = get_profile(hand_store, "carol")
     assert carol.as_of == datetime(2024, 4, 3, 10, 30)
     assert carol.population_as_of == made.as_of
-    assert "population statistics as of 2024-04-03 10:00" in profile_card(carol)
+    assert "Population statistics as of 2024-04-03 10:00" in profile_card(carol)
     assert carol.model_dump(mode="json")["population_as_of"] == "2024-04-03T10:00:00"
 
     _append(hand_store, [("dave", "i1", "purchase", "2024-04-03 12:00", 1, 12.0, 0.0, "D9")], 4)

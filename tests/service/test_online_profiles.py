@@ -43,8 +43,11 @@ def test_api_batches_roll_one_live_version_and_keep_the_built_snapshot(tmp_path:
             assert answer.profiles_updated == 1
         versions = profile_versions(store)
         assert sorted(versions["mode"]) == ["full", "live"]
+        # the live version keeps the key it was made under (the first batch's time) while
+        # its events run on; it is read by either
+        made = pd.Timestamp("2024-01-05").to_pydatetime()
         live = pd.Timestamp("2024-01-07").to_pydatetime()
-        assert sorted(pd.Timestamp(v) for v in versions["as_of"]) == [snapshot, live]
+        assert sorted(pd.Timestamp(v) for v in versions["as_of"]) == [snapshot, made]
         assert store.scalar("SELECT count(DISTINCT as_of) FROM profile_agg_users") == 2
         # the snapshot still describes January 4th; the live version has every API purchase
         assert load_profiles(store, snapshot).set_index("user_id").loc["ann", "orders"] == 1
@@ -85,6 +88,40 @@ def test_profile_reads_answer_while_a_write_holds_the_store(tmp_path: Path) -> N
             writer.join(30)
         after = http.get(path, headers=headers("read")).json()["behaviour"]["orders"]
         assert after == before + 1  # committed: the next read sees the new order
+
+
+def test_the_profile_route_shows_when_the_population_was_measured(tmp_path: Path) -> None:
+    """A live update places its users against stored population statistics; the profile
+    route says as of when, and once they lag by more than the service's
+    ``population_max_age_minutes`` a background refresh measures them again."""
+    db = tmp_path / "shop.duckdb"
+    data = make_store(db, n_users=200)
+    user = str(data.events.loc[data.events["event_type"] == "purchase", "user_id"].iloc[0])
+    start = pd.Timestamp(data.events["timestamp"].max()).floor("D") + pd.Timedelta(days=1)
+    with LiveServer(db, population_max_age_minutes=90) as server, httpx.Client(
+        base_url=server.url, timeout=60
+    ) as http:
+        updates = server.state.profile_updates
+
+        def post(minutes: int) -> dict[str, object]:
+            when = (start + pd.Timedelta(minutes=minutes)).isoformat()
+            batch = {"events": [_purchase(user, when, f"pop-{minutes}")]}
+            answer = http.post("/v1/events", json=batch, headers=headers("write"))
+            assert answer.status_code == 200, answer.text
+            return http.get(f"/v1/users/{user}/profile", headers=headers("read")).json()
+
+        made = post(0)  # makes the live version: measured now
+        assert made["population_as_of"] == made["as_of"] == start.isoformat()
+        later = post(60)  # an hour on: the statistics lag, within the allowed age
+        assert later["as_of"] == (start + pd.Timedelta(minutes=60)).isoformat()
+        assert later["population_as_of"] == start.isoformat()
+        assert updates.refreshes == 0
+        post(120)  # two hours: stale, so the worker measures them again
+        _wait_for(lambda: updates.refreshes == 1, "no population refresh ran")
+        fresh = http.get(f"/v1/users/{user}/profile", headers=headers("read")).json()
+        assert fresh["population_as_of"] == fresh["as_of"]
+        assert fresh["as_of"] == (start + pd.Timedelta(minutes=120)).isoformat()
+        assert fresh["behaviour"]["orders"] == made["behaviour"]["orders"] + 2
 
 
 class _Shop:

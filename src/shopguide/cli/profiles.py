@@ -19,6 +19,7 @@ from shopguide.cli._common import (
     handled,
     out,
     print_table,
+    progress_bar,
 )
 from shopguide.workflows import profiles as workflow
 
@@ -52,6 +53,26 @@ def build(
         out.print(
             f"profiles as of {result['as_of']}: {result['users']:,} users "
             f"({result['mode']}, {result['recomputed_users']:,} recomputed) "
+            f"in {result['seconds']} s"
+        )
+
+
+@profiles_app.command("refresh")
+def refresh(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Measure the population again for the live version (what the service's event
+    ingestion keeps): affinity, price index and RFM fields of every user against it."""
+    with handled(as_json), progress_bar("refreshing the population statistics") as tick:
+        tick(0, 1)
+        result = workflow.refresh(db_path(db))
+        tick(1, 1)
+    if as_json:
+        emit_json(result)
+    elif not result["refreshed"]:
+        out.print(f"nothing to refresh: {result['reason']}")
+    else:
+        out.print(
+            f"live profiles as of {result['as_of']}: {result['users']:,} users measured "
+            f"against the population as of {result['population_as_of']} "
             f"in {result['seconds']} s"
         )
 

@@ -24,13 +24,8 @@ def profile_card(profile: UserProfile) -> str:
     b, h, p, life = profile.basic, profile.behaviour, profile.preferences, profile.lifecycle
     weekday = None if h.preferred_weekday is None else _WEEKDAYS[h.preferred_weekday - 1]
     hour = None if h.preferred_hour is None else f"{h.preferred_hour:02d}h"
-    population = (
-        ""
-        if profile.population_as_of is None
-        else f"; population statistics as of {profile.population_as_of:%Y-%m-%d %H:%M}"
-    )
     lines = [
-        f"User {profile.user_id}  (profile as of {profile.as_of:%Y-%m-%d %H:%M}{population})",
+        f"User {profile.user_id}  (profile as of {profile.as_of:%Y-%m-%d %H:%M})",
         "Basic",
         f"  gender {b.gender or '-'} · age {b.age_band or '-'} · location {b.location or '-'}"
         f" · tenure {_num(b.tenure_days, '{:,}')} days",
@@ -52,4 +47,6 @@ def profile_card(profile: UserProfile) -> str:
         "Lifecycle",
         f"  RFM {life.rfm_cell or '-'} · segment {life.segment or 'no purchase yet'}",
     ]
+    if profile.population_as_of is not None:  # what affinity, price index and RFM compare with
+        lines.insert(1, f"Population statistics as of {profile.population_as_of:%Y-%m-%d %H:%M}")
     return "\n".join(lines)

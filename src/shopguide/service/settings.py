@@ -48,7 +48,10 @@ class ServiceSettings(BaseSettings):
     progress) at start when none is published, instead of serving the popularity fallback;
     ``max_body_bytes`` the largest request body accepted (413 above it);
     ``keep_versions`` how many versions of a model the model store keeps after a training
-    publishes one (the newest, plus the current and the served one).
+    publishes one (the newest, plus the current and the served one);
+    ``population_max_age_minutes`` how far (in event time) the population statistics behind
+    the live profiles' affinity, price index and RFM fields may lag before a live update has
+    them measured again in the background (also on a new calendar day).
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOPGUIDE_", env_file=".env", extra="ignore")
@@ -63,6 +66,7 @@ class ServiceSettings(BaseSettings):
     max_batch_events: int = 10_000
     max_body_bytes: int = Field(default=10_000_000, ge=1024)
     keep_versions: int = Field(default=5, ge=1)
+    population_max_age_minutes: float = Field(default=60.0, gt=0)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import numpy as np
@@ -98,15 +99,33 @@ class ProfileUpdates:
     A batch sent with ``wait_for_profiles=false`` calls :meth:`cover_later` instead: its answer
     does not wait, and a worker thread runs the updates one after the other.
 
+    An update reports when the population statistics it placed its users against are older
+    than ``population_max_age`` (or from an earlier day); the worker thread then measures
+    them again (:func:`shopguide.profiles.refresh_population`, on a connection of its own),
+    holding :attr:`turn` only for the final swap, so batches keep being profiled meanwhile.
+
     The updates use their own connection (``connect()``, opened on first use), so batches are
     stored, and reads answered, while an update runs. Other writes to the profile tables (an
-    erasure) must hold :attr:`turn`, so that they never run during an update.
+    erasure) must hold :meth:`exclusive`, so that they never run during an update or a
+    refresh.
     """
 
-    def __init__(self, connect: Callable[[], Store], *, max_wait: float = 2.0) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], Store],
+        *,
+        max_wait: float = 2.0,
+        population_max_age: timedelta | None = None,
+    ) -> None:
         self._connect = connect
         self._store: Store | None = None
         self.max_wait = max_wait
+        self.population_max_age = population_max_age
+        #: held for a whole population refresh (an erasure waits for it)
+        self.refreshing = threading.Lock()
+        self.refreshes = 0
+        self._refresh_wanted = False
+        self._refresh_store: Store | None = None
         #: held while an update runs; batches queue here for their turn
         self.turn = threading.Lock()
         self.covered = 0  # every load id up to this one is in the live profiles
@@ -149,10 +168,37 @@ class ProfileUpdates:
                 self._landed.wait_for(lambda: self._in_flight == 0, timeout=self.max_wait)
             if self._store is None:
                 self._store = self._connect()
-            covered, recomputed = refresh_live_profiles(self._store)
-            self.covered, self._recomputed = covered, recomputed
+            update = refresh_live_profiles(self._store, population_max_age=self.population_max_age)
+            self.covered, self._recomputed = update.covered, update.recomputed
             self.runs += 1
-            return recomputed, False
+        if update.population_stale:
+            self.refresh_soon()
+        return update.recomputed, False
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold off every profile update and population refresh (for an erasure)."""
+        with self.refreshing, self.turn:
+            yield
+
+    def refresh_soon(self) -> None:
+        """Have the worker thread measure the population statistics again (unless it is
+        doing so: the updates meanwhile still see the old statistics)."""
+        if self.refreshing.locked():
+            return
+        with self._wake:
+            self._refresh_wanted = True
+            self._start_worker()
+            self._wake.notify()
+
+    def _refresh(self) -> None:
+        from shopguide.profiles import refresh_population
+
+        with self.refreshing:
+            if self._refresh_store is None:
+                self._refresh_store = self._connect()
+            refresh_population(self._refresh_store, lock=self.turn)
+            self.refreshes += 1
 
     def cover_later(self, load_id: int) -> None:
         """Have load ``load_id`` covered by a background update and return at once.
@@ -162,20 +208,31 @@ class ProfileUpdates:
         """
         with self._wake:
             self._wanted = max(self._wanted, load_id)
-            if self._worker is None and not self._stopping:
-                self._worker = threading.Thread(
-                    target=self._work, name="profile-updates", daemon=True
-                )
-                self._worker.start()
+            self._start_worker()
             self._wake.notify()
+
+    def _start_worker(self) -> None:
+        """Start the worker thread if it is not running (call holding ``_wake``)."""
+        if self._worker is None and not self._stopping:
+            self._worker = threading.Thread(target=self._work, name="profile-updates", daemon=True)
+            self._worker.start()
 
     def _work(self) -> None:
         while True:
             with self._wake:
-                self._wake.wait_for(lambda: self._stopping or self._wanted > self.covered)
+                self._wake.wait_for(
+                    lambda: self._stopping or self._refresh_wanted or self._wanted > self.covered
+                )
                 if self._stopping:
                     return
-                wanted = self._wanted
+                wanted, refresh = self._wanted, self._refresh_wanted
+                self._refresh_wanted = False
+            if refresh:
+                try:
+                    self._refresh()
+                except Exception:  # the next stale update asks again
+                    log.exception("population refresh failed")
+                continue
             try:
                 self.cover(wanted)
             except Exception:  # the loads stay uncovered: the next batch's update takes them
@@ -194,10 +251,11 @@ class ProfileUpdates:
             self._wake.notify_all()
         if self._worker is not None:
             self._worker.join(timeout)
-        with self.turn:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+        with self.refreshing, self.turn:
+            for store in (self._store, self._refresh_store):
+                if store is not None:
+                    store.close()
+            self._store = self._refresh_store = None
 
 
 class ServiceState:
@@ -208,7 +266,10 @@ class ServiceState:
         self.keys: dict[str, Role] = settings.keys()
         self.lock = threading.RLock()  # DuckDB connection: one thread at a time
         self.store, self.model_store = open_service_store(settings.db)
-        self.profile_updates = ProfileUpdates(self._connection)
+        self.profile_updates = ProfileUpdates(
+            self._connection,
+            population_max_age=timedelta(minutes=settings.population_max_age_minutes),
+        )
         self._readers = threading.local()  # each worker thread's own read connection
         self._reader_stores: list[Store] = []
         self._readers_lock = threading.Lock()

@@ -13,8 +13,10 @@ from shopguide.profiles import (
     drop_profile_versions,
     get_profile,
     list_profile_versions,
+    population_status,
     profile_card,
     profile_record,
+    refresh_population,
     update_profiles,
 )
 from shopguide.report import Section
@@ -34,6 +36,28 @@ def build(db: str | Path, *, as_of: str | None = None, incremental: bool = False
             "users": result.users,
             "recomputed_users": result.recomputed_users,
             "seconds": round(result.seconds, 2),
+        }
+
+
+def refresh(db: str | Path) -> dict[str, Any]:
+    """Measure the live profile version's population statistics again (see
+    :func:`shopguide.profiles.refresh_population`)."""
+    with open_store(db, create=False) as store:
+        result = refresh_population(store)
+        if result is None:
+            return {"refreshed": False, "reason": "no live profile version (snapshots are "
+                    "measured when they are built)"}  # fmt: skip
+        status = population_status(store, result.as_of)
+        return {
+            "refreshed": True,
+            "as_of": pd.Timestamp(result.as_of).isoformat(),
+            "population_as_of": pd.Timestamp(result.population_as_of).isoformat(),
+            "previous_as_of": None
+            if result.previous_as_of is None
+            else pd.Timestamp(result.previous_as_of).isoformat(),
+            "users": result.users,
+            "seconds": round(result.seconds, 2),
+            "computed_at": None if status is None else status.as_dict()["computed_at"],
         }
 
 

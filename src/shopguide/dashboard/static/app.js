@@ -150,6 +150,7 @@ async function userPage(id) {
     const item = (label, value, key) => h("div", { class: "card", "data-field": key },
       h("div", { class: "label" }, label), h("div", { class: "value" }, value));
     parts.push(h("h2", {}, `Profile (as of ${fmt.date(p.as_of)})`),
+      h("p", { class: "muted", "data-testid": "population-as-of" }, `Affinity, price index and RFM compared with the population as of ${String(p.population_as_of || "–").replace("T", " ").slice(0, 16)}`),
       h("div", { class: "cards", "data-testid": "profile" },
         item("Segment", l.segment || "–", "segment"),
         item("Orders", fmt.num(b.orders), "orders"),

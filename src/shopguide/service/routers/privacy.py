@@ -25,7 +25,7 @@ def erase(user_id: UserId, state: State, _: AdminKey) -> EraseResponse:
     with the service stopped."""
     privacy.check_user_id(user_id)
     # no profile update may run meanwhile: it could write the user's profile back
-    with state.profile_updates.turn, state.lock:
+    with state.profile_updates.exclusive(), state.lock:
         result = privacy.erase_user(state.store, user_id, model_store=state.model_store)
         snapshot = state.holder.current
         if snapshot is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from datetime import timedelta
+from typing import Any, Final, NamedTuple
 
 import pandas as pd
 
@@ -14,7 +15,13 @@ from shopguide.data.ingest import LoadReport, ingest_frame
 from shopguide.store.base import Store
 from shopguide.workflows.serving.reads import profiles_built
 
-__all__ = ["EVENT_FIELDS", "IngestResult", "ingest_events", "refresh_live_profiles"]
+__all__ = [
+    "EVENT_FIELDS",
+    "IngestResult",
+    "LiveProfilesUpdate",
+    "ingest_events",
+    "refresh_live_profiles",
+]
 
 
 #: Event fields the API accepts, in canonical file order.
@@ -67,24 +74,41 @@ def ingest_events(
             )["user_id"]
         }
     )
-    updated = refresh_live_profiles(store)[1] if update_profiles and users else None
+    updated = refresh_live_profiles(store).recomputed if update_profiles and users else None
     return IngestResult(report, rejected, users, updated)
 
 
-def refresh_live_profiles(store: Store) -> tuple[int, int | None]:
+class LiveProfilesUpdate(NamedTuple):
+    """What :func:`refresh_live_profiles` did."""
+
+    #: every load id up to this one is in the live profiles
+    covered: int
+    #: users recomputed (None, and nothing done, when no profiles are built)
+    recomputed: int | None
+    #: the population statistics want a refresh (:func:`shopguide.profiles.refresh_population`)
+    population_stale: bool = False
+
+
+def refresh_live_profiles(
+    store: Store, *, population_max_age: timedelta | None = None
+) -> LiveProfilesUpdate:
     """Bring the live profile version up to date with every load in the store so far.
 
     :func:`ingest_events` runs it after storing a batch; the service instead calls it
     separately (``update_profiles=False``), so that batches ingested while an update runs
     share the next one. The incremental update finds the
     users of every load after the live version's own (see
-    :func:`shopguide.profiles.update_profiles`). Returns the highest load id the update covers
-    and the number of users it recomputed (None, and nothing done, when no profiles are
-    built).
+    :func:`shopguide.profiles.update_profiles`). Returns the highest load id the update covers,
+    the number of users it recomputed and whether the population statistics it placed them
+    against are older than ``population_max_age`` (default
+    :data:`shopguide.profiles.POPULATION_MAX_AGE`) or from an earlier day.
     """
     covered = int(store.scalar("SELECT coalesce(max(load_id), 0) FROM loads"))
     if not profiles_built(store):
-        return covered, None
+        return LiveProfilesUpdate(covered, None)
+    from shopguide.profiles import POPULATION_MAX_AGE
     from shopguide.profiles import update_profiles as _update
 
-    return covered, _update(store, live=True).recomputed_users
+    age = POPULATION_MAX_AGE if population_max_age is None else population_max_age
+    result = _update(store, live=True, population_max_age=age)
+    return LiveProfilesUpdate(covered, result.recomputed_users, result.population_stale)
