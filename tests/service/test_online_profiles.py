@@ -98,9 +98,10 @@ def test_the_profile_route_shows_when_the_population_was_measured(tmp_path: Path
     data = make_store(db, n_users=200)
     user = str(data.events.loc[data.events["event_type"] == "purchase", "user_id"].iloc[0])
     start = pd.Timestamp(data.events["timestamp"].max()).floor("D") + pd.Timedelta(days=1)
-    with LiveServer(db, population_max_age_minutes=90) as server, httpx.Client(
-        base_url=server.url, timeout=60
-    ) as http:
+    with (
+        LiveServer(db, population_max_age_minutes=90) as server,
+        httpx.Client(base_url=server.url, timeout=60) as http,
+    ):
         updates = server.state.profile_updates
 
         def post(minutes: int) -> dict[str, object]:

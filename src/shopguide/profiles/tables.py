@@ -176,7 +176,13 @@ USER_AGGREGATE_TABLES: Final = ("profile_agg_users", "profile_agg_categories", "
 
 def ensure_profile_tables(store: Store) -> None:
     """Create the profile tables if the store does not have them yet (idempotent)."""
-    if all(store.has_table(t) for t in (*VERSIONED_TABLES, "profile_builds")):
+    names = [*VERSIONED_TABLES, "profile_builds"]
+    found = store.scalar(  # one catalog query: a live update runs this for every batch
+        "SELECT count(DISTINCT table_name) FROM information_schema.tables "
+        "WHERE list_contains($names, table_name)",
+        {"names": names},
+    )
+    if int(found) == len(names):
         return
     with store.transaction():
         for statement in PROFILE_DDL:
