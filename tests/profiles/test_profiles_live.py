@@ -20,6 +20,7 @@ from shopguide.profiles import (
     build_profiles,
     default_as_of,
     get_profile,
+    list_profile_versions,
     load_profiles,
     population_status,
     profile_card,
@@ -231,6 +232,10 @@ def test_stale_population_statistics_are_reported_with_their_as_of(hand_store: S
     assert stale.population_as_of == made.as_of and stale.population_stale
     status = population_status(hand_store, made.as_of)
     assert status is not None and status.lag == timedelta(hours=2, minutes=30)
+    listed = list_profile_versions(hand_store).iloc[0]  # the live version, newest
+    assert listed["kind"] == "live" and listed["as_of"] == pd.Timestamp(made.as_of)
+    assert listed["events_through"] == pd.Timestamp(stale.as_of)
+    assert listed["population_as_of"] == pd.Timestamp(made.as_of)
     assert status.as_dict()["population_as_of"] == "2024-04-03T10:00:00"
 
     refreshed = refresh_population(hand_store)

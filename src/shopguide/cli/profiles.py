@@ -79,7 +79,8 @@ def refresh(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 @profiles_app.command("versions")
 def versions(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """The stored profile versions: as of, users, kind (snapshot, live, imported), builds."""
+    """The stored profile versions: as of, users, kind (snapshot, live, imported), builds,
+    events through and population statistics as of."""
     with handled(as_json):
         table = workflow.versions(db_path(db))
     if as_json:

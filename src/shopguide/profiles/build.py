@@ -404,15 +404,21 @@ def list_profile_versions(store: Store) -> pd.DataFrame:
     ``live`` (the rolling version API ingestion keeps, see the module docs) or ``imported``
     (written by the Spark engine, which records no build, so no incremental update starts
     from it); ``built_at``, the time of its latest build; ``builds``, how many builds and
-    updates wrote it. :func:`profile_versions` has the full build log.
+    updates wrote it; ``events_through``, how far its events run (later than ``as_of`` for a
+    live version updated in place); ``population_as_of``, when the population statistics its
+    population-relative fields compare with were measured. :func:`profile_versions` has the
+    full build log.
     """
     ensure_profile_tables(store)
     return store.query_df(
         f"""SELECT p.as_of, p.users,
                    CASE WHEN b.mode IS NULL THEN 'imported'
                         WHEN b.mode = '{LIVE_MODE}' THEN 'live' ELSE 'snapshot' END AS kind,
-                   b.built_at, coalesce(b.builds, 0) AS builds
+                   b.built_at, coalesce(b.builds, 0) AS builds,
+                   coalesce(l.events_through, p.as_of) AS events_through, s.population_as_of
             FROM (SELECT as_of, count(*) AS users FROM profiles GROUP BY as_of) p
+            LEFT JOIN profile_live l USING (as_of)
+            LEFT JOIN profile_population s USING (as_of)
             LEFT JOIN (
                 SELECT as_of, arg_max(mode, built_at) AS mode, max(built_at) AS built_at,
                        count(*) AS builds
