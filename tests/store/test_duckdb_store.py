@@ -113,3 +113,19 @@ def test_create_false_refuses_a_missing_store_and_writes_nothing(tmp_path, read_
     open_store(path).close()  # the default still creates, for starting a store from Python
     with open_store(path, create=False) as store:
         assert store.schema_version == LATEST_VERSION
+
+
+def test_a_scalar_of_a_many_row_query_leaves_the_connection_ready(tmp_path):
+    """``scalar`` reads one row; the rest must not block the next statement (DuckDB refuses
+    new work while a result is unfinished), inside a transaction or not."""
+    import pandas as pd
+
+    with open_store(tmp_path / "s.duckdb") as store:
+        store.execute("CREATE TABLE t (a INTEGER)")
+        with store.transaction():
+            store.append("t", pd.DataFrame({"a": range(5000)}))
+            assert store.scalar("SELECT a FROM t ORDER BY a") == 0
+            store.append("t", pd.DataFrame({"a": [7]}))
+        assert store.scalar("SELECT a FROM t ORDER BY a DESC") == 4999
+        store.append("t", pd.DataFrame({"a": [8]}))
+        assert store.scalar("SELECT count(*) FROM t") == 5002

@@ -225,6 +225,8 @@ class DuckDBStore(Store):
 
     def scalar(self, sql: str, params: Params = None) -> Any:
         row = self.con.execute(sql, params).fetchone()
+        if row is not None and hasattr(self.con, "abort"):
+            self.con.abort()  # drop the rest of the result, or the next statement is refused
         return None if row is None else row[0]
 
     def append(self, table: str, data: pd.DataFrame | pa.Table) -> int:
