@@ -90,3 +90,16 @@ def test_refresh_measures_the_live_versions_population_again(tmp_path: Path) -> 
     code, output = run("profile", "c1", "--db", db, "--json")
     assert json.loads(output)["population_as_of"] == "2024-05-04T11:00:00"
     assert json.loads(output)["behaviour"]["orders"] == 3
+
+
+def test_refresh_on_a_store_without_profiles_says_there_is_nothing_to_refresh(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "shop.duckdb")
+    assert runner.invoke(app, ["init", "--db", db]).exit_code == 0
+    result = runner.invoke(app, ["profiles", "refresh", "--db", db, "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["refreshed"] is False and "no live profile version" in answer["reason"]
+    printed = runner.invoke(app, ["profiles", "refresh", "--db", db])
+    assert printed.exit_code == 0 and "nothing to refresh" in printed.output

@@ -73,6 +73,7 @@ TABLE: dict[str, list[Row]] = {
         ("unparseable date", "profiles build --as-of yesterday --db {db}", [*BAD_DATE]),
     ],
     "profiles versions": [],
+    "profiles refresh": [],  # no input to get wrong; a store without profiles: test_cli_profiles
     "profiles drop": [
         ("unparseable date", "profiles drop yesterday --db {db}", [*BAD_DATE]),
         ("negative keep", "profiles drop --keep-latest -1 --db {db}", ["--keep-latest"]),

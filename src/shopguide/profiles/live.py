@@ -86,6 +86,8 @@ class LiveState:
 
 def live_state(store: Store) -> LiveState | None:
     """The store's live version (None without one)."""
+    if not store.has_table("profile_live"):  # no profiles built in this store yet
+        return None
     frame = store.query_df(
         f"""SELECT l.as_of, l.events_through, l.max_load_id, b.users FROM profile_live l
             JOIN (SELECT as_of, arg_max(mode, built_at) AS mode, arg_max(users, built_at) AS users
