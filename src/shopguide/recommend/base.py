@@ -40,6 +40,7 @@ from shopguide.data.matrix import Interactions
 from shopguide.errors import ModelFormatError, NotFittedError
 from shopguide.recommend import _kernels
 from shopguide.recommend._topn import topn_dense, topn_sparse
+from shopguide.recommend.candidates import RankItems, item_users
 from shopguide.recommend.external import ExternalIds
 
 __all__ = [
@@ -117,7 +118,7 @@ def _selector_mask(selector: ItemSelector, n_items: int, what: str) -> np.ndarra
     return mask
 
 
-class Recommender(ExternalIds):
+class Recommender(ExternalIds, RankItems):
     """Base class of all recommenders; see the module docstring for the hooks.
 
     Subclasses set ``model_name`` (the name used by :func:`model_class`, the model
@@ -187,6 +188,7 @@ class Recommender(ExternalIds):
             raise ValueError("user_items must not contain negative values")
         self._fit(matrix, **fit_params)
         self.n_users_, self.n_items_ = (int(x) for x in matrix.shape)
+        self.item_users_ = item_users(matrix.indices, self.n_items_)
         if bound is not None:
             self.bind(bound)
         return self
@@ -288,7 +290,8 @@ class Recommender(ExternalIds):
             Leave out items the user has a stored interaction with in ``user_items``.
         items_allowed, items_blocked:
             Only recommend allowed items; never recommend blocked ones (boolean masks over
-            items or index arrays).
+            items or index arrays). A filter: models with sparse candidates (KNN) return only
+            the allowed items they score; :meth:`rank_items` ranks every item of a given set.
         repurchasable:
             Items exempt from ``filter_already_liked`` (items people buy again, such as
             consumables): they may be recommended although the user has them.
@@ -444,6 +447,8 @@ class Recommender(ExternalIds):
             "__shape__": np.array([self.n_users_, self.n_items_], dtype=np.int64),
             **_flatten_sparse(self._get_arrays()),
         }
+        if self.item_users_ is not None:
+            arrays["__item_users__"] = np.asarray(self.item_users_, dtype=np.int64)
         np.savez(folder / "arrays.npz", **arrays)  # type: ignore[arg-type]
         config = {
             "model": self.model_name,
@@ -477,6 +482,7 @@ class Recommender(ExternalIds):
         except (OSError, ValueError) as exc:
             raise ModelFormatError(f"cannot read {folder / 'arrays.npz'}: {exc}") from exc
         shape = arrays.pop("__shape__")
+        model.item_users_ = arrays.pop("__item_users__", None)  # absent in older saves
         model._set_arrays(_unflatten_sparse(arrays))
         model.n_users_, model.n_items_ = int(shape[0]), int(shape[1])
         return model

@@ -51,6 +51,7 @@ from shopguide.errors import ParameterError
 from shopguide.recommend import _kernels
 from shopguide.recommend._topn import topn_dense, topn_sparse
 from shopguide.recommend.base import Recommender, ScoreBlock, as_user_items
+from shopguide.recommend.candidates import item_users
 from shopguide.recommend.cost import TIME_CONSTANTS, Cost, pair_count
 
 __all__ = [
@@ -379,6 +380,7 @@ class _KNNBase(Recommender):
         self._check_params()
         self._set_arrays({"neighbours": table, "train": self._kept_train(matrix)})
         self.n_users_, self.n_items_ = (int(x) for x in matrix.shape)
+        self.item_users_ = item_users(matrix.indices, self.n_items_)
         return self
 
     def _kept_train(self, user_items: sp.csr_matrix) -> sp.csr_matrix:

@@ -46,13 +46,10 @@ def promotion_scores(snapshot: ModelSnapshot, item_ids: Sequence[str]) -> pd.Ser
     users = snapshot.users.external_ids.astype(str)
     if not len(wanted):
         return pd.Series(0.0, index=pd.Index(users, name=C.USER_ID))
-    allowed = np.zeros(len(snapshot.items), dtype=bool)
-    allowed[wanted] = True
-    ids, scores = snapshot.model.recommend(
-        np.arange(snapshot.model.n_users_), snapshot.matrix, n=len(wanted),
-        filter_already_liked=False, items_allowed=allowed, full_matrix=True,
-    )  # fmt: skip
-    best = np.where(ids >= 0, scores, 0.0).max(axis=1).clip(min=0)
+    _, scores = snapshot.model.rank_items(
+        np.arange(snapshot.model.n_users_), snapshot.matrix, wanted, full_matrix=True
+    )  # every promoted item, scored 0 where the model does not reach it
+    best = scores.max(axis=1).clip(min=0)
     out = pd.Series(best.astype(float), index=pd.Index(users, name=C.USER_ID))
     if snapshot.erased:
         out = out.drop(index=[u for u in snapshot.erased if u in out.index])
