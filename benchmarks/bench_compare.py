@@ -141,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also score the same fitted models with already-bought items allowed",
     )
     ap.add_argument("--out", type=Path, default=None, help="folder for evidence.json + chart")
+    ap.add_argument(
+        "--models",
+        default=None,
+        help="comma-separated labels to run (e.g. 'rp3beta,item-knn,ease,implicit cosine'); "
+        "popularity always runs; default: every model",
+    )
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore", message="Method expects CSR input")
     t_start = time.perf_counter()
@@ -175,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
             {"k": [25, 50, 100, 200], "normalize": ["neighbours", "none"]},
         ),
         "ease": ("ease", {"regularization": [100.0, 250.0, 500.0, 1000.0]}),
+        "rp3beta": (
+            lambda **p: create_model("rp3beta", num_threads=th, **p),
+            {"k": [10, 15, 25, 50], "alpha": [0.5, 0.75, 1.0], "beta": [0.4, 0.5, 0.6]},
+        ),
         "als": (
             lambda **p: create_model("als", num_threads=th, **p),
             {"factors": [32, 64, 128], "regularization": [0.01, 0.1]},
@@ -195,6 +205,13 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "implicit cosine": (implicit_factory("cosine", th), {"K": [20, 50, 100, 200]}),
     }
+    if args.models:
+        keep = {m.strip() for m in args.models.split(",") if m.strip()}
+        unknown = keep - set(ours) - set(theirs)
+        if unknown:
+            ap.error(f"unknown model labels {sorted(unknown)}; known: {sorted({*ours, *theirs})}")
+        ours = {k: v for k, v in ours.items() if k in keep}
+        theirs = {k: v for k, v in theirs.items() if k in keep}
     if args.quick:
         ours = {k: (f, {p: v[:1] for p, v in g.items()}) for k, (f, g) in ours.items()}
         theirs = {k: (f, {p: v[:1] for p, v in g.items()}) for k, (f, g) in theirs.items()}

@@ -17,6 +17,7 @@ from shopguide.recommend import (
     ItemKNN,
     Popular,
     Recommender,
+    RP3beta,
     UserKNN,
     create_model,
 )
@@ -33,6 +34,8 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
     "ease-large": lambda: EASELarge(regularization=5.0, dense_items=6, k=3),
     "als": lambda: ALS(factors=4, iterations=5, num_threads=1),
     "bpr": lambda: BPR(factors=4, iterations=20, num_threads=1),
+    "rp3beta": lambda: RP3beta(k=3),
+    "rp3beta-alpha-normalized": lambda: RP3beta(k=4, alpha=0.6, beta=0.2, normalize=True),
 }
 SIMILAR_ITEMS = {
     "item-knn",
@@ -43,6 +46,8 @@ SIMILAR_ITEMS = {
     "ease-large",
     "als",
     "bpr",
+    "rp3beta",
+    "rp3beta-alpha-normalized",
 }
 SIMILAR_USERS = {"user-knn", "user-knn-jaccard-none", "als", "bpr"}
 
@@ -262,7 +267,7 @@ def test_sparse_product_is_public_and_agrees_with_the_scores(case, tiny) -> None
     model.fit(tiny)
     users = np.array([0, 3, 5])
     product = model.sparse_product(users, tiny[users])
-    assert (product is not None) == name.startswith(("item-knn", "user-knn")), name
+    assert (product is not None) == name.startswith(("item-knn", "user-knn", "rp3beta")), name
     if product is None:
         return
     left, right, rated = product

@@ -24,8 +24,9 @@ SMALL: dict[str, dict[str, Any]] = {
     "ease-large": {"regularization": 5.0, "dense_items": 6, "k": 2},
     "als": {"factors": 4, "iterations": 5, "num_threads": 1},
     "bpr": {"factors": 4, "iterations": 20, "num_threads": 1},
+    "rp3beta": {"k": 2},
 }
-SPARSE_CANDIDATES = {"user-knn", "item-knn"}
+SPARSE_CANDIDATES = {"user-knn", "item-knn", "rp3beta"}
 
 BASKETS = [
     [0, 1, 2], [0, 1, 3], [1, 2, 3, 4], [0, 2, 4],  # group A: items 0-4
@@ -111,7 +112,7 @@ def test_filtering_the_users_own_items_keeps_the_rest_complete(name: str) -> Non
         assert np.isneginf(scores[u][len(kept) :]).all()
 
 
-@pytest.mark.parametrize("name", ["item-knn", "user-knn"])
+@pytest.mark.parametrize("name", ["item-knn", "user-knn", "rp3beta"])
 def test_a_saved_model_ranks_unscored_items_by_the_same_popularity(name: str, tmp_path) -> None:
     x = _matrix()
     model = create_model(name, **SMALL[name]).fit(x)

@@ -47,7 +47,16 @@ EVIDENCE_VERSION = 1
 
 #: On a tie, the model published is the first of the tied ones in this order: the simpler and
 #: cheaper to fit, serve and explain first. Labels not listed come after, in table order.
-SIMPLICITY_ORDER = ("popular", "item-knn", "user-knn", "ease", "ease-large", "als", "bpr")
+SIMPLICITY_ORDER = (
+    "popular",
+    "item-knn",
+    "user-knn",
+    "rp3beta",
+    "ease",
+    "ease-large",
+    "als",
+    "bpr",
+)
 #: Resamples and confidence level of the paired bootstrap of the winning margin.
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_LEVEL = 0.95

@@ -1,5 +1,5 @@
 """Recommendation: one base class, neighbourhood CF as the founding document specifies,
-popularity, EASE, ALS/BPR (through ``implicit``), business rules, explanations, cold start,
+popularity, EASE, RP3beta, ALS/BPR (through ``implicit``), business rules, explanations, cold start,
 the catalogue of models by name (:mod:`~shopguide.recommend.catalogue`) and fitted models in the
 versioned model store (:class:`RecommenderStore`).
 
@@ -20,6 +20,7 @@ from shopguide.recommend.frames import recommendations_frame, similar_items_fram
 from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.mf import ALS, BPR
 from shopguide.recommend.popular import Popular
+from shopguide.recommend.rp3beta import RP3beta
 from shopguide.recommend.saved import LoadedModel, RecommenderStore
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "ItemKNN",
     "LoadedModel",
     "Popular",
+    "RP3beta",
     "Recommender",
     "RecommenderStore",
     "UserKNN",

@@ -24,6 +24,7 @@ from shopguide.recommend.ease_large import EASELarge
 from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.mf import ALS, BPR
 from shopguide.recommend.popular import Popular
+from shopguide.recommend.rp3beta import RP3beta
 
 __all__ = [
     "MODEL_NAMES",
@@ -34,7 +35,7 @@ __all__ = [
 
 #: The names ``create_model`` (and ``shopguide train MODEL``) accept.
 MODEL_NAMES: tuple[str, ...] = tuple(
-    cls.model_name for cls in (UserKNN, ItemKNN, Popular, EASE, EASELarge, ALS, BPR)
+    cls.model_name for cls in (UserKNN, ItemKNN, Popular, EASE, EASELarge, ALS, BPR, RP3beta)
 )
 
 
@@ -46,7 +47,7 @@ def check_model_name(name: str) -> None:
 
 def create_model(name: str, **params: Any) -> Recommender:
     """A new, unfitted model by name (``user-knn``, ``item-knn``, ``popular``, ``ease``,
-    ``ease-large``, ``als``, ``bpr``) with the given constructor parameters.
+    ``ease-large``, ``als``, ``bpr``, ``rp3beta``) with the given constructor parameters.
 
     Raises :class:`UnknownModelError` for an unknown name and :class:`ParameterError` for a
     parameter the model does not take or a value whose type does not fit its default.

@@ -37,12 +37,16 @@ DEFAULT_PARAMS: Mapping[str, dict[str, Any]] = {
     "ease-large": {"regularization": 500.0},
     "als": {"factors": 32, "regularization": 0.1},
     "bpr": {"factors": 128},
+    "rp3beta": {"k": 15, "alpha": 0.5, "beta": 0.5},
 }
 
 
 #: Models ``compare`` runs when none are named: all but ``ease-large``, which takes part when
-#: dense EASE does not fit (it is then fitted in EASE's place).
-COMPARED_BY_DEFAULT: tuple[str, ...] = tuple(n for n in MODEL_NAMES if n != "ease-large")
+#: dense EASE does not fit (it is then fitted in EASE's place), and ``rp3beta``, which beat
+#: item-KNN on no data set measured (docs/benchmarks.md); name it to compare it.
+COMPARED_BY_DEFAULT: tuple[str, ...] = tuple(
+    n for n in MODEL_NAMES if n not in ("ease-large", "rp3beta")
+)
 
 
 def store_events(store: Store) -> pd.DataFrame:
