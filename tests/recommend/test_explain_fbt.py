@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from shopguide.data.idmap import IdMap
-from shopguide.recommend import ALS, EASE, ItemKNN, Popular, UserKNN
+from shopguide.recommend import ALS, EASE, ItemKNN, Popular, RP3beta, UserKNN
 from shopguide.recommend.explain import explain
 from shopguide.recommend.fbt import FrequentlyBoughtTogether, order_item_matrix
 
@@ -32,6 +32,23 @@ def test_item_knn_explains_with_the_users_items(tiny) -> None:
     nbrs = set(model.neighbours_[item].indices.tolist())
     for j, _ in terms:
         assert tiny[0, j] > 0 and j in nbrs
+
+
+def test_rp3beta_explains_with_the_terms_of_its_score(tiny) -> None:
+    model = RP3beta(k=4).fit(tiny)
+    ids, scores = model.recommend([3], tiny, n=1)
+    item = int(ids[0, 0])
+    (exp,) = explain(model, 3, [item], tiny, titles=TITLES)
+    assert exp.kind == "items" and exp.text.startswith("because you bought ")
+    walk = model.similarity_.toarray()[:, item]
+    want = sorted(
+        ((TITLES[j], float(walk[j])) for j in tiny[3].indices if walk[j] > 0),
+        key=lambda p: (-p[1], p[0]),
+    )
+    assert [name for name, _ in exp.evidence] == [name for name, _ in want]
+    np.testing.assert_allclose([w for _, w in exp.evidence], [w for _, w in want], rtol=1e-6)
+    # the terms add up to the score that ranked the item
+    assert sum(w for _, w in exp.evidence) == pytest.approx(float(scores[0, 0]), rel=1e-5)
 
 
 def test_user_knn_explains_with_similar_shoppers(tiny) -> None:

@@ -32,6 +32,7 @@ MODELS: list[tuple[str, dict[str, Any]]] = [
     ("item-knn", {"neighbourhood": "history", "similarity": "jaccard"}),
     ("user-knn", {"k": 15}),
     ("user-knn", {"normalize": "rated"}),
+    ("rp3beta", {"k": 15, "alpha": 0.5}),
     ("ease", {}),  # dense scores: no RowScorer, the RuleSet path
 ]
 FILTERS: list[dict[str, Any]] = [
@@ -69,7 +70,7 @@ def _reference(
         filters.get("min_price"), filters.get("max_price"),
     )  # fmt: skip
     index, row = snapshot.user_row(user)
-    from_row = snapshot.model.model_name in ("item-knn", "ease")
+    from_row = snapshot.model.model_name in ("item-knn", "rp3beta", "ease")
     ids = np.zeros(0, dtype=np.int32)
     scores = np.zeros(0, dtype=np.float32)
     strategy = "popular"

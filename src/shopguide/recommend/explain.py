@@ -5,6 +5,8 @@
 - user-KNN: the user's neighbours who have the item -> "3 shoppers like you bought it";
 - popularity: the user's segment -> "popular in your segment" (or "popular with everyone");
 - EASE: the user's items with the largest positive weight towards the item;
+- RP3beta: the user's items whose walk reaches the item, largest ``W[j, i] * r`` first (the
+  terms of its score);
 - ALS/BPR: latent factors have no item-level evidence -> "matches your taste profile".
 """
 
@@ -21,6 +23,7 @@ from shopguide.recommend.base import Recommender
 from shopguide.recommend.ease import EASE
 from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.popular import Popular
+from shopguide.recommend.rp3beta import RP3beta
 
 __all__ = ["Explanation", "explain"]
 
@@ -90,6 +93,14 @@ def _explain_one(
         weights = model.weights_[row.indices, item] * row.data
         parts = sorted(
             ((int(j), float(w)) for j, w in zip(row.indices, weights, strict=True) if w > 0),
+            key=lambda p: (-p[1], p[0]),
+        )
+        return _because(item, parts, items, titles, max_reasons, verb)
+    if isinstance(model, RP3beta):
+        walk = np.asarray(model.similarity_[row.indices][:, [item]].todense()).ravel()
+        terms = walk * row.data
+        parts = sorted(
+            ((int(j), float(w)) for j, w in zip(row.indices, terms, strict=True) if w > 0),
             key=lambda p: (-p[1], p[0]),
         )
         return _because(item, parts, items, titles, max_reasons, verb)
