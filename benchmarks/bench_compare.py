@@ -1,6 +1,7 @@
 """Compare every ShopGuide recommender with the `implicit` library's baselines on Online Retail.
 
 Run:  .venv/bin/python benchmarks/bench_compare.py [--out reports/compare] [--threads 2]
+      [--models "rp3beta,item-knn,ease"]   (a subset; popularity always runs)
 
 Data: UCI Online Retail (Chen, Sain & Guo 2012), purchases only — cancellations (InvoiceNo
 starting with "C"), Quantity <= 0, UnitPrice <= 0 and rows without CustomerID are dropped;

@@ -139,3 +139,17 @@ def test_bad_candidates_are_clear() -> None:
         model.rank_items([0], x, [0.5, 2.0])
     ids, scores = model.rank_items([0, 1], x, [])
     assert ids.shape == scores.shape == (2, 0)
+
+
+def test_a_stored_zero_counts_as_the_users_item_as_in_recommend() -> None:
+    x = _matrix()
+    model = create_model("item-knn", k=2).fit(x)
+    history = x[[0]].tolil()
+    history[0, 6] = 1.0
+    history = sp.csr_matrix(history)
+    history.data[history.indices == 6] = 0.0  # stored, value 0
+    assert history.nnz == 4
+    ids, _ = model.rank_items([0], history, CANDIDATES, filter_already_liked=True)
+    kept, _ = model.recommend([0], history, n=12, items_allowed=CANDIDATES)
+    assert 6 not in ids[0].tolist() and 6 not in kept[0].tolist()
+    assert sorted(i for i in ids[0].tolist() if i >= 0) == [3, 4, 9, 10, 11]

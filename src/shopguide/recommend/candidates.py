@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = ["RankItems", "fallback_rank", "item_users"]
 
@@ -126,11 +127,13 @@ class RankItems:
 
 def _seen_candidates(
     model: _Model, user_rows: Any, user_items: Any, wanted: np.ndarray, full_matrix: bool | None
-) -> np.ndarray:
-    """``bool [users, c]``: whether each user has each candidate in ``user_items``."""
+) -> sp.csr_matrix:
+    """Users x candidates: a stored cell where the user has a stored interaction with the
+    candidate (what ``recommend`` leaves out as already liked)."""
     rows = np.atleast_1d(np.asarray(user_rows, dtype=np.int64))
-    matrix = model._rows_of(rows, user_items, full_matrix)
-    return np.asarray(matrix[:, wanted].toarray() != 0)
+    matrix = sp.csr_matrix(model._rows_of(rows, user_items, full_matrix), copy=True)
+    matrix.data = np.ones_like(matrix.data)  # explicit zeros are stored interactions too
+    return sp.csr_matrix(matrix[:, wanted])
 
 
 def _complete(
@@ -138,7 +141,7 @@ def _complete(
     scores: np.ndarray,
     wanted: np.ndarray,
     tie: np.ndarray,
-    seen: np.ndarray | None,
+    seen: sp.csr_matrix | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Put every candidate in each row: returned ones keep their scores, the rest score 0;
     order by score, ties at 0 by ``tie`` (popularity rank), other ties by index."""
@@ -156,7 +159,7 @@ def _complete(
         got = ids[lo:hi] >= 0
         block[np.nonzero(got)[0], position[ids[lo:hi][got]]] = scores[lo:hi][got]
         if seen is not None:
-            block[seen[lo:hi]] = -np.inf
+            block[seen[lo:hi].toarray() > 0] = -np.inf
         tie_key = np.where(block == 0, tie[wanted], wanted)
         order = np.lexsort((tie_key, -block), axis=-1)
         sorted_scores = np.take_along_axis(block, order, axis=1)
