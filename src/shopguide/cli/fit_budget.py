@@ -33,6 +33,10 @@ MemoryBudgetOption = Annotated[
 ]
 
 
+#: Share of the ``compare`` bar given to automatic tuning (it tries several points per model
+#: where the comparison fits each model once).
+TUNING_SHARE = 0.75
+
 #: Where the training workflow's fitting step ends (its next step, publishing, starts there).
 FIT_STEP_END = 0.85
 
@@ -84,17 +88,24 @@ class EtaTicker:
         else:
             self.update(int(fraction * self.STEPS), self.STEPS)
 
-    def plan(self, planned: PlannedModels, *, quiet: bool = False) -> None:
-        """Show the budget notes of a comparison and lay the models out along the bar."""
+    def plan(self, planned: PlannedModels, *, quiet: bool = False, start: float = 0.0) -> None:
+        """Show the budget notes of a comparison and lay the models out along the bar, from
+        ``start`` (the part before it is the automatic tuning's, see :meth:`tuning`)."""
         for text in planned.notes:
             note(text, enabled=not quiet)
-        total = sum(max(c.seconds, 1.0) for c in planned.costs.values()) or 1.0
-        at = 0.0
+        total = (sum(max(c.seconds, 1.0) for c in planned.costs.values()) or 1.0) / (1 - start)
+        at = start
         self._segments = {}
         for label, cost in planned.costs.items():
             width = max(cost.seconds, 1.0) / total
             self._segments[label] = (at, at + width, cost.seconds)
             at += width
+
+    def tuning(self, _text: str, done: int, total: int, share: float = TUNING_SHARE) -> None:
+        """Automatic tuning has tried ``done`` of ``total`` search points: it fills the first
+        ``share`` of the bar."""
+        self.stop()
+        self.update(int(share * done / max(total, 1) * self.STEPS), self.STEPS)
 
     def model_started(self, label: str) -> None:
         """A comparison starts fitting ``label``: advance through its segment."""

@@ -110,6 +110,15 @@ def train(
         ),
     ] = True,
     memory_budget: MemoryBudgetOption = None,
+    auto: Annotated[
+        bool,
+        typer.Option(
+            "--auto",
+            help="Choose the model's key parameters first, on a validation window carved from "
+            "the end of the events (the search space is in docs/concepts; --param values are "
+            "kept as given); the search and the choice are stored with the model.",
+        ),
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -117,19 +126,34 @@ def train(
     from shopguide.config import get_settings
     from shopguide.recommend.saved import RecommenderStore
     from shopguide.store import open_store
+    from shopguide.workflows.auto_tune import tune_for_training
     from shopguide.workflows.budget import plan_training
     from shopguide.workflows.publishing import publish_current
 
     with handled(as_json), eta_bar(f"training {model}", enabled=not as_json) as ticker:
         params = parse_params(param)
         path = db_path(db)
+        budget = budget_bytes(memory_budget)
         model_store = RecommenderStore.for_store(path)
+        tuning: dict[str, Any] | None = None
+        binary = False
         with open_store(path, create=False) as store:
-            plan = plan_training(store, model, params, budget_bytes(memory_budget))
+            plan = plan_training(store, model, params, budget)
             budget_note(plan.message, enabled=not as_json and bool(plan.message))
+            if auto:
+                tuned = tune_for_training(
+                    store, plan.model.model_name, {**params, **_kept(plan)},
+                    budget_bytes=budget, progress=lambda text, done, total: ticker.tuning(
+                        text, done, total, share=0.4),
+                )  # fmt: skip
+                tuning, binary = tuned.to_dict(), tuned.binary
+                for text in tuned.notes:
+                    budget_note(f"{model}: {text}", enabled=not as_json)
+                plan = plan_training(store, plan.model.model_name, tuned.params, budget)
             model, params = plan.model.model_name, plan.model.get_params()
             version = publish_current(
-                store, model_store, model, params, make_current=current,
+                store, model_store, model, params, make_current=current, binary=binary,
+                meta={"tuning": tuning} if tuning else None,
                 progress=lambda fraction, text: ticker.step(fraction, text, plan.cost),
             )  # fmt: skip
         pruned = model_store.prune(
@@ -137,15 +161,22 @@ def train(
         )
     result = {
         "model": model, "version": version, "params": params, "current": current,
-        "pruned": pruned, "plan": plan.to_dict(),
+        "pruned": pruned, "plan": plan.to_dict(), "tuning": tuning,
     }  # fmt: skip
     if as_json:
         emit_json(result)
     else:
+        if tuning is not None:
+            out.print(tuned.describe(), highlight=False)
         note = "now the store's current model" if current else "not made current"
         out.print(f"published {model} {version} ({note})")
         if pruned:
             out.print(f"deleted {len(pruned)} older version(s): {', '.join(pruned)}")
+
+
+def _kept(plan: Any) -> dict[str, Any]:
+    """The parameters a budget adaptation set (``ease-large``'s dense head): never searched."""
+    return plan.model.get_params() if plan.action == "adapted" else {}
 
 
 def recommend(
@@ -309,14 +340,26 @@ def compare(
         ),
     ] = True,
     memory_budget: MemoryBudgetOption = None,
+    auto: Annotated[
+        bool,
+        typer.Option(
+            "--auto/--no-auto",
+            help="First choose each model's key parameters on a validation window carved from "
+            "the end of the training period (never the test); --no-auto uses the defaults.",
+        ),
+    ] = True,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate every model on the same split, save the evidence and publish the best.
 
-    The best model's NDCG@10 margin over the runner-up comes with a 95 % paired bootstrap
-    interval over the test users; when it contains 0 the result is a tie and the simplest
-    tied model is published."""
+    By default each model's key parameters are first chosen on a validation window at the end
+    of the training period; each winner is then refitted on the whole training period and
+    tested. The best model's NDCG@10 margin over the runner-up comes with a 95 % paired
+    bootstrap interval over the test users; when it contains 0 the result is a tie and the
+    simplest tied model is published."""
+    from shopguide.cli.fit_budget import TUNING_SHARE
+    from shopguide.workflows.auto_tune import tuned_line
     from shopguide.workflows.budget import PlannedModels
     from shopguide.workflows.modelling import COMPARED_BY_DEFAULT
     from shopguide.workflows.modelling import compare as run
@@ -326,18 +369,20 @@ def compare(
 
         def on_plan(planned: PlannedModels) -> None:
             plans.update(planned.to_dict())
-            ticker.plan(planned, quiet=as_json)
+            ticker.plan(planned, quiet=as_json, start=TUNING_SHARE if auto else 0.0)
 
         result = run(
             db_path(db), model or COMPARED_BY_DEFAULT, test_days=test_days, out_dir=out_dir,
             publish=publish, memory_budget=budget_bytes(memory_budget),
-            on_plan=on_plan,
+            on_plan=on_plan, auto=auto, on_tuning=ticker.tuning,
             progress=ticker.model_started,
         )  # fmt: skip
     if as_json:
         emit_json({**result.evidence(), "budget": plans})
     else:
         out.print(result.split_description, highlight=False)
+        for record in result.tuning.values():
+            out.print(tuned_line(record), highlight=False, soft_wrap=True)
         out.print(result.to_markdown(10), highlight=False, markup=False, soft_wrap=True)
         out.print(result.verdict(), highlight=False)
         action = f"published {result.chosen} as the current model" if publish else "not published"

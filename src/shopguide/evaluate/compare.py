@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,9 @@ class Comparison:
         Exactly how the split was made and what it dropped.
     margins:
         The best model's margin over each other model (paired bootstrap interval).
+    tuning:
+        Label -> how its parameters were chosen on a validation window before the test
+        (empty when the parameters were given); written to the evidence.
     tied:
         The best model and every model whose margin interval contains 0 (a tie).
     chosen:
@@ -188,6 +191,7 @@ class Comparison:
     split_description: str
     split_report: dict[str, Any]
     margins: tuple[Margin, ...] = ()
+    tuning: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def tied(self) -> tuple[str, ...]:
@@ -250,6 +254,8 @@ class Comparison:
             "split": {"description": self.split_description, "report": self.split_report},
             "test_counts": best.counts,
             "table": _jsonable(self.table.reset_index().to_dict(orient="records")),
+            "params": {label: _jsonable(r.params) for label, r in self.results.items()},
+            "tuning": _jsonable(dict(self.tuning)),
         }
 
     def save(
@@ -319,6 +325,8 @@ def compare_models(
     fit: bool = True,
     out_dir: str | Path | None = None,
     progress: Any = None,
+    matrices: Mapping[str, Any] | None = None,
+    tuning: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """Evaluate every model on the same split.
 
@@ -340,6 +348,11 @@ def compare_models(
         If given, :meth:`Comparison.save` is called with it.
     progress:
         Optional ``callable(label)`` invoked before each model.
+    matrices:
+        Label -> another training matrix for that model (same users and items, e.g. event
+        weights where the others use 0/1); models not listed use the training matrix.
+    tuning:
+        Label -> how the model's parameters were chosen (kept in :attr:`Comparison.tuning`).
     """
     if split is not None:
         train = training_matrix(split.train, weights, build_kwargs, binary=binary)
@@ -370,7 +383,7 @@ def compare_models(
         model = make_model(spec, {}) if isinstance(spec, str) or _is_factory(spec) else spec
         results[label] = evaluate_recommender(
             model,
-            train.matrix,
+            (matrices or {}).get(label, train.matrix),
             relevance,
             n,
             fit=fit,
@@ -394,6 +407,7 @@ def compare_models(
         split_description=split_description or "(split not described)",
         split_report=split_report,
         margins=tuple(margins),
+        tuning=dict(tuning or {}),
     )
     if out_dir is not None:
         comparison.save(out_dir)

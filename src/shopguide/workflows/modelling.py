@@ -10,6 +10,7 @@ for the test; without ``test_days``, 10 % of the data's time span (at least one 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +18,34 @@ import pandas as pd
 
 from shopguide.data.eval_window import default_test_days
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS
-from shopguide.data.split import RollingWindowSplit, Split, TemporalSplit, UserKFold
+from shopguide.data.split import RollingWindowSplit, UserKFold
 from shopguide.errors import DataError
 from shopguide.evaluate.compare import Comparison, compare_models
 from shopguide.evaluate.tuning import TuningResult, training_matrix, tune
-from shopguide.recommend.catalogue import MODEL_NAMES
+from shopguide.recommend.catalogue import MODEL_NAMES, create_model
 from shopguide.recommend.saved import RecommenderStore
 from shopguide.store import open_store
 from shopguide.store.base import Store
+from shopguide.workflows.auto_tune import SEARCH_SPACES, AutoTuned, TuningProgress, auto_tune
 from shopguide.workflows.budget import PlannedModels, plan_models
 from shopguide.workflows.publishing import publish_current
+from shopguide.workflows.time_split import temporal_split
 
-#: Parameters the comparison on Online Retail chose on a validation window (see README).
+__all__ = [
+    "COMPARED_BY_DEFAULT",
+    "DEFAULT_PARAMS",
+    "compare",
+    "compare_store",
+    "evaluate",
+    "store_events",
+    "temporal_split",
+    "tune_events",
+    "tune_model",
+]
+
+#: Parameters the comparison on Online Retail chose on a validation window (see README): the
+#: starting point of every fit, and what ``compare --no-auto`` and ``train`` without
+#: ``--auto`` use.
 DEFAULT_PARAMS: Mapping[str, dict[str, Any]] = {
     "popular": {},
     "user-knn": {"k": 100},
@@ -57,22 +74,6 @@ def store_events(store: Store) -> pd.DataFrame:
     )
 
 
-def temporal_split(
-    events: pd.DataFrame, *, test_days: int | None = None, cut: str | None = None
-) -> Split:
-    """Train before the cut, test after it (default cut: ``test_days`` before the last event;
-    ``test_days`` defaults to 10 % of the data's span, see :func:`default_test_days`)."""
-    if cut is None and test_days is None:
-        test_days = default_test_days(events["timestamp"])
-    when = (
-        pd.Timestamp(cut)
-        if cut is not None
-        else pd.Timestamp(events["timestamp"].max()).normalize()
-        - pd.Timedelta(days=int(test_days or 0))
-    )
-    return TemporalSplit(cut=when).split(events)
-
-
 def evaluate(
     db: str | Path,
     model: str,
@@ -85,7 +86,7 @@ def evaluate(
     """Fit ``model`` on the training part of the split and score it on the test part."""
     comparison = compare(
         db, [model], params={model: dict(params or {})}, test_days=test_days, cut=cut, ns=ns,
-        publish=False,
+        publish=False, auto=False,
     )  # fmt: skip
     return {"split": comparison.split_description, "metrics": comparison.table.reset_index()}
 
@@ -139,6 +140,9 @@ def compare_store(
     progress: Callable[[str], None] | None = None,
     memory_budget: int | None = None,
     on_plan: Callable[[PlannedModels], None] | None = None,
+    auto: bool = True,
+    spaces: Mapping[str, Mapping[str, Sequence[Any]]] = SEARCH_SPACES,
+    on_tuning: TuningProgress | None = None,
 ) -> Comparison:
     """Evaluate ``models`` on one split; publish the chosen one, refitted on all events, and
     make it the store's current model.
@@ -151,8 +155,14 @@ def compare_store(
     Before fitting, each model's cost is estimated and models over ``memory_budget`` (bytes;
     default ``SHOPGUIDE_MEMORY_BUDGET`` or half the machine's memory) are adapted or skipped;
     the plan goes to ``on_plan`` (messages and estimated seconds, for progress and ETAs).
+
+    With ``auto`` (the default) each model's key parameters (``spaces``, minus those given in
+    ``params``) are first chosen on a validation window carved from the training half only
+    (:func:`~shopguide.workflows.auto_tune.auto_tune`; ``on_tuning`` follows its progress); the
+    winners are then refitted on the whole training half and measured on the test window.
     """
-    chosen = {**DEFAULT_PARAMS, **{k: dict(v) for k, v in (params or {}).items()}}
+    given = {k: dict(v) for k, v in (params or {}).items()}
+    chosen = {**DEFAULT_PARAMS, **given}
     events = store_events(store)
     split = temporal_split(events, test_days=test_days, cut=cut)
     train = training_matrix(split.train, DEFAULT_EVENT_WEIGHTS, None, binary=True)
@@ -162,15 +172,32 @@ def compare_store(
     if not planned.factories:
         raise DataError("no model fits the memory budget", hint=" ".join(planned.notes))
     chosen.update(planned.params)
+    factories: dict[str, Any] = dict(planned.factories)
+    tuned: dict[str, AutoTuned] = {}
+    if auto:
+        tuned = auto_tune(
+            split.train, {label: planned.params[label] for label in factories},
+            fixed={label: list(given.get(label, {})) for label in factories}, spaces=spaces,
+            budget_bytes=memory_budget, progress=on_tuning,
+        )  # fmt: skip
+        for label, result in tuned.items():
+            chosen[label] = result.params
+            factories[label] = partial(create_model, label, **result.params)
+    weighted = [label for label, result in tuned.items() if not result.binary]
+    matrices = {}
+    if weighted:
+        counts = training_matrix(split.train, DEFAULT_EVENT_WEIGHTS, None)
+        matrices = {label: counts.matrix for label in weighted}
     comparison = compare_models(
-        planned.factories, train=train, test_events=split.test, n=list(ns),
+        factories, train=train, test_events=split.test, n=list(ns),
         primary=f"ndcg@{10 if 10 in ns else max(ns)}", out_dir=out_dir, progress=progress,
         split_description=split.report.description, split_report=split.report.to_dict(),
+        matrices=matrices, tuning={label: result.to_dict() for label, result in tuned.items()},
     )  # fmt: skip
     if publish:
         publish_current(
             store, RecommenderStore.for_store(store.path), comparison.chosen,
-            chosen.get(comparison.chosen, {}), binary=True,
+            chosen.get(comparison.chosen, {}), binary=comparison.chosen not in weighted,
             meta={"evaluation": comparison.evidence()},
             reason=f"shopguide compare: {comparison.verdict()}",
         )  # fmt: skip

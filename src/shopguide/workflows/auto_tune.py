@@ -1,0 +1,242 @@
+"""Choose each model's key parameters automatically, on a validation window inside training.
+
+``compare`` (unless ``--no-auto``) and ``train --auto`` call :func:`auto_tune` with the events
+a model may learn from: the comparison's training half, or every event for ``train``. The last
+share of that period (same rule as the comparison's test window, see
+:func:`~shopguide.workflows.time_split.validation_split`) becomes the validation window; every
+point of the model's small search space (:data:`SEARCH_SPACES`) is fitted on the events before
+it and scored by NDCG@10 on the purchases in it. The best point wins (the first in grid order
+on a tie). The caller then refits the winner on its full training events, so the test window of
+a comparison is never read while tuning.
+
+The spaces are small on purpose: each searches only the parameters that measurably move
+accuracy on shop data (issue #17), with a few values each. On the bundled Online Retail the
+whole search takes a few minutes on a 2-core machine (docs/benchmarks.md). The pseudo-parameter
+:data:`INPUT` chooses between 0/1 input (did the user interact) and event-weighted input.
+Search points whose estimated memory passes the budget are skipped, and the result says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions
+from shopguide.errors import DataError
+from shopguide.evaluate.evaluator import build_test_relevance, evaluate_recommender
+from shopguide.evaluate.tuning import _jsonable, parameter_settings, training_matrix
+from shopguide.recommend.catalogue import create_model
+from shopguide.recommend.cost import default_memory_budget, estimate_cost, format_bytes
+from shopguide.store.base import Store
+from shopguide.workflows.interaction_events import interaction_events
+from shopguide.workflows.time_split import validation_split
+
+__all__ = [
+    "INPUT",
+    "SEARCH_SPACES",
+    "SMALL_SEARCH_SPACES",
+    "AutoTuned",
+    "auto_tune",
+    "search_size",
+    "tune_for_training",
+    "tuned_line",
+]
+
+#: The pseudo-parameter choosing the input: ``True`` = 0/1, ``False`` = event-weighted.
+INPUT = "binary"
+
+#: The values tried per model (parameters not listed keep their defaults or the caller's).
+#: EASE: its ridge penalty and the input; item-KNN: neighbourhood size, shrinkage and row
+#: weighting; user-KNN: neighbourhood size (each of its fits scores every user, so it stays
+#: small); ALS: factors and regularisation. Popularity and BPR are not searched.
+SEARCH_SPACES: Mapping[str, Mapping[str, tuple[Any, ...]]] = {
+    "ease": {"regularization": (50.0, 200.0, 500.0, 1000.0), INPUT: (True, False)},
+    "ease-large": {"regularization": (200.0, 500.0, 1000.0), INPUT: (True, False)},
+    "item-knn": {"k": (20, 50, 100, 200), "shrink": (0.0, 10.0), "weighting": (None, "bm25")},
+    "user-knn": {"k": (50, 100, 200)},
+    "als": {"factors": (32, 64, 128), "regularization": (0.01, 0.1)},
+}
+
+#: A lighter search (about a third of the fits) for quick runs such as the demo.
+SMALL_SEARCH_SPACES: Mapping[str, Mapping[str, tuple[Any, ...]]] = {
+    "ease": {"regularization": (200.0, 1000.0), INPUT: (True, False)},
+    "ease-large": {"regularization": (500.0,), INPUT: (True, False)},
+    "item-knn": {"k": (50, 200), "weighting": (None, "bm25")},
+    "als": {"factors": (32, 128)},
+}
+
+#: ``progress(text, done, total)`` after every search point.
+TuningProgress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class AutoTuned:
+    """The outcome of one model's search.
+
+    ``params`` are the model's parameters to fit with (the caller's fixed ones included);
+    ``binary`` the chosen input; ``points`` every search point with its validation score or
+    the reason it was skipped; ``validation`` the window it was measured on.
+    """
+
+    model: str
+    params: dict[str, Any]
+    binary: bool
+    metric: str
+    score: float | None
+    points: list[dict[str, Any]] = field(default_factory=list)
+    validation: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record (stored in evidence files and model metadata)."""
+        return _jsonable(
+            {
+                "model": self.model,
+                "chosen_params": self.params,
+                "input": "0/1" if self.binary else "weighted",
+                "metric": self.metric,
+                "validation_score": self.score,
+                "validation": self.validation,
+                "search": self.points,
+                "notes": self.notes,
+            }
+        )
+
+    def describe(self) -> str:
+        """One line: the chosen point and its validation score (see :func:`tuned_line`)."""
+        return tuned_line(self.to_dict())
+
+
+def tuned_line(record: Mapping[str, Any]) -> str:
+    """``'ease: regularization=200.0, 0/1 input (ndcg@10 0.0950 on validation, best of 8)'``
+    from an :meth:`AutoTuned.to_dict` record."""
+    search = record.get("search") or []
+    names = list(search[0]["params"]) if search else []
+    params = record.get("chosen_params") or {}
+    text = ", ".join(f"{k}={params.get(k)}" for k in names) or "defaults"
+    if search and INPUT in search[0]:
+        text += f", {record.get('input')} input"
+    score = record.get("validation_score")
+    if score is None:
+        why = "; ".join(record.get("notes") or []) or "nothing to search"
+        return f"{record.get('model')}: {text} (not tuned: {why})"
+    tried = sum(1 for p in search if "score" in p)
+    measured = f"{record.get('metric')} {score:.4f} on validation, best of {tried}"
+    return f"{record.get('model')}: {text} ({measured})"
+
+
+def search_size(
+    models: Sequence[str], spaces: Mapping[str, Mapping[str, Sequence[Any]]] = SEARCH_SPACES
+) -> int:
+    """How many search points :func:`auto_tune` tries for ``models`` (before any skipped)."""
+    return sum(len(parameter_settings(dict(spaces[m]))) for m in models if spaces.get(m))
+
+
+def _points(space: Mapping[str, Sequence[Any]], fixed: Sequence[str]) -> list[dict[str, Any]]:
+    """The grid of ``space`` without the ``fixed`` parameters (empty when nothing is left)."""
+    grid = {k: list(v) for k, v in space.items() if k not in fixed}
+    return parameter_settings(grid) if grid else []
+
+
+def auto_tune(
+    train_events: pd.DataFrame,
+    models: Mapping[str, Mapping[str, Any]],
+    *,
+    fixed: Mapping[str, Sequence[str]] | None = None,
+    spaces: Mapping[str, Mapping[str, Sequence[Any]]] = SEARCH_SPACES,
+    binary: bool = True,
+    budget_bytes: int | None = None,
+    n: int = 10,
+    progress: TuningProgress | None = None,
+) -> dict[str, AutoTuned]:
+    """Search every model of ``models`` (name -> base parameters) on a validation window
+    carved from ``train_events``.
+
+    ``fixed`` names, per model, the parameters the user set (they are not searched);
+    ``binary`` is the input used when the space does not search :data:`INPUT`. Points whose
+    estimated memory passes ``budget_bytes`` (default: the machine's budget) are skipped.
+    """
+    split = validation_split(train_events)
+    weighted = training_matrix(split.train, DEFAULT_EVENT_WEIGHTS)
+    zero_one = Interactions(matrix=weighted.binary(), users=weighted.users, items=weighted.items)
+    relevance = build_test_relevance(weighted, split.test, exclude_train_items=True)
+    window = {
+        "description": split.report.description,
+        "validation_from": str(split.info.get("cut")),
+        "validation_until": str(pd.Timestamp(train_events["timestamp"].max())),
+        "train_events": len(split.train),
+        "validation_users": int(relevance.user_rows.size),
+    }
+    budget = default_memory_budget() if budget_bytes is None else int(budget_bytes)
+    sizes = (*weighted.matrix.shape, weighted.matrix.nnz)
+    metric = f"ndcg@{n}"
+    plans = {name: _points(spaces.get(name, {}), (fixed or {}).get(name, ())) for name in models}
+    total, done = sum(len(p) for p in plans.values()), 0
+    out: dict[str, AutoTuned] = {}
+    for name, base in models.items():
+        rows: list[dict[str, Any]] = []
+        notes: list[str] = []
+        if not relevance.user_rows.size:
+            notes.append("no purchases in the validation window to measure on")
+        for point in plans[name] if relevance.user_rows.size else []:
+            use_binary = bool(point.get(INPUT, binary))
+            params = {**base, **{k: v for k, v in point.items() if k != INPUT}}
+            model = create_model(name, **params)
+            cost = estimate_cost(model, *sizes)
+            row: dict[str, Any] = {
+                "params": {k: v for k, v in point.items() if k != INPUT},
+                **({INPUT: use_binary} if INPUT in point else {}),
+            }
+            if cost.memory_bytes > budget:
+                row["skipped"] = (
+                    f"needs about {format_bytes(cost.memory_bytes)} (budget {format_bytes(budget)})"
+                )
+            else:
+                res = evaluate_recommender(
+                    model, (zero_one if use_binary else weighted).matrix, relevance, n,
+                    metrics=("ndcg",),
+                )  # fmt: skip
+                row.update(score=res.metrics[metric], fit_seconds=round(res.fit_seconds, 3))
+            rows.append(row)
+            done += 1
+            if progress is not None:
+                progress(f"tuning {name}", done, total)
+        skipped = [r for r in rows if "skipped" in r]
+        if skipped:
+            notes.append(f"{len(skipped)} search point(s) skipped over the memory budget")
+        scored = [r for r in rows if "score" in r]
+        best = max(scored, key=lambda r: r["score"]) if scored else None  # first on a tie
+        out[name] = AutoTuned(
+            model=name,
+            params={**base, **(best["params"] if best else {})},
+            binary=bool(best.get(INPUT, binary)) if best else binary,
+            metric=metric,
+            score=float(best["score"]) if best else None,
+            points=rows,
+            validation=window,
+            notes=notes,
+        )
+    return out
+
+
+def tune_for_training(
+    store: Store,
+    name: str,
+    params: Mapping[str, Any],
+    *,
+    budget_bytes: int | None = None,
+    spaces: Mapping[str, Mapping[str, Sequence[Any]]] = SEARCH_SPACES,
+    progress: TuningProgress | None = None,
+) -> AutoTuned:
+    """``train --auto``: search ``name`` on a validation window carved from every event of
+    the store (the last share of its period); ``params`` are kept as given (not searched)."""
+    events = interaction_events(store)
+    if events.empty:
+        raise DataError("the store has no events to tune on", hint="ingest events first")
+    return auto_tune(
+        events, {name: dict(params)}, fixed={name: list(params)}, spaces=spaces,
+        budget_bytes=budget_bytes, progress=progress,
+    )[name]  # fmt: skip
