@@ -115,8 +115,8 @@ def train(
         typer.Option(
             "--auto",
             help="Choose the model's key parameters first, on a validation window carved from "
-            "the end of the events (the search space is in docs/concepts; --param values are "
-            "kept as given); the search and the choice are stored with the model.",
+            "the end of the events (search spaces: docs/howto/tune.md; --param values are kept "
+            "as given); the search and the choice are stored with the model.",
         ),
     ] = False,
     db: DbOption = None,
@@ -126,7 +126,7 @@ def train(
     from shopguide.config import get_settings
     from shopguide.recommend.saved import RecommenderStore
     from shopguide.store import open_store
-    from shopguide.workflows.auto_tune import tune_for_training
+    from shopguide.workflows.auto_tune import tune_for_training, tuned_line
     from shopguide.workflows.budget import plan_training
     from shopguide.workflows.publishing import publish_current
 
@@ -167,7 +167,7 @@ def train(
         emit_json(result)
     else:
         if tuning is not None:
-            out.print(tuned.describe(), highlight=False)
+            out.print(tuned_line(tuning), highlight=False, soft_wrap=True)
         note = "now the store's current model" if current else "not made current"
         out.print(f"published {model} {version} ({note})")
         if pruned:

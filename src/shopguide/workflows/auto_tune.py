@@ -37,7 +37,6 @@ from shopguide.workflows.time_split import validation_split
 __all__ = [
     "INPUT",
     "SEARCH_SPACES",
-    "SMALL_SEARCH_SPACES",
     "AutoTuned",
     "auto_tune",
     "search_size",
@@ -58,14 +57,6 @@ SEARCH_SPACES: Mapping[str, Mapping[str, tuple[Any, ...]]] = {
     "item-knn": {"k": (20, 50, 100, 200), "shrink": (0.0, 10.0), "weighting": (None, "bm25")},
     "user-knn": {"k": (50, 100, 200)},
     "als": {"factors": (32, 64, 128), "regularization": (0.01, 0.1)},
-}
-
-#: A lighter search (about a third of the fits) for quick runs such as the demo.
-SMALL_SEARCH_SPACES: Mapping[str, Mapping[str, tuple[Any, ...]]] = {
-    "ease": {"regularization": (200.0, 1000.0), INPUT: (True, False)},
-    "ease-large": {"regularization": (500.0,), INPUT: (True, False)},
-    "item-knn": {"k": (50, 200), "weighting": (None, "bm25")},
-    "als": {"factors": (32, 128)},
 }
 
 #: ``progress(text, done, total)`` after every search point.

@@ -141,7 +141,7 @@ def compare_store(
     memory_budget: int | None = None,
     on_plan: Callable[[PlannedModels], None] | None = None,
     auto: bool = True,
-    spaces: Mapping[str, Mapping[str, Sequence[Any]]] = SEARCH_SPACES,
+    spaces: Mapping[str, Mapping[str, Sequence[Any]]] | None = None,
     on_tuning: TuningProgress | None = None,
 ) -> Comparison:
     """Evaluate ``models`` on one split; publish the chosen one, refitted on all events, and
@@ -156,10 +156,11 @@ def compare_store(
     default ``SHOPGUIDE_MEMORY_BUDGET`` or half the machine's memory) are adapted or skipped;
     the plan goes to ``on_plan`` (messages and estimated seconds, for progress and ETAs).
 
-    With ``auto`` (the default) each model's key parameters (``spaces``, minus those given in
-    ``params``) are first chosen on a validation window carved from the training half only
-    (:func:`~shopguide.workflows.auto_tune.auto_tune`; ``on_tuning`` follows its progress); the
-    winners are then refitted on the whole training half and measured on the test window.
+    With ``auto`` (the default) each model's key parameters (``spaces``, default
+    :data:`~shopguide.workflows.auto_tune.SEARCH_SPACES`, minus those given in ``params``)
+    are first chosen on a validation window carved from the training half only
+    (:func:`~shopguide.workflows.auto_tune.auto_tune`; ``on_tuning`` follows its progress);
+    the winners are then refitted on the whole training half and measured on the test window.
     """
     given = {k: dict(v) for k, v in (params or {}).items()}
     chosen = {**DEFAULT_PARAMS, **given}
@@ -177,7 +178,8 @@ def compare_store(
     if auto:
         tuned = auto_tune(
             split.train, {label: planned.params[label] for label in factories},
-            fixed={label: list(given.get(label, {})) for label in factories}, spaces=spaces,
+            fixed={label: list(given.get(label, {})) for label in factories},
+            spaces=SEARCH_SPACES if spaces is None else spaces,
             budget_bytes=memory_budget, progress=on_tuning,
         )  # fmt: skip
         for label, result in tuned.items():
