@@ -142,7 +142,7 @@ def train(
             budget_note(plan.message, enabled=not as_json and bool(plan.message))
             if auto:
                 tuned = tune_for_training(
-                    store, plan.model.model_name, {**params, **_kept(plan)},
+                    store, plan.model.model_name, {**_kept(plan), **params}, fixed=list(params),
                     budget_bytes=budget, progress=lambda text, done, total: ticker.tuning(
                         text, done, total, share=0.4),
                 )  # fmt: skip
@@ -175,7 +175,8 @@ def train(
 
 
 def _kept(plan: Any) -> dict[str, Any]:
-    """The parameters a budget adaptation set (``ease-large``'s dense head): never searched."""
+    """The parameters a budget adaptation chose (``ease-large``'s dense head), the start of
+    the search (which varies only the searched ones)."""
     return plan.model.get_params() if plan.action == "adapted" else {}
 
 

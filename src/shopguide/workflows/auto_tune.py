@@ -218,16 +218,19 @@ def tune_for_training(
     name: str,
     params: Mapping[str, Any],
     *,
+    fixed: Sequence[str] | None = None,
     budget_bytes: int | None = None,
     spaces: Mapping[str, Mapping[str, Sequence[Any]]] = SEARCH_SPACES,
     progress: TuningProgress | None = None,
 ) -> AutoTuned:
     """``train --auto``: search ``name`` on a validation window carved from every event of
-    the store (the last share of its period); ``params`` are kept as given (not searched)."""
+    the store (the last share of its period), starting from ``params``; the ``fixed`` ones
+    (default: all of ``params``) are kept as given."""
     events = interaction_events(store)
     if events.empty:
         raise DataError("the store has no events to tune on", hint="ingest events first")
+    kept = list(params) if fixed is None else list(fixed)
     return auto_tune(
-        events, {name: dict(params)}, fixed={name: list(params)}, spaces=spaces,
+        events, {name: dict(params)}, fixed={name: kept}, spaces=spaces,
         budget_bytes=budget_bytes, progress=progress,
     )[name]  # fmt: skip
