@@ -1,7 +1,7 @@
 """The dashboard in a real headless browser (Debian chromium driven by Playwright) against a
 real server: every page is clicked through, the figures shown are checked against the API, no
 request leaves the server's origin, and a screenshot of each page is saved under
-``test-artifacts/dashboard/``.
+``docs/screenshots/``.
 
 Needs ``apt-get install -y chromium`` (at /usr/bin/chromium) and ``pip install playwright``
 (never ``playwright install``: the system chromium is used).
@@ -9,65 +9,16 @@ Needs ``apt-get install -y chromium`` (at /usr/bin/chromium) and ``pip install p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 import pytest
-from live_server import LiveServer, headers, make_store
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
-WRITE = headers("write")
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    db = Path(tmp_path_factory.mktemp("dashboard")) / "shop.duckdb"
-    make_store(db)
-    with LiveServer(db) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def api(live: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.url, headers=WRITE, timeout=60) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def browser_page(live: LiveServer) -> Iterator[tuple[Any, list[str], list[str]]]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is missing: apt-get install -y chromium")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, accept_downloads=True
-        )
-        page = context.new_page()
-        requests: list[str] = []
-        errors: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        yield page, requests, errors
-        context.close()
-        browser.close()
-
-
-def _loaded(page: Any, name: str) -> None:
-    page.wait_for_selector(f"body[data-page='{name}']", timeout=30_000)
-
-
-def _shot(page: Any, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+from browser_helpers import WRITE
+from browser_helpers import loaded as _loaded
+from browser_helpers import shot as _shot
+from live_server import LiveServer
 
 
 def test_click_through_every_page(

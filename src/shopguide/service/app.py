@@ -19,6 +19,7 @@ from shopguide import __version__
 from shopguide.service import errors
 from shopguide.service.limits import BodyLimit
 from shopguide.service.routers import campaigns, events, health, insights, items, models, privacy
+from shopguide.service.routers import search as search_router
 from shopguide.service.routers import users as users_router
 from shopguide.service.settings import ServiceSettings
 from shopguide.service.state import ServiceState
@@ -95,7 +96,9 @@ def create_app(
         redoc_url=None,  # ReDoc would need a CDN too; /docs covers the same spec
     )
     errors.install(app)
-    for module in (health, events, users_router, privacy, items, insights, models, campaigns):
+    for module in (
+        health, events, users_router, privacy, items, insights, search_router, models, campaigns
+    ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)

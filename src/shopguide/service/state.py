@@ -22,6 +22,7 @@ from shopguide.workflows import current_model
 from shopguide.workflows.jobs import JobRunner
 from shopguide.workflows.publishing import open_service_store
 from shopguide.workflows.serving.live_ingest import refresh_live_profiles
+from shopguide.workflows.serving.lookup import SearchCache
 from shopguide.workflows.serving.predictions import PredictionCache, churn_predictions
 from shopguide.workflows.serving.reads import build_profiles_if_missing
 from shopguide.workflows.serving.snapshot import (
@@ -286,6 +287,8 @@ class ServiceState:
         #: What the churn routes remember between requests (rows read, scoring lock, the
         #: day last rescored for): owned here, passed to every churn call.
         self.predictions = PredictionCache()
+        #: The user index the search route answers from, read in once per profile version.
+        self.search = SearchCache()
         self.jobs = JobRunner()
         self.metrics = Metrics()
         self._stop = threading.Event()

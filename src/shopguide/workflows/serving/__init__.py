@@ -30,6 +30,9 @@ only the ones listed before it:
     Read-only answers (profile, history, item, overview, segments); events posted to the
     service (a campaign audience chosen with the served model is in
     :mod:`shopguide.workflows.campaigns`, shared with the CLI).
+:mod:`.lookup`
+    The search box's answers (:func:`~.lookup.search`): users from an in-memory index of the
+    latest profile version (a :class:`~.lookup.SearchCache` the caller owns), items by SQL.
 
 Next to the package, not in it: training and publishing (:mod:`shopguide.workflows.publishing`,
 which the CLI uses without loading any of this), background jobs

@@ -1,0 +1,42 @@
+"""What the browser tests share: chromium's place and flags, logging in, waiting for a page,
+and the screenshots the docs show (``docs/screenshots/``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from live_server import LiveServer, headers
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+#: Where each page's picture goes; docs/dashboard.md shows them.
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+WRITE = headers("write")
+
+
+def loaded(page: Any, name: str) -> None:
+    """Wait until the dashboard has drawn page ``name``."""
+    page.wait_for_selector(f"body[data-page='{name}']", timeout=30_000)
+
+
+def shot(page: Any, name: str) -> None:
+    """Save a picture of the whole page as ``docs/screenshots/<name>.png``."""
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Any, url: str) -> None:
+    """Open the dashboard at ``url`` and log in with the write key (if not remembered)."""
+    page.goto(url + "/")
+    page.wait_for_selector("#key:visible, body[data-page='overview']")
+    if page.is_visible("#key"):
+        page.fill("#key", WRITE["X-API-Key"])
+        page.click("#login-form button")
+    loaded(page, "overview")
+
+
+def store_rows(live: LiveServer, sql: str, params: Any = None) -> list[dict[str, Any]]:
+    """Rows of ``sql`` on the live server's own store (the same DuckDB connection it uses)."""
+    frame = live.state.db(lambda store: store.query_df(sql, params))
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
