@@ -1,6 +1,6 @@
 """The interactive API docs work without internet: chromium opens ``/docs`` with every request
 to another host aborted, and Swagger UI renders every documented operation from the service's
-own copy of its files. A screenshot goes to ``test-artifacts/dashboard/api-docs.png``.
+own copy of its files. A screenshot goes to ``docs/screenshots/api-docs.png``.
 
 Needs ``apt-get install -y chromium`` (at /usr/bin/chromium) and ``pip install playwright``.
 """
@@ -14,14 +14,9 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from browser_helpers import SHOTS
 from live_server import LiveServer, make_store
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -33,9 +28,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield server
 
 
-def test_swagger_ui_renders_every_operation_offline(live: LiveServer) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is missing: apt-get install -y chromium")
+def test_swagger_ui_renders_every_operation_offline(live: LiveServer, browser: Any) -> None:
     spec = httpx.get(f"{live.url}/openapi.json").json()
     operations = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
     blocked: list[str] = []
@@ -50,25 +43,24 @@ def test_swagger_ui_renders_every_operation_offline(live: LiveServer) -> None:
             blocked.append(url)
             handle.abort()
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.route("**/*", route)
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{live.url}/docs")
-            page.wait_for_selector(".opblock", timeout=30_000)
-            shown = page.eval_on_selector_all(
-                ".opblock",
-                "els => els.map(e => [e.querySelector('.opblock-summary-method').textContent,"
-                " e.querySelector('.opblock-summary-path').getAttribute('data-path')])",
-            )
-            page.screenshot(path=str(SHOTS / "api-docs.png"), full_page=False)
-            title = page.title()
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # one context of the session's chromium (see conftest.py)
+    try:
+        page = context.new_page()
+        page.route("**/*", route)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{live.url}/docs")
+        page.wait_for_selector(".opblock", timeout=30_000)
+        shown = page.eval_on_selector_all(
+            ".opblock",
+            "els => els.map(e => [e.querySelector('.opblock-summary-method').textContent,"
+            " e.querySelector('.opblock-summary-path').getAttribute('data-path')])",
+        )
+        page.screenshot(path=str(SHOTS / "api-docs.png"), full_page=False)
+        title = page.title()
+    finally:
+        context.close()
     assert not blocked, f"the docs page asked other hosts for {blocked}"
     assert not errors, errors
     assert {(m.strip().upper(), path) for m, path in shown} == operations

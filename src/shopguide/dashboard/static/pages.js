@@ -1,0 +1,260 @@
+/* The dashboard's pages. Each is `async (arg, nav)`: it asks the API through `nav.api` and
+   draws with `nav.page`, which refuse once the user has moved on (see app.js). */
+"use strict";
+
+async function overviewPage(_, nav) {
+  const data = await nav.api("/v1/overview");
+  if (!data.kpis) return nav.page(h("h1", {}, "Overview"), h("p", {}, "The store has no events yet."));
+  const k = data.kpis;
+  const card = (key, label, value, raw) =>
+    h("div", { class: "card", "data-kpi": key, "data-raw": raw },
+      h("div", { class: "label" }, label), h("div", { class: "value" }, value));
+  const months = [...new Set(data.trends.map(t => String(t.month).slice(0, 7)))];
+  const series = {};
+  for (const t of data.trends) {
+    series[t.name] = series[t.name] || months.map(() => 0);
+    series[t.name][months.indexOf(String(t.month).slice(0, 7))] = t.revenue;
+  }
+  nav.page(
+    h("h1", {}, "Overview"),
+    h("p", { class: "muted" }, `Events from ${fmt.date(k.first_event)} to ${fmt.date(k.last_event)}`),
+    h("div", { class: "cards" },
+      card("revenue", "Revenue (net of refunds)", fmt.money(k.revenue), k.revenue),
+      card("orders", "Orders", fmt.num(k.orders), k.orders),
+      card("buyers", "Buyers", fmt.num(k.buyers), k.buyers),
+      card("users", "Users with events", fmt.num(k.users), k.users),
+      card("avg_order_value", "Average order value", fmt.num(k.avg_order_value), k.avg_order_value),
+      card("items_sold", "Items sold", fmt.num(k.items_sold), k.items_sold)),
+    h("h2", {}, "Monthly revenue by category"),
+    h("div", { class: "panel", "data-testid": "trend-chart" }, stackedColumns(months, series)));
+}
+
+async function segmentsPage(_, nav) {
+  const rows = await nav.api("/v1/segments");
+  nav.page(
+    h("h1", {}, "RFM segments"),
+    h("div", { class: "grid2" },
+      h("div", { class: "panel" }, h("h2", {}, "Buyers per segment"),
+        h("div", { "data-testid": "segment-users-chart" },
+          barChart(rows.map(r => ({ label: r.segment, value: r.users }))))),
+      h("div", { class: "panel" }, h("h2", {}, "Share of revenue"),
+        barChart(rows.map(r => ({ label: r.segment, value: r.revenue_share })),
+                 { color: SG_COLORS[1], format: v => fmt.pct(v) }))),
+    h("h2", {}, "Segments"),
+    table([
+      { label: "Segment", key: "segment" },
+      { label: "Buyers", num: true, render: r => fmt.num(r.users) },
+      { label: "Share", num: true, render: r => fmt.pct(r.user_share) },
+      { label: "Revenue", num: true, render: r => fmt.money(r.revenue) },
+      { label: "Revenue share", num: true, render: r => fmt.pct(r.revenue_share) },
+      { label: "Recency (days)", num: true, render: r => fmt.num(r.avg_recency_days) },
+      { label: "Orders", num: true, render: r => fmt.num(r.avg_frequency) },
+    ], rows, r => ({ "data-segment": r.segment, "data-users": r.users })));
+}
+
+function lookupForm(label, value, go) {
+  const input = h("input", { name: "id", value: value || "", placeholder: label, required: true });
+  return h("form", { class: "inline", "data-testid": "lookup",
+                     onsubmit: e => { e.preventDefault(); go(input.value.trim()); } },
+    h("label", {}, label, input), h("button", { type: "submit" }, "Show"));
+}
+
+async function userPage(id, nav) {
+  const form = lookupForm("User id", id, v => { location.hash = `#/user/${encodeURIComponent(v)}`; });
+  if (!id) return nav.page(h("h1", {}, "User 360°"), form,
+                       h("p", { class: "muted" }, "Pick a user, or open one from the churn list."));
+  nav.page(h("h1", {}, `User ${id}`), form, h("p", { class: "muted" }, "Loading…"));
+  const enc = encodeURIComponent(id);
+  const [profile, history, recs, retention] = await Promise.allSettled([
+    nav.api(`/v1/users/${enc}/profile`), nav.api(`/v1/users/${enc}/history?limit=20`),
+    nav.api(`/v1/users/${enc}/recommendations?n=10&explain=true`), nav.api(`/v1/users/${enc}/retention`),
+  ]);
+  nav.check();
+  // no profile and no event: nobody has this id (a known user without events has a profile)
+  if (profile.status === "rejected" && profile.reason.status === 404 &&
+      history.status === "fulfilled" && !history.value.length) {
+    return nav.page(h("h1", {}, "No such user"), form,
+      h("p", { class: "notfound", "data-testid": "not-found" },
+        `No user has the id "${id}". Check the id, or find the user with the search box above.`));
+  }
+  const parts = [h("h1", {}, `User ${id}`), form];
+  if (profile.status === "fulfilled") {
+    const p = profile.value, b = p.behaviour, l = p.lifecycle, pref = p.preferences, basic = p.basic;
+    const item = (label, value, key) => h("div", { class: "card", "data-field": key },
+      h("div", { class: "label" }, label), h("div", { class: "value" }, value));
+    parts.push(h("h2", {}, `Profile (as of ${fmt.date(p.as_of)})`),
+      h("p", { class: "muted", "data-testid": "population-as-of" }, `Affinity, price index and RFM compared with the population as of ${String(p.population_as_of || "–").replace("T", " ").slice(0, 16)}`),
+      h("div", { class: "cards", "data-testid": "profile" },
+        item("Segment", l.segment || "–", "segment"),
+        item("Orders", fmt.num(b.orders), "orders"),
+        item("Total spend", fmt.money(b.total_spend), "total_spend"),
+        item("Avg order value", fmt.num(b.avg_order_value), "avg_order_value"),
+        item("Recency (days)", fmt.num(b.recency_days), "recency_days"),
+        item("Top category", pref.top_category || "–", "top_category"),
+        item("Price band", pref.price_band || "–", "price_band"),
+        item("Location", basic.location || "–", "location")));
+  } else {
+    parts.push(h("p", { class: "muted", "data-testid": "no-profile" },
+      `No profile: ${profile.reason.message}`));
+  }
+  const side = [];
+  if (retention.status === "fulfilled") {
+    const c = retention.value.churn, v = retention.value.clv;
+    if (c) {
+      side.push(h("div", { "data-testid": "churn", "data-p": c.churn_probability },
+        gauge(c.churn_probability, "churn risk"), h("p", { class: "muted" }, c.reasons || "")));
+    }
+    if (v) {
+      side.push(h("div", { class: "cards" },
+        h("div", { class: "card", "data-testid": "clv", "data-raw": v.clv },
+          h("div", { class: "label" }, "CLV, next 52 weeks"), h("div", { class: "value" }, fmt.money(v.clv))),
+        h("div", { class: "card", "data-testid": "p-alive", "data-raw": v.p_alive },
+          h("div", { class: "label" }, "P(alive)"),
+          h("div", { class: "value" }, v.p_alive === null && v.value_note ? "not informative"
+            : fmt.pct(v.p_alive)))),
+        v.value_note ? h("p", { class: "muted", "data-testid": "value-note" }, v.value_note)
+          : null);
+    }
+  }
+  const recBlock = recs.status === "fulfilled" ? h("ol", { "data-testid": "recommendations",
+      "data-strategy": recs.value.strategy },
+    recs.value.items.map(r => h("li", { "data-item": r.item_id },
+      itemLink(r.item_id, r.title), " ", h("span", { class: "pill" }, r.category || ""),
+      h("div", { class: "muted" }, r.reason || ""))))
+    : errorBox(recs.reason);
+  parts.push(h("div", { class: "grid2" },
+    h("div", { class: "panel" }, h("h2", {}, "Recommendations"), recBlock),
+    h("div", { class: "panel" }, h("h2", {}, "Churn risk and value"),
+      side.length ? side : h("p", { class: "muted" }, "No purchases: no churn or CLV estimate."))));
+  if (history.status === "fulfilled") {
+    parts.push(h("h2", {}, "Latest events"), table([
+      { label: "When", render: r => String(r.timestamp).replace("T", " ").slice(0, 16) },
+      { label: "Event", key: "event_type" },
+      { label: "Item", render: r => itemLink(r.item_id, r.title) },
+      { label: "Qty", num: true, render: r => fmt.num(r.quantity) },
+      { label: "Price", num: true, render: r => fmt.num(r.price) },
+    ], history.value, r => ({ "data-event": r.event_type })));
+  }
+  nav.page(...parts);
+}
+
+async function itemPage(id, nav) {
+  const form = lookupForm("Item id", id, v => { location.hash = `#/item/${encodeURIComponent(v)}`; });
+  if (!id) return nav.page(h("h1", {}, "Items"), form,
+                       h("p", { class: "muted" }, "Pick an item, or open one from a user's page."));
+  const enc = encodeURIComponent(id);
+  const answers = await Promise.allSettled([
+    nav.api(`/v1/items/${enc}`), nav.api(`/v1/items/${enc}/similar?n=10`),
+    nav.api(`/v1/items/${enc}/together?n=10`),
+  ]);
+  nav.check();
+  if (answers[0].status === "rejected" && answers[0].reason.status === 404) {
+    return nav.page(h("h1", {}, "No such item"), form,
+      h("p", { class: "notfound", "data-testid": "not-found" },
+        `No item has the id "${id}". Check the id, or find the item with the search box above.`));
+  }
+  const failed = answers.find(a => a.status === "rejected");
+  if (failed) throw failed.reason;
+  const [item, similar, together] = answers.map(a => a.value);
+  const list = (rows, score, label) => rows.length ? table([
+    { label: "Item", render: r => itemLink(r.item_id, r.title) },
+    { label: "Category", key: "category" },
+    { label: label, num: true, render: r => fmt.num(r[score]) },
+  ], rows, r => ({ "data-item": r.item_id })) : h("p", { class: "muted" }, "Nothing yet.");
+  nav.page(h("h1", {}, item.title || id), form,
+    h("div", { class: "cards", "data-testid": "item" },
+      ...[["Category", item.category], ["Brand", item.brand || "–"], ["Price", fmt.num(item.price)],
+          ["Buyers", fmt.num(item.buyers)], ["Units sold", fmt.num(item.units)],
+          ["Revenue", fmt.money(item.revenue)]].map(([l, v]) =>
+        h("div", { class: "card" }, h("div", { class: "label" }, l), h("div", { class: "value" }, v)))),
+    h("div", { class: "grid2" },
+      h("div", { class: "panel", "data-testid": "similar" }, h("h2", {}, "Similar items"),
+        list(similar.items, "similarity", "Similarity")),
+      h("div", { class: "panel", "data-testid": "together" }, h("h2", {}, "Frequently bought together"),
+        list(together.items, "confidence", "Confidence"))));
+}
+
+async function campaignPage(_, nav) {
+  const field = (label, name, attrs) => h("label", {}, label, h("input", Object.assign({ name }, attrs)));
+  const result = h("div", { "data-testid": "audience" });
+  const segments = await nav.api("/v1/segments").catch(err => {
+    if (err.status === 401) throw err;
+    if (err instanceof StaleError || err.name === "AbortError") throw err;
+    return [];
+  });
+  const segSelect = h("select", { name: "segments", multiple: true, size: 4 },
+    segments.map(s => h("option", { value: s.segment }, s.segment)));
+  const form = h("form", { class: "inline", id: "campaign-form", onsubmit: async e => {
+    e.preventDefault();
+    const f = new FormData(form);
+    const list = k => String(f.get(k) || "").split(",").map(s => s.trim()).filter(Boolean);
+    const body = { name: f.get("name") || "campaign", items: list("items"), categories: list("categories"),
+      size: Number(f.get("size") || 100), discount: Number(f.get("discount") || 0) / 100,
+      segments: [...segSelect.selectedOptions].map(o => o.value) };
+    if (f.get("max_churn")) body.max_churn = Number(f.get("max_churn")) / 100;
+    if (f.get("exclude_bought_days")) body.exclude_bought_days = Number(f.get("exclude_bought_days"));
+    result.replaceChildren(h("p", { class: "muted" }, "Scoring…"));
+    try { showAudience(result, await api("/v1/audiences", { method: "POST", body: JSON.stringify(body) })); }
+    catch (err) { result.replaceChildren(errorBox(err)); }
+  } },
+    field("Name", "name", { value: "spring-promo" }),
+    field("Items (ids, comma-separated)", "items", { size: 28 }),
+    field("Categories", "categories", { size: 18 }),
+    field("Discount %", "discount", { type: "number", min: 0, max: 90, value: 0 }),
+    field("Audience size", "size", { type: "number", min: 1, max: 100000, value: 50 }),
+    field("Max churn %", "max_churn", { type: "number", min: 0, max: 100 }),
+    field("Skip buyers of last N days", "exclude_bought_days", { type: "number", min: 0 }),
+    h("label", {}, "Segments", segSelect),
+    h("button", { type: "submit" }, "Build audience"));
+  nav.page(h("h1", {}, "Campaign builder"),
+    h("p", { class: "muted" }, "Pick what to promote and the constraints; the audience is ranked by " +
+      "propensity (the model's score for the promoted items, affinity, recency, orders, spend)."),
+    form, result);
+}
+
+function showAudience(root, a) {
+  const exportLink = h("button", { type: "button", "data-testid": "export", onclick: async () => {
+    const csv = await api(`/v1/audiences/${a.audience_id}/export`);
+    const url = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
+    const link = h("a", { href: url, download: `audience-${a.audience_id}.csv` });
+    document.body.append(link); link.click(); link.remove();
+  } }, "Export CSV");
+  root.replaceChildren(
+    h("div", { class: "cards" },
+      h("div", { class: "card", "data-testid": "size", "data-raw": a.size },
+        h("div", { class: "label" }, "Audience"), h("div", { class: "value" }, fmt.num(a.size))),
+      h("div", { class: "card" }, h("div", { class: "label" }, "Eligible users"),
+        h("div", { class: "value" }, fmt.num(a.eligible_users))),
+      h("div", { class: "card", "data-testid": "lift", "data-raw": a.expected_lift },
+        h("div", { class: "label" }, "Expected lift vs random"),
+        h("div", { class: "value" }, a.expected_lift === null ? "–" : fmt.num(a.expected_lift) + "×")),
+      h("div", { class: "card" }, h("div", { class: "label" }, "Expected responses"),
+        h("div", { class: "value" }, fmt.num(a.expected_responses)))),
+    h("p", {}, exportLink, " ", h("span", { class: "muted" }, `id ${a.audience_id} · ${a.method}`)),
+    table([
+      { label: "#", num: true, key: "rank" },
+      { label: "User", render: r => userLink(r.user_id) },
+      { label: "Score", num: true, render: r => fmt.num(r.score) },
+      { label: "Why", key: "reasons" },
+    ], a.users, r => ({ "data-user": r.user_id, "data-score": r.score })));
+}
+
+async function churnPage(_, nav) {
+  const data = await nav.api("/v1/churn?limit=50");
+  nav.page(h("h1", {}, "Churn risk"),
+    h("p", { class: "muted", "data-testid": "churn-as-of", "data-as-of": data.as_of || "" },
+      `${fmt.num(data.buyers)} buyers scored as of ${(data.as_of || "").slice(0, 10)} ` +
+      `(shopguide churn score)` + (data.stale ? "; newer purchases are being scored now" : "") +
+      "; the 50 most at risk:"),
+    table([
+      { label: "User", render: r => userLink(r.user_id) },
+      { label: "Churn risk", render: r => h("div", { style: "display:flex;gap:.5rem;align-items:center" },
+          h("div", { class: "bar", style: `width:${Math.round(r.churn_probability * 120)}px` }),
+          fmt.pct(r.churn_probability)) },
+      { label: "CLV (52 w)", num: true, render: r => fmt.money(r.clv) },
+      { label: "Main drivers", render: r => r.reasons || "" },
+    ], data.users, r => ({ "data-user": r.user_id, "data-p": r.churn_probability })));
+}
+
+Object.assign(routes, { overview: overviewPage, segments: segmentsPage, user: userPage,
+                       item: itemPage, campaign: campaignPage, churn: churnPage });
