@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser_helpers import log_in, loaded, shot
+from browser_helpers import loaded, log_in, shot
 from live_server import LiveServer
 
 #: Each navigation entry's page heading.
