@@ -18,7 +18,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shopguide import __version__
 from shopguide.service import errors
 from shopguide.service.limits import BodyLimit
-from shopguide.service.routers import campaigns, events, health, insights, items, models, privacy
+from shopguide.service.routers import (
+    campaigns,
+    events,
+    health,
+    insights,
+    items,
+    lists,
+    models,
+    privacy,
+)
 from shopguide.service.routers import search as search_router
 from shopguide.service.routers import users as users_router
 from shopguide.service.settings import ServiceSettings
@@ -97,7 +106,16 @@ def create_app(
     )
     errors.install(app)
     for module in (
-        health, events, users_router, privacy, items, insights, search_router, models, campaigns
+        health,
+        events,
+        users_router,
+        privacy,
+        items,
+        insights,
+        lists,
+        search_router,
+        models,
+        campaigns,
     ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

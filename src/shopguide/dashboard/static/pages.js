@@ -29,7 +29,8 @@ async function overviewPage(_, nav) {
     h("div", { class: "panel", "data-testid": "trend-chart" }, stackedColumns(months, series)));
 }
 
-async function segmentsPage(_, nav) {
+async function segmentsPage(name, nav) {
+  if (name) return segmentMembersPage(name, nav);  // a segment's drill-down (lists.js)
   const rows = await nav.api("/v1/segments");
   nav.page(
     h("h1", {}, "RFM segments"),
@@ -42,7 +43,8 @@ async function segmentsPage(_, nav) {
                  { color: SG_COLORS[1], format: v => fmt.pct(v) }))),
     h("h2", {}, "Segments"),
     table([
-      { label: "Segment", key: "segment" },
+      { label: "Segment", render: r => h("a", { href: `#/segments/${encodeURIComponent(r.segment)}` },
+          r.segment) },
       { label: "Buyers", num: true, render: r => fmt.num(r.users) },
       { label: "Share", num: true, render: r => fmt.pct(r.user_share) },
       { label: "Revenue", num: true, render: r => fmt.money(r.revenue) },
@@ -174,7 +176,7 @@ async function itemPage(id, nav) {
         list(together.items, "confidence", "Confidence"))));
 }
 
-async function campaignPage(_, nav) {
+async function campaignPage(segment, nav) {
   const field = (label, name, attrs) => h("label", {}, label, h("input", Object.assign({ name }, attrs)));
   const result = h("div", { "data-testid": "audience" });
   const segments = await nav.api("/v1/segments").catch(err => {
@@ -183,7 +185,7 @@ async function campaignPage(_, nav) {
     return [];
   });
   const segSelect = h("select", { name: "segments", multiple: true, size: 4 },
-    segments.map(s => h("option", { value: s.segment }, s.segment)));
+    segments.map(s => h("option", { value: s.segment, selected: s.segment === segment }, s.segment)));
   const form = h("form", { class: "inline", id: "campaign-form", onsubmit: async e => {
     e.preventDefault();
     const f = new FormData(form);
@@ -239,22 +241,5 @@ function showAudience(root, a) {
     ], a.users, r => ({ "data-user": r.user_id, "data-score": r.score })));
 }
 
-async function churnPage(_, nav) {
-  const data = await nav.api("/v1/churn?limit=50");
-  nav.page(h("h1", {}, "Churn risk"),
-    h("p", { class: "muted", "data-testid": "churn-as-of", "data-as-of": data.as_of || "" },
-      `${fmt.num(data.buyers)} buyers scored as of ${(data.as_of || "").slice(0, 10)} ` +
-      `(shopguide churn score)` + (data.stale ? "; newer purchases are being scored now" : "") +
-      "; the 50 most at risk:"),
-    table([
-      { label: "User", render: r => userLink(r.user_id) },
-      { label: "Churn risk", render: r => h("div", { style: "display:flex;gap:.5rem;align-items:center" },
-          h("div", { class: "bar", style: `width:${Math.round(r.churn_probability * 120)}px` }),
-          fmt.pct(r.churn_probability)) },
-      { label: "CLV (52 w)", num: true, render: r => fmt.money(r.clv) },
-      { label: "Main drivers", render: r => r.reasons || "" },
-    ], data.users, r => ({ "data-user": r.user_id, "data-p": r.churn_probability })));
-}
-
 Object.assign(routes, { overview: overviewPage, segments: segmentsPage, user: userPage,
-                       item: itemPage, campaign: campaignPage, churn: churnPage });
+                       item: itemPage, campaign: campaignPage });

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from shopguide.service.auth import KeyFirstRoute, ReadKey
 from shopguide.service.deps import State
-from shopguide.workflows.json_records import records
-from shopguide.workflows.serving import predictions, reads
+from shopguide.service.state import ServiceState
+from shopguide.workflows.serving import member_lists, predictions, reads
 
 router = APIRouter(prefix="/v1", tags=["insights"], route_class=KeyFirstRoute)
 
@@ -24,24 +25,71 @@ def segments(state: State, _: ReadKey) -> list[dict[str, Any]]:
     return state.read(reads.segments)
 
 
+RetentionSort = Annotated[
+    Literal["churn", "value_at_risk", "clv"],
+    Query(description="Riskiest, most value at risk (CLV × churn risk) or highest CLV first."),
+]
+Order = Annotated[
+    Literal["asc", "desc"] | None, Query(description="Reverse the sort's natural direction.")
+]
+SegmentFilter = Annotated[
+    str | None, Query(min_length=1, max_length=100, description="Only this RFM segment.")
+]
+MinProbability = Annotated[float, Query(ge=0, le=1)]
+
+
+def _churn_version(state: ServiceState) -> predictions.Predictions:
+    return predictions.churn_predictions(state.store, lock=state.lock, cache=state.predictions)
+
+
 @router.get("/churn", summary="Buyers by churn risk")
 def churn(
     state: State,
     _: ReadKey,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    min_probability: Annotated[float, Query(ge=0, le=1)] = 0.0,
+    min_probability: MinProbability = 0.0,
+    sort: RetentionSort = "churn",
+    order: Order = None,
+    segment: SegmentFilter = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
-    """Highest churn probability first, with each user's reasons, P(alive) and CLV.
+    """Buyers with a churn score, riskiest first (or by value at risk or CLV), with each user's
+    reasons, segment, P(alive), CLV and value at risk (CLV × churn probability); ``segment``
+    keeps one RFM segment's members; ``buyers`` counts every row of the list, ``offset`` and
+    ``limit`` page it.
 
     The rows ``shopguide churn score`` stores in ``user_predictions`` (latest version); when
     there are none yet they are scored now with the same workflow, and when the data has moved
     to a later day the stored rows are shown with ``stale: true`` while a background rescoring
     runs (``as_of`` / ``data_as_of`` say which days)."""
-    found = predictions.churn_predictions(state.store, lock=state.lock, cache=state.predictions)
-    scores = found.frame[found.frame["churn_probability"].notna()]
-    scores = scores[scores["churn_probability"] >= min_probability]
-    top = scores.head(limit).rename(columns={"churn_reasons": "reasons"})
-    return {**found.info(), "buyers": len(scores), "users": records(top)}
+    found = _churn_version(state)
+    page = state.read(
+        member_lists.retention_list, found.as_of, sort=sort, order=order, segment=segment,
+        min_probability=min_probability, limit=limit, offset=offset,
+    )  # fmt: skip
+    return {**found.info(), "buyers": page.total, **page.info(), "users": page.rows}
+
+
+@router.get("/churn/export", summary="The churn list as CSV")
+def churn_export(
+    state: State,
+    _: ReadKey,
+    min_probability: MinProbability = 0.0,
+    sort: RetentionSort = "churn",
+    order: Order = None,
+    segment: SegmentFilter = None,
+) -> Response:
+    """Every row of ``GET /v1/churn`` with the same filters, in the same order."""
+    found = _churn_version(state)
+    csv = state.read(
+        member_lists.retention_csv, found.as_of, sort=sort, order=order, segment=segment,
+        min_probability=min_probability,
+    )  # fmt: skip
+    return Response(
+        csv,
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="churn.csv"'},
+    )
 
 
 @router.get("/metrics", summary="Service metrics")
