@@ -10,11 +10,30 @@ function svgEl(tag, attrs, text) {
   return el;
 }
 
+/* 871400 -> "871.4k", 250000 -> "250k", 1250 -> "1.25k", 0.5 -> "0.5". */
 function shortNumber(v) {
   const a = Math.abs(v);
-  if (a >= 1e6) return (v / 1e6).toFixed(1) + "M";
-  if (a >= 1e3) return (v / 1e3).toFixed(1) + "k";
-  return Math.round(v * 100) / 100 + "";
+  const short = x => Number(x.toFixed(2)).toLocaleString("en", { maximumFractionDigits: 2 });
+  if (a >= 1e9) return short(v / 1e9) + "B";
+  if (a >= 1e6) return short(v / 1e6) + "M";
+  if (a >= 1e3) return short(v / 1e3) + "k";
+  return short(v);
+}
+
+/* A round step near `rough`: 1, 2, 2.5 or 5 times a power of ten. */
+function niceStep(rough) {
+  const power = Math.pow(10, Math.floor(Math.log10(rough)));
+  const f = rough / power;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * power;
+}
+
+/* Axis ticks from 0 to a round value >= max, about `count` round steps apart:
+   niceTicks(871400) -> [0, 250000, 500000, 750000, 1000000]. */
+function niceTicks(max, count) {
+  if (!(max > 0)) return [0, 1];
+  const step = niceStep(max / (count || 4));
+  const steps = Math.ceil(max / step - 1e-9);
+  return Array.from({ length: steps + 1 }, (_, i) => Number((i * step).toPrecision(12)));
 }
 
 /* Horizontal bars: rows [{label, value}], one series. */
@@ -45,16 +64,17 @@ function stackedColumns(months, series, opts) {
   const o = Object.assign({ width: 760, height: 260, pad: 40 }, opts || {});
   const names = Object.keys(series);
   const totals = months.map((_, i) => names.reduce((s, n) => s + (series[n][i] || 0), 0));
-  const max = Math.max(1e-9, ...totals);
+  const ticks = niceTicks(Math.max(0, ...totals));
+  const max = ticks[ticks.length - 1];  // the axis ends on a round value
   const svg = svgEl("svg", { viewBox: `0 0 ${o.width} ${o.height}`, width: "100%", role: "img" });
   const plotH = o.height - o.pad - 10, plotW = o.width - o.pad - 10;
   const colW = plotW / Math.max(1, months.length);
-  for (let t = 0; t <= 4; t++) {
-    const y = 10 + plotH - (plotH * t) / 4;
+  for (const tick of ticks) {
+    const y = 10 + plotH - (plotH * tick) / max;
     svg.appendChild(svgEl("line", { x1: o.pad, x2: o.width - 10, y1: y, y2: y,
                                     stroke: "#e4e7ec" }));
-    svg.appendChild(svgEl("text", { x: o.pad - 4, y: y + 4, "text-anchor": "end" },
-                          shortNumber((max * t) / 4)));
+    svg.appendChild(svgEl("text", { x: o.pad - 4, y: y + 4, "text-anchor": "end",
+                                    class: "tick", "data-tick": tick }, shortNumber(tick)));
   }
   months.forEach((m, i) => {
     let base = 0;
