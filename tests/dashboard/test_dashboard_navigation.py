@@ -14,7 +14,8 @@ from live_server import LiveServer
 
 #: Each navigation entry's page heading.
 HEADINGS = {"overview": "Overview", "segments": "RFM segments", "user": "User 360°",
-            "item": "Items", "campaign": "Campaign builder", "churn": "Churn risk"}  # fmt: skip
+            "item": "Items", "campaign": "Campaign builder", "churn": "Churn risk",
+            "models": "Models"}  # fmt: skip
 
 # Holds back the answers of the overview and segments routes for 1.5 s, as a slow network or a
 # busy server would: the page's own fetch, wrapped before any of the dashboard's scripts runs.

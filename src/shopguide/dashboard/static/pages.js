@@ -61,6 +61,27 @@ function lookupForm(label, value, go) {
     h("label", {}, label, input), h("button", { type: "submit" }, "Show"));
 }
 
+const GENDERS = { M: "male", F: "female", O: "other" };
+const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+/* One line of a <dl>: label, value, and the raw value for tests in data-raw. */
+const fact = (label, value, key, raw) =>
+  h("div", { "data-field": key, "data-raw": raw }, h("dt", {}, label), h("dd", {}, value));
+
+/* Top categories or brands as pills: name, share of spend and affinity (vs the average user). */
+const tops = entries => entries && entries.length ? entries.map(e =>
+  h("span", { class: "pill", title: `${fmt.money(e.spend)} spent` }, e.name,
+    e.share === null ? "" : ` ${fmt.pct(e.share)}`,
+    e.affinity === null ? "" : ` · ${fmt.num(e.affinity)}×`)) : "–";
+
+/* "Tuesdays around 18:00" from the profile's preferred ISO weekday (1 = Monday) and hour. */
+function when(weekday, hour) {
+  if (weekday === null && hour === null) return "–";
+  const day = weekday === null ? "" : WEEKDAYS[weekday - 1] + "s";  // ISO: 1 = Monday
+  const time = hour === null ? "" : `around ${String(hour).padStart(2, "0")}:00`;
+  return [day, time].filter(Boolean).join(" ");
+}
+
 async function userPage(id, nav) {
   const form = lookupForm("User id", id, v => { location.hash = `#/user/${encodeURIComponent(v)}`; });
   if (!id) return nav.page(h("h1", {}, "User 360°"), form,
@@ -94,7 +115,28 @@ async function userPage(id, nav) {
         item("Recency (days)", fmt.num(b.recency_days), "recency_days"),
         item("Top category", pref.top_category || "–", "top_category"),
         item("Price band", pref.price_band || "–", "price_band"),
-        item("Location", basic.location || "–", "location")));
+        item("Location", basic.location || "–", "location")),
+      h("div", { class: "grid2" },
+        h("div", { class: "panel", "data-testid": "demographics" }, h("h2", {}, "Who"),
+          h("dl", { class: "facts" },
+            fact("Gender", GENDERS[basic.gender] || basic.gender || "–", "gender"),
+            fact("Age", basic.age_band || "–", "age_band"),
+            fact("Location", basic.location || "–", "location"),
+            fact("Signed up", fmt.date(basic.signup_at), "signup_at"),
+            fact("First seen", fmt.date(basic.first_seen_at), "first_seen_at"),
+            fact("Customer for", basic.tenure_days === null ? "–" : `${fmt.num(basic.tenure_days)} days`,
+                 "tenure_days"))),
+        h("div", { class: "panel", "data-testid": "preferences" }, h("h2", {}, "Preferences"),
+          h("dl", { class: "facts" },
+            fact("Categories", tops(b.top_categories), "top_categories",
+                 (b.top_categories || []).map(e => e.name).join("|")),
+            fact("Brands", tops(pref.top_brands), "top_brands",
+                 (pref.top_brands || []).map(e => e.name).join("|")),
+            fact("Price band", pref.price_band || "–", "price_band"),
+            fact("Price sensitivity", fmt.num(pref.price_sensitivity), "price_sensitivity",
+                 pref.price_sensitivity),
+            fact("Money off list price", fmt.pct(pref.discount_rate), "discount_rate", pref.discount_rate),
+            fact("Usually shops", when(b.preferred_weekday, b.preferred_hour), "preferred_time")))));
   } else {
     parts.push(h("p", { class: "muted", "data-testid": "no-profile" },
       `No profile: ${profile.reason.message}`));

@@ -1,0 +1,86 @@
+"""User 360° shows who the user is and what they like (the profile's demographics and
+preference fields, as the API gives them), and the models page lists every published version
+with the one served marked (real chromium, real server)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from browser_helpers import loaded, log_in, shot
+from live_server import LiveServer, headers
+
+
+def _field(page: Any, key: str) -> tuple[str, str | None]:
+    where = f"[data-field='{key}']"
+    return page.inner_text(f"{where} dd"), page.get_attribute(where, "data-raw")
+
+
+def test_user_360_shows_demographics_and_preferences(
+    live: LiveServer, api: httpx.Client, browser_page: tuple[Any, list[str], list[str]]
+) -> None:
+    page, _, errors = browser_page
+    log_in(page, live.url)
+    # a buyer with brands and categories in their profile
+    buyers = api.get("/v1/churn", params={"limit": 50}).json()["users"]
+    profile = next(
+        p
+        for p in (api.get(f"/v1/users/{u['user_id']}/profile").json() for u in buyers)
+        if p["preferences"]["top_brands"] and p["basic"]["gender"] and p["basic"]["age_band"]
+    )
+    basic, pref, behaviour = profile["basic"], profile["preferences"], profile["behaviour"]
+    page.goto(f"{live.url}/#/user/{profile['user_id']}")
+    loaded(page, "user")
+    page.wait_for_selector("[data-testid='demographics']")
+    gender = {"M": "male", "F": "female", "O": "other"}.get(basic["gender"], basic["gender"])
+    assert _field(page, "gender")[0] == gender
+    assert _field(page, "age_band")[0] == basic["age_band"]
+    assert _field(page, "signup_at")[0] == (basic["signup_at"] or "–")[:10]
+    assert _field(page, "tenure_days")[0] == f"{basic['tenure_days']:,} days"
+    names = [e["name"] for e in behaviour["top_categories"]]
+    assert _field(page, "top_categories")[1] == "|".join(names)
+    for name in names:
+        assert name in _field(page, "top_categories")[0]
+    assert _field(page, "top_brands")[1] == "|".join(e["name"] for e in pref["top_brands"])
+    assert float(_field(page, "price_sensitivity")[1] or "nan") == pref["price_sensitivity"]
+    assert _field(page, "price_band")[0] == (pref["price_band"] or "–")
+    shot(page, "user-preferences")
+    assert not errors, errors
+
+
+def test_the_models_page_lists_the_published_versions(
+    live: LiveServer, api: httpx.Client, browser_page: tuple[Any, list[str], list[str]]
+) -> None:
+    page, _, errors = browser_page
+    # publish a second model (the server keeps serving the item-KNN it was started with)
+    job = api.post("/v1/models/popular/train", headers=headers("admin")).json()
+    deadline = time.monotonic() + 120
+    while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = api.get(f"/v1/jobs/{job['job_id']}").json()
+    assert job["status"] == "done", job
+    listed = api.get("/v1/models").json()
+    assert len(listed["versions"]) >= 2
+    log_in(page, live.url)
+    page.click("nav a[data-page='models']")
+    loaded(page, "models")
+    rows = page.locator("tr[data-model]")
+    shown = [
+        (row.get_attribute("data-model"), row.get_attribute("data-version"),
+         row.get_attribute("data-current") is not None)
+        for row in rows.all()
+    ]  # fmt: skip
+    assert shown == [(v["model"], v["version"], v["current"]) for v in listed["versions"]]
+    serving = listed["serving"]
+    marked = page.locator("tr[data-model]:has(.pill.serving)")
+    assert marked.count() == 1
+    assert (marked.get_attribute("data-model"), marked.get_attribute("data-version")) == (
+        serving["model"],
+        serving["version"],
+    )
+    assert f"answers with {serving['model']} {serving['version']}" in page.inner_text(
+        "[data-testid='serving']"
+    )
+    shot(page, "models")
+    assert not errors, errors
