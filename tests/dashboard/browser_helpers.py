@@ -22,8 +22,9 @@ def loaded(page: Any, name: str) -> None:
 
 
 def shot(page: Any, name: str) -> None:
-    """Save a picture of the whole page as ``docs/screenshots/<name>.png``."""
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    """Save a picture of what the window shows as ``docs/screenshots/<name>.png`` (the top of
+    the page: a whole long list would make pictures of a megabyte, stored again each time)."""
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 def log_in(page: Any, url: str) -> None:

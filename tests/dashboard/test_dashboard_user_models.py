@@ -45,7 +45,6 @@ def test_user_360_shows_demographics_and_preferences(
     assert _field(page, "top_brands")[1] == "|".join(e["name"] for e in pref["top_brands"])
     assert float(_field(page, "price_sensitivity")[1] or "nan") == pref["price_sensitivity"]
     assert _field(page, "price_band")[0] == (pref["price_band"] or "–")
-    shot(page, "user-preferences")
     assert not errors, errors
 
 
