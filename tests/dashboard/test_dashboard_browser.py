@@ -115,6 +115,9 @@ def test_click_through_every_page(
     assert 0 < size <= 20
     assert page.locator("[data-testid='audience'] tr[data-user]").count() == size
     assert float(page.get_attribute("[data-testid='lift']", "data-raw") or 0) >= 1.0
+    # the summed rule-based score is not called a number of responses
+    assert "responses" not in page.inner_text("[data-testid='audience'] .cards").lower()
+    assert "propensity" in page.inner_text("[data-testid='propensity']").lower()
     with page.expect_download() as download:
         page.click("[data-testid='export']")
     csv = Path(download.value.path()).read_text().strip().splitlines()

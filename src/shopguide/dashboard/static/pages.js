@@ -272,8 +272,14 @@ function showAudience(root, a) {
       h("div", { class: "card", "data-testid": "lift", "data-raw": a.expected_lift },
         h("div", { class: "label" }, "Expected lift vs random"),
         h("div", { class: "value" }, a.expected_lift === null ? "–" : fmt.num(a.expected_lift) + "×")),
-      h("div", { class: "card" }, h("div", { class: "label" }, "Expected responses"),
-        h("div", { class: "value" }, fmt.num(a.expected_responses)))),
+      // the rule-based propensity is a score per user, not a chance: its sum is no count of
+      // responses, so it is shown as what it is, next to a random audience's
+      h("div", { class: "card", "data-testid": "propensity", "data-raw": a.expected_responses,
+                 title: "The sum of the audience's rule-based propensity scores; the lift compares " +
+                   "it with a random audience of the same size. Not a number of responses." },
+        h("div", { class: "label" }, "Summed propensity score"),
+        h("div", { class: "value" }, fmt.num(a.expected_responses)),
+        h("div", { class: "muted" }, `random audience: ${fmt.num(a.random_expected_responses)}`))),
     h("p", {}, exportLink, " ", h("span", { class: "muted" }, `id ${a.audience_id} · ${a.method}`)),
     table([
       { label: "#", num: true, key: "rank" },
