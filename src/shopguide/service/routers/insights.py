@@ -42,6 +42,14 @@ def _churn_version(state: ServiceState) -> predictions.Predictions:
     return predictions.churn_predictions(state.store, lock=state.lock, cache=state.predictions)
 
 
+@router.get("/categories", summary="The catalogue's category tree")
+def categories(state: State, _: ReadKey) -> list[dict[str, Any]]:
+    """Every category and every level above it (``Home`` for ``Home > Bedding``) with its depth
+    and number of items, in path order: what a campaign's ``categories`` may name (a level
+    promotes everything below it)."""
+    return state.read(reads.categories)
+
+
 @router.get("/churn", summary="Buyers by churn risk")
 def churn(
     state: State,

@@ -12,6 +12,7 @@ from shopguide.workflows.json_records import jsonable, records
 
 __all__ = [
     "build_profiles_if_missing",
+    "categories",
     "item_record",
     "overview",
     "profiles_built",
@@ -107,3 +108,21 @@ def segment_members(store: Store, names: Sequence[str]) -> set[str]:
         [list(names)],
     )
     return set(frame["user_id"].astype(str))
+
+
+def categories(store: Store) -> list[dict[str, Any]]:
+    """The catalogue's category tree: every category and every level above it (``Home`` for
+    ``Home > Bedding``), with its depth (1 = top) and how many items it holds, in path order.
+    A campaign promoting a category promotes everything below it too."""
+    frame = store.query_df(
+        """WITH paths AS (
+               SELECT string_split(category, ' > ') AS parts FROM items
+               WHERE category IS NOT NULL AND category <> ''),
+           levels AS (SELECT parts, unnest(range(1, len(parts) + 1)) AS depth FROM paths),
+           nodes AS (SELECT parts[1:depth] AS path, depth, count(*) AS items
+                     FROM levels GROUP BY ALL)
+           -- ordered by the path's parts, so every level comes just before what it holds
+           SELECT array_to_string(path, ' > ') AS category, depth, items
+           FROM nodes ORDER BY path"""
+    )
+    return records(frame)
