@@ -81,7 +81,8 @@ function stackedColumns(months, series, opts) {
     names.forEach((n, k) => {
       const v = series[n][i] || 0;
       const hh = (v / max) * plotH;
-      const rect = svgEl("rect", { x: o.pad + i * colW + colW * 0.15, width: colW * 0.7,
+      const barW = Math.min(colW * 0.7, 56);  // a few months: slim columns, not slabs
+      const rect = svgEl("rect", { x: o.pad + i * colW + (colW - barW) / 2, width: barW,
                                    y: 10 + plotH - base - hh, height: hh,
                                    fill: SG_COLORS[k % SG_COLORS.length] });
       rect.appendChild(svgEl("title", {}, `${m} ${n}: ${shortNumber(v)}`));

@@ -2,29 +2,59 @@
    draws with `nav.page`, which refuse once the user has moved on (see app.js). */
 "use strict";
 
-async function overviewPage(_, nav) {
-  const data = await nav.api("/v1/overview");
+/* "+12.3 % vs 2024-03-02 – 2024-03-31" (or nothing when there is nothing to compare with). */
+function changeNote(change, previous) {
+  if (change === null || change === undefined) return h("div", { class: "muted change" }, "no earlier figure");
+  const up = change >= 0;
+  return h("div", { class: `change ${up ? "up" : "down"}`, "data-change": change,
+                    title: `against ${previous.start} – ${previous.end}` },
+    `${up ? "▲ +" : "▼ "}${(100 * change).toFixed(1)} % vs previous ${previous.end === previous.start ? "day" : "period"}`);
+}
+
+async function overviewPage(range, nav) {
+  // the range is in the address: #/overview/2024-04-01..2024-04-30 (either end may be empty)
+  const [start, end] = (range || "").split("..");
+  const query = new URLSearchParams();
+  if (start) query.set("start", start);
+  if (end) query.set("end", end);
+  const data = await nav.api("/v1/overview" + (query.toString() ? `?${query}` : ""));
   if (!data.kpis) return nav.page(h("h1", {}, "Overview"), h("p", {}, "The store has no events yet."));
-  const k = data.kpis;
+  const k = data.kpis, p = data.period;
+  const shown = p || k;
   const card = (key, label, value, raw) =>
     h("div", { class: "card", "data-kpi": key, "data-raw": raw },
-      h("div", { class: "label" }, label), h("div", { class: "value" }, value));
+      h("div", { class: "label" }, label), h("div", { class: "value" }, value),
+      p ? changeNote(p.change[key], p.previous) : null);
   const months = [...new Set(data.trends.map(t => String(t.month).slice(0, 7)))];
   const series = {};
   for (const t of data.trends) {
     series[t.name] = series[t.name] || months.map(() => 0);
     series[t.name][months.indexOf(String(t.month).slice(0, 7))] = t.revenue;
   }
+  const from = h("input", { type: "date", name: "start", value: start || "",
+                            min: fmt.date(k.first_event), max: fmt.date(k.last_event) });
+  const to = h("input", { type: "date", name: "end", value: end || "",
+                          min: fmt.date(k.first_event), max: fmt.date(k.last_event) });
+  const rangeForm = h("form", { class: "inline", "data-testid": "range", onsubmit: e => {
+    e.preventDefault();
+    location.hash = from.value || to.value ? `#/overview/${from.value}..${to.value}` : "#/overview";
+  } },
+    h("label", {}, "From", from), h("label", {}, "To", to),
+    h("button", { type: "submit" }, "Show range"),
+    p ? h("a", { class: "button", href: "#/overview", "data-testid": "all-time" }, "All time") : null);
   nav.page(
     h("h1", {}, "Overview"),
-    h("p", { class: "muted" }, `Events from ${fmt.date(k.first_event)} to ${fmt.date(k.last_event)}`),
+    h("p", { class: "muted", "data-testid": "showing" }, p
+      ? `${p.start} to ${p.end} (${p.days} days), compared with ${p.previous.start} to ${p.previous.end}`
+      : `Events from ${fmt.date(k.first_event)} to ${fmt.date(k.last_event)}`),
+    rangeForm,
     h("div", { class: "cards" },
-      card("revenue", "Revenue (net of refunds)", fmt.money(k.revenue), k.revenue),
-      card("orders", "Orders", fmt.num(k.orders), k.orders),
-      card("buyers", "Buyers", fmt.num(k.buyers), k.buyers),
-      card("users", "Users with events", fmt.num(k.users), k.users),
-      card("avg_order_value", "Average order value", fmt.num(k.avg_order_value), k.avg_order_value),
-      card("items_sold", "Items sold", fmt.num(k.items_sold), k.items_sold)),
+      card("revenue", "Revenue (net of refunds)", fmt.money(shown.revenue), shown.revenue),
+      card("orders", "Orders", fmt.num(shown.orders), shown.orders),
+      card("buyers", "Buyers", fmt.num(shown.buyers), shown.buyers),
+      card("users", "Users with events", fmt.num(shown.users), shown.users),
+      card("avg_order_value", "Average order value", fmt.num(shown.avg_order_value), shown.avg_order_value),
+      card("items_sold", "Items sold", fmt.num(shown.items_sold), shown.items_sold)),
     h("h2", {}, "Monthly revenue by category"),
     h("div", { class: "panel", "data-testid": "trend-chart" }, stackedColumns(months, series)));
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -16,8 +17,18 @@ router = APIRouter(prefix="/v1", tags=["insights"], route_class=KeyFirstRoute)
 
 
 @router.get("/overview", summary="Headline KPIs and monthly revenue by category")
-def overview(state: State, _: ReadKey) -> dict[str, Any]:
-    return state.read(reads.overview)
+def overview(
+    state: State,
+    _: ReadKey,
+    start: Annotated[date | None, Query(description="First day of a range (YYYY-MM-DD).")] = None,
+    end: Annotated[date | None, Query(description="Last day of the range, included.")] = None,
+) -> dict[str, Any]:
+    """All-time KPIs and the monthly revenue of the top categories. With ``start`` and/or
+    ``end``: ``period`` holds revenue, orders, buyers, users, average order value and items
+    sold for that range, the same for the period of as many days just before it
+    (``previous``) and each one's relative ``change``; the trends keep the range's months.
+    An end before the start is refused (422)."""
+    return state.read(reads.overview, start, end)
 
 
 @router.get("/segments", summary="RFM segments: sizes and revenue")

@@ -4,7 +4,10 @@ and the RFM segments."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
+
+import pandas as pd
 
 from shopguide.errors import UnknownIdError
 from shopguide.store.base import Store
@@ -77,16 +80,30 @@ def item_record(store: Store, item_id: str) -> dict[str, Any]:
     return records(frame)[0]
 
 
-def overview(store: Store) -> dict[str, Any]:
-    """Headline KPIs and monthly revenue by category (for the overview page)."""
-    from shopguide.analytics import kpis, monthly_trends
+def overview(store: Store, start: date | None = None, end: date | None = None) -> dict[str, Any]:
+    """Headline KPIs and monthly revenue by category (for the overview page).
+
+    With ``start`` or ``end`` (days, both included; the other one defaults to the first or last
+    event's day): also ``period``, the figures of that range next to the period of as many days
+    before it (:func:`shopguide.analytics.period_kpis`), and the trends of the months it spans.
+    """
+    from shopguide.analytics import kpis, monthly_trends, period_kpis
 
     if not store.scalar("SELECT count(*) FROM events"):
-        return {"kpis": None, "trends": []}
-    return {
-        "kpis": jsonable(kpis(store)),
-        "trends": records(monthly_trends(store, "category", top=6)),
-    }
+        return {"kpis": None, "trends": [], "period": None}
+    figures = kpis(store)
+    trends = monthly_trends(store, "category", top=6)
+    period = None
+    if start is not None or end is not None:
+        first = start or figures["first_event"].date()
+        last = end or figures["last_event"].date()
+        period = period_kpis(store, first, last)
+        months = trends["month"].astype("datetime64[ns]")
+        trends = trends[
+            (months >= pd.Timestamp(first).to_period("M").to_timestamp())
+            & (months <= pd.Timestamp(last))
+        ]
+    return {"kpis": jsonable(figures), "trends": records(trends), "period": jsonable(period)}
 
 
 def segments(store: Store) -> list[dict[str, Any]]:
