@@ -145,4 +145,16 @@ def test_the_churn_list_sorted_by_value_at_risk_is_the_apis_order(
     exported = _download(page)
     assert [r["user_id"] for r in exported] == [u["user_id"] for u in every]
     assert {r["segment"] for r in exported} == {"Hibernating"}
+    # and only those at 50 % risk or more
+    risky = api.get(
+        "/v1/churn",
+        params={"sort": "value_at_risk", "segment": "Hibernating", "min_probability": 0.5},
+    ).json()
+    page.select_option("select[name='min']", "50")
+    page.wait_for_function(
+        "n => document.querySelectorAll(\"[data-testid='churn-list'] tr[data-user]\").length === n",
+        arg=len(risky["users"]),
+    )
+    assert _shown(page, "[data-testid='churn-list']") == [u["user_id"] for u in risky["users"]]
+    assert all(u["churn_probability"] >= 0.5 for u in risky["users"])
     assert not errors, errors

@@ -83,3 +83,42 @@ def test_the_models_page_lists_the_published_versions(
     )
     shot(page, "models")
     assert not errors, errors
+
+
+def test_an_admin_retrains_a_model_from_the_models_page(
+    live: LiveServer, api: httpx.Client, browser: Any
+) -> None:
+    before = api.get("/v1/models").json()["versions"]
+    names = [v["model"] for v in before]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        # the write key may look, not retrain
+        log_in(page, live.url)
+        page.click("nav a[data-page='models']")
+        loaded(page, "models")
+        page.click(f"button[data-train='{names[0]}']")
+        page.wait_for_selector("[data-testid='train-error']:has-text('admin key')")
+        # an admin retrains: the job's progress, then one more version of that model
+        page.click("#logout")
+        page.fill("#key", headers("admin")["X-API-Key"])
+        page.click("#login-form button")
+        page.goto(f"{live.url}/#/models")
+        loaded(page, "models")
+        page.click(f"button[data-train='{names[0]}']")
+        page.wait_for_function(
+            "n => document.querySelectorAll(`tr[data-model='${n[0]}']`).length > n[1]",
+            arg=[names[0], names.count(names[0])],
+            timeout=120_000,
+        )
+        after = api.get("/v1/models").json()["versions"]
+        rows = page.locator("tr[data-model]")
+        assert [
+            (r.get_attribute("data-model"), r.get_attribute("data-version")) for r in rows.all()
+        ] == [(v["model"], v["version"]) for v in after]
+        assert len(after) == len(before) + 1
+        assert not errors, errors
+    finally:
+        context.close()

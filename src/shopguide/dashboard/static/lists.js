@@ -82,10 +82,11 @@ async function segmentMembersPage(name, nav) {
 const CHURN_SORTS = [["churn", "Churn risk"], ["value_at_risk", "Value at risk"], ["clv", "CLV"]];
 
 async function churnPage(_, nav) {
-  const how = { sort: "churn", segment: "", offset: 0 };
+  const how = { sort: "churn", segment: "", min: "", offset: 0 };
   const body = h("div", { "data-testid": "churn-list" });
   const heading = h("p", { class: "muted", "data-testid": "churn-as-of" });
-  const query = () => `sort=${how.sort}` + (how.segment ? `&segment=${encodeURIComponent(how.segment)}` : "");
+  const query = () => `sort=${how.sort}` + (how.segment ? `&segment=${encodeURIComponent(how.segment)}` : "") +
+    (how.min ? `&min_probability=${Number(how.min) / 100}` : "");
   async function draw() {
     const data = await nav.api(`/v1/churn?${query()}&limit=${PAGE_SIZE}&offset=${how.offset}`);
     heading.setAttribute("data-as-of", data.as_of || "");
@@ -112,6 +113,8 @@ async function churnPage(_, nav) {
       select("sort", "Sort by", CHURN_SORTS, how.sort, v => { how.sort = v; redraw(); }),
       select("segment", "Segment", [["", "All segments"], ...segments.map(s => [s.segment, s.segment])],
              how.segment, v => { how.segment = v; redraw(); }),
+      select("min", "Churn risk", [["", "any"], ["25", "25 % or more"], ["50", "50 % or more"],
+                                   ["75", "75 % or more"]], how.min, v => { how.min = v; redraw(); }),
       h("button", { type: "button", "data-testid": "export",
                     onclick: () => downloadCsv(nav, `/v1/churn/export?${query()}`, "churn.csv") },
         "Export CSV")),

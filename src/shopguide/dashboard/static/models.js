@@ -1,6 +1,35 @@
 /* The models page: every published recommender version (GET /v1/models), which one the store
-   calls current and which one this service answers with. */
+   calls current and which one this service answers with; an admin key can retrain a model
+   (POST /v1/models/{name}/train) and follow the job's progress. */
 "use strict";
+
+/* Start a training of `name` and show its job's progress in `box` until it ends; then open
+   the page again (a new version is listed). */
+async function retrain(name, box, nav) {
+  box.replaceChildren(h("p", { class: "muted" }, `Asking to retrain ${name}…`));
+  let job;
+  try {
+    job = await nav.api(`/v1/models/${encodeURIComponent(name)}/train`, { method: "POST", body: "{}" });
+  } catch (err) {
+    if (err instanceof StaleError || err.name === "AbortError") return;
+    const why = err.status === 403 ? "retraining needs an admin key" : err.message;
+    return box.replaceChildren(h("p", { class: "error", "data-testid": "train-error" }, why));
+  }
+  while (job.status === "queued" || job.status === "running") {
+    box.replaceChildren(h("div", { "data-testid": "job", "data-status": job.status },
+      h("progress", { max: 1, value: job.progress }),
+      h("span", { class: "muted" }, ` ${name}: ${job.status}, ${job.step || "waiting"}` +
+        ` (${Math.round(100 * job.progress)} %)`)));
+    await new Promise(done => setTimeout(done, 400));
+    job = await nav.api(`/v1/jobs/${job.job_id}`);
+  }
+  if (job.status === "failed") {
+    return box.replaceChildren(h("p", { class: "error", "data-testid": "train-error" },
+      `${name} failed: ${job.error || "unknown error"}`));
+  }
+  nav.check();
+  route();  // the page again, with the new version
+}
 
 async function modelsPage(_, nav) {
   const data = await nav.api("/v1/models");
@@ -8,6 +37,8 @@ async function modelsPage(_, nav) {
   const current = data.store_current || {};
   const params = p => p && Object.keys(p).length ?
     Object.entries(p).map(([k, v]) => `${k}=${v}`).join(", ") : "defaults";
+  const names = [...new Set(data.versions.map(v => v.model))];
+  const jobBox = h("div", { "data-testid": "job-box" });
   nav.page(h("h1", {}, "Models"),
     h("p", { class: "muted", "data-testid": "serving" },
       serving.model ? `This service answers with ${serving.model} ${serving.version || ""}. ` : "No model is served yet. ",
@@ -26,6 +57,12 @@ async function modelsPage(_, nav) {
     ], data.versions, r => ({ "data-model": r.model, "data-version": r.version,
                               "data-current": r.current }))
       : h("p", { class: "muted" }, "Nothing published yet: shopguide compare or shopguide train MODEL."),
+    names.length ? h("div", { class: "controls" },
+      h("span", { class: "muted" }, "Retrain on every event now (admin key):"),
+      names.map(name => h("button", { type: "button", "data-train": name,
+                                      onclick: () => retrain(name, jobBox, nav) }, `Retrain ${name}`)))
+      : null,
+    jobBox,
     h("p", { class: "muted" }, "Compare models on your data with shopguide compare; " +
       "the comparison table and tuning plots are in the HTML report (shopguide report)."));
 }
