@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from live_server import LiveServer, headers
 
 READ = headers("read")
@@ -82,7 +84,27 @@ def test_a_bad_range_is_a_422(client: httpx.Client) -> None:
     )
     assert backwards.status_code == 422
     assert backwards.json()["detail"].startswith("end:") and backwards.json()["hint"]
+    for params, name in [({"start": "1012-01-01"}, "start"), ({"end": "9999-12-31"}, "end")]:
+        answer = client.get("/v1/overview", params=params, headers=READ)
+        assert answer.status_code == 422 and answer.json()["detail"].startswith(f"{name}:")
     for params, field in [({"start": "2024-13-01"}, "start"), ({"end": "yesterday"}, "end")]:
         answer = client.get("/v1/overview", params=params, headers=READ)
         assert answer.status_code == 422
         assert [d["field"] for d in answer.json()["detail"]] == [field]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(start=st.dates(), end=st.dates())
+def test_any_range_is_answered_or_refused_by_name(
+    client: httpx.Client, start: date, end: date
+) -> None:
+    answer = client.get(
+        "/v1/overview", params={"start": start.isoformat(), "end": end.isoformat()}, headers=READ
+    )
+    inside = all(date(1900, 1, 1) <= d <= date(2200, 12, 31) for d in (start, end))
+    if inside and start <= end:
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["period"]["days"] == (end - start).days + 1
+    else:
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"].split(":")[0] in ("start", "end")

@@ -21,6 +21,12 @@ _PERIOD_SQL = f"""WITH {LINES_CTES},
            (SELECT count(DISTINCT item_id) FROM lines) AS items_sold"""
 
 
+#: The days a range may start or end on (the previous period of the longest range, and the
+#: timestamps the store and pandas use, stay within reach).
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2200, 12, 31)
+
+
 def _figures(store: Store, start: datetime, end: datetime) -> dict[str, Any]:
     """The figures of the events at ``start`` <= time < ``end``."""
     last = end - timedelta(microseconds=1)  # LINES_CTES keep times <= $as_of
@@ -51,6 +57,13 @@ def period_kpis(store: Store, start: date, end: date) -> dict[str, Any]:
     whenever the purchase was. Raises :class:`~shopguide.errors.ParameterError` when ``end`` is
     before ``start``.
     """
+    for name, day in (("start", start), ("end", end)):
+        if not EARLIEST <= day <= LATEST:
+            raise ParameterError(
+                f"{name}: {day.isoformat()} is outside the days a range may cover "
+                f"({EARLIEST.isoformat()} to {LATEST.isoformat()})",
+                hint="give a day in the years of the shop's data",
+            )
     if end < start:
         raise ParameterError(
             f"end: the range ends on {end.isoformat()}, before it starts ({start.isoformat()})",
