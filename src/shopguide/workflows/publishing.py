@@ -102,7 +102,8 @@ def publish_current(
 
 
 def model_versions(model_store: RecommenderStore) -> list[dict[str, Any]]:
-    """Every published version of every model with its metadata and which one is current."""
+    """Every published version of every model with its metadata and which one is current;
+    ``evaluation`` is the comparison evidence of a version ``shopguide compare`` published."""
     from shopguide.recommend import MODEL_NAMES
 
     out: list[dict[str, Any]] = []
@@ -121,6 +122,8 @@ def model_versions(model_store: RecommenderStore) -> list[dict[str, Any]]:
                     "created_at": meta.get("created_at"),
                     "events": meta.get("events"),
                     "params": meta.get("params"),
+                    # what shopguide compare measured when it chose this model (None otherwise)
+                    "evaluation": meta.get("evaluation"),
                 }
             )
     return out

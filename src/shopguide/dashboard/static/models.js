@@ -31,6 +31,22 @@ async function retrain(name, box, nav) {
   route();  // the page again, with the new version
 }
 
+/* What shopguide compare measured when it chose a version: its verdict and comparison table. */
+function evidence(v) {
+  const e = v.evaluation;
+  const rows = e.table || [];
+  const keys = rows.length ? Object.keys(rows[0]) : [];
+  const cell = x => typeof x === "number" ? x.toLocaleString("en", { maximumFractionDigits: 4 }) : x;
+  return h("div", { class: "panel", "data-testid": "evidence", "data-model": v.model,
+                    "data-version": v.version },
+    h("h2", {}, `Why ${v.model} ${v.version}: shopguide compare`),
+    h("p", {}, e.verdict || ""),
+    h("p", { class: "muted" }, `Primary metric ${e.primary_metric}; ` +
+      (e.split && e.split.description ? e.split.description : "")),
+    table(keys.map(k => ({ label: k, num: typeof rows[0][k] === "number", render: r => cell(r[k]) })),
+          rows, r => ({ "data-row": r.model || r[keys[0]] })));
+}
+
 async function modelsPage(_, nav) {
   const data = await nav.api("/v1/models");
   const serving = data.serving || {};
@@ -63,8 +79,10 @@ async function modelsPage(_, nav) {
                                       onclick: () => retrain(name, jobBox, nav) }, `Retrain ${name}`)))
       : null,
     jobBox,
-    h("p", { class: "muted" }, "Compare models on your data with shopguide compare; " +
-      "the comparison table and tuning plots are in the HTML report (shopguide report)."));
+    ...data.versions.filter(v => v.evaluation).map(evidence),
+    h("p", { class: "muted" }, "Compare models on your data with shopguide compare (its evidence " +
+      "shows here for the version it publishes); the tuning plots are in the HTML report " +
+      "(shopguide report)."));
 }
 
 routes.models = modelsPage;
