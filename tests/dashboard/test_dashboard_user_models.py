@@ -8,8 +8,12 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from browser_helpers import loaded, log_in, shot
-from live_server import LiveServer, headers
+from live_server import LiveServer, headers, make_store
+
+from shopguide.profiles import build_profiles
+from shopguide.store import open_store
 
 
 def _field(page: Any, key: str) -> tuple[str, str | None]:
@@ -122,3 +126,38 @@ def test_an_admin_retrains_a_model_from_the_models_page(
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_user_360_shows_the_segment_in_every_profile_version(
+    tmp_path_factory: pytest.TempPathFactory, browser: Any
+) -> None:
+    db = tmp_path_factory.mktemp("lifecycle") / "shop.duckdb"
+    make_store(db)
+    with open_store(db) as store:
+        build_profiles(store)  # the latest version
+        build_profiles(store, "2024-03-31")  # and one from the end of March
+        moved = store.query_df(
+            """SELECT user_id FROM profiles GROUP BY user_id
+               HAVING count(*) = 2 AND count(DISTINCT segment) = 2 ORDER BY user_id LIMIT 1"""
+        )["user_id"].iloc[0]
+        versions = store.query_df(
+            "SELECT as_of, segment FROM profiles WHERE user_id = ? ORDER BY as_of", [moved]
+        )
+    with LiveServer(db, model="popular") as server:
+        with httpx.Client(base_url=server.url, headers=headers("read")) as client:
+            listed = client.get(f"/v1/users/{moved}/lifecycle").json()
+            assert client.get("/v1/users/nobody/lifecycle").status_code == 404
+        assert [(r["as_of"][:10], r["segment"]) for r in listed] == [
+            (str(r.as_of)[:10], r.segment) for r in versions.itertuples()
+        ]
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        try:
+            page = context.new_page()
+            log_in(page, server.url)
+            page.goto(f"{server.url}/#/user/{moved}")
+            loaded(page, "user")
+            rows = page.locator("tr[data-as-of]").all()
+            shown = [(r.get_attribute("data-as-of"), r.get_attribute("data-segment")) for r in rows]
+            assert shown == [(r["as_of"][:10], r["segment"]) for r in listed]
+        finally:
+            context.close()

@@ -118,9 +118,10 @@ async function userPage(id, nav) {
                        h("p", { class: "muted" }, "Pick a user, or open one from the churn list."));
   nav.page(h("h1", {}, `User ${id}`), form, h("p", { class: "muted" }, "Loading…"));
   const enc = encodeURIComponent(id);
-  const [profile, history, recs, retention] = await Promise.allSettled([
+  const [profile, history, recs, retention, lifecycle] = await Promise.allSettled([
     nav.api(`/v1/users/${enc}/profile`), nav.api(`/v1/users/${enc}/history?limit=20`),
     nav.api(`/v1/users/${enc}/recommendations?n=10&explain=true`), nav.api(`/v1/users/${enc}/retention`),
+    nav.api(`/v1/users/${enc}/lifecycle`),
   ]);
   nav.check();
   // no profile and no event: nobody has this id (a known user without events has a profile)
@@ -200,6 +201,18 @@ async function userPage(id, nav) {
     h("div", { class: "panel" }, h("h2", {}, "Recommendations"), recBlock),
     h("div", { class: "panel" }, h("h2", {}, "Churn risk and value"),
       side.length ? side : h("p", { class: "muted" }, "No purchases: no churn or CLV estimate."))));
+  if (lifecycle.status === "fulfilled" && lifecycle.value.length) {
+    parts.push(h("h2", {}, "Lifecycle"),
+      h("p", { class: "muted" }, "The user's segment in each profile version, oldest first."),
+      table([
+        { label: "As of", render: r => fmt.date(r.as_of) },
+        { label: "Segment", render: r => r.segment || "no purchase yet" },
+        { label: "R / F / M", render: r => r.r_score === null ? "–" : `${r.r_score} / ${r.f_score} / ${r.m_score}` },
+        { label: "Orders", num: true, render: r => fmt.num(r.orders) },
+        { label: "Spend", num: true, render: r => fmt.money(r.total_spend) },
+        { label: "Recency (days)", num: true, render: r => fmt.num(r.recency_days) },
+      ], lifecycle.value, r => ({ "data-as-of": fmt.date(r.as_of), "data-segment": r.segment || "" })));
+  }
   if (history.status === "fulfilled") {
     parts.push(h("h2", {}, "Latest events"), table([
       { label: "When", render: r => String(r.timestamp).replace("T", " ").slice(0, 16) },

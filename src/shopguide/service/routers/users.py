@@ -24,6 +24,13 @@ def profile(user_id: UserId, state: State, _: ReadKey) -> dict[str, Any]:
     return state.read(reads.user_profile, user_id)
 
 
+@router.get("/{user_id:path}/lifecycle", summary="A user's segment in every profile version")
+def lifecycle(user_id: UserId, state: State, _: ReadKey) -> list[dict[str, Any]]:
+    """Segment, RFM scores, orders, spend and recency in each stored profile version, oldest
+    first: how the user moved between segments (404 for an unknown user)."""
+    return state.read(reads.user_lifecycle, user_id)
+
+
 @router.get("/{user_id:path}/history", summary="A user's latest events")
 def history(
     user_id: UserId,

@@ -22,6 +22,7 @@ __all__ = [
     "segment_members",
     "segments",
     "user_history",
+    "user_lifecycle",
     "user_profile",
 ]
 
@@ -59,6 +60,22 @@ def user_history(store: Store, user_id: str, limit: int = 50) -> list[dict[str, 
            WHERE e.user_id = ? ORDER BY e."timestamp" DESC, e.event_key LIMIT ?""",
         [user_id, int(limit)],
     )
+    return records(frame)
+
+
+def user_lifecycle(store: Store, user_id: str) -> list[dict[str, Any]]:
+    """The user's segment, RFM scores, orders and spend in every profile version, oldest first
+    (raises ``UnknownIdError`` when no version holds the user)."""
+    frame = None
+    if store.has_table("profiles"):
+        frame = store.query_df(
+            """SELECT as_of, segment, r_score, f_score, m_score, orders, total_spend,
+                      recency_days
+               FROM profiles WHERE user_id = ? ORDER BY as_of""",
+            [user_id],
+        )
+    if frame is None or frame.empty:
+        raise UnknownIdError("user", [user_id])
     return records(frame)
 
 
