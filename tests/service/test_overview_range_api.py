@@ -108,3 +108,32 @@ def test_any_range_is_answered_or_refused_by_name(
     else:
         assert answer.status_code == 422, answer.text
         assert answer.json()["detail"].split(":")[0] in ("start", "end")
+
+
+def test_each_segments_members_in_a_range(server: LiveServer, client: httpx.Client) -> None:
+    events = _events(server)
+    members = server.state.db(
+        lambda store: store.query_df(
+            "SELECT user_id, segment FROM profiles "
+            "WHERE as_of = (SELECT max(as_of) FROM profiles) AND segment IS NOT NULL"
+        )
+    )
+    answer = client.get(
+        "/v1/segments", params={"start": "2024-04-01", "end": "2024-04-30"}, headers=READ
+    )
+    assert answer.status_code == 200, answer.text
+    checked = 0
+    for row in answer.json():
+        ids = set(members.loc[members["segment"] == row["segment"], "user_id"])
+        theirs = events[events["user_id"].isin(ids)]
+        now = _figures(theirs, date(2024, 4, 1), date(2024, 4, 30))
+        before = _figures(theirs, date(2024, 3, 2), date(2024, 3, 31))
+        if row["period"] is None:
+            assert now["revenue"] == before["revenue"] == 0 and not now["orders"]
+            continue
+        for key in ("revenue", "orders", "buyers"):
+            assert row["period"][key] == pytest.approx(now[key]), (row["segment"], key)
+            assert row["period"]["previous"][key] == pytest.approx(before[key])
+        checked += 1
+    assert checked >= 3
+    assert all("period" not in r for r in client.get("/v1/segments", headers=READ).json())

@@ -101,10 +101,13 @@ class Visit {
 
 async function route() {
   if (!state.key) return showLogin();
-  const [, name, arg] = (location.hash || "#/overview").split("/");
+  // #/name/arg?key=value: the arg is one path part; the query (a date range, say) follows
+  const [path, query] = (location.hash || "#/overview").split("?");
+  const [, name, arg] = path.split("/");
   const known = routes[name] ? name : "overview";
   if (currentVisit) currentVisit.controller.abort();
   const visit = currentVisit = new Visit();
+  visit.query = new URLSearchParams(query || "");
   document.querySelectorAll("nav a").forEach(a => a.classList.toggle("active", a.dataset.page === known));
   document.body.dataset.page = "loading";
   try {

@@ -35,7 +35,7 @@ async function overviewPage(range, nav) {
                             min: fmt.date(k.first_event), max: fmt.date(k.last_event) });
   const to = h("input", { type: "date", name: "end", value: end || "",
                           min: fmt.date(k.first_event), max: fmt.date(k.last_event) });
-  const rangeForm = h("form", { class: "inline", "data-testid": "range", onsubmit: e => {
+  const picker = h("form", { class: "inline", "data-testid": "range", onsubmit: e => {
     e.preventDefault();
     location.hash = from.value || to.value ? `#/overview/${from.value}..${to.value}` : "#/overview";
   } },
@@ -47,7 +47,7 @@ async function overviewPage(range, nav) {
     h("p", { class: "muted", "data-testid": "showing" }, p
       ? `${p.start} to ${p.end} (${p.days} days), compared with ${p.previous.start} to ${p.previous.end}`
       : `Events from ${fmt.date(k.first_event)} to ${fmt.date(k.last_event)}`),
-    rangeForm,
+    picker,
     h("div", { class: "cards" },
       card("revenue", "Revenue (net of refunds)", fmt.money(shown.revenue), shown.revenue),
       card("orders", "Orders", fmt.num(shown.orders), shown.orders),
@@ -59,11 +59,49 @@ async function overviewPage(range, nav) {
     h("div", { class: "panel", "data-testid": "trend-chart" }, stackedColumns(months, series)));
 }
 
+/* From/To date inputs that open `hash?start=..&end=..` (either may be empty). */
+function rangeForm(hash, start, end, bounds) {
+  const input = (name, value) => h("input", { type: "date", name, value: value || "",
+                                              min: bounds[0], max: bounds[1] });
+  const from = input("start", start), to = input("end", end);
+  return h("form", { class: "inline", "data-testid": "range", onsubmit: e => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    if (from.value) q.set("start", from.value);
+    if (to.value) q.set("end", to.value);
+    location.hash = q.toString() ? `${hash}?${q}` : hash;
+  } },
+    h("label", {}, "From", from), h("label", {}, "To", to),
+    h("button", { type: "submit" }, "Show range"),
+    start || end ? h("a", { class: "button", href: hash, "data-testid": "all-time" }, "All time") : null);
+}
+
 async function segmentsPage(name, nav) {
   if (name) return segmentMembersPage(name, nav);  // a segment's drill-down (lists.js)
-  const rows = await nav.api("/v1/segments");
+  const start = nav.query.get("start") || "", end = nav.query.get("end") || "";
+  const q = new URLSearchParams();
+  if (start) q.set("start", start);
+  if (end) q.set("end", end);
+  const [rows, overview] = await Promise.all([
+    nav.api("/v1/segments" + (q.toString() ? `?${q}` : "")), nav.api("/v1/overview")]);
+  const k = overview.kpis || {};
+  const ranged = rows.some(r => "period" in r);
+  const pct = (r, key) => r.period && r.period.change[key] !== null ?
+    h("span", { class: `change ${r.period.change[key] >= 0 ? "up" : "down"}`,
+                "data-change": r.period.change[key] },
+      `${r.period.change[key] >= 0 ? "▲ +" : "▼ "}${(100 * r.period.change[key]).toFixed(1)} %`) : "–";
+  const rangeColumns = ranged ? [
+    { label: "Revenue in range", num: true, render: r => r.period ? fmt.money(r.period.revenue) : "–" },
+    { label: "vs before", num: true, render: r => pct(r, "revenue") },
+    { label: "Orders in range", num: true, render: r => r.period ? fmt.num(r.period.orders) : "–" },
+    { label: "Buyers in range", num: true, render: r => r.period ? fmt.num(r.period.buyers) : "–" },
+  ] : [];
   nav.page(
     h("h1", {}, "RFM segments"),
+    rangeForm("#/segments", start, end, [fmt.date(k.first_event), fmt.date(k.last_event)]),
+    ranged ? h("p", { class: "muted", "data-testid": "showing" },
+      `Members' purchases from ${start || fmt.date(k.first_event)} to ${end || fmt.date(k.last_event)}, ` +
+      "against as many days before; segments are those of the latest profiles.") : null,
     h("div", { class: "grid2" },
       h("div", { class: "panel" }, h("h2", {}, "Buyers per segment"),
         h("div", { "data-testid": "segment-users-chart" },
@@ -81,7 +119,9 @@ async function segmentsPage(name, nav) {
       { label: "Revenue share", num: true, render: r => fmt.pct(r.revenue_share) },
       { label: "Recency (days)", num: true, render: r => fmt.num(r.avg_recency_days) },
       { label: "Orders", num: true, render: r => fmt.num(r.avg_frequency) },
-    ], rows, r => ({ "data-segment": r.segment, "data-users": r.users })));
+      ...rangeColumns,
+    ], rows, r => ({ "data-segment": r.segment, "data-users": r.users,
+                     "data-period-revenue": r.period ? r.period.revenue : null })));
 }
 
 function lookupForm(label, value, go) {

@@ -32,8 +32,16 @@ def overview(
 
 
 @router.get("/segments", summary="RFM segments: sizes and revenue")
-def segments(state: State, _: ReadKey) -> list[dict[str, Any]]:
-    return state.read(reads.segments)
+def segments(
+    state: State,
+    _: ReadKey,
+    start: Annotated[date | None, Query(description="First day of a range (YYYY-MM-DD).")] = None,
+    end: Annotated[date | None, Query(description="Last day of the range, included.")] = None,
+) -> list[dict[str, Any]]:
+    """Every RFM segment: buyers, shares, revenue, mean recency and orders. With ``start``
+    and/or ``end`` each also has ``period``: its members' revenue, orders and buyers in the
+    range, the same for the period of as many days before (``previous``) and the ``change``."""
+    return state.read(reads.segments, start, end)
 
 
 RetentionSort = Annotated[

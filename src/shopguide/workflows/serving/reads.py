@@ -123,13 +123,27 @@ def overview(store: Store, start: date | None = None, end: date | None = None) -
     return {"kpis": jsonable(figures), "trends": records(trends), "period": jsonable(period)}
 
 
-def segments(store: Store) -> list[dict[str, Any]]:
-    """RFM segments: buyers, share, revenue, revenue share, mean R/F/M."""
-    from shopguide.analytics import segment_summary
+def segments(
+    store: Store, start: date | None = None, end: date | None = None
+) -> list[dict[str, Any]]:
+    """RFM segments: buyers, share, revenue, revenue share, mean R/F/M. With ``start`` or
+    ``end`` (the other defaulting to the first or last event's day) each segment also has
+    ``period``: its members' revenue, orders and buyers in that range next to the period as
+    long before it (:func:`shopguide.analytics.segment_period_kpis`; ``None`` when its members
+    bought nothing in either)."""
+    from shopguide.analytics import kpis, segment_period_kpis, segment_summary
 
     if not store.scalar("SELECT count(*) FROM events"):
         return []
-    return records(segment_summary(store))
+    rows = records(segment_summary(store))
+    if start is not None or end is not None:
+        figures = kpis(store)
+        first = start or figures["first_event"].date()
+        last = end or figures["last_event"].date()
+        period = segment_period_kpis(store, first, last)
+        for row in rows:
+            row["period"] = period.get(str(row["segment"]))
+    return rows
 
 
 def segment_members(store: Store, names: Sequence[str]) -> set[str]:
