@@ -56,6 +56,11 @@ _TABLE_ROWS: Final = """
     ORDER BY length(user_id), user_id"""
 
 
+#: The columns an index is read from (all text; given so that no rows read as an empty table).
+_SCHEMA: Final = pa.schema([("user_id", pa.string()), ("location", pa.string()),
+                            ("segment", pa.string())])  # fmt: skip
+
+
 class _Groups:
     """A string column as groups of rows: for each distinct value (case ignored), its rows in
     index order, so the first rows of a value are a slice."""
@@ -111,7 +116,7 @@ class UserIndex:
         # (query_batches reads on a cursor of its own: query_arrow fails on a connection whose
         # last scalar() left its result unread, with DuckDB 2.0)
         sql = _PROFILE_ROWS if store.has_table("profiles") else _TABLE_ROWS
-        table = pa.Table.from_batches(list(store.query_batches(sql)))
+        table = pa.Table.from_batches(list(store.query_batches(sql)), schema=_SCHEMA)
         ids = table.column("user_id").combine_chunks().cast(pa.string())
         lowered = [str(i).lower() for i in ids.to_pylist()]
         lengths = np.fromiter((len(name) + 1 for name in lowered), np.int64, len(lowered))
