@@ -64,6 +64,15 @@ function page(...children) {
   return root;
 }
 
+/* Run `promise` (a redraw a control started): an answer for a page the user has left is
+   dropped quietly; any other failure is shown in `box`. */
+function settle(promise, box) {
+  return promise.catch(err => {
+    if (err instanceof StaleError || err.name === "AbortError" || err.status === 401) return;
+    box.replaceChildren(errorBox(err));
+  });
+}
+
 function errorBox(err) {
   return h("p", { class: "error", "data-testid": "error" }, err.message || String(err));
 }

@@ -61,7 +61,7 @@ async function segmentMembersPage(name, nav) {
         { label: "Value at risk", num: true, render: r => fmt.money(r.value_at_risk) },
         { label: "Why at risk", render: r => h("span", { class: "reasons" }, r.reasons || "") },
       ], a.users, r => ({ "data-user": r.user_id, "data-var": r.value_at_risk })),
-      pager(a, offset => { how.offset = offset; draw(); }));
+      pager(a, offset => { how.offset = offset; settle(draw(), body); }));
     return a;
   }
   const answer = await draw();
@@ -69,10 +69,11 @@ async function segmentMembersPage(name, nav) {
     h("p", {}, h("a", { href: "#/segments" }, "‹ All segments")),
     h("h1", {}, `Segment: ${answer.segment}`),
     h("div", { class: "inline controls" },
-      select("sort", "Sort by", MEMBER_SORTS, how.sort, v => { how.sort = v; how.offset = 0; draw(); }),
+      select("sort", "Sort by", MEMBER_SORTS, how.sort,
+             v => { how.sort = v; how.offset = 0; settle(draw(), body); }),
       h("button", { type: "button", "data-testid": "export", onclick: () =>
-        downloadCsv(nav, `/v1/segments/${enc}/members/export?${query()}`,
-                    `segment-${answer.segment.toLowerCase().replace(/[^a-z]+/g, "-")}.csv`) },
+        settle(downloadCsv(nav, `/v1/segments/${enc}/members/export?${query()}`,
+                    `segment-${answer.segment.toLowerCase().replace(/[^a-z]+/g, "-")}.csv`), body) },
         "Export CSV"),
       h("a", { class: "button", href: `#/campaign/${enc}`, "data-testid": "campaign" },
         "Build a campaign for these")),
@@ -103,11 +104,11 @@ async function churnPage(_, nav) {
     ], data.users, r => ({ "data-user": r.user_id, "data-p": r.churn_probability,
                            "data-var": r.value_at_risk })),
     pager({ total: data.buyers, offset: data.offset, limit: data.limit },
-          offset => { how.offset = offset; draw(); }));
+          offset => { how.offset = offset; settle(draw(), body); }));
   }
   const segments = await nav.api("/v1/segments");
   await draw();
-  const redraw = () => { how.offset = 0; draw(); };
+  const redraw = () => { how.offset = 0; settle(draw(), body); };
   nav.page(h("h1", {}, "Churn risk"), heading,
     h("div", { class: "inline controls" },
       select("sort", "Sort by", CHURN_SORTS, how.sort, v => { how.sort = v; redraw(); }),
@@ -116,7 +117,7 @@ async function churnPage(_, nav) {
       select("min", "Churn risk", [["", "any"], ["25", "25 % or more"], ["50", "50 % or more"],
                                    ["75", "75 % or more"]], how.min, v => { how.min = v; redraw(); }),
       h("button", { type: "button", "data-testid": "export",
-                    onclick: () => downloadCsv(nav, `/v1/churn/export?${query()}`, "churn.csv") },
+                    onclick: () => settle(downloadCsv(nav, `/v1/churn/export?${query()}`, "churn.csv"), body) },
         "Export CSV")),
     body);
 }

@@ -76,7 +76,7 @@ async function modelsPage(_, nav) {
     names.length ? h("div", { class: "controls" },
       h("span", { class: "muted" }, "Retrain on every event now (admin key):"),
       names.map(name => h("button", { type: "button", "data-train": name,
-                                      onclick: () => retrain(name, jobBox, nav) }, `Retrain ${name}`)))
+                                      onclick: () => settle(retrain(name, jobBox, nav), jobBox) }, `Retrain ${name}`)))
       : null,
     jobBox,
     ...data.versions.filter(v => v.evaluation).map(evidence),
