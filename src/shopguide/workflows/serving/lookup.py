@@ -56,7 +56,7 @@ _TABLE_ROWS: Final = """
     ORDER BY length(user_id), user_id"""
 
 
-#: The columns an index is read from (all text; given so that no rows read as an empty table).
+#: The columns an index is read from, all text (the segment is NULL before profiles exist).
 _SCHEMA: Final = pa.schema([("user_id", pa.string()), ("location", pa.string()),
                             ("segment", pa.string())])  # fmt: skip
 
@@ -113,10 +113,8 @@ class UserIndex:
     @classmethod
     def read(cls, store: Store, version: Any = None) -> UserIndex:
         """The index of the latest profile version (the users table before any profile)."""
-        # (query_batches reads on a cursor of its own: query_arrow fails on a connection whose
-        # last scalar() left its result unread, with DuckDB 2.0)
         sql = _PROFILE_ROWS if store.has_table("profiles") else _TABLE_ROWS
-        table = pa.Table.from_batches(list(store.query_batches(sql)), schema=_SCHEMA)
+        table = store.query_arrow(sql).cast(_SCHEMA)
         ids = table.column("user_id").combine_chunks().cast(pa.string())
         lowered = [str(i).lower() for i in ids.to_pylist()]
         lengths = np.fromiter((len(name) + 1 for name in lowered), np.int64, len(lowered))
