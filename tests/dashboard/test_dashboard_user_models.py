@@ -5,6 +5,7 @@ with the one served marked (real chromium, real server)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -52,9 +53,23 @@ def test_user_360_shows_demographics_and_preferences(
     assert not errors, errors
 
 
+@pytest.fixture(scope="module")
+def trainer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, httpx.Client]]:
+    """A server of this module's own for the tests that train models: its job worker thread
+    ends with it (the session's server would keep one alive for every later test)."""
+    db = tmp_path_factory.mktemp("models") / "shop.duckdb"
+    make_store(db)
+    with (
+        LiveServer(db) as server,
+        httpx.Client(base_url=server.url, headers=headers("write"), timeout=60) as client,
+    ):
+        yield server, client
+
+
 def test_the_models_page_lists_the_published_versions(
-    live: LiveServer, api: httpx.Client, browser_page: tuple[Any, list[str], list[str]]
+    trainer: tuple[LiveServer, httpx.Client], browser_page: tuple[Any, list[str], list[str]]
 ) -> None:
+    live, api = trainer
     page, _, errors = browser_page
     # publish a second model (the server keeps serving the item-KNN it was started with)
     job = api.post("/v1/models/popular/train", headers=headers("admin")).json()
@@ -90,8 +105,9 @@ def test_the_models_page_lists_the_published_versions(
 
 
 def test_an_admin_retrains_a_model_from_the_models_page(
-    live: LiveServer, api: httpx.Client, browser: Any
+    trainer: tuple[LiveServer, httpx.Client], browser: Any
 ) -> None:
+    live, api = trainer
     before = api.get("/v1/models").json()["versions"]
     names = [v["model"] for v in before]
     context = browser.new_context(viewport={"width": 1280, "height": 900})
