@@ -22,7 +22,7 @@ function itemSuggestions(input, nav) {
         list.hidden = true;
         input.focus();
       } }, i.title || i.item_id, h("span", { class: "muted" }, ` · ${i.item_id}, ${i.category || ""}`))));
-    list.hidden = !found.items.length;
+    list.hidden = !found.items.length || document.activeElement !== input;  // gone elsewhere
   }
   input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(ask, 150); });
   input.addEventListener("blur", () => setTimeout(() => { list.hidden = true; }, 150));
