@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint typecheck unit system-deps clean
+.PHONY: demo test lint typecheck unit screenshots system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ unit: $(STAMP) system-deps
 
 ## make test: create/update .venv, then lint, type-check and run the whole test suite
 test: lint typecheck unit
+
+## make screenshots: run the browser tests and keep their pictures in docs/screenshots
+screenshots: $(STAMP) system-deps
+	SHOPGUIDE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/dashboard
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,14 @@
 """What the browser tests share: chromium's place and flags, logging in, waiting for a page,
-and the screenshots the docs show (``docs/screenshots/``)."""
+and the screenshots the docs show.
+
+Every run takes the pictures; they go to ``$SHOPGUIDE_SCREENSHOTS`` when it is set (``make
+screenshots`` sets it to ``docs/screenshots``, the pictures docs/dashboard.md shows) and to a
+temporary folder otherwise, so a test run leaves the working tree as it was."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +17,10 @@ from live_server import LiveServer, headers
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-#: Where each page's picture goes; docs/dashboard.md shows them.
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: Where each page's picture goes (see the module docs).
+SHOTS = Path(
+    os.environ.get("SHOPGUIDE_SCREENSHOTS") or tempfile.mkdtemp(prefix="shopguide-screenshots-")
+)
 WRITE = headers("write")
 
 
@@ -22,7 +30,7 @@ def loaded(page: Any, name: str) -> None:
 
 
 def shot(page: Any, name: str) -> None:
-    """Save a picture of what the window shows as ``docs/screenshots/<name>.png`` (the top of
+    """Save a picture of what the window shows as ``<SHOTS>/<name>.png`` (the top of
     the page: a whole long list would make pictures of a megabyte, stored again each time)."""
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
