@@ -19,6 +19,7 @@ from shopguide.recommend import RecommenderStore, create_model
 from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.workflows.interaction_events import interaction_events
+from shopguide.workflows.tuning_record import tuning_summary
 
 __all__ = [
     "check_model_params",
@@ -103,7 +104,9 @@ def publish_current(
 
 def model_versions(model_store: RecommenderStore) -> list[dict[str, Any]]:
     """Every published version of every model with its metadata and which one is current;
-    ``evaluation`` is the comparison evidence of a version ``shopguide compare`` published."""
+    ``evaluation`` is the comparison evidence of a version ``shopguide compare`` published,
+    ``tuning`` the parameter search of each model behind it (``compare`` or ``train --auto``;
+    see :func:`~shopguide.workflows.tuning_record.tuning_summary`)."""
     from shopguide.recommend import MODEL_NAMES
 
     out: list[dict[str, Any]] = []
@@ -124,6 +127,8 @@ def model_versions(model_store: RecommenderStore) -> list[dict[str, Any]]:
                     "params": meta.get("params"),
                     # what shopguide compare measured when it chose this model (None otherwise)
                     "evaluation": meta.get("evaluation"),
+                    # every search point, its validation score and the chosen one ({} if none)
+                    "tuning": tuning_summary(meta),
                 }
             )
     return out
