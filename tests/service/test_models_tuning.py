@@ -45,13 +45,15 @@ def _expected_points(record: dict[str, Any]) -> list[tuple[dict[str, Any], float
 
 @pytest.fixture(scope="module")
 def listed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Any]]]:
-    db = Path(tmp_path_factory.mktemp("tuning")) / "shop.duckdb"
+    folder = Path(tmp_path_factory.mktemp("tuning"))
+    db = folder / "shop.duckdb"
     make_store(db)
     db_arg = ("--db", str(db))
     cli("train", "popular", *db_arg)
     cli("train", "ease", "--auto", *db_arg)
-    cli("compare", "--model", "item-knn", "--test-days", "30", "--no-auto", *db_arg)
-    cli("compare", "--model", "popular", "--model", "item-knn", "--test-days", "30", *db_arg)
+    out = ("--test-days", "30", "--out")
+    cli("compare", "--model", "item-knn", "--no-auto", *out, str(folder / "plain"), *db_arg)
+    cli("compare", "--model", "popular", "--model", "item-knn", *out, str(folder / "auto"), *db_arg)
     with (
         LiveServer(db, model=None, train_if_missing=False) as server,
         httpx.Client(base_url=server.url, headers=headers("read"), timeout=60) as client,
