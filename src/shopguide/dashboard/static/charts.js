@@ -36,22 +36,32 @@ function niceTicks(max, count) {
   return Array.from({ length: steps + 1 }, (_, i) => Number((i * step).toPrecision(12)));
 }
 
-/* Horizontal bars: rows [{label, value}], one series. */
+/* Horizontal bars: rows [{label, value, color?, attrs?}], one series. With `axis` the bars
+   are scaled to a round axis end and round ticks are drawn under them. */
 function barChart(rows, opts) {
   const o = Object.assign({ width: 520, rowHeight: 24, labelWidth: 150, color: SG_COLORS[0],
-                            format: shortNumber }, opts || {});
-  const h = rows.length * o.rowHeight + 10;
+                            format: shortNumber, axis: false }, opts || {});
+  const axisH = o.axis ? 22 : 0;
+  const h = rows.length * o.rowHeight + 10 + axisH;
   const svg = svgEl("svg", { viewBox: `0 0 ${o.width} ${h}`, width: "100%", role: "img" });
-  const max = Math.max(1e-9, ...rows.map(r => r.value));
+  const ticks = o.axis ? niceTicks(Math.max(0, ...rows.map(r => r.value))) : null;
+  const max = ticks ? ticks[ticks.length - 1] : Math.max(1e-9, ...rows.map(r => r.value));
   const span = o.width - o.labelWidth - 60;
+  for (const tick of ticks || []) {
+    const x = o.labelWidth + (tick / max) * span;
+    svg.appendChild(svgEl("line", { x1: x, x2: x, y1: 5, y2: h - axisH, stroke: "#e4e7ec" }));
+    svg.appendChild(svgEl("text", { x, y: h - 6, "text-anchor": "middle", class: "tick",
+                                    "data-tick": tick }, shortNumber(tick)));
+  }
   rows.forEach((r, i) => {
     const y = i * o.rowHeight + 5;
     svg.appendChild(svgEl("text", { x: o.labelWidth - 6, y: y + 14, "text-anchor": "end" },
                           r.label));
     const w = Math.max(0, (r.value / max) * span);
-    const rect = svgEl("rect", { x: o.labelWidth, y: y + 3, width: w, height: o.rowHeight - 8,
-                                 rx: 3, fill: o.color, "data-label": r.label,
-                                 "data-value": r.value });
+    const rect = svgEl("rect", Object.assign({ x: o.labelWidth, y: y + 3, width: w,
+                                               height: o.rowHeight - 8, rx: 3,
+                                               fill: r.color || o.color, "data-label": r.label,
+                                               "data-value": r.value }, r.attrs || {}));
     rect.appendChild(svgEl("title", {}, `${r.label}: ${o.format(r.value)}`));
     svg.appendChild(rect);
     svg.appendChild(svgEl("text", { x: o.labelWidth + w + 5, y: y + 14 }, o.format(r.value)));

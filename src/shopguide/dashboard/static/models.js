@@ -31,7 +31,35 @@ async function retrain(name, box, nav) {
   route();  // the page again, with the new version
 }
 
-/* What shopguide compare measured when it chose a version: its verdict and comparison table. */
+/* How one model's parameters were chosen: its validation score per search point (the chosen
+   point in green) and where it was measured; "not tuned" when nothing was searched. */
+function tuningChart(label, t) {
+  const scored = t && t.chosen !== null && t.chosen !== undefined ?
+    t.points.map((p, i) => [p, i]).filter(([p]) => p.score !== null && p.score !== undefined) : [];
+  if (!scored.length) {
+    const why = t && t.notes && t.notes.length ? `not tuned (${t.notes.join("; ")})` : "not tuned (defaults)";
+    return h("p", { "data-testid": "untuned", "data-model": label }, h("b", {}, label), `: ${why}`);
+  }
+  const chosen = t.points[t.chosen];
+  const day = x => String(x || "?").slice(0, 10);
+  const skipped = t.points.length - scored.length;
+  const v = t.validation || {};
+  return h("div", { "data-testid": "tuning", "data-model": label },
+    h("h3", {}, `${label}: ${t.metric} on validation, per search point`),
+    h("div", { class: "tuning-chart" }, barChart(scored.map(([p, i]) => ({
+      label: p.label, value: p.score, color: i === t.chosen ? SG_COLORS[1] : SG_COLORS[7],
+      attrs: Object.assign({ "data-index": i, "data-params": JSON.stringify(p.params) },
+                           i === t.chosen ? { "data-chosen": "true" } : {}),
+    })), { width: 640, labelWidth: 270, rowHeight: 20, axis: true, format: x => x.toFixed(4) })),
+    h("p", { class: "muted", "data-testid": "tuning-caption" },
+      `Chosen (green): ${chosen.label}, ${t.metric} ${Number(chosen.score).toFixed(4)}. ` +
+      `Chosen on a validation window from ${day(v.from)} to ${day(v.until)}, the last part of ` +
+      `the training events (${fmt.num(v.users)} users with purchases in it), never the test window.` +
+      (skipped ? ` ${skipped} point(s) not tried: ${t.notes.join("; ")}.` : "")));
+}
+
+/* What shopguide compare measured when it chose a version: its verdict, comparison table and
+   each model's parameter search. */
 function evidence(v) {
   const e = v.evaluation;
   const rows = e.table || [];
@@ -44,7 +72,10 @@ function evidence(v) {
     h("p", { class: "muted" }, `Primary metric ${e.primary_metric}; ` +
       (e.split && e.split.description ? e.split.description : "")),
     table(keys.map(k => ({ label: k, num: typeof rows[0][k] === "number", render: r => cell(r[k]) })),
-          rows, r => ({ "data-row": r.model || r[keys[0]] })));
+          rows, r => ({ "data-row": r.model || r[keys[0]] })),
+    h("h3", {}, "How each model's parameters were chosen"),
+    [...new Set([...rows.map(r => String(r.model || r[keys[0]])), ...Object.keys(v.tuning || {})])]
+      .map(label => tuningChart(label, (v.tuning || {})[label])));
 }
 
 async function modelsPage(_, nav) {
@@ -80,9 +111,9 @@ async function modelsPage(_, nav) {
       : null,
     jobBox,
     ...data.versions.filter(v => v.evaluation).map(evidence),
-    h("p", { class: "muted" }, "Compare models on your data with shopguide compare (its evidence " +
-      "shows here for the version it publishes); the tuning plots are in the HTML report " +
-      "(shopguide report)."));
+    h("p", { class: "muted" }, "Compare models on your data with shopguide compare: its evidence " +
+      "(the comparison and each model's automatic parameter search) shows here for the version " +
+      "it publishes."));
 }
 
 routes.models = modelsPage;
