@@ -14,9 +14,6 @@ from typing import Any
 
 from live_server import LiveServer, headers
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 #: Where each page's picture goes (see the module docs).
 SHOTS = Path(
     os.environ.get("SHOPGUIDE_SCREENSHOTS") or tempfile.mkdtemp(prefix="shopguide-screenshots-")
@@ -32,6 +29,7 @@ def loaded(page: Any, name: str) -> None:
 def shot(page: Any, name: str) -> None:
     """Save a picture of what the window shows as ``<SHOTS>/<name>.png`` (the top of
     the page: a whole long list would make pictures of a megabyte, stored again each time)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 

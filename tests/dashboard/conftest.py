@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 
-from browser_helpers import ARGS, CHROMIUM, SHOTS, WRITE
+from browser_helpers import WRITE
 from live_server import LiveServer, make_store
 
 
@@ -29,18 +29,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def api(live: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.url, headers=WRITE, timeout=60) as client:
         yield client
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is missing: apt-get install -y chromium")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# the Spark engine tests need the shopguide[spark] extra (make installs it): a missing pyspark
+# fails them rather than skipping them
+import pyspark  # noqa: F401
 import pytest
 from spark_testdata import ShopData, load_frames
 
 from shopguide.data.datasets.synthetic import generate
 from shopguide.engine import export_store
 from shopguide.store import open_store
-
-pytest.importorskip("pyspark", reason="the Spark engine tests need the shopguide[spark] extra")
 
 HERE = Path(__file__).parent
 

@@ -8,9 +8,9 @@ Needs ``apt-get install -y chromium`` (at /usr/bin/chromium) and ``pip install p
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -22,16 +22,6 @@ from shopguide.report import kpi_items, write_report
 from shopguide.store import open_store
 from shopguide.store.base import Store
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHARTS = [
     "rfm-segments",
@@ -68,16 +58,12 @@ def _table(page: object, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows["rows"], columns=rows["head"])
 
 
-def test_report_in_headless_chromium(shop: tuple[Store, Path]) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_report_in_headless_chromium(shop: tuple[Store, Path], browser: Any) -> None:
     store, path = shop
-    assert Path(CHROMIUM).exists() or shutil.which("chromium"), "install chromium (apt-get)"
     problems: list[str] = []
     outside: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
         page.on(
             "console",
             lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning")
@@ -134,5 +120,6 @@ def test_report_in_headless_chromium(shop: tuple[Store, Path]) -> None:
 
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
-        browser.close()
+    finally:
+        page.close()
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000

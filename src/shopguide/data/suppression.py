@@ -16,6 +16,7 @@ from shopguide.store.base import Store
 
 __all__ = [
     "ERASED_REASON",
+    "erased_count_sql",
     "erased_predicate",
     "is_suppressed",
     "user_hash",
@@ -39,6 +40,12 @@ def erased_predicate(column: str) -> str:
     the id it is given.
     """
     return f"sha256({column}) IN (SELECT user_hash FROM suppressed_users)"
+
+
+def erased_count_sql() -> str:
+    """SQL for how many users have been erased (what a cache of user data watches to know
+    that it must forget someone); not a check of any id, which is :func:`erased_predicate`."""
+    return "(SELECT count(*) FROM suppressed_users)"
 
 
 def is_suppressed(store: Store, user_id: str) -> bool:

@@ -354,7 +354,7 @@ class ServiceState:
             self.holder, self.store, self.model_store, lock=self.lock,
             train_if_missing=self.settings.train_if_missing, say=_say,
         )  # fmt: skip
-        threading.Thread(target=self._warm, name="churn-warmup", daemon=True).start()
+        self.predictions.start_background(self._warm, "churn-warmup")
         self._watcher = threading.Thread(target=self._watch, name="model-watcher", daemon=True)
         self._watcher.start()
 
@@ -378,8 +378,11 @@ class ServiceState:
 
     def stop(self) -> None:
         self._stop.set()
-        self.jobs.shutdown()
+        self.jobs.shutdown(wait=120)  # a training publishes whole or not at all: let it end
         self.profile_updates.stop()
+        # a daemon thread still inside DuckDB or a model fit when the interpreter exits aborts
+        # the process ("FATAL: exception not rethrown"): let the churn scorings end first
+        self.predictions.join_background()
         if self._watcher is not None:
             self._watcher.join(timeout=5)
         with self._readers_lock:

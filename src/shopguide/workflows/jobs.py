@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -135,9 +136,9 @@ class JobRunner:
             raise UnknownIdError("job", [job_id])
         return job
 
-    def shutdown(self) -> None:
-        """Refuse new jobs and let the workers end after the job each is running (without
-        waiting for it); queued jobs are marked failed."""
+    def shutdown(self, wait: float = 0.0) -> None:
+        """Refuse new jobs and let the workers end after the job each is running, waiting up
+        to ``wait`` seconds in all for them; queued jobs are marked failed."""
         with self._lock:
             self._closed = True
             for job in self._active.values():
@@ -146,3 +147,7 @@ class JobRunner:
                     job.finished_at = _now()
         for _ in self._threads:
             self._queue.put(None)
+        deadline = time.monotonic() + wait
+        for thread in list(self._threads):
+            if wait > 0 and thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))

@@ -20,6 +20,7 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
+from shopguide.data.suppression import erased_count_sql
 from shopguide.profiles.lifecycle import SEGMENTS
 from shopguide.store.base import Store
 from shopguide.workflows.json_records import records
@@ -42,11 +43,11 @@ _ITEMS: Final = """
     LIMIT $limit"""
 
 # What says the index is out of date: a new profile build or update, a user erased.
-_VERSION_SQL: Final = """
+_VERSION_SQL: Final = f"""
     SELECT [(SELECT max(built_at)::VARCHAR FROM profile_builds),
             (SELECT count(*)::VARCHAR FROM profiles
              WHERE as_of = (SELECT max(as_of) FROM profiles)),
-            (SELECT count(*)::VARCHAR FROM suppressed_users)]"""
+            {erased_count_sql()}::VARCHAR]"""
 _PROFILE_ROWS: Final = """
     SELECT user_id, location, segment FROM profiles
     WHERE as_of = (SELECT max(as_of) FROM profiles)

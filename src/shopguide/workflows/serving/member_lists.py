@@ -10,7 +10,9 @@ CLV × churn probability: what the shop stands to lose from the user in the CLV 
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 import pandas as pd
@@ -34,18 +36,22 @@ Order = Literal["asc", "desc"]
 
 #: A segment's members can be sorted by: column and natural direction (most spend, most
 #: recent, most at risk, most value at risk first).
-MEMBER_SORTS: Final[dict[str, tuple[str, Order]]] = {
-    "spend": ("total_spend", "desc"),
-    "recency": ("recency_days", "asc"),
-    "churn": ("churn_probability", "desc"),
-    "value_at_risk": ("value_at_risk", "desc"),
-}
+MEMBER_SORTS: Final[Mapping[str, tuple[str, Order]]] = MappingProxyType(
+    {
+        "spend": ("total_spend", "desc"),
+        "recency": ("recency_days", "asc"),
+        "churn": ("churn_probability", "desc"),
+        "value_at_risk": ("value_at_risk", "desc"),
+    }
+)
 #: The retention list can be sorted by: churn risk, value at risk, CLV.
-RETENTION_SORTS: Final[dict[str, tuple[str, Order]]] = {
-    "churn": ("churn_probability", "desc"),
-    "value_at_risk": ("value_at_risk", "desc"),
-    "clv": ("clv", "desc"),
-}
+RETENTION_SORTS: Final[Mapping[str, tuple[str, Order]]] = MappingProxyType(
+    {
+        "churn": ("churn_probability", "desc"),
+        "value_at_risk": ("value_at_risk", "desc"),
+        "clv": ("clv", "desc"),
+    }
+)
 
 _LATEST_PROFILES: Final = "SELECT * FROM profiles WHERE as_of = (SELECT max(as_of) FROM profiles)"
 _PREDICTIONS: Final = """SELECT user_id, churn_probability, churn_reasons AS reasons, p_alive,
@@ -86,7 +92,7 @@ class ListPage:
                 "offset": self.offset, "limit": self.limit}  # fmt: skip
 
 
-def _order_by(sorts: dict[str, tuple[str, Order]], sort: str, order: Order | None) -> str:
+def _order_by(sorts: Mapping[str, tuple[str, Order]], sort: str, order: Order | None) -> str:
     if sort not in sorts:
         raise DataError(f"sort: unknown sort {sort!r}", hint=f"sort by one of: {', '.join(sorts)}")
     column, natural = sorts[sort]
@@ -168,19 +174,19 @@ def _stamp(value: pd.Timestamp | None) -> Any:
     return None if value is None else pd.Timestamp(value).to_pydatetime()
 
 
-def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+def _csv(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     buffer = io.StringIO()
-    pd.DataFrame(rows, columns=columns).to_csv(buffer, index=False)
+    pd.DataFrame(rows, columns=list(columns)).to_csv(buffer, index=False)
     return buffer.getvalue()
 
 
 #: The columns of a segment's CSV export, in order.
-MEMBER_COLUMNS: Final = ["user_id", "location", "orders", "total_spend", "recency_days",
-                         "churn_probability", "clv", "value_at_risk", "reasons"]  # fmt: skip
+MEMBER_COLUMNS: Final = ("user_id", "location", "orders", "total_spend", "recency_days",
+                         "churn_probability", "clv", "value_at_risk", "reasons")  # fmt: skip
 #: The columns of the retention list's CSV export, in order.
-RETENTION_COLUMNS: Final = ["user_id", "segment", "churn_probability", "clv", "value_at_risk",
+RETENTION_COLUMNS: Final = ("user_id", "segment", "churn_probability", "clv", "value_at_risk",
                             "reasons", "p_alive", "expected_purchases_90d",
-                            "expected_next_order", "value_note"]  # fmt: skip
+                            "expected_next_order", "value_note")  # fmt: skip
 
 
 def segment_members_csv(store: Store, segment: str, predictions_as_of: Any, **how: Any) -> str:

@@ -10,6 +10,8 @@ own, or gets a fresh one per call.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -88,6 +90,24 @@ class PredictionCache:
         self.scoring = threading.Lock()
         self.rescored_for: pd.Timestamp | None = None
         self.rows: tuple[Any, pd.DataFrame] | None = None
+        self._background: list[threading.Thread] = []
+
+    def start_background(self, target: Callable[[], None], name: str) -> None:
+        """Run ``target`` in a daemon thread that :meth:`join_background` waits for."""
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        with self.lock:
+            self._background = [t for t in self._background if t.is_alive()]
+            self._background.append(thread)
+        thread.start()
+
+    def join_background(self, timeout: float = 120) -> None:
+        """Wait (up to ``timeout`` seconds in all) for the background scorings to end, so none
+        is still inside the database or a model fit when the process shuts down."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            threads = list(self._background)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _prediction_state(store: Store) -> tuple[pd.Timestamp | None, pd.Timestamp | None, Any]:
@@ -165,7 +185,7 @@ def _rescore_in_background(
 
             logging.getLogger("shopguide.service").exception("churn rescoring failed")
 
-    threading.Thread(target=run, name="churn-rescore", daemon=True).start()
+    cache.start_background(run, "churn-rescore")
     return True
 
 
