@@ -17,7 +17,13 @@ from numpy.typing import NDArray
 
 from shopguide.errors import DataError, ModelFormatError
 from shopguide.targeting.uplift._base import _RETRAIN, FloatArray, IntArray, UpliftModel
-from shopguide.targeting.uplift.tree import CRITERIA, TreeParams, bin_features, grow_tree
+from shopguide.targeting.uplift.tree import (
+    CRITERIA,
+    TreeParams,
+    bin_features,
+    grow_tree,
+    honest_values,
+)
 
 _ARRAYS = ("feature", "threshold", "left", "right", "value", "tree_offsets")
 
@@ -43,6 +49,15 @@ class UpliftRandomForest(UpliftModel):
         Pseudo-users shrinking each child's response rates towards its parent's.
     bootstrap
         Draw each tree's rows with replacement (per group); otherwise every tree sees all rows.
+    normalize
+        Divide each split's gain by the Rzepakowski-Jaroszewicz normaliser (see
+        :mod:`~shopguide.targeting.uplift.tree`), which penalises splits that are very
+        unbalanced or that separate the treated from the control users; ``False`` ranks
+        splits by the plain divergence gain.
+    honest
+        Grow each tree on one half of the users (drawn per group; bootstrapped within it when
+        ``bootstrap``) and estimate its leaves' uplift on the other half, so a leaf's value is
+        not biased by the search that chose its split.
     n_threads
         Kept for the common interface (the trees are grown in this process, one at a time).
     random_state
@@ -61,6 +76,8 @@ class UpliftRandomForest(UpliftModel):
         max_bins: int = 32,
         n_reg: float = 10.0,
         bootstrap: bool = True,
+        normalize: bool = True,
+        honest: bool = False,
         n_threads: int | None = 1,
         random_state: int = 0,
     ) -> None:
@@ -72,6 +89,8 @@ class UpliftRandomForest(UpliftModel):
         self.max_bins = max_bins
         self.n_reg = n_reg
         self.bootstrap = bootstrap
+        self.normalize = normalize
+        self.honest = honest
         self.n_threads = n_threads
         self.random_state = random_state
 
@@ -106,6 +125,7 @@ class UpliftRandomForest(UpliftModel):
             min_samples_leaf=int(self.min_samples_leaf),
             n_reg=float(self.n_reg),
             max_features=self._n_features_tried(M.shape[1]),
+            normalize=bool(self.normalize),
         )
         edges, codes = bin_features(M, int(self.max_bins))
         cell = (2 * t + y).astype("int64")
@@ -113,11 +133,21 @@ class UpliftRandomForest(UpliftModel):
         trees = []
         for i in range(int(self.n_estimators)):
             rng = np.random.default_rng([int(self.random_state), i])
+            grow, estimate = groups, []
+            if self.honest:
+                perms = [rng.permutation(g) for g in groups]
+                grow = [p[: len(p) // 2] for p in perms]
+                estimate = [p[len(p) // 2 :] for p in perms]
             if self.bootstrap:
-                rows = np.concatenate([g[rng.integers(0, len(g), len(g))] for g in groups])
+                rows = np.concatenate([g[rng.integers(0, len(g), len(g))] for g in grow])
             else:
-                rows = np.arange(len(t))
-            trees.append(grow_tree(codes, edges, cell, rows, params, rng))
+                rows = np.concatenate(grow)
+            tree = grow_tree(codes, edges, cell, rows, params, rng)
+            if self.honest:
+                tree.value = honest_values(
+                    tree, M, cell, np.concatenate(estimate), float(self.n_reg)
+                )
+            trees.append(tree)
         sizes = np.array([len(tr.feature) for tr in trees], dtype=np.int64)
         offsets = np.r_[0, np.cumsum(sizes)].astype(np.int64)
 

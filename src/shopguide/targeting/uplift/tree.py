@@ -59,9 +59,15 @@ def _impurity(p: FloatArray, criterion: str) -> FloatArray:
 
 
 def split_gain(
-    left: FloatArray, right: FloatArray, p_node: tuple[float, float], criterion: str, n_reg: float
+    left: FloatArray,
+    right: FloatArray,
+    p_node: tuple[float, float],
+    criterion: str,
+    n_reg: float,
+    normalize: bool = True,
 ) -> FloatArray:
-    """Normalised divergence gain of candidate splits.
+    """Divergence gain of candidate splits, divided by the normaliser unless ``normalize``
+    is false.
 
     ``left`` and ``right`` have a last axis of four counts: control users, control
     responders, treated users, treated responders; ``p_node`` is the node's (shrunk)
@@ -77,6 +83,8 @@ def split_gain(
         p_c = (side[..., 1] + n_reg * pc_node) / (side[..., 0] + n_reg)
         d_children = d_children + n_side / n * divergence(p_t, p_c, criterion)
     gain = d_children - divergence(np.array(pt_node), np.array(pc_node), criterion)
+    if not normalize:
+        return np.asarray(gain, dtype="float64")
     n_t = left[..., 2] + right[..., 2]
     n_c = left[..., 0] + right[..., 0]
     a_t = left[..., 2] / n_t
@@ -148,6 +156,7 @@ class TreeParams:
     n_reg: float = 10.0
     max_features: int | None = None
     min_gain: float = 0.0
+    normalize: bool = True
 
 
 def grow_tree(
@@ -206,7 +215,7 @@ def grow_tree(
         if not ok.any():
             continue
         with np.errstate(divide="ignore", invalid="ignore"):
-            gain = split_gain(cum, rest, p_node, params.criterion, params.n_reg)
+            gain = split_gain(cum, rest, p_node, params.criterion, params.n_reg, params.normalize)
         gain = np.where(ok, gain, -np.inf)
         f_pos, b = (int(i) for i in np.unravel_index(int(np.argmax(gain)), gain.shape))
         if not gain[f_pos, b] > params.min_gain:
@@ -221,9 +230,8 @@ def grow_tree(
         ):
             child = new_node()
             attr[node] = child
-            p_t = (counts_side[3] + params.n_reg * p_node[0]) / (counts_side[2] + params.n_reg)
-            p_c = (counts_side[1] + params.n_reg * p_node[1]) / (counts_side[0] + params.n_reg)
-            stack.append((child, side_rows, depth + 1, (float(p_t), float(p_c))))
+            rates = shrunk_rates(counts_side, p_node, params.n_reg)
+            stack.append((child, side_rows, depth + 1, rates))
     return TreeArrays(
         feature=np.asarray(feature, dtype=np.int32),
         threshold=np.asarray(threshold, dtype="float64"),
@@ -231,3 +239,48 @@ def grow_tree(
         right=np.asarray(right, dtype=np.int32),
         value=np.asarray(value, dtype="float64"),
     )
+
+
+def shrunk_rates(
+    counts: FloatArray, parent: tuple[float, float], n_reg: float
+) -> tuple[float, float]:
+    """A node's ``(p_t, p_c)`` from its four counts (see :func:`split_gain`), each rate shrunk
+    towards the parent's with ``n_reg`` pseudo-users (a group with no users and no
+    pseudo-users keeps the parent's rate)."""
+    d_t, d_c = counts[2] + n_reg, counts[0] + n_reg
+    p_t = (counts[3] + n_reg * parent[0]) / d_t if d_t > 0 else parent[0]
+    p_c = (counts[1] + n_reg * parent[1]) / d_c if d_c > 0 else parent[1]
+    return float(p_t), float(p_c)
+
+
+def honest_values(
+    tree: TreeArrays, M: FloatArray, cell: IntArray, rows: IntArray, n_reg: float
+) -> FloatArray:
+    """Every node's uplift re-estimated on ``rows``, users the tree did not split on.
+
+    The rows are sent down the tree; each node's rates are its own counts shrunk towards its
+    parent's (shrunk) rates with ``n_reg`` pseudo-users, the root's are the plain rates. A
+    node no estimation user reaches keeps its parent's rates. Nodes are visited in order,
+    which puts every parent before its children.
+    """
+    n_nodes = len(tree.feature)
+    members: list[IntArray] = [np.empty(0, dtype=np.int64)] * n_nodes
+    members[0] = rows
+    rates: list[tuple[float, float]] = [(0.0, 0.0)] * n_nodes
+    values = np.zeros(n_nodes)
+    root = _group_counts(np.bincount(cell[rows], minlength=4).astype("float64"))
+    rates[0] = (root[3] / max(root[2], 1.0), root[1] / max(root[0], 1.0))
+    for node in range(n_nodes):
+        idx = members[node]
+        f = int(tree.feature[node])
+        if node > 0:
+            c = _group_counts(np.bincount(cell[idx], minlength=4).astype("float64"))
+            rates[node] = shrunk_rates(c, rates[node], n_reg)
+        values[node] = rates[node][0] - rates[node][1]
+        if f < 0:
+            continue
+        go_left = M[idx, f] <= tree.threshold[node]
+        for child, part in ((tree.left[node], idx[go_left]), (tree.right[node], idx[~go_left])):
+            members[child] = part
+            rates[child] = rates[node]
+    return values
