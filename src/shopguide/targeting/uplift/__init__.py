@@ -8,13 +8,17 @@ can be the users the campaign changes.
 - Meta-learners wrapping scikit-learn estimators (:mod:`.meta`): :class:`TLearner`,
   :class:`SLearner`, :class:`ClassTransformation`, :class:`XLearner`, :class:`DRLearner`.
 - :class:`UpliftRandomForest` (:mod:`.forest`): bagged uplift trees grown with a divergence
-  split criterion, ED or KL (:mod:`.tree`).
+  split criterion, ED or KL (:mod:`.tree`), optionally honest (leaves estimated on users the
+  splits did not see).
+- :class:`UpliftAverage` (:mod:`.ensemble`): the mean uplift of several of these models, by
+  default the uplift forest (300 trees) and the X-learner.
 
 Every model: ``fit(X, treatment, outcome) -> self``, ``predict_uplift(X) -> ndarray``
 (``predict`` is an alias), ``save(path)`` / ``load(path)`` without pickle, and
 ``get_params``/``set_params`` so ``sklearn.base.clone`` works. ``UPLIFT_MODELS`` maps short
 names (``t_learner``, ``s_learner``, ``class_transformation``, ``x_learner``, ``dr_learner``,
-``uplift_forest``) to the classes. Evaluate them with :mod:`shopguide.targeting.metrics`.
+``uplift_forest``, ``uplift_average``) to the classes. Evaluate them with
+:mod:`shopguide.targeting.metrics`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from shopguide.targeting.uplift._base import (
     UpliftModel,
     load_uplift_model,
 )
+from shopguide.targeting.uplift.ensemble import UpliftAverage
 from shopguide.targeting.uplift.forest import UpliftRandomForest
 from shopguide.targeting.uplift.meta import (
     ClassTransformation,
@@ -44,6 +49,7 @@ UPLIFT_MODELS: dict[str, type[UpliftModel]] = {
     "x_learner": XLearner,
     "dr_learner": DRLearner,
     "uplift_forest": UpliftRandomForest,
+    "uplift_average": UpliftAverage,
 }
 
 # UPLIFT_MODELS is importable too; it is left out of __all__ so the API reference does not
@@ -55,6 +61,7 @@ __all__ = [
     "DRLearner",
     "SLearner",
     "TLearner",
+    "UpliftAverage",
     "UpliftModel",
     "UpliftRandomForest",
     "XLearner",
