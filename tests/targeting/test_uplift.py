@@ -19,10 +19,11 @@ from shopguide.targeting.uplift import (
     DRLearner,
     SLearner,
     TLearner,
+    UpliftAverage,
     UpliftRandomForest,
     XLearner,
 )
-from shopguide.targeting.uplift.tree import bin_features, split_gain
+from shopguide.targeting.uplift.tree import TreeArrays, bin_features, honest_values, split_gain
 
 
 def _planted(
@@ -177,6 +178,9 @@ def test_split_gain_hand_computed() -> None:
     norm = 1.0 * kl(0.6, 0.4) + 0.5 * h(0.6) + 0.5 * h(0.4) + 0.5
     assert split_gain(left, right, node, "KL", n_reg=0.0) == pytest.approx(gain / norm)
     assert gain / norm == pytest.approx(0.06743, abs=1e-5)
+    # without the normaliser the gain is the plain divergence gain
+    assert split_gain(left, right, node, "ED", n_reg=0.0, normalize=False) == pytest.approx(0.09)
+    assert split_gain(left, right, node, "KL", n_reg=0.0, normalize=False) == pytest.approx(gain)
     # shrinkage: with n_reg pseudo-users each child's rates move towards the node's
     shrunk = split_gain(left, right, node, "ED", n_reg=1e9)
     assert shrunk == pytest.approx(0.0, abs=1e-9)
@@ -204,3 +208,74 @@ def test_forest_parameters_are_checked() -> None:
     # a leaf holds at least min_samples_leaf treated and control users: too few rows, one leaf
     flat = UpliftRandomForest(n_estimators=3, min_samples_leaf=400).fit(X, t, y)
     assert np.ptp(flat.predict_uplift(X)) == 0.0
+
+
+def test_honest_values_hand_computed() -> None:
+    # one split, x <= 0.5 left; the estimation users: left 2 control (1 responder) and
+    # 2 treated (2 responders); right 2 control (0) and 4 treated (1)
+    tree = TreeArrays(
+        feature=np.array([0, -1, -1], dtype=np.int32),
+        threshold=np.array([0.5, 0.0, 0.0]),
+        left=np.array([1, -1, -1], dtype=np.int32),
+        right=np.array([2, -1, -1], dtype=np.int32),
+        value=np.array([9.0, 9.0, 9.0]),  # what the growing sample said: replaced
+    )
+    M = np.array([[0.1], [0.2], [0.3], [0.4], [0.9], [0.8], [0.7], [0.6], [0.95], [0.85]])
+    t = np.array([0, 0, 1, 1, 0, 0, 1, 1, 1, 1])
+    y = np.array([1, 0, 1, 1, 0, 0, 1, 0, 0, 0])
+    cell = (2 * t + y).astype(np.int64)
+    rows = np.arange(10)
+    # root: treated 3/6, control 1/4 -> 0.25; without shrinkage left 1 - 0.5, right 0.25 - 0
+    np.testing.assert_allclose(honest_values(tree, M, cell, rows, n_reg=0.0), [0.25, 0.5, 0.25])
+    # n_reg = 2: left treated (2 + 2 * 0.5) / 4 = 0.75, control (1 + 2 * 0.25) / 4 = 0.375;
+    # right treated (1 + 1) / 6 = 1/3, control (0 + 0.5) / 4 = 0.125
+    np.testing.assert_allclose(
+        honest_values(tree, M, cell, rows, n_reg=2.0), [0.25, 0.375, 1 / 3 - 0.125]
+    )
+    # a leaf no estimation user reaches keeps its parent's rates
+    np.testing.assert_allclose(honest_values(tree, M, cell, rows[:4], n_reg=0.0), [0.5, 0.5, 0.5])
+
+
+def test_honest_forest_does_not_inflate_uplift_where_there_is_none() -> None:
+    # no one responds to the campaign: a forest whose leaves are measured on the users that
+    # chose the splits reports the noise it selected; honest leaves stay near zero
+    rng = np.random.default_rng(11)
+    X = rng.random((8000, 4))
+    t = rng.integers(0, 2, 8000)
+    y = (rng.random(8000) < 0.3).astype(int)
+    kw = {"n_estimators": 20, "min_samples_leaf": 50, "n_reg": 0.0, "random_state": 0}
+    adaptive = UpliftRandomForest(**kw).fit(X, t, y)
+    honest = UpliftRandomForest(honest=True, **kw).fit(X, t, y)
+    assert honest.get_params()["honest"] is True
+    Xte = rng.random((4000, 4))
+    mean_abs = lambda m: float(np.abs(m.predict_uplift(Xte)).mean())  # noqa: E731
+    assert mean_abs(honest) < 0.7 * mean_abs(adaptive)
+
+
+def test_average_is_the_mean_of_its_members() -> None:
+    X, t, y, _ = _planted(3000, 0.5, seed=12)
+    params = {"uplift_forest": {"n_estimators": 5, "min_samples_leaf": 50}}
+    avg = UpliftAverage(("uplift_forest", "t_learner"), params, random_state=3).fit(X, t, y)
+    forest = UpliftRandomForest(n_estimators=5, min_samples_leaf=50, random_state=3).fit(X, t, y)
+    t_learner = TLearner(random_state=3).fit(X, t, y)
+    np.testing.assert_allclose(
+        avg.predict_uplift(X), (forest.predict_uplift(X) + t_learner.predict_uplift(X)) / 2
+    )
+    # the default: a 300-tree forest and the X-learner
+    assert UpliftAverage().get_params()["members"] == ("uplift_forest", "x_learner")
+    assert clone(avg).get_params() == avg.get_params()
+
+
+@pytest.mark.parametrize(
+    ("members", "params", "match"),
+    [
+        ((), None, "distinct uplift model names"),
+        (("uplift_forest", "uplift_forest"), None, "distinct uplift model names"),
+        (("random_forest",), None, "distinct uplift model names"),
+        (("t_learner",), {"x_learner": {}}, "not in members"),
+    ],
+)
+def test_average_members_are_checked(members: tuple[str, ...], params: dict, match: str) -> None:
+    X, t, y, _ = _planted(600, 0.5, seed=13)
+    with pytest.raises(DataError, match=match):
+        UpliftAverage(members, params).fit(X, t, y)
