@@ -261,8 +261,8 @@ def test_average_is_the_mean_of_its_members() -> None:
     np.testing.assert_allclose(
         avg.predict_uplift(X), (forest.predict_uplift(X) + t_learner.predict_uplift(X)) / 2
     )
-    # the default: a 300-tree forest and the X-learner
-    assert UpliftAverage().get_params()["members"] == ("uplift_forest", "x_learner")
+    # the default: a 300-tree forest and the DR-learner
+    assert UpliftAverage().get_params()["members"] == ("uplift_forest", "dr_learner")
     assert clone(avg).get_params() == avg.get_params()
 
 

@@ -11,7 +11,7 @@ can be the users the campaign changes.
   split criterion, ED or KL (:mod:`.tree`), optionally honest (leaves estimated on users the
   splits did not see).
 - :class:`UpliftAverage` (:mod:`.ensemble`): the mean uplift of several of these models, by
-  default the uplift forest (300 trees) and the X-learner.
+  default the uplift forest (300 trees) and the DR-learner.
 
 Every model: ``fit(X, treatment, outcome) -> self``, ``predict_uplift(X) -> ndarray``
 (``predict`` is an alias), ``save(path)`` / ``load(path)`` without pickle, and
