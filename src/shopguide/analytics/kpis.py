@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from shopguide.analytics._common import LINES_CTES, resolve_as_of
 from shopguide.store.base import Store
+
+
+def sales_figures(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Users, buyers, orders, gross revenue, refunds, revenue (net of refunds), average order
+    value and items sold, as plain numbers, from a row of those aggregates."""
+    orders = int(row["orders"])
+    revenue = float(row["gross_revenue"]) - float(row["refunds"])
+    return {
+        "users": int(row["users"]),
+        "buyers": int(row["buyers"]),
+        "orders": orders,
+        "gross_revenue": float(row["gross_revenue"]),
+        "refunds": float(row["refunds"]),
+        "revenue": revenue,
+        "avg_order_value": revenue / orders if orders else None,
+        "items_sold": int(row["items_sold"]),
+    }
 
 
 def kpis(store: Store, as_of: datetime | str | None = None) -> dict[str, Any]:
@@ -27,18 +45,9 @@ def kpis(store: Store, as_of: datetime | str | None = None) -> dict[str, Any]:
         """,
         {"as_of": stamp},
     ).iloc[0]
-    orders = int(row["orders"])
-    revenue = float(row["gross_revenue"]) - float(row["refunds"])
     return {
         "as_of": stamp,
-        "users": int(row["users"]),
-        "buyers": int(row["buyers"]),
-        "orders": orders,
-        "gross_revenue": float(row["gross_revenue"]),
-        "refunds": float(row["refunds"]),
-        "revenue": revenue,
-        "avg_order_value": revenue / orders if orders else None,
-        "items_sold": int(row["items_sold"]),
+        **sales_figures(row),
         "events": int(row["events"]),
         "first_event": row["first_event"],
         "last_event": row["last_event"],

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from shopguide.analytics._common import LINES_CTES
+from shopguide.analytics.kpis import sales_figures
 from shopguide.errors import ParameterError
 from shopguide.store.base import Store
 
@@ -31,19 +32,10 @@ def _figures(store: Store, start: datetime, end: datetime) -> dict[str, Any]:
     """The figures of the events at ``start`` <= time < ``end``."""
     last = end - timedelta(microseconds=1)  # LINES_CTES keep times <= $as_of
     row = store.query_df(_PERIOD_SQL, {"start": start, "as_of": last}).iloc[0]
-    orders = int(row["orders"])
-    revenue = float(row["gross_revenue"]) - float(row["refunds"])
     return {
         "start": start.date().isoformat(),
         "end": (end - timedelta(days=1)).date().isoformat(),
-        "users": int(row["users"]),
-        "buyers": int(row["buyers"]),
-        "orders": orders,
-        "gross_revenue": float(row["gross_revenue"]),
-        "refunds": float(row["refunds"]),
-        "revenue": revenue,
-        "avg_order_value": revenue / orders if orders else None,
-        "items_sold": int(row["items_sold"]),
+        **sales_figures(row),
     }
 
 
