@@ -5,11 +5,16 @@ store itself, not written into the test."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 from browser_helpers import loaded, log_in, shot, store_rows
 from live_server import LiveServer
+
+from shopguide.data.datasets.synthetic import generate
+from shopguide.data.ingest import ingest_frame
+from shopguide.store import open_store
 
 
 def _suggested(page: Any, kind: str) -> list[str]:
@@ -77,3 +82,35 @@ def test_the_search_box_is_on_every_page(
         link.click()
         loaded(page, str(name))
         assert page.is_visible("#search"), name
+
+
+def test_typing_1234_suggests_customer_12347_on_a_shop_with_online_retail_ids(
+    tmp_path: Path, browser: Any
+) -> None:
+    """The issue's own case: Online Retail's customer ids are numbers from 12346 up, and
+    typing "1234" must suggest 12347 (with the other ids that hold "1234", shortest first)."""
+    data = generate(n_users=80, n_items=60, n_events=4_000, seed=4)
+    numbers = {u: str(12346 + i) for i, u in enumerate(sorted(data.users["user_id"]))}
+    for frame in (data.users, data.events):
+        frame["user_id"] = frame["user_id"].map(numbers)
+    db = tmp_path / "retail.duckdb"
+    with open_store(db) as store:
+        for table in ("items", "users", "events"):
+            ingest_frame(store, table, getattr(data, table), source=f"retail-{table}")
+    with LiveServer(db) as server:
+        rows = store_rows(
+            server,
+            "SELECT user_id FROM profiles WHERE as_of = (SELECT max(as_of) FROM profiles) "
+            "AND contains(user_id, '1234') ORDER BY length(user_id), user_id",
+        )
+        expected = [r["user_id"] for r in rows]
+        assert "12347" in expected[:6], expected
+        page = browser.new_page()
+        try:
+            log_in(page, server.url)
+            page.click("#search")
+            page.keyboard.type("1234")
+            page.wait_for_selector("#suggestions li[data-kind='user'][data-id='12347']")
+            assert _suggested(page, "user") == expected[:6]
+        finally:
+            page.close()
