@@ -68,15 +68,23 @@ def _value(model: Any, M: FloatArray) -> FloatArray:
 
 
 class _MetaLearner(UpliftModel):
-    """Shared parameters of the meta-learners: a base classifier, threads, a seed."""
+    """Shared parameters of the meta-learners: a base classifier, threads, a seed, and for
+    the learners that regress an imputed effect (X, DR) the effect regressor."""
 
     estimator: Any
     random_state: int
+    #: set by the learners that take one (X, DR); the others never call ``_regressor``
+    effect_estimator: Any = None
 
     def _classifier(self) -> Any:
         if self.estimator is not None:
             return clone(self.estimator)
         return default_classifier(self.random_state)
+
+    def _regressor(self) -> Any:
+        if self.effect_estimator is not None:
+            return clone(self.effect_estimator)
+        return default_regressor(self.random_state)
 
 
 class TLearner(_MetaLearner):
@@ -206,11 +214,6 @@ class XLearner(_MetaLearner):
         self.n_threads = n_threads
         self.random_state = random_state
 
-    def _regressor(self) -> Any:
-        if self.effect_estimator is not None:
-            return clone(self.effect_estimator)
-        return default_regressor(self.random_state)
-
     def _fit(self, M: FloatArray, t: IntArray, y: IntArray) -> None:
         Mt, yt = M[t == 1], y[t == 1]
         Mc, yc = M[t == 0], y[t == 0]
@@ -264,11 +267,6 @@ class DRLearner(_MetaLearner):
         self.n_folds = n_folds
         self.n_threads = n_threads
         self.random_state = random_state
-
-    def _regressor(self) -> Any:
-        if self.effect_estimator is not None:
-            return clone(self.effect_estimator)
-        return default_regressor(self.random_state)
 
     def pseudo_outcome(self, X: Any, treatment: Any, outcome: Any) -> FloatArray:
         """The cross-fitted doubly robust pseudo-outcome of each row (what ``fit`` regresses)."""
