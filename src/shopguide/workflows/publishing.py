@@ -117,6 +117,9 @@ def model_versions(model_store: RecommenderStore) -> list[dict[str, Any]]:
             meta: dict[str, Any] = {}
             if meta_file.is_file():
                 meta = json.loads(meta_file.read_text())
+            evaluation = meta.get("evaluation")
+            if isinstance(evaluation, dict):  # its raw search records are ``tuning`` below
+                evaluation = {k: v for k, v in evaluation.items() if k != "tuning"}
             out.append(
                 {
                     "model": name,
@@ -126,7 +129,7 @@ def model_versions(model_store: RecommenderStore) -> list[dict[str, Any]]:
                     "events": meta.get("events"),
                     "params": meta.get("params"),
                     # what shopguide compare measured when it chose this model (None otherwise)
-                    "evaluation": meta.get("evaluation"),
+                    "evaluation": evaluation,
                     # every search point, its validation score and the chosen one ({} if none)
                     "tuning": tuning_summary(meta),
                 }

@@ -19,10 +19,11 @@ ModelName = Annotated[str, Path(pattern="^(" + "|".join(publishing.model_names()
 @router.get("/models", summary="Published model versions")
 def versions(state: State, _: ReadKey) -> dict[str, Any]:
     """Every published version: when and on how many events it was trained, its parameters,
-    ``evaluation`` (the evidence of the ``shopguide compare`` run that published it, else null)
-    and ``tuning``: per model, every automatic-search point (``label``, ``params``, validation
-    ``score``), the index of the ``chosen`` one, the ``metric`` and the ``validation`` window
-    (``from``/``until``, carved from the training events); ``{}`` when nothing was searched."""
+    ``evaluation`` (the evidence of the ``shopguide compare`` run that published it, else null;
+    its search is not repeated there) and ``tuning``: per model, every automatic-search point
+    (``label``, ``params``, validation ``score``), the index of the ``chosen`` one, the
+    ``metric`` and the ``validation`` window (``from``/``until``, carved from the training
+    events); ``{}`` when nothing was searched."""
     snapshot = state.holder.current
     return {
         "serving": None
