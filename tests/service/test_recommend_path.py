@@ -10,6 +10,7 @@ the filter masks with ``RuleSet.allowed``, and read-your-writes after online ing
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,17 @@ from live_server import make_store
 
 from shopguide.recommend._kernels import row_product_top_n
 from shopguide.recommend.explain import explain
+from shopguide.recommend.rules import (
+    ExcludeCategories,
+    IncludeCategories,
+    PriceRange,
+    Rule,
+    RuleSet,
+)
 from shopguide.store import open_store
 from shopguide.workflows import serving
-from shopguide.workflows.serving import answers, scoring
+from shopguide.workflows.serving import answers
+from shopguide.workflows.serving.filters import ItemFilter
 
 MODELS: list[tuple[str, dict[str, Any]]] = [
     ("item-knn", {}),
@@ -60,12 +69,26 @@ def _snapshot(db: Path, name: str, params: dict[str, Any]) -> serving.ModelSnaps
         store.close()
 
 
+def _rules(
+    include: Sequence[str], exclude: Sequence[str], low: float | None, high: float | None
+) -> RuleSet:
+    """The request's filters as the batch API's rules, spelled out by hand."""
+    rules: list[Rule] = []
+    if include:
+        rules.append(IncludeCategories(list(include)))
+    if exclude:
+        rules.append(ExcludeCategories(list(exclude)))
+    if low is not None or high is not None:
+        rules.append(PriceRange(low or 0.0, float("inf") if high is None else high))
+    return RuleSet(rules)
+
+
 def _reference(
     snapshot: serving.ModelSnapshot, user: str, n: int, filters: dict[str, Any]
 ) -> tuple[list[str], list[float], str]:
     """The answer as the batch API gives it: RuleSet.recommend, then the most popular allowed
     unseen items (argsort of the popularity counts) to fill the list."""
-    rules = scoring.rules_for(
+    rules = _rules(
         filters.get("include_categories", ()), filters.get("exclude_categories", ()),
         filters.get("min_price"), filters.get("max_price"),
     )  # fmt: skip
@@ -153,10 +176,8 @@ def test_fast_path_answers_equal_the_batch_recommend(
     for filters in FILTERS:
         for user in users:
             items, strategy = answers.recommend_uncached(
-                snapshot, user, 10, filters.get("include_categories", ()),
-                filters.get("exclude_categories", ()), filters.get("min_price"),
-                filters.get("max_price"), False,
-            )  # fmt: skip
+                snapshot, user, 10, ItemFilter.of(**filters), False
+            )
             ids, scores, want_strategy = _reference(snapshot, user, 10, filters)
             assert [i.item_id for i in items] == ids, (user, filters)
             assert [i.score for i in items] == scores, (user, filters)
@@ -208,12 +229,14 @@ def test_allowed_masks_equal_the_rules(item_snapshot: serving.ModelSnapshot) -> 
     def check(
         include: list[str], exclude: list[str], low: float | None, high: float | None
     ) -> None:
-        got = snapshot.allowed(include, exclude, low, high)
-        want = scoring.rules_for(include, exclude, low, high).allowed(snapshot.catalog)
-        if want is None:
-            assert got is None
-        else:
-            assert got is not None and np.array_equal(got, want)
+        filters = ItemFilter.of(include, exclude, low, high)
+        got = snapshot.allowed(filters)
+        want = _rules(include, exclude, low, high).allowed(snapshot.catalog)
+        for mask in (got, filters.rules().allowed(snapshot.catalog)):
+            if want is None:
+                assert mask is None
+            else:
+                assert mask is not None and np.array_equal(mask, want)
 
     check()
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from shopguide.errors import UnknownIdError
+from shopguide.workflows.serving.filters import ItemFilter
 from shopguide.workflows.serving.scoring import score_user
 from shopguide.workflows.serving.snapshot import (
     ModelSnapshot,
@@ -60,15 +61,12 @@ def recommend_for_user(
     """
     if user_id in snapshot.erased:
         raise UnknownIdError("user", [user_id])
-    key = (n, tuple(include_categories), tuple(exclude_categories), min_price, max_price,
-           explanations)  # fmt: skip
+    filters = ItemFilter.of(include_categories, exclude_categories, min_price, max_price)
+    key = (n, *filters.key, explanations)
     cached = snapshot.answers.get(user_id, key)
     if cached is not None:
         return cached
-    answer = recommend_uncached(
-        snapshot, user_id, n, include_categories, exclude_categories, min_price, max_price,
-        explanations,
-    )  # fmt: skip
+    answer = recommend_uncached(snapshot, user_id, n, filters, explanations)
     snapshot.answers.put(user_id, key, answer)
     return answer
 
@@ -91,15 +89,12 @@ def recommendations_json(
     """
     if user_id in snapshot.erased:
         raise UnknownIdError("user", [user_id])
-    key = ("json", n, tuple(include_categories), tuple(exclude_categories), min_price,
-           max_price, explanations)  # fmt: skip
+    filters = ItemFilter.of(include_categories, exclude_categories, min_price, max_price)
+    key = ("json", n, *filters.key, explanations)
     cached = snapshot.answers.get(user_id, key)
     if cached is not None:
         return bytes(cached)
-    ids, scores, reasons, strategy = score_user(
-        snapshot, user_id, n, include_categories, exclude_categories, min_price, max_price,
-        explanations,
-    )  # fmt: skip
+    ids, scores, reasons, strategy = score_user(snapshot, user_id, n, filters, explanations)
     fragments = snapshot.item_json
     items = b",".join(
         fragments[i][0]
@@ -121,16 +116,11 @@ def recommend_uncached(
     snapshot: ModelSnapshot,
     user_id: str,
     n: int,
-    include_categories: Sequence[str],
-    exclude_categories: Sequence[str],
-    min_price: float | None,
-    max_price: float | None,
+    filters: ItemFilter,
     explanations: bool,
 ) -> tuple[list[Recommendation], str]:
-    ids, scores, reasons, strategy = score_user(
-        snapshot, user_id, n, include_categories, exclude_categories, min_price, max_price,
-        explanations,
-    )  # fmt: skip
+    """:func:`recommend_for_user` without the cache."""
+    ids, scores, reasons, strategy = score_user(snapshot, user_id, n, filters, explanations)
     out = []
     for i, score, reason in zip(ids.tolist(), scores.tolist(), reasons, strict=True):
         item_id, title, category, price = snapshot.item_meta[i]

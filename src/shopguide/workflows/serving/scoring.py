@@ -3,50 +3,21 @@ popular items, and the popularity fallback for users the model cannot score."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import scipy.sparse as sp
 
 from shopguide.recommend.explain import explain
-from shopguide.recommend.rules import (
-    ExcludeCategories,
-    IncludeCategories,
-    PriceRange,
-    Rule,
-    RuleSet,
-)
+from shopguide.workflows.serving.filters import ItemFilter
 from shopguide.workflows.serving.snapshot import ModelSnapshot
 
-__all__ = ["as_row", "popular_items", "rules_for", "score_user"]
-
-
-def rules_for(
-    include: Sequence[str], exclude: Sequence[str], min_price: float | None, max_price: float | None
-) -> RuleSet:
-    rules: list[Rule] = []
-    if include:
-        rules.append(IncludeCategories(list(include)))
-    if exclude:
-        rules.append(ExcludeCategories(list(exclude)))
-    if min_price is not None or max_price is not None:
-        rules.append(
-            PriceRange(
-                0.0 if min_price is None else min_price,
-                float("inf") if max_price is None else max_price,
-            )
-        )
-    return RuleSet(rules)
+__all__ = ["as_row", "popular_items", "score_user"]
 
 
 def score_user(
     snapshot: ModelSnapshot,
     user_id: str,
     n: int,
-    include_categories: Sequence[str],
-    exclude_categories: Sequence[str],
-    min_price: float | None,
-    max_price: float | None,
+    filters: ItemFilter,
     explanations: bool,
 ) -> tuple[np.ndarray, np.ndarray, list[str | None], str]:
     """Score the user now: item indices, scores, reasons and the strategy.
@@ -56,7 +27,7 @@ def score_user(
     pass; other models go through ``RuleSet.recommend``."""
     index, seen, weights = snapshot.user_items(user_id)
     from_row = snapshot.model.scores_from_history
-    allowed = snapshot.allowed(include_categories, exclude_categories, min_price, max_price)
+    allowed = snapshot.allowed(filters)
     if index is not None or (from_row and len(seen)):
         model_row = index if index is not None else 0
         scorer = snapshot.scorer
@@ -65,7 +36,7 @@ def score_user(
                 model_row, seen, weights, None if allowed is None else ~allowed, n
             )
         else:
-            rules = rules_for(include_categories, exclude_categories, min_price, max_price)
+            rules = filters.rules()
             row = as_row(seen, weights, len(snapshot.items))
             found_ids, found_scores = rules.recommend(
                 snapshot.model, [model_row], row, snapshot.catalog, n=n

@@ -33,6 +33,7 @@ from shopguide.recommend.saved import LoadedModel
 from shopguide.store.base import Store
 from shopguide.workflows.interaction_events import interaction_events
 from shopguide.workflows.serving.answer_cache import RECOMMEND_CACHE_USERS, AnswerCache
+from shopguide.workflows.serving.filters import ItemFilter
 from shopguide.workflows.serving.row_scorer import (
     NO_DATA,
     NO_INDICES,
@@ -163,24 +164,17 @@ class ModelSnapshot:
             )
         return index, row
 
-    def allowed(
-        self,
-        include_categories: Sequence[str] = (),
-        exclude_categories: Sequence[str] = (),
-        min_price: float | None = None,
-        max_price: float | None = None,
-    ) -> np.ndarray | None:
-        """The items the filters allow (``None``: all), as :func:`rules_for` ``.allowed`` computes
+    def allowed(self, filters: ItemFilter) -> np.ndarray | None:
+        """The items ``filters`` allow (``None``: all), as ``filters.rules().allowed`` computes
         it, from the category index and the price array."""
         mask: np.ndarray | None = None
-        if include_categories:
-            mask = self._in_categories(include_categories)
-        if exclude_categories:
-            out = ~self._in_categories(exclude_categories)
+        if filters.include_categories:
+            mask = self._in_categories(filters.include_categories)
+        if filters.exclude_categories:
+            out = ~self._in_categories(filters.exclude_categories)
             mask = out if mask is None else mask & out
-        if min_price is not None or max_price is not None:
-            low = 0.0 if min_price is None else min_price
-            high = float("inf") if max_price is None else max_price
+        if filters.bounds_price:
+            low, high = filters.price_range()
             with np.errstate(invalid="ignore"):
                 price = self.catalog.price
                 out = (price >= low) & (price <= high)
