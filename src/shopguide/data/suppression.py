@@ -16,6 +16,7 @@ from shopguide.store.base import Store
 
 __all__ = [
     "ERASED_REASON",
+    "erased_among",
     "erased_count_sql",
     "erased_predicate",
     "is_suppressed",
@@ -53,3 +54,15 @@ def is_suppressed(store: Store, user_id: str) -> bool:
     if not store.has_table("suppressed_users"):
         return False
     return bool(store.scalar(f"SELECT {erased_predicate('CAST(? AS VARCHAR)')}", [str(user_id)]))
+
+
+def erased_among(store: Store, user_ids: list[str]) -> set[str]:
+    """Which of ``user_ids`` have been erased (one query; for answers read from a cache that
+    may predate an erasure)."""
+    if not user_ids or not store.has_table("suppressed_users"):
+        return set()
+    rows = store.query_df(
+        f"SELECT id FROM unnest(CAST($ids AS VARCHAR[])) AS t(id) WHERE {erased_predicate('id')}",
+        {"ids": [str(u) for u in user_ids]},
+    )
+    return set(rows["id"].tolist())

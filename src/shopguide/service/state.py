@@ -288,7 +288,7 @@ class ServiceState:
         #: day last rescored for): owned here, passed to every churn call.
         self.predictions = PredictionCache()
         #: The user index the search route answers from, read in once per profile version.
-        self.search = SearchCache()
+        self.search = SearchCache(connect=self._connection)
         self.jobs = JobRunner()
         self.metrics = Metrics()
         self._stop = threading.Event()
@@ -385,6 +385,7 @@ class ServiceState:
         self.predictions.join_background()
         if self._watcher is not None:
             self._watcher.join(timeout=5)
+        self.search.join(timeout=30)
         with self._readers_lock:
             for reader in self._reader_stores:
                 reader.close()

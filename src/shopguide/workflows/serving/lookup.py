@@ -12,20 +12,24 @@ users: ``benchmarks/bench_search.py`` and docs/benchmarks.md.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
 
-from shopguide.data.suppression import erased_count_sql
+from shopguide.data.suppression import erased_among, erased_count_sql
 from shopguide.profiles.lifecycle import SEGMENTS
 from shopguide.store.base import Store
 from shopguide.workflows.json_records import records
 
 __all__ = ["MAX_SEARCH_LIMIT", "SearchCache", "UserIndex", "search"]
+
+_log = logging.getLogger(__name__)
 
 #: The most suggestions of each kind one search returns.
 MAX_SEARCH_LIMIT: Final = 50
@@ -173,20 +177,29 @@ class UserIndex:
 
 
 class SearchCache:
-    """The :class:`UserIndex` one store's searches share (thread-safe): read again when profiles
-    are built or updated or a user is erased (looked at most once a second); while one request
-    reads it, the others keep answering from the previous index."""
+    """The :class:`UserIndex` one store's searches share (thread-safe), read again when profiles
+    are built or updated or a user is erased (looked at most once a second).
+
+    Given ``connect`` (a factory of connections of its own, as the service has), a new version
+    is read on a background thread while every request keeps answering from the previous index,
+    so no search waits for the read (seconds at a million users); :func:`search` leaves out any
+    user erased since. Without it the request that notices the change reads it. The very first
+    index is always read by the request that needs it.
+    """
 
     #: How long an index is used before the store is asked whether it changed (seconds).
     CHECK_SECONDS: Final = 1.0
 
-    def __init__(self) -> None:
+    def __init__(self, connect: Callable[[], Store] | None = None) -> None:
         self.index: UserIndex | None = None
         self.checked = 0.0
         self.building = threading.Lock()
+        self._connect = connect
+        self._reader: threading.Thread | None = None
 
     def get(self, store: Store) -> UserIndex:
-        """The index of ``store``'s current users."""
+        """The index of ``store``'s current users (possibly the previous version's while the
+        current one is read in the background)."""
         index = self.index
         if index is not None and time.monotonic() - self.checked < self.CHECK_SECONDS:
             return index
@@ -197,17 +210,46 @@ class SearchCache:
             self.checked = time.monotonic()
             return index
         if index is not None and not self.building.acquire(blocking=False):
-            return index  # another request is reading the new version in
+            return index  # the new version is being read in already
         if index is None:
             self.building.acquire()
+        if index is not None and self._connect is not None:
+            self._reader = threading.Thread(
+                target=self._read_apart, args=(version,), name="search-index", daemon=True
+            )
+            self._reader.start()
+            return index
         try:
-            current = self.index
-            if current is None or current.version != version:
-                current = self.index = UserIndex.read(store, version)
-            self.checked = time.monotonic()
-            return current
+            return self._read(store, version)
         finally:
             self.building.release()
+
+    def _read(self, store: Store, version: Any) -> UserIndex:
+        current = self.index
+        if current is None or current.version != version:
+            current = self.index = UserIndex.read(store, version)
+        self.checked = time.monotonic()
+        return current
+
+    def _read_apart(self, version: Any) -> None:
+        """Read ``version`` on a connection of its own (the background thread's work)."""
+        assert self._connect is not None
+        try:
+            reader = self._connect()
+            try:
+                self._read(reader, version)
+            finally:
+                reader.close()
+        except Exception:  # the old index keeps answering; the next check tries again
+            _log.exception("reading the search index failed")
+        finally:
+            self.building.release()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for a background read to end (before the store closes)."""
+        reader = self._reader
+        if reader is not None:
+            reader.join(timeout)
 
 
 def search(
@@ -227,6 +269,9 @@ def search(
         return {"query": text, "users": [], "items": [], "segments": []}
     lower = text.lower()
     users = (cache or SearchCache()).get(store).find(text, n)
+    if users and store.has_table("suppressed_users"):  # the index may predate an erasure
+        gone = erased_among(store, [u["user_id"] for u in users])
+        users = [u for u in users if u["user_id"] not in gone]
     items = store.query_df(_ITEMS, {"q": lower, "limit": n})
     return {
         "query": text,
