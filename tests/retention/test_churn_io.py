@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
+from churn_shop import churn_shop
 
 from shopguide.errors import ModelFormatError
 from shopguide.model_files import save_state
@@ -16,23 +17,7 @@ from shopguide.retention.churn import CHURN_FORMAT_VERSION, ChurnModel, churn_fe
 
 
 def _events(n: int = 300, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for u in range(n):
-        t = rng.uniform(0, 30)
-        stop = rng.uniform(60, 400)
-        while t < min(stop, 300):
-            rows.append((f"u{u}", pd.Timestamp("2023-01-01") + pd.Timedelta(days=t)))
-            t += rng.exponential(20)
-    return pd.DataFrame(
-        {
-            "user_id": [r[0] for r in rows],
-            "event_type": "purchase",
-            "timestamp": [r[1] for r in rows],
-            "quantity": 1,
-            "price": rng.gamma(2, 10, len(rows)),
-        }
-    )
+    return churn_shop(n, seed)
 
 
 @pytest.fixture(scope="module")

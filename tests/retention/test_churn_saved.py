@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from churn_shop import churn_shop
 
 from shopguide.errors import ModelFormatError, NotFittedError
 from shopguide.model_store import ModelStore
@@ -23,22 +24,7 @@ from shopguide.retention.churn.saved import (
 
 
 def _events(n: int = 200, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for u in range(n):
-        t, stop = rng.uniform(0, 30), rng.uniform(60, 400)
-        while t < min(stop, 300):
-            rows.append((f"u{u}", pd.Timestamp("2023-01-01") + pd.Timedelta(days=t)))
-            t += rng.exponential(20)
-    return pd.DataFrame(
-        {
-            "user_id": [r[0] for r in rows],
-            "event_type": "purchase",
-            "timestamp": [r[1] for r in rows],
-            "quantity": 1,
-            "price": rng.gamma(2, 10, len(rows)),
-        }
-    )
+    return churn_shop(n, seed)
 
 
 @pytest.fixture(scope="module")
