@@ -2,7 +2,8 @@
 
 Closed form: ``P = (XᵀX + λI)⁻¹``, ``B = I - P / diag(P)`` (column-wise), ``diag(B) = 0``;
 ``score(u, ·) = x_u B``. ``B`` is a dense item x item matrix by construction: fitting holds
-four float64 n x n matrices at its peak, about ``32 n²`` bytes.
+the float64 Gram (inverted in place by Cholesky) and the float32 result at its peak, about
+``12-16 n²`` bytes.
 The model refuses more than ``max_items`` items (20,000 by default) unless raised; ``train``
 and ``compare`` switch to :class:`~shopguide.recommend.ease_large.EASELarge` (``ease-large``)
 past ``DENSE_ITEMS_LIMIT`` items or when the dense solve would pass the memory budget.
@@ -38,7 +39,9 @@ class EASE(Recommender):
         self.regularization = regularization
         self.max_items = max_items
 
-    def _fit(self, user_items: sp.csr_matrix, **_: Any) -> None:
+    def _fit(self, user_items: sp.csr_matrix, weights: np.ndarray | None = None, **_: Any) -> None:
+        """``weights``: the closed form already solved for this λ on this matrix (the λ
+        search of :mod:`shopguide.recommend.ease_path` shares one Gram matrix)."""
         n_items = user_items.shape[1]
         if n_items > self.max_items:
             raise ParameterError(
@@ -49,10 +52,15 @@ class EASE(Recommender):
             )
         if self.regularization <= 0:
             raise ParameterError("regularization must be positive")
+        if weights is not None:
+            if weights.shape != (n_items, n_items):
+                raise ValueError(f"weights must be {n_items} x {n_items}, got {weights.shape}")
+            self.weights_ = weights
+            return
         self.weights_ = dense_ease_weights(user_items, self.regularization)
 
     def estimate_cost(self, n_users: int, n_items: int, n_interactions: int) -> Cost:
-        """Dense ``n_items²`` Gram and inverse: memory ``~32 n²`` bytes, time ``~c n³``."""
+        """Dense ``n_items²`` Gram and inverse: memory ``~16 n²`` bytes, time ``~c n³``."""
         return dense_ease_cost(n_users, n_items, n_interactions)
 
     def needs_adapting(self, n_items: int) -> bool:

@@ -96,19 +96,34 @@ class EASELarge(Recommender):
         )  # fmt: skip
 
     # --- fitting ---------------------------------------------------------------------
-    def _fit(self, user_items: sp.csr_matrix, **_: Any) -> None:
+    def head_items(self, user_items: sp.csr_matrix) -> np.ndarray:
+        """The ``dense_items`` items with the most users (sorted indices), the dense head."""
+        n_items = user_items.shape[1]
+        popularity = np.bincount(user_items.indices, minlength=n_items)
+        order = np.argsort(-popularity, kind="stable")
+        return np.sort(order[: min(self.dense_items, n_items)]).astype(np.int64)
+
+    def _fit(
+        self, user_items: sp.csr_matrix, head_weights: np.ndarray | None = None, **_: Any
+    ) -> None:
+        """``head_weights``: EASE already solved on :meth:`head_items` for this λ (the λ
+        search of :mod:`shopguide.recommend.ease_path` shares the head's Gram matrix)."""
         if self.regularization <= 0:
             raise ParameterError("regularization must be positive")
         if self.dense_items < 1 or self.k < 1:
             raise ParameterError("dense_items and k must be >= 1")
         n_items = user_items.shape[1]
-        popularity = np.bincount(user_items.indices, minlength=n_items)
-        order = np.argsort(-popularity, kind="stable")
-        head = np.sort(order[: min(self.dense_items, n_items)]).astype(np.int64)
+        head = self.head_items(user_items)
         tail = np.setdiff1d(np.arange(n_items, dtype=np.int64), head)
         self.head_ = head
         self.tail_ = tail
-        self.weights_ = dense_ease_weights(user_items[:, head], self.regularization)
+        if head_weights is not None and head_weights.shape != (len(head), len(head)):
+            raise ValueError(f"head_weights must be {len(head)} x {len(head)}")
+        self.weights_ = (
+            head_weights
+            if head_weights is not None
+            else dense_ease_weights(user_items[:, head], self.regularization)
+        )
         if len(tail):
             knn = ItemKNN(k=self.k, normalize="none").fit(user_items)
             # knn.neighbours_[j, i]: the weight item j gives candidate i

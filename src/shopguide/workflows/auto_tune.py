@@ -18,7 +18,8 @@ Search points whose estimated memory passes the budget are skipped, and the resu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ from shopguide.evaluate.evaluator import build_test_relevance, evaluate_recommen
 from shopguide.evaluate.tuning import _jsonable, parameter_settings, training_matrix
 from shopguide.recommend.catalogue import create_model
 from shopguide.recommend.cost import default_memory_budget, estimate_cost, format_bytes
+from shopguide.recommend.ease_path import PATH_MODELS, ease_path
 from shopguide.store.base import Store
 from shopguide.workflows.interaction_events import interaction_events
 from shopguide.workflows.time_split import validation_split
@@ -168,33 +170,33 @@ def auto_tune(
     total, done = sum(len(p) for p in plans.values()), 0
     out: dict[str, AutoTuned] = {}
     for name, base in models.items():
-        rows: list[dict[str, Any]] = []
+        points = plans[name] if relevance.user_rows.size else []
         notes: list[str] = []
         if not relevance.user_rows.size:
             notes.append("no purchases in the validation window to measure on")
-        for point in plans[name] if relevance.user_rows.size else []:
-            use_binary = bool(point.get(INPUT, binary))
-            params = {**base, **{k: v for k, v in point.items() if k != INPUT}}
-            model = create_model(name, **params)
-            cost = estimate_cost(model, *sizes)
-            row: dict[str, Any] = {
-                "params": {k: v for k, v in point.items() if k != INPUT},
-                **({INPUT: use_binary} if INPUT in point else {}),
-            }
-            if cost.memory_bytes > budget:
-                row["skipped"] = (
-                    f"needs about {format_bytes(cost.memory_bytes)} (budget {format_bytes(budget)})"
-                )
-            else:
-                res = evaluate_recommender(
-                    model, (zero_one if use_binary else weighted).matrix, relevance, n,
-                    metrics=("ndcg",),
-                )  # fmt: skip
-                row.update(score=res.metrics[metric], fit_seconds=round(res.fit_seconds, 3))
-            rows.append(row)
-            done += 1
-            if progress is not None:
-                progress(f"tuning {name}", done, total)
+        found: dict[int, dict[str, Any]] = {}
+        for group in _groups(name, points, binary):
+            use_binary = bool(points[group[0]].get(INPUT, binary))
+            matrix = (zero_one if use_binary else weighted).matrix
+            fitted = _fitted(name, base, [points[i] for i in group], matrix, sizes, budget)
+            for i, (model, seconds, why) in zip(group, fitted, strict=True):
+                point = points[i]
+                row: dict[str, Any] = {
+                    "params": {k: v for k, v in point.items() if k != INPUT},
+                    **({INPUT: use_binary} if INPUT in point else {}),
+                }
+                if model is None:
+                    row["skipped"] = why
+                else:
+                    res = evaluate_recommender(
+                        model, matrix, relevance, n, fit=False, metrics=("ndcg",)
+                    )
+                    row.update(score=res.metrics[metric], fit_seconds=round(seconds, 3))
+                found[i] = row
+                done += 1
+                if progress is not None:
+                    progress(f"tuning {name}", done, total)
+        rows = [found[i] for i in range(len(points))]
         skipped = [r for r in rows if "skipped" in r]
         if skipped:
             notes.append(f"{len(skipped)} search point(s) skipped over the memory budget")
@@ -211,6 +213,53 @@ def auto_tune(
             notes=notes,
         )
     return out
+
+
+def _groups(name: str, points: Sequence[Mapping[str, Any]], binary: bool) -> list[list[int]]:
+    """Indices of ``points`` in the order they are fitted: for the EASE models, the points
+    that differ only in λ form one group (they share a Gram matrix, see
+    :mod:`shopguide.recommend.ease_path`); every other point is a group of its own."""
+    if name not in PATH_MODELS:
+        return [[i] for i in range(len(points))]
+    groups: dict[str, list[int]] = {}
+    for i, point in enumerate(points):
+        rest = {k: v for k, v in point.items() if k != "regularization"}
+        key = repr(sorted({**rest, INPUT: bool(point.get(INPUT, binary))}.items()))
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+def _fitted(
+    name: str,
+    base: Mapping[str, Any],
+    points: Sequence[Mapping[str, Any]],
+    matrix: Any,
+    sizes: tuple[int, int, int],
+    budget: int,
+) -> Iterator[tuple[Any, float, str]]:
+    """``(fitted model or None, fit seconds, why skipped)`` for every point, in order; the
+    points of one EASE group share their Gram matrix."""
+    models = [
+        create_model(name, **{**base, **{k: v for k, v in p.items() if k != INPUT}}) for p in points
+    ]
+    costs = [estimate_cost(m, *sizes) for m in models]
+    over = [c.memory_bytes > budget for c in costs]
+    why = [
+        f"needs about {format_bytes(c.memory_bytes)} (budget {format_bytes(budget)})" for c in costs
+    ]
+    kept = [m for m, o in zip(models, over, strict=True) if not o]
+    path: Iterator[Any] | None = None
+    if name in PATH_MODELS and len(kept) > 1:
+        params = {k: v for k, v in kept[0].get_params().items() if k != "regularization"}
+        lambdas = [float(m.get_params()["regularization"]) for m in kept]
+        path = ease_path(name, matrix, lambdas, params)
+    for model, too_big, reason in zip(models, over, why, strict=True):
+        if too_big:
+            yield None, 0.0, reason
+            continue
+        start = time.perf_counter()
+        fitted = next(path) if path is not None else model.fit(matrix)
+        yield fitted, time.perf_counter() - start, ""
 
 
 def tune_for_training(
