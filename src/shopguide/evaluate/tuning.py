@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions, build_interactions
+from shopguide.data.recency import decayed_binary
 from shopguide.data.split import Split, Splitter
 from shopguide.evaluate.evaluator import (
     DEFAULT_RELEVANT_TYPES,
@@ -157,11 +158,22 @@ def training_matrix(
     build_kwargs: Mapping[str, Any] | None = None,
     *,
     binary: bool = False,
+    half_life_days: float | None = None,
 ) -> Interactions:
-    """The training interactions of a split; ``binary=True`` sets every stored value to 1."""
-    inter = build_interactions(train_events, weights, **dict(build_kwargs or {}))
+    """The training interactions of a split; ``binary=True`` sets every stored value to 1.
+
+    ``half_life_days`` weighs recent interactions more, relative to the end of
+    ``train_events``: event weights decay with it, and with ``binary`` each pair is valued
+    by the recency of its latest event (:func:`~shopguide.data.recency.decayed_binary`).
+    """
+    kwargs = dict(build_kwargs or {})
+    if half_life_days is not None and not binary:
+        kwargs["half_life_days"] = half_life_days
+    inter = build_interactions(train_events, weights, **kwargs)
     if binary:
         inter = Interactions(matrix=inter.binary(), users=inter.users, items=inter.items)
+        if half_life_days is not None:
+            inter = decayed_binary(inter, train_events, half_life_days, kwargs.get("now"))
     return inter
 
 
@@ -172,10 +184,13 @@ def _prepare(
     relevant_event_types: Sequence[str] | None,
     exclude_train_items: bool,
     binary: bool = False,
+    half_life_days: float | None = None,
 ) -> list[tuple[Split, Interactions, TestRelevance]]:
     prepared = []
     for s in splits:
-        train = training_matrix(s.train, weights, build_kwargs, binary=binary)
+        train = training_matrix(
+            s.train, weights, build_kwargs, binary=binary, half_life_days=half_life_days
+        )
         rel = build_test_relevance(
             train,
             s.test,
@@ -202,6 +217,7 @@ def tune(
     weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
     build_kwargs: Mapping[str, Any] | None = None,
     binary: bool = False,
+    half_life_days: float | None = None,
     relevant_event_types: Sequence[str] | None = DEFAULT_RELEVANT_TYPES,
     filter_already_liked: bool = True,
     out_dir: str | Path | None = None,
@@ -230,9 +246,9 @@ def tune(
         ``"grid"`` tries every setting; ``"random"`` tries ``n_iter`` of them drawn with ``seed``.
     fixed_params:
         Parameters passed to every model unchanged.
-    weights, build_kwargs, binary:
-        How the training matrix is built (see ``build_interactions``); ``binary`` keeps only
-        whether a user interacted with an item.
+    weights, build_kwargs, binary, half_life_days:
+        How the training matrix is built (see :func:`training_matrix`); ``binary`` keeps only
+        whether a user interacted with an item, ``half_life_days`` weighs recent ones more.
     relevant_event_types, filter_already_liked:
         As in :func:`shopguide.evaluate.evaluator.evaluate_model`.
     out_dir:
@@ -267,6 +283,7 @@ def tune(
         relevant_event_types,
         exclude_train_items=filter_already_liked,
         binary=binary,
+        half_life_days=half_life_days,
     )
 
     rows = []
