@@ -13,6 +13,7 @@ from shopguide.recommend import (
     ALS,
     BPR,
     EASE,
+    Blend,
     EASELarge,
     ItemKNN,
     Popular,
@@ -36,6 +37,21 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
     "bpr": lambda: BPR(factors=4, iterations=20, num_threads=1),
     "rp3beta": lambda: RP3beta(k=3),
     "rp3beta-alpha-normalized": lambda: RP3beta(k=4, alpha=0.6, beta=0.2, normalize=True),
+    "blend": lambda: Blend(
+        first="ease",
+        second="als",
+        weight=0.3,
+        first_params={"regularization": 5.0},
+        second_params={"factors": 4, "iterations": 5, "num_threads": 1},
+    ),
+    "blend-knn-minmax": lambda: Blend(
+        first="item-knn",
+        second="ease",
+        weight=0.5,
+        normalize="minmax",
+        first_params={"k": 3},
+        second_params={"regularization": 5.0},
+    ),
 }
 SIMILAR_ITEMS = {
     "item-knn",

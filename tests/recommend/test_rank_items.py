@@ -25,6 +25,10 @@ SMALL: dict[str, dict[str, Any]] = {
     "als": {"factors": 4, "iterations": 5, "num_threads": 1},
     "bpr": {"factors": 4, "iterations": 20, "num_threads": 1},
     "rp3beta": {"k": 2},
+    "blend": {
+        "first_params": {"regularization": 5.0},
+        "second_params": {"factors": 4, "num_threads": 1},
+    },
 }
 SPARSE_CANDIDATES = {"user-knn", "item-knn", "rp3beta"}
 

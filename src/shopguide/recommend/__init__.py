@@ -1,7 +1,8 @@
 """Recommendation: one base class, neighbourhood CF as the founding document specifies,
-popularity, EASE, RP3beta, ALS/BPR (through ``implicit``), business rules, explanations, cold start,
-the catalogue of models by name (:mod:`~shopguide.recommend.catalogue`) and fitted models in the
-versioned model store (:class:`RecommenderStore`).
+popularity, EASE, RP3beta, ALS/BPR (through ``implicit``), blends of two models, business
+rules, explanations, cold start, the catalogue of models by name
+(:mod:`~shopguide.recommend.catalogue`) and fitted models in the versioned model store
+(:class:`RecommenderStore`).
 
 Every model takes a plain ``scipy.sparse`` CSR user x item matrix::
 
@@ -12,6 +13,7 @@ Every model takes a plain ``scipy.sparse`` CSR user x item matrix::
 from __future__ import annotations
 
 from shopguide.recommend.base import FORMAT_VERSION, Recommender, model_class
+from shopguide.recommend.blend import Blend
 from shopguide.recommend.catalogue import MODEL_NAMES, create_model
 from shopguide.recommend.cost import Cost, FitPlan, plan_fit
 from shopguide.recommend.ease import EASE
@@ -29,6 +31,7 @@ __all__ = [
     "EASE",
     "FORMAT_VERSION",
     "MODEL_NAMES",
+    "Blend",
     "Cost",
     "EASELarge",
     "FitPlan",

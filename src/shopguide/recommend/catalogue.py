@@ -19,6 +19,7 @@ from shopguide.errors import ParameterError, UnknownModelError
 from shopguide.recommend.base import Recommender, model_class, model_classes
 
 # importing the model modules defines their classes, which puts them in the catalogue
+from shopguide.recommend.blend import Blend
 from shopguide.recommend.ease import EASE
 from shopguide.recommend.ease_large import EASELarge
 from shopguide.recommend.knn import ItemKNN, UserKNN
@@ -35,7 +36,7 @@ __all__ = [
 
 #: The names ``create_model`` (and ``shopguide train MODEL``) accept.
 MODEL_NAMES: tuple[str, ...] = tuple(
-    cls.model_name for cls in (UserKNN, ItemKNN, Popular, EASE, EASELarge, ALS, BPR, RP3beta)
+    cls.model_name for cls in (UserKNN, ItemKNN, Popular, EASE, EASELarge, ALS, BPR, RP3beta, Blend)
 )
 
 
@@ -47,7 +48,7 @@ def check_model_name(name: str) -> None:
 
 def create_model(name: str, **params: Any) -> Recommender:
     """A new, unfitted model by name (``user-knn``, ``item-knn``, ``popular``, ``ease``,
-    ``ease-large``, ``als``, ``bpr``, ``rp3beta``) with the given constructor parameters.
+    ``ease-large``, ``als``, ``bpr``, ``rp3beta``, ``blend``) with the given constructor parameters.
 
     Raises :class:`UnknownModelError` for an unknown name and :class:`ParameterError` for a
     parameter the model does not take or a value whose type does not fit its default.
