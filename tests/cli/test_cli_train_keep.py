@@ -39,3 +39,16 @@ def test_train_keeps_the_newest_versions(tmp_path: Path, monkeypatch: pytest.Mon
     assert last["pruned"] == ["v0001"]
     assert _train(db, "--keep", "1")["pruned"] == ["v0002", "v0003", "v0004"]
     assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["v0005"]
+
+
+def test_train_help_names_every_model_of_the_catalogue() -> None:
+    from typer.testing import CliRunner
+
+    from shopguide.cli.app import app
+    from shopguide.recommend.catalogue import MODEL_NAMES
+
+    result = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    missing = [name for name in MODEL_NAMES if name not in text.replace("│", " ")]
+    assert not missing, missing

@@ -24,11 +24,14 @@ from shopguide.cli._common import (
 from shopguide.cli.fit_budget import MemoryBudgetOption, budget_bytes, eta_bar
 from shopguide.cli.fit_budget import note as budget_note
 from shopguide.errors import ParameterError
+from shopguide.recommend.catalogue import MODEL_NAMES
 
 ModelArg = Annotated[
     str,
     typer.Argument(
-        help="user-knn, item-knn, popular, ease, ease-large, als or bpr.", show_default=False
+        # from the catalogue, so a new model is never missing from the help
+        help=f"{', '.join(MODEL_NAMES[:-1])} or {MODEL_NAMES[-1]}.",
+        show_default=False,
     ),
 ]
 ServedModelOption = Annotated[
