@@ -70,7 +70,8 @@ def test_the_catalogue_and_the_cost_estimate_know_it() -> None:
     sizes = (10_000, 5_000, 200_000)
     total = sum(m.estimate_cost(*sizes).memory_bytes for m in alone)  # type: ignore[attr-defined]
     assert blend.estimate_cost(*sizes).memory_bytes == total  # type: ignore[attr-defined]
-    assert plan_fit(blend, *sizes, budget_bytes=total // 2).action == "skipped"
+    assert plan_fit(blend, *sizes, budget_bytes=total).action == "fit"
+    assert plan_fit(blend, *sizes, budget_bytes=10_000).action == "skipped"
 
 
 @pytest.mark.parametrize(
@@ -87,3 +88,11 @@ def test_bad_settings_are_clear_errors(
 ) -> None:
     with pytest.raises(ParameterError, match=message):
         create_model("blend", **params).fit(tiny)  # type: ignore[arg-type]
+
+
+def test_a_blend_with_dense_ease_on_a_large_catalogue_is_adapted_to_ease_large() -> None:
+    blend = create_model("blend", first="ease", second="item-knn", first_params=EASE_PARAMS)
+    plan = plan_fit(blend, 2_000, 20_000, 75_000, budget_bytes=24 * 10**9)
+    assert plan.action == "adapted"
+    assert plan.model.first == "ease-large" and plan.model.second == "item-knn"
+    assert plan.model.first_params["regularization"] == EASE_PARAMS["regularization"]

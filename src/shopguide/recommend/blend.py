@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from shopguide.errors import ParameterError
 from shopguide.recommend.base import Recommender, ScoreBlock, model_class
-from shopguide.recommend.cost import Cost, estimate_cost
+from shopguide.recommend.cost import Cost, estimate_cost, plan_fit
 
 __all__ = ["NORMALISATIONS", "Blend"]
 
@@ -54,8 +54,8 @@ class Blend(Recommender):
         self,
         first: str = "ease",
         second: str = "als",
-        weight: float = 0.3,
-        normalize: str = "minmax",
+        weight: float = 0.2,
+        normalize: str = "zscore",
         first_params: dict[str, Any] | None = None,
         second_params: dict[str, Any] | None = None,
     ) -> None:
@@ -103,6 +103,31 @@ class Blend(Recommender):
             sum(c.seconds for c in costs),
             f"{self.first} + {self.second}: " + "; ".join(c.notes for c in costs),
         )
+
+    def needs_adapting(self, n_items: int) -> bool:
+        """Whether a part passes its own size limit (dense EASE on a large catalogue)."""
+        return any(
+            bool(getattr(self._part(w), "needs_adapting", lambda _n: False)(n_items))
+            for w in _PARTS
+        )
+
+    def within_budget(
+        self, n_users: int, n_items: int, n_interactions: int, budget_bytes: int
+    ) -> Blend | None:
+        """The blend of each part as :func:`~shopguide.recommend.cost.plan_fit` adapts it
+        (``ease`` becomes ``ease-large``), or ``None`` when a part cannot be fitted."""
+        parts = []
+        for which in _PARTS:
+            plan = plan_fit(self._part(which), n_users, n_items, n_interactions, budget_bytes)
+            if plan.model is None:
+                return None
+            parts.append(plan.model)
+        first, second = parts
+        return Blend(
+            first=first.model_name, second=second.model_name, weight=self.weight,
+            normalize=self.normalize, first_params=first.get_params(),
+            second_params=second.get_params(),
+        )  # fmt: skip
 
     def _fit(self, user_items: sp.csr_matrix, **_: Any) -> None:
         self._check()
