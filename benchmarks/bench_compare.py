@@ -20,6 +20,16 @@ Matrix: the same scipy CSR for every model, ours and implicit's: 1 if the user b
 before the cut, else 0 (``--matrix count`` uses the number of invoice lines instead; binary
 was chosen on the validation split, where it helped EASE and item-KNN and did not hurt ALS).
 
+Recency (``--half-lives``, default ``off,60,120,240``): for EASE, item-KNN, ALS and the
+blend, ours and implicit's alike (an input choice, not a model feature), the half-life in days
+is tuned with the other parameters: each pair (user, item) is then valued
+``0.5 ** (age / half_life)`` for the age of its latest purchase at the end of the training
+period (:func:`shopguide.data.recency.decayed_binary`). ``--half-lives off`` is the plain 0/1
+matrix for every model.
+
+Blend: ``blend`` = (1 - w) * EASE + w * ALS on per-user z-scored scores, each part with its
+own tuned parameters; the weight w is tuned on the validation split (``w = 0`` is EASE alone).
+
 Metrics: full catalogue ranking (no sampled negatives), definitions in docs/metrics.md.
 """
 
@@ -135,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--val-cut", default="2011-09-01")
     ap.add_argument("--matrix", choices=("count", "binary"), default="binary")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--half-lives",
+        default="off,60,120,240",
+        help="half-lives (days) tried for the recency-weighted input; 'off' = plain 0/1",
+    )
     ap.add_argument("--quick", action="store_true", help="smaller grids (smoke run)")
     ap.add_argument(
         "--with-repurchases",
@@ -194,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             lambda **p: create_model("bpr", num_threads=1, **p),
             {"factors": [64, 128]},
         ),
+        # the factory is made once EASE and ALS are tuned (see _blend_factory)
+        "blend": ("blend", {"weight": [0.0, 0.1, 0.2, 0.3, 0.5], "normalize": ["zscore"]}),
     }
     theirs: dict[str, tuple[Any, dict[str, list[Any]]]] = {
         "implicit ALS": (
@@ -217,33 +234,49 @@ def main(argv: list[str] | None = None) -> int:
         ours = {k: (f, {p: v[:1] for p, v in g.items()}) for k, (f, g) in ours.items()}
         theirs = {k: (f, {p: v[:1] for p, v in g.items()}) for k, (f, g) in theirs.items()}
 
+    half_lives = [None if h.strip() == "off" else float(h) for h in args.half_lives.split(",")]
+    if "blend" in ours and not {"ease", "als"} <= set(ours):
+        ap.error("the blend needs ease and als in --models")
+
     print("\n## Tuning on the validation split (carved from training)\n")
     chosen: dict[str, dict[str, Any]] = {}
+    decay: dict[str, float | None] = {}
     tune_rows = []
     for label, (factory, grid) in {**ours, **theirs}.items():
         t0 = time.perf_counter()
-        res = tune(
-            factory,
-            grid,
-            None,
-            [val_split],
-            ns=[10],
-            weights=weights,
-            binary=binary,
-        )
-        chosen[label] = res.best_params
-        worst = float(res.summary["ndcg@10_mean"].min())
+        if label == "blend":  # its parts as tuned above, on EASE's input
+            factory = _blend_factory(chosen, th)
+        tried = half_lives if label in DECAYED else [None]
+        if label == "blend":
+            tried = [decay["ease"]]
+        best_res, best_h, settings = None, None, 0
+        for h in tried:
+            res = tune(
+                factory, grid, None, [val_split], ns=[10], weights=weights, binary=binary,
+                half_life_days=h,
+            )  # fmt: skip
+            settings += len(res.summary)
+            if best_res is None or res.best_score > best_res.best_score:  # first on a tie
+                best_res, best_h, worst = res, h, float(res.summary["ndcg@10_mean"].min())
+            else:
+                worst = min(worst, float(res.summary["ndcg@10_mean"].min()))
+        assert best_res is not None
+        chosen[label], decay[label] = best_res.best_params, best_h
         tune_rows.append(
             {
                 "model": label,
-                "settings": len(res.summary),
-                "best params": ", ".join(f"{k}={v}" for k, v in res.best_params.items()),
-                "val ndcg@10 best": res.best_score,
+                "settings": settings,
+                "best params": _params_text(label, chosen, decay),
+                "val ndcg@10 best": best_res.best_score,
                 "val ndcg@10 worst": worst,
                 "seconds": round(time.perf_counter() - t0, 1),
             }
         )
-        print(f"- {label}: best {res.best_params} val ndcg@10={res.best_score:.4f}", flush=True)
+        print(
+            f"- {label}: best {_params_text(label, chosen, decay)} "
+            f"val ndcg@10={best_res.best_score:.4f}",
+            flush=True,
+        )
     print()
     print(markdown_table(pd.DataFrame(tune_rows).set_index("model")))
 
@@ -251,12 +284,20 @@ def main(argv: list[str] | None = None) -> int:
     models: dict[str, Any] = {"popular": create_model("popular")}
     for label, (factory, _) in {**ours, **theirs}.items():
         params = chosen[label]
+        if label == "blend":
+            factory = _blend_factory(chosen, th)
         models[label] = (
             create_model(factory, **params) if isinstance(factory, str) else factory(**params)
         )
     train = training_matrix(test_split.train, weights, binary=binary)
+    matrices = {
+        label: training_matrix(test_split.train, weights, binary=binary, half_life_days=h).matrix
+        for label, h in decay.items()
+        if h is not None
+    }
     comp = compare_models(
         models,
+        matrices=matrices,
         train=train,
         test_events=test_split.test,
         n=[10],
@@ -266,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     cols = ["ndcg@10", "recall@10", "precision@10", "map@10", "hit_rate@10", "mrr@10"]
     table = comp.table[[*cols, "coverage@10", "novelty@10", "fit_s"]].copy()
-    table.insert(0, "params", [_params_text(label, chosen) for label in table.index])
+    table.insert(0, "params", [_params_text(label, chosen, decay) for label in table.index])
     print(markdown_table(table))
     counts = next(iter(comp.results.values())).counts
     print(
@@ -347,8 +388,28 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _params_text(label: str, chosen: dict[str, dict[str, Any]]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in chosen.get(label, {}).items()) or "defaults"
+#: Labels whose input half-life is tuned (``--half-lives``).
+DECAYED = ("ease", "item-knn", "als", "implicit ALS", "implicit cosine")
+
+
+def _blend_factory(chosen: dict[str, dict[str, Any]], threads: int) -> Callable[..., Any]:
+    """``blend`` of EASE and ALS with the parameters tuned for each on its own."""
+
+    def make(**params: Any) -> Any:
+        return create_model(
+            "blend", first="ease", second="als", first_params=dict(chosen["ease"]),
+            second_params={**chosen["als"], "num_threads": threads}, **params,
+        )  # fmt: skip
+
+    return make
+
+
+def _params_text(
+    label: str, chosen: dict[str, dict[str, Any]], decay: dict[str, float | None] | None = None
+) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in chosen.get(label, {}).items()) or "defaults"
+    h = (decay or {}).get(label)
+    return text + (f", half-life {h:g} d" if h is not None else "")
 
 
 if __name__ == "__main__":
