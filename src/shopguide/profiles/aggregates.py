@@ -64,13 +64,26 @@ AGE_BAND_SQL: Final = """CASE
 LINE_TYPES_FILTER: Final = "event_type BETWEEN 'purchase' AND 'refund'"
 
 
-def lines_sql(scoped: bool) -> str:
+#: The temp table a live update copies its batch's users' events into (the columns the
+#: aggregates read), so the store's events are searched for them once, not once per query.
+BATCH_EVENTS_TABLE: Final = "_profile_batch_events"
+
+BATCH_EVENTS_SQL: Final = f"""
+CREATE OR REPLACE TEMP TABLE {BATCH_EVENTS_TABLE} AS
+SELECT user_id, item_id, event_type, "timestamp", quantity, price, discount, order_id
+FROM events
+WHERE "timestamp" <= $as_of {_SCOPE_FILTER}
+"""
+
+
+def lines_sql(scoped: bool, source: str = "events") -> str:
     """CREATE the temp table ``_profile_lines``: purchase and refund lines as of ``$as_of``.
 
     Purchases are a small share of all events (views dominate), so every money, order and
     preference aggregate reads this narrow table instead of scanning the events again. Each
     line carries its item's top-level category and brand, so the category and brand
-    aggregates group the lines directly.
+    aggregates group the lines directly. ``source`` is the events table to read
+    (:data:`BATCH_EVENTS_TABLE` for a live update).
     """
     scope = scope_filter(scoped)
     return f"""
@@ -80,14 +93,14 @@ SELECT e.user_id, e.event_type = 'purchase' AS is_purchase, e."timestamp" AS ts,
        e.quantity, coalesce(e.price, 0.0) AS price, e.price AS list_price,
        coalesce(e.discount, 0.0) AS discount, e.order_id,
        coalesce(i.category, '(unknown)') AS category, i.brand
-FROM events e
+FROM {source} e
 LEFT JOIN latest_items i USING (item_id)
 WHERE e.{LINE_TYPES_FILTER} AND e."timestamp" <= $as_of {scope}
 """
 
 
 def user_aggregates_sql(
-    scoped: bool, version: str = "$as_of", into: str = "profile_agg_users"
+    scoped: bool, version: str = "$as_of", into: str = "profile_agg_users", source: str = "events"
 ) -> str:
     """INSERT the basic and behaviour aggregates of the users in scope (``profile_agg_users``).
 
@@ -95,7 +108,8 @@ def user_aggregates_sql(
     comes from ``_profile_lines`` (see :func:`lines_sql`). Orders are counted by grouping the
     purchase lines by (order id, or day when the order id is missing). The rows are stored
     under the version ``version`` (SQL: by default the ``$as_of`` parameter itself; the live
-    version keeps its own key while its events run to a later ``$as_of``), into table ``into``.
+    version keeps its own key while its events run to a later ``$as_of``), into table ``into``,
+    from the events in ``source``.
     """
     scope = scope_filter(scoped)
     return f"""
@@ -108,7 +122,7 @@ activity AS (  -- one pass over all events as of $as_of: first/last activity, vi
            -- sum(CASE) costs about half of count(*) FILTER (WHERE ...) here
            sum(CASE WHEN event_type = 'view' THEN 1 ELSE 0 END) AS views,
            sum(CASE WHEN event_type = 'cart' THEN 1 ELSE 0 END) AS carts
-    FROM events
+    FROM {source}
     WHERE "timestamp" <= $as_of {scope}
     GROUP BY user_id
 ),

@@ -32,6 +32,8 @@ from typing import Any, Final
 import pandas as pd
 
 from shopguide.profiles.aggregates import (
+    BATCH_EVENTS_SQL,
+    BATCH_EVENTS_TABLE,
     SCOPE_TABLE,
     brand_aggregates_sql,
     category_aggregates_sql,
@@ -232,18 +234,22 @@ def _rewrite_users(store: Store, params: dict[str, Any], steps: dict[str, float]
     for table in USER_AGGREGATE_TABLES:
         step("delete the batch's rows", f"DELETE FROM {table} WHERE {mine}", version)
     with _timed(steps, "delete the batch's rows"):
-        before = len(
-            store.query_df(f"DELETE FROM profiles WHERE {mine} RETURNING user_id", version)
-        )
-    step("purchase and refund lines", lines_sql(True), {"as_of": params["as_of"]})
+        # the count DELETE reports, not RETURNING: with RETURNING DuckDB reads every column of
+        # the scanned row groups (82 MB at 1M users) instead of the two it filters on
+        before = int(store.scalar(f"DELETE FROM profiles WHERE {mine}", version))
+    as_of = {"as_of": params["as_of"]}
+    step("the batch's users' events", BATCH_EVENTS_SQL, as_of)
+    step("purchase and refund lines", lines_sql(True, BATCH_EVENTS_TABLE), as_of)
     users_into, categories_into, brands_into = LIVE_AGGREGATE_TABLES.values()
     for table, temp in LIVE_AGGREGATE_TABLES.items():
         store.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS FROM {table} LIMIT 0")
-    step("user aggregates", user_aggregates_sql(True, "$version", users_into), params)
+    step("user aggregates",
+         user_aggregates_sql(True, "$version", users_into, BATCH_EVENTS_TABLE), params)  # fmt: skip
     step("category and brand aggregates", category_aggregates_sql("$version", categories_into),
          version)  # fmt: skip
     step("category and brand aggregates", brand_aggregates_sql("$version", brands_into), version)
     store.execute("DROP TABLE IF EXISTS _profile_lines")
+    store.execute(f"DROP TABLE IF EXISTS {BATCH_EVENTS_TABLE}")
     for table, temp in LIVE_AGGREGATE_TABLES.items():
         step("store the batch's aggregates", f"INSERT INTO {table} FROM {temp}")
     step("profiles of the batch's users", LIVE_PROFILES_SQL, params)
