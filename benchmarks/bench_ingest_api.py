@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -44,20 +45,34 @@ from bench_service import OUT, free_port, start_server, stop_server
 WRITE_KEY = "bench-write-key"
 
 
-def prepare_store(db: Path, users: int, items: int, events: int) -> tuple[list[str], str, str]:
+def prepare_store(
+    db: Path, users: int, items: int, events: int, pristine: Path | None = None
+) -> tuple[list[str], str, str]:
     """A fresh store with a synthetic shop; returns its user ids, an item id and the latest
-    event time."""
+    event time. With ``pristine``, the freshly loaded store is kept there and copied from it
+    on later runs of the same size (generating 10M events takes minutes)."""
     from shopguide.data.datasets.synthetic import generate
     from shopguide.data.ingest import ingest_frame
     from shopguide.store import open_store
 
     db.unlink(missing_ok=True)
-    data = generate(n_users=users, n_items=items, n_events=events, seed=7)
+    db.with_name(db.name + ".wal").unlink(missing_ok=True)
+    if pristine is not None and pristine.exists():
+        shutil.copyfile(pristine, db)
+    else:
+        data = generate(n_users=users, n_items=items, n_events=events, seed=7)
+        with open_store(db) as store:
+            for table in ("items", "users", "events"):
+                ingest_frame(store, table, getattr(data, table), source=f"synthetic-{table}")
+            store.execute("CHECKPOINT")
+        del data
+        if pristine is not None:
+            shutil.copyfile(db, pristine)
     with open_store(db) as store:
-        for table in ("items", "users", "events"):
-            ingest_frame(store, table, getattr(data, table), source=f"synthetic-{table}")
         latest = str(store.scalar('SELECT max("timestamp") FROM events'))
-    return [str(u) for u in data.users["user_id"]], str(data.items["item_id"].iloc[0]), latest
+        ids = store.query_df("SELECT user_id FROM users ORDER BY rowid")["user_id"]
+        item = str(store.scalar("SELECT item_id FROM items ORDER BY rowid LIMIT 1"))
+    return [str(u) for u in ids], item, latest
 
 
 class Workload:
@@ -206,6 +221,9 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--update-batches", type=int, default=100,
                         help="Batches for the in-process profile update timing.")  # fmt: skip
+    parser.add_argument("--pristine", type=Path, default=None,
+                        help="Keep the freshly loaded store here and start later runs from a "
+                        "copy of it (same sizes only).")  # fmt: skip
     parser.add_argument("--skip-http", action="store_true",
                         help="Only the in-process profile update timing.")  # fmt: skip
     args = parser.parse_args()
@@ -213,7 +231,7 @@ def main() -> None:
     db = OUT / "bench_ingest_api" / "shop.duckdb"
     db.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    users, item, latest = prepare_store(db, args.users, args.items, args.events)
+    users, item, latest = prepare_store(db, args.users, args.items, args.events, args.pristine)
     print(f"store with {args.users:,} users, {args.events:,} events ready in "
           f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
     result: dict[str, Any] = {"users": args.users, "events": args.events,
