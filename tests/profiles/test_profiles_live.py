@@ -244,3 +244,22 @@ def test_stale_population_statistics_are_reported_with_their_as_of(hand_store: S
     # another calendar day is stale whatever the age
     _append(hand_store, [("erin", "i1", "view", "2024-04-04 00:10", 1, None, None, None)], 6)
     assert update_profiles(hand_store, live=True).population_stale
+
+
+def test_a_live_update_finds_its_as_of_without_reading_every_event_time(
+    hand_store: Store,
+) -> None:
+    build_profiles(hand_store, datetime(2024, 3, 31))
+    _append(hand_store, [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")], 2)
+    update_profiles(hand_store, live=True)  # makes the live version, through 10:00
+    # a new event, and one arriving late (before what the live version has seen)
+    for load, when in ((3, "2024-04-03 11:00"), (4, "2024-04-02 08:00")):
+        _append(hand_store, [("carol", "i1", "view", when, 1, None, None, None)], load)
+        recording = RecordingStore(hand_store)
+        result = update_profiles(cast(Store, recording), live=True)
+        assert result.mode == "incremental" and result.recomputed_users == 1
+        assert result.as_of == default_as_of(hand_store) == datetime(2024, 4, 3, 11)
+        # the latest event time is looked for only from what the live version has seen on
+        scans = [" ".join(s.split()) for s in recording.statements
+                 if re.match(r'\s*SELECT max\("timestamp"\) FROM events', s)]  # fmt: skip
+        assert scans == ['SELECT max("timestamp") FROM events WHERE "timestamp" >= $floor']

@@ -55,6 +55,9 @@ from shopguide.profiles.aggregates import (
 from shopguide.profiles.derive import PROFILES_SQL, category_prices_sql
 from shopguide.profiles.live import (
     LIVE_MODE,
+    LiveState,
+    latest_event_time_from,
+    live_state,
     max_load_id,
     record_live,
     update_live_in_place,
@@ -113,6 +116,19 @@ def default_as_of(store: Store) -> datetime:
             hint="load events first (shopguide ingest events FILE)",
         )
     return latest.to_pydatetime()
+
+
+def _update_as_of(
+    store: Store, as_of: datetime | str | None, *, live: bool
+) -> tuple[datetime, LiveState | None]:
+    """The version an update produces: ``as_of``, else the latest event time (for a live
+    update looked for from the live version's ``events_through`` on, which skips the events
+    it has seen); and, for a live update, the live version read on the way."""
+    state = live_state(store) if live else None
+    if as_of is not None:
+        return _to_timestamp(as_of), state
+    found = None if state is None else latest_event_time_from(store, state.events_through)
+    return (found if found is not None else default_as_of(store)), state
 
 
 def _step(store: Store, steps: dict[str, float], name: str, sql: str, params: Any = None) -> None:
@@ -308,12 +324,12 @@ def update_profiles(
     in place, after :func:`~shopguide.profiles.refresh_population`.
     """
     ensure_profile_tables(store)
-    stamp = default_as_of(store) if as_of is None else _to_timestamp(as_of)
+    stamp, state = _update_as_of(store, as_of, live=live)
     explicit = sorted({str(u) for u in (user_ids or [])})
     if live:
         fast_steps: dict[str, float] = {}
         done = update_live_in_place(
-            store, stamp, explicit, since_load_id, fast_steps, population_max_age
+            store, stamp, explicit, since_load_id, fast_steps, population_max_age, state=state
         )
         if done is not None:
             return BuildResult(

@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from shopguide.data.times import naive_utc
 from shopguide.profiles.aggregates import (
     BATCH_EVENTS_SQL,
     BATCH_EVENTS_TABLE,
@@ -108,6 +109,20 @@ def live_state(store: Store) -> LiveState | None:
     )
 
 
+def latest_event_time_from(store: Store, floor: datetime) -> datetime | None:
+    """The latest event time in the store if some event is at ``floor`` or later, else None.
+
+    Exact whatever ``floor`` is: when an event sits at or after it, the latest of those is the
+    latest of all. With ``floor`` the live version's ``events_through`` (an event time the
+    store already had), DuckDB's zone maps skip the row groups that end before it, so a live
+    update does not read every event's timestamp to find its ``as_of``.
+    """
+    latest = store.scalar(
+        'SELECT max("timestamp") FROM events WHERE "timestamp" >= $floor', {"floor": floor}
+    )
+    return None if latest is None else naive_utc(latest).to_pydatetime()
+
+
 def record_live(store: Store, version: datetime, through: datetime) -> None:
     """Make ``profile_live`` say version ``version`` is live with events through ``through``."""
     store.execute("DELETE FROM profile_live WHERE as_of = $version", {"version": version})
@@ -149,15 +164,19 @@ def update_live_in_place(
     since_load_id: int | None,
     steps: dict[str, float],
     population_max_age: timedelta = POPULATION_MAX_AGE,
+    *,
+    state: LiveState | None = None,
 ) -> LiveUpdate | None:
     """Bring the live version to ``stamp`` for the changed users only (see the module docs).
 
     Returns None, doing nothing, when it cannot: no live version, one whose events already
     run past ``stamp``, one without population statistics (made before they existed), a
     snapshot already at ``stamp`` (the caller updates that in place), or items changed
-    since (everybody is affected: the caller rebuilds).
+    since (everybody is affected: the caller rebuilds). ``state`` is the live version if the
+    caller has just read it (in the same transaction or writer), else it is read here.
     """
-    state = live_state(store)
+    if state is None:  # not read by the caller
+        state = live_state(store)
     if state is None or stamp < state.events_through:
         return None
     if population_status(store, state.as_of) is None or store.scalar(
