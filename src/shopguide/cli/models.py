@@ -352,6 +352,15 @@ def compare(
             "the end of the training period (never the test); --no-auto uses the defaults.",
         ),
     ] = True,
+    time_budget: Annotated[
+        str,
+        typer.Option(
+            "--time-budget",
+            help="Time to plan for, e.g. 20min, 1h or 'none'. A model whose one fit is "
+            "estimated above a quarter of it is skipped, and tuning searches on a sample of "
+            "users when searching on all of them would take longer than 40 % of it.",
+        ),
+    ] = "20min",
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -363,10 +372,11 @@ def compare(
     bootstrap interval over the test users; when it contains 0 the result is a tie and the
     simplest tied model is published."""
     from shopguide.cli.fit_budget import TUNING_SHARE
-    from shopguide.workflows.auto_tune import tuned_line
+    from shopguide.workflows.auto_tune import sampling_notes, tuned_line
     from shopguide.workflows.budget import PlannedModels
     from shopguide.workflows.modelling import COMPARED_BY_DEFAULT
     from shopguide.workflows.modelling import compare as run
+    from shopguide.workflows.time_budget import seconds_or_none
 
     with handled(as_json), eta_bar("comparing", enabled=not as_json) as ticker:
         plans: dict[str, Any] = {}
@@ -379,12 +389,14 @@ def compare(
             db_path(db), model or COMPARED_BY_DEFAULT, test_days=test_days, out_dir=out_dir,
             publish=publish, memory_budget=budget_bytes(memory_budget),
             on_plan=on_plan, auto=auto, on_tuning=ticker.tuning,
-            progress=ticker.model_started,
+            progress=ticker.model_started, time_budget=seconds_or_none(time_budget),
         )  # fmt: skip
     if as_json:
         emit_json({**result.evidence(), "budget": plans})
     else:
         out.print(result.split_description, highlight=False)
+        for text in sampling_notes(result.tuning):
+            out.print(text, highlight=False, soft_wrap=True)
         for record in result.tuning.values():
             out.print(tuned_line(record), highlight=False, soft_wrap=True)
         out.print(result.to_markdown(10), highlight=False, markup=False, soft_wrap=True)

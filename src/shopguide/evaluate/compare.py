@@ -30,6 +30,7 @@ from shopguide.evaluate.evaluator import (
     category_codes,
     evaluate_recommender,
 )
+from shopguide.evaluate.sampling import sample_relevance
 from shopguide.evaluate.tuning import ModelFactory, _jsonable, make_model, training_matrix
 
 __all__ = [
@@ -327,6 +328,7 @@ def compare_models(
     progress: Any = None,
     matrices: Mapping[str, Any] | None = None,
     tuning: Mapping[str, Any] | None = None,
+    max_users: int | None = None,
 ) -> Comparison:
     """Evaluate every model on the same split.
 
@@ -353,6 +355,9 @@ def compare_models(
         weights where the others use 0/1); models not listed use the training matrix.
     tuning:
         Label -> how the model's parameters were chosen (kept in :attr:`Comparison.tuning`).
+    max_users:
+        Score at most this many test users, a seeded random sample shared by every model
+        (:func:`~shopguide.evaluate.sampling.sample_relevance`); the split description says so.
     """
     if split is not None:
         train = training_matrix(split.train, weights, build_kwargs, binary=binary)
@@ -374,6 +379,9 @@ def compare_models(
         relevant_event_types=relevant_event_types,
         exclude_train_items=filter_already_liked,
     )
+    relevance, sampled = sample_relevance(relevance, max_users)
+    if sampled is not None:
+        split_description = f"{split_description or '(split not described)'}; {sampled}"
     cats = None if item_categories is None else category_codes(train.items, item_categories)
     labels = train.users.to_external(relevance.user_rows)
     results: dict[str, EvaluationResult] = {}

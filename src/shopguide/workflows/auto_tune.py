@@ -23,11 +23,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions
 from shopguide.errors import DataError
 from shopguide.evaluate.evaluator import build_test_relevance, evaluate_recommender
+from shopguide.evaluate.sampling import MAX_VALIDATION_USERS, sample_relevance
 from shopguide.evaluate.tuning import _jsonable, parameter_settings, training_matrix
 from shopguide.recommend.catalogue import create_model
 from shopguide.recommend.cost import default_memory_budget, estimate_cost, format_bytes
@@ -41,6 +43,8 @@ __all__ = [
     "SEARCH_SPACES",
     "AutoTuned",
     "auto_tune",
+    "sample_users",
+    "sampling_notes",
     "search_size",
     "tune_for_training",
     "tuned_line",
@@ -118,7 +122,20 @@ def tuned_line(record: Mapping[str, Any]) -> str:
         return f"{record.get('model')}: {text} (not tuned: {why})"
     tried = sum(1 for p in search if "score" in p)
     measured = f"{record.get('metric')} {score:.4f} on validation, best of {tried}"
+    share = float((record.get("validation") or {}).get("user_share", 1.0))
+    if share < 1.0:
+        measured += f", searched on {share:.0%} of the users"
     return f"{record.get('model')}: {text} ({measured})"
+
+
+def sampling_notes(records: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The sampling sentences of :meth:`AutoTuned.to_dict` records, each once."""
+    seen: list[str] = []
+    for record in records.values():
+        for text in (record.get("validation") or {}).get("sampling", []):
+            if text not in seen:
+                seen.append(text)
+    return [f"tuning: {text}" for text in seen]
 
 
 def search_size(
@@ -144,6 +161,8 @@ def auto_tune(
     budget_bytes: int | None = None,
     n: int = 10,
     progress: TuningProgress | None = None,
+    user_share: float = 1.0,
+    sample_note: str | None = None,
 ) -> dict[str, AutoTuned]:
     """Search every model of ``models`` (name -> base parameters) on a validation window
     carved from ``train_events``.
@@ -151,17 +170,24 @@ def auto_tune(
     ``fixed`` names, per model, the parameters the user set (they are not searched);
     ``binary`` is the input used when the space does not search :data:`INPUT`. Points whose
     estimated memory passes ``budget_bytes`` (default: the machine's budget) are skipped.
+    With ``user_share`` below 1 the search runs on a seeded random sample of that share of
+    the users (``sample_note`` says why, in every model's notes); at most
+    :data:`~shopguide.evaluate.sampling.MAX_VALIDATION_USERS` validation users are scored.
     """
+    train_events = sample_users(train_events, user_share)
     split = validation_split(train_events)
     weighted = training_matrix(split.train, DEFAULT_EVENT_WEIGHTS)
     zero_one = Interactions(matrix=weighted.binary(), users=weighted.users, items=weighted.items)
     relevance = build_test_relevance(weighted, split.test, exclude_train_items=True)
+    relevance, sampled = sample_relevance(relevance, MAX_VALIDATION_USERS)
     window = {
         "description": split.report.description,
         "validation_from": str(split.info.get("cut")),
         "validation_until": str(pd.Timestamp(train_events["timestamp"].max())),
         "train_events": len(split.train),
         "validation_users": int(relevance.user_rows.size),
+        "user_share": user_share,
+        "sampling": [text for text in (sample_note, sampled) if text],
     }
     budget = default_memory_budget() if budget_bytes is None else int(budget_bytes)
     sizes = (*weighted.matrix.shape, weighted.matrix.nnz)
@@ -260,6 +286,16 @@ def _fitted(
         start = time.perf_counter()
         fitted = next(path) if path is not None else model.fit(matrix)
         yield fitted, time.perf_counter() - start, ""
+
+
+def sample_users(events: pd.DataFrame, share: float, seed: int = 0) -> pd.DataFrame:
+    """The events of a seeded random ``share`` of the users (all of them when ``share >= 1``)."""
+    if share >= 1.0:
+        return events
+    users = events["user_id"].unique()
+    rng = np.random.default_rng(seed)
+    keep = rng.choice(users.size, size=max(1, int(users.size * share)), replace=False)
+    return events[events["user_id"].isin(users[keep])]
 
 
 def tune_for_training(

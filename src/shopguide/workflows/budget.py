@@ -17,6 +17,7 @@ from shopguide.recommend.base import Recommender
 from shopguide.recommend.catalogue import create_model
 from shopguide.recommend.cost import Cost, FitPlan, default_memory_budget, plan_fit
 from shopguide.store.base import Store
+from shopguide.workflows.time_budget import over_time
 
 __all__ = ["PlannedModels", "plan_models", "plan_one", "plan_training", "store_sizes"]
 
@@ -61,16 +62,23 @@ def plan_models(
     params: Mapping[str, Mapping[str, Any]],
     sizes: tuple[int, int, int],
     budget_bytes: int | None = None,
+    time_budget: float | None = None,
 ) -> PlannedModels:
     """Plan every model; adapted ones are labelled by what is actually fitted.
 
     A model adapted into one that is also requested (``ease`` -> ``ease-large``) is fitted
-    once, under the requested label of the variant.
+    once, under the requested label of the variant. With ``time_budget`` (seconds), a model
+    whose one fit is estimated above a share of it is skipped
+    (:func:`~shopguide.workflows.time_budget.over_time`).
     """
     budget = default_memory_budget() if budget_bytes is None else budget_bytes
     out = PlannedModels()
     for name in names:
         plan = plan_one(name, params.get(name, {}), sizes, budget)
+        slow = None if plan.model is None else over_time(name, plan.cost, time_budget)
+        if slow is not None:
+            note = f"{plan.message}; " if plan.message else ""
+            plan = FitPlan("skipped", None, plan.cost, budget, note + slow, plan.original_cost)
         out.plans[name] = plan
         if plan.message:
             out.notes.append(plan.message)

@@ -21,6 +21,7 @@ from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS
 from shopguide.data.split import RollingWindowSplit, UserKFold
 from shopguide.errors import DataError
 from shopguide.evaluate.compare import Comparison, compare_models
+from shopguide.evaluate.sampling import MAX_EVALUATED_USERS
 from shopguide.evaluate.tuning import TuningResult, training_matrix, tune
 from shopguide.recommend.catalogue import MODEL_NAMES, create_model
 from shopguide.recommend.saved import RecommenderStore
@@ -29,6 +30,7 @@ from shopguide.store.base import Store
 from shopguide.workflows.auto_tune import SEARCH_SPACES, AutoTuned, TuningProgress, auto_tune
 from shopguide.workflows.budget import PlannedModels, plan_models
 from shopguide.workflows.publishing import publish_current
+from shopguide.workflows.time_budget import DEFAULT_TIME_BUDGET, tuning_user_share
 from shopguide.workflows.time_split import temporal_split
 
 __all__ = [
@@ -150,6 +152,7 @@ def compare_store(
     auto: bool = True,
     spaces: Mapping[str, Mapping[str, Sequence[Any]]] | None = None,
     on_tuning: TuningProgress | None = None,
+    time_budget: float | None = DEFAULT_TIME_BUDGET,
 ) -> Comparison:
     """Evaluate ``models`` on one split; publish the chosen one, refitted on all events, and
     make it the store's current model.
@@ -168,26 +171,35 @@ def compare_store(
     are first chosen on a validation window carved from the training half only
     (:func:`~shopguide.workflows.auto_tune.auto_tune`; ``on_tuning`` follows its progress);
     the winners are then refitted on the whole training half and measured on the test window.
+
+    ``time_budget`` (seconds, ``None`` for no limit) skips models whose one fit is estimated
+    above a share of it and lets tuning search on a sample of users when the search on all of
+    them would pass its share (:mod:`shopguide.workflows.time_budget`). At most
+    :data:`~shopguide.evaluate.sampling.MAX_EVALUATED_USERS` test users are scored (a seeded
+    sample above it, named in the split description).
     """
     given = {k: dict(v) for k, v in (params or {}).items()}
     chosen = {**DEFAULT_PARAMS, **given}
     events = store_events(store)
     split = temporal_split(events, test_days=test_days, cut=cut)
     train = training_matrix(split.train, DEFAULT_EVENT_WEIGHTS, None, binary=True)
-    planned = plan_models(models, chosen, (*train.matrix.shape, train.matrix.nnz), memory_budget)
+    sizes = (*train.matrix.shape, train.matrix.nnz)
+    planned = plan_models(models, chosen, sizes, memory_budget, time_budget)
     if on_plan is not None:
         on_plan(planned)
     if not planned.factories:
-        raise DataError("no model fits the memory budget", hint=" ".join(planned.notes))
+        raise DataError("no model fits the memory or time budget", hint=" ".join(planned.notes))
     chosen.update(planned.params)
     factories: dict[str, Any] = dict(planned.factories)
     tuned: dict[str, AutoTuned] = {}
     if auto:
+        searched = {label: planned.params[label] for label in factories}
+        space = SEARCH_SPACES if spaces is None else spaces
+        share, why = tuning_user_share(searched, space, sizes, time_budget)
         tuned = auto_tune(
-            split.train, {label: planned.params[label] for label in factories},
-            fixed={label: list(given.get(label, {})) for label in factories},
-            spaces=SEARCH_SPACES if spaces is None else spaces,
-            budget_bytes=memory_budget, progress=on_tuning,
+            split.train, searched, fixed={label: list(given.get(label, {})) for label in factories},
+            spaces=space, budget_bytes=memory_budget, progress=on_tuning, user_share=share,
+            sample_note=why,
         )  # fmt: skip
         for label, result in tuned.items():
             chosen[label] = result.params
@@ -202,6 +214,7 @@ def compare_store(
         primary=f"ndcg@{10 if 10 in ns else max(ns)}", out_dir=out_dir, progress=progress,
         split_description=split.report.description, split_report=split.report.to_dict(),
         matrices=matrices, tuning={label: result.to_dict() for label, result in tuned.items()},
+        max_users=MAX_EVALUATED_USERS,
     )  # fmt: skip
     if publish:
         publish_current(
