@@ -18,7 +18,7 @@ from shopguide.data.datasets.synthetic import generate, load_synthetic
 from shopguide.errors import InputError
 from shopguide.evaluate.compare import compare_models
 from shopguide.evaluate.evaluator import TestRelevance as Relevance
-from shopguide.evaluate.sampling import sample_relevance
+from shopguide.evaluate.sampling import max_scored_users, sample_relevance
 from shopguide.evaluate.tuning import training_matrix
 from shopguide.store import open_store
 from shopguide.workflows.auto_tune import SEARCH_SPACES, auto_tune
@@ -139,3 +139,10 @@ def test_compare_json_says_what_the_time_budget_skipped(shop, tmp_path) -> None:
     assert "bpr" in skipped and "popular" not in skipped
     assert "time budget" in payload["budget"]["bpr"]["message"]
     assert set(payload["params"]) == set(payload["budget"]) - skipped
+
+
+def test_the_number_of_scored_users_shrinks_with_the_catalogue() -> None:
+    assert max_scored_users(3_000) == 50_000  # a small catalogue: the upper cap
+    assert max_scored_users(100_000) == 20_000  # 2e9 scored cells
+    assert max_scored_users(200_000) == max_scored_users(10**7) == 10_000  # the lower cap
+    assert max_scored_users(200_000, validation=True) == 5_000

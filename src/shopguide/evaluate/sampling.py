@@ -2,10 +2,12 @@
 
 Scoring every test user of a large shop costs as much as the fits themselves (every user is
 ranked over the whole catalogue, once per model and once per tuning point), while the mean
-NDCG@10 of a few tens of thousands of users is already known to the third decimal. Above
-:data:`MAX_EVALUATED_USERS` test users, :func:`sample_relevance` keeps a random sample of that
-many, the same for every model (the same seed), and says so; the comparison's paired bootstrap
-then measures on the sample.
+NDCG@10 of ten thousand users is already known to about the third decimal. Ranking a user
+costs one score per item, so the cap (:func:`max_scored_users`) is set by the scored cells: at
+most :data:`EVALUATED_CELLS` (users x items) per model, between :data:`MIN_EVALUATED_USERS` and
+:data:`MAX_EVALUATED_USERS` users; validation during tuning gets half as many cells per search
+point. Above the cap :func:`sample_relevance` keeps a seeded random sample of users, the same
+for every model, and says so; the comparison's paired bootstrap then measures on the sample.
 """
 
 from __future__ import annotations
@@ -14,12 +16,28 @@ import numpy as np
 
 from shopguide.evaluate.evaluator import TestRelevance
 
-__all__ = ["MAX_EVALUATED_USERS", "MAX_VALIDATION_USERS", "sample_relevance"]
+__all__ = [
+    "EVALUATED_CELLS",
+    "MAX_EVALUATED_USERS",
+    "MIN_EVALUATED_USERS",
+    "max_scored_users",
+    "sample_relevance",
+]
 
-#: Test users a comparison scores at most (a random sample above it).
+#: User x item scores a comparison computes per model at most (a sample of users above it).
+EVALUATED_CELLS = 2_000_000_000
+#: The sample never has more users than this ...
 MAX_EVALUATED_USERS = 50_000
-#: Validation users automatic tuning scores at most for each search point.
-MAX_VALIDATION_USERS = 20_000
+#: ... nor fewer than this (whatever the catalogue size).
+MIN_EVALUATED_USERS = 10_000
+
+
+def max_scored_users(n_items: int, *, validation: bool = False) -> int:
+    """How many users to score per model on a catalogue of ``n_items``: the comparison's
+    cap, or half of it for each search point of automatic tuning (``validation``)."""
+    users = EVALUATED_CELLS // max(n_items, 1)
+    capped = int(min(MAX_EVALUATED_USERS, max(MIN_EVALUATED_USERS, users)))
+    return capped // 2 if validation else capped
 
 
 def sample_relevance(

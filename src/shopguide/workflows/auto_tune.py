@@ -29,7 +29,7 @@ import pandas as pd
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions
 from shopguide.errors import DataError
 from shopguide.evaluate.evaluator import build_test_relevance, evaluate_recommender
-from shopguide.evaluate.sampling import MAX_VALIDATION_USERS, sample_relevance
+from shopguide.evaluate.sampling import max_scored_users, sample_relevance
 from shopguide.evaluate.tuning import _jsonable, parameter_settings, training_matrix
 from shopguide.recommend.catalogue import create_model
 from shopguide.recommend.cost import default_memory_budget, estimate_cost, format_bytes
@@ -172,14 +172,16 @@ def auto_tune(
     estimated memory passes ``budget_bytes`` (default: the machine's budget) are skipped.
     With ``user_share`` below 1 the search runs on a seeded random sample of that share of
     the users (``sample_note`` says why, in every model's notes); at most
-    :data:`~shopguide.evaluate.sampling.MAX_VALIDATION_USERS` validation users are scored.
+    :func:`~shopguide.evaluate.sampling.max_scored_users` validation users are scored.
     """
     train_events = sample_users(train_events, user_share)
     split = validation_split(train_events)
     weighted = training_matrix(split.train, DEFAULT_EVENT_WEIGHTS)
     zero_one = Interactions(matrix=weighted.binary(), users=weighted.users, items=weighted.items)
     relevance = build_test_relevance(weighted, split.test, exclude_train_items=True)
-    relevance, sampled = sample_relevance(relevance, MAX_VALIDATION_USERS)
+    relevance, sampled = sample_relevance(
+        relevance, max_scored_users(weighted.matrix.shape[1], validation=True)
+    )
     window = {
         "description": split.report.description,
         "validation_from": str(split.info.get("cut")),

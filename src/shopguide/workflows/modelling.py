@@ -21,7 +21,7 @@ from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS
 from shopguide.data.split import RollingWindowSplit, UserKFold
 from shopguide.errors import DataError
 from shopguide.evaluate.compare import Comparison, compare_models
-from shopguide.evaluate.sampling import MAX_EVALUATED_USERS
+from shopguide.evaluate.sampling import max_scored_users
 from shopguide.evaluate.tuning import TuningResult, training_matrix, tune
 from shopguide.recommend.catalogue import MODEL_NAMES, create_model
 from shopguide.recommend.saved import RecommenderStore
@@ -175,7 +175,7 @@ def compare_store(
     ``time_budget`` (seconds, ``None`` for no limit) skips models whose one fit is estimated
     above a share of it and lets tuning search on a sample of users when the search on all of
     them would pass its share (:mod:`shopguide.workflows.time_budget`). At most
-    :data:`~shopguide.evaluate.sampling.MAX_EVALUATED_USERS` test users are scored (a seeded
+    :func:`~shopguide.evaluate.sampling.max_scored_users` test users are scored (a seeded
     sample above it, named in the split description).
     """
     given = {k: dict(v) for k, v in (params or {}).items()}
@@ -214,7 +214,7 @@ def compare_store(
         primary=f"ndcg@{10 if 10 in ns else max(ns)}", out_dir=out_dir, progress=progress,
         split_description=split.report.description, split_report=split.report.to_dict(),
         matrices=matrices, tuning={label: result.to_dict() for label, result in tuned.items()},
-        max_users=MAX_EVALUATED_USERS,
+        max_users=max_scored_users(train.matrix.shape[1]),
     )  # fmt: skip
     if publish:
         publish_current(
