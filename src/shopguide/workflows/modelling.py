@@ -14,9 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from shopguide.data.eval_window import default_test_days
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS
@@ -31,6 +29,7 @@ from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.workflows.auto_tune import SEARCH_SPACES, AutoTuned, TuningProgress, auto_tune
 from shopguide.workflows.budget import PlannedModels, plan_models
+from shopguide.workflows.interaction_events import events_frame
 from shopguide.workflows.publishing import publish_current
 from shopguide.workflows.time_budget import DEFAULT_TIME_BUDGET, tuning_user_share
 from shopguide.workflows.time_split import temporal_split
@@ -78,18 +77,13 @@ COMPARED_BY_DEFAULT: tuple[str, ...] = tuple(
 
 
 def store_events(store: Store) -> pd.DataFrame:
-    """Every event with the columns the models and splitters use, in time order.
-
-    Read through Arrow: the text columns stay Arrow-backed strings (``pd.StringDtype``), with
-    no Python object per value on the way, so 20M events take about a quarter of the memory
-    and time of a plain data-frame fetch.
-    """
-    table = store.query_arrow(
+    """Every event with the columns the models and splitters use, in time order (read
+    through Arrow, see :func:`~shopguide.workflows.interaction_events.events_frame`)."""
+    return events_frame(
+        store,
         """SELECT event_key, user_id, item_id, event_type, "timestamp", quantity, order_id
-           FROM events ORDER BY "timestamp", event_key"""
+           FROM events ORDER BY "timestamp", event_key""",
     )
-    text = pd.StringDtype("pyarrow", na_value=np.nan)
-    return table.to_pandas(types_mapper={pa.string(): text}.get, self_destruct=True)
 
 
 def evaluate(
@@ -191,6 +185,7 @@ def compare_store(
     chosen = {**DEFAULT_PARAMS, **given}
     events = store_events(store)
     split = temporal_split(events, test_days=test_days, cut=cut)
+    del events  # the split holds its own copies: a million users' events are gigabytes
     train = training_matrix(split.train, DEFAULT_EVENT_WEIGHTS, None, binary=True)
     sizes = (*train.matrix.shape, train.matrix.nnz)
     planned = plan_models(models, chosen, sizes, memory_budget, time_budget)
@@ -214,10 +209,8 @@ def compare_store(
             chosen[label] = result.params
             factories[label] = partial(create_model, label, **result.params)
     weighted = [label for label, result in tuned.items() if not result.binary]
-    matrices = {}
-    if weighted:
-        counts = training_matrix(split.train, DEFAULT_EVENT_WEIGHTS, None)
-        matrices = {label: counts.matrix for label in weighted}
+    counts = training_matrix(split.train, DEFAULT_EVENT_WEIGHTS, None) if weighted else None
+    matrices = {label: counts.matrix for label in weighted} if counts is not None else {}
     comparison = compare_models(
         factories, train=train, test_events=split.test, n=list(ns),
         primary=f"ndcg@{10 if 10 in ns else max(ns)}", out_dir=out_dir, progress=progress,
@@ -225,6 +218,7 @@ def compare_store(
         matrices=matrices, tuning={label: result.to_dict() for label, result in tuned.items()},
         max_users=max_scored_users(train.matrix.shape[1]),
     )  # fmt: skip
+    del split, train, counts, matrices  # publishing reads every event again: make room first
     if publish:
         publish_current(
             store, RecommenderStore.for_store(store.path), comparison.chosen,
