@@ -171,7 +171,7 @@ def auto_tune(
     ``binary`` is the input used when the space does not search :data:`INPUT`. Points whose
     estimated memory passes ``budget_bytes`` (default: the machine's budget) are skipped.
     With ``user_share`` below 1 the search runs on a seeded random sample of that share of
-    the users (``sample_note`` says why, in every model's notes); at most
+    the users (``sample_note`` says why; it is kept in ``validation["sampling"]``); at most
     :func:`~shopguide.evaluate.sampling.max_scored_users` validation users are scored.
     """
     train_events = sample_users(train_events, user_share)
