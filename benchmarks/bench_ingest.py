@@ -1,15 +1,22 @@
-"""Ingestion throughput and memory: N events from CSV and from Parquet into a fresh store.
+"""Ingestion throughput and memory: N events from CSV and from Parquet into a fresh store,
+side by side with DuckDB's own read of the same file into a table.
 
-    python benchmarks/bench_ingest.py --events 10000000
+    python benchmarks/bench_ingest.py --events 10000000 [--python]
 
-Writes the input files (canonical columns, a few bad rows mixed in) in chunks, then loads each
-into a new DuckDB store in a child process, and prints rows/second and the child's peak RSS.
+Writes the input files (canonical columns, a few bad rows mixed in) in chunks. For each file it
+then runs, each in its own child process on a new database file: DuckDB's
+``CREATE TABLE t AS SELECT * FROM read_csv(...)`` (or ``read_parquet``), the reference, and
+ShopGuide's load of the same file with the default settings. It prints rows/second, the ratio
+of ShopGuide's rate to DuckDB's, each child's peak RSS, and checks the accounting identity
+(rows read = accepted + rejected + duplicates, and rows read = the file's rows). ``--python``
+also times the Python path (``SHOPGUIDE_SQL_INGEST=0``) for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -74,26 +81,66 @@ print(json.dumps({**report.to_dict(),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
+#: DuckDB alone, with its defaults: the file into a table, types sniffed by DuckDB.
+REFERENCE = """
+import json, resource, sys, time
+import duckdb
+con = duckdb.connect(sys.argv[1])
+reader = "read_parquet" if sys.argv[2].endswith(".parquet") else "read_csv"
+started = time.perf_counter()
+con.execute(f"CREATE TABLE t AS SELECT * FROM {reader}('{sys.argv[2]}')")
+rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
+seconds = time.perf_counter() - started
+con.close()
+print(json.dumps({"rows_read": rows, "seconds": seconds,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
 
-def load(folder: Path, path: Path) -> dict[str, float]:
-    db = folder / f"{path.suffix.strip('.')}.duckdb"
-    started = time.perf_counter()
+
+def run_child(script: str, db: Path, path: Path, env: dict[str, str] | None = None) -> dict:
+    db.unlink(missing_ok=True)
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(db), str(path)],
+        [sys.executable, "-c", script, str(db), str(path)],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, **(env or {})},
     )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["wall_seconds"] = time.perf_counter() - started
     result["db_mb"] = db.stat().st_size / 2**20
+    db.unlink()
     return result
+
+
+def row(name: str, r: dict, reference: dict | None) -> str:
+    rate = r["rows_read"] / r["seconds"]
+    ratio = (
+        "1"
+        if reference is None
+        else f"{rate / (reference['rows_read'] / reference['seconds']):.2f}"
+    )
+    accounting = (
+        ""
+        if reference is None
+        else (
+            "ok"
+            if r["rows_read"]
+            == r["accepted"] + r["rejected"] + r["duplicates"]
+            == reference["rows_read"]
+            else "BROKEN"
+        )
+    )
+    return (
+        f"| {name} | {r['rows_read']:,} | {r['seconds']:.1f} | {rate:,.0f} | {ratio} | "
+        f"{r['peak_rss_mb']:,.0f} | {accounting} |"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="folder to keep the files in")
+    parser.add_argument("--python", action="store_true", help="also time the Python path")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="sg-bench-ingest-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -104,16 +151,24 @@ def main() -> None:
         f"(CSV {csv_path.stat().st_size / 2**20:,.0f} MB, "
         f"Parquet {parquet_path.stat().st_size / 2**20:,.0f} MB)"
     )
-    print("| input | rows | accepted | rejected | seconds | rows/s | peak RSS MB | store MB |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for path in (parquet_path, csv_path):
-        r = load(folder, path)
-        print(
-            f"| {path.name} | {r['rows_read']:,} | {r['accepted']:,} | {r['rejected']:,} | "
-            f"{r['seconds']:.0f} | {r['rows_per_second']:,.0f} | {r['peak_rss_mb']:,.0f} | "
-            f"{r['db_mb']:,.0f} |",
-            flush=True,
-        )
+    load = os.getloadavg()
+    print(f"load average before the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print("| run | rows | seconds | rows/s | vs DuckDB | peak RSS MB | accounting |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for path in (csv_path, parquet_path):
+        kind = path.suffix.strip(".")
+        reference = run_child(REFERENCE, folder / "reference.duckdb", path)
+        print(row(f"DuckDB {kind} into a table", reference, None), flush=True)
+        r = run_child(CHILD, folder / "shopguide.duckdb", path)
+        print(row(f"ShopGuide load, {kind}", r, reference), flush=True)
+        if args.python:
+            r = run_child(CHILD, folder / "shopguide.duckdb", path, {"SHOPGUIDE_SQL_INGEST": "0"})
+            print(row(f"ShopGuide load, {kind}, Python path", r, reference), flush=True)
+    load = os.getloadavg()
+    print(f"load average after the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if args.keep is None:
+        csv_path.unlink()
+        parquet_path.unlink()
 
 
 if __name__ == "__main__":

@@ -29,13 +29,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from shopguide.columns import EVENT_FILE_COLUMNS, EVENTS
 from shopguide.columns import Columns as C
 from shopguide.data.cells import row_json
 from shopguide.data.mapping import ColumnPlan, MappedReader, check_plan, plan_from_options
 from shopguide.data.mapping import parse_mapping as parse_mapping  # the CLI imports it here
+from shopguide.data.merge import merge_entities, merge_events
 from shopguide.data.presets import preset_plans
 from shopguide.data.readers import Format, FrameReader, RawChunk, Reader, Reject, open_reader
+from shopguide.data.sql_ingest import bounded_memory, sql_events_reader
 from shopguide.data.suppression import ERASED_REASON, erased_predicate
 from shopguide.data.validate import SPECS, TableSpec, validate_chunk
 from shopguide.errors import DataError, FileReadError, MissingColumnsError
@@ -133,7 +134,7 @@ def ingest_file(
         plans = [(table, plan_from_options(mapping, set, derive))]
     else:
         plans, fmt = preset_plans(preset, table, mapping, set, derive, fmt)
-    with store.transaction():
+    with bounded_memory(store), store.transaction():
         reports = [
             _load_file(store, name, path, plan, fmt, delimiter, encoding, chunk_rows,
                        progress, on_chunk)
@@ -157,7 +158,13 @@ def _load_file(
 ) -> LoadReport:
     """One load of ``path`` into ``table``, with the plan applied chunk by chunk."""
     check_plan(_spec(table), plan)
-    reader: Reader = open_reader(path, chunk_rows, fmt=fmt, delimiter=delimiter, encoding=encoding)
+    fast = sql_events_reader(
+        store, _spec(table), path, rename=plan.rename, plain=plan.plain, fmt=fmt,
+        delimiter=delimiter, encoding=encoding, chunk_rows=chunk_rows,
+    )  # fmt: skip
+    reader: Reader = fast or open_reader(
+        path, chunk_rows, fmt=fmt, delimiter=delimiter, encoding=encoding
+    )
     try:
         rename: Mapping[str, str] | None = plan.rename
         # the file's own name of the user column: rows the mapping rejects keep their raw
@@ -165,7 +172,7 @@ def _load_file(
         owner_keys = [s for s, t in plan.rename.items() if t == C.USER_ID] + [C.USER_ID]
         if not plan.plain:
             reader, rename = MappedReader(reader, plan, str(path)), None
-        sha256 = file_sha256(path)
+        sha256 = fast.sha256 if fast is not None else file_sha256(path)
         return _load(
             store, _spec(table), reader, str(path), sha256, rename, progress, on_chunk,
             owner_keys=owner_keys,
@@ -286,6 +293,7 @@ def _load(
             f"CREATE TEMP TABLE {stage} AS SELECT * EXCLUDE (load_id), 0::BIGINT AS line "
             f"FROM {spec.name} LIMIT 0"
         )
+        reader.attach(stage, rename)
         if pre_rejects is not None and len(pre_rejects):
             kept = [*_QUARANTINE_COLUMNS, *([_OWNER] if _OWNER in pre_rejects else [])]
             _quarantine(store, report, pre_rejects[kept])
@@ -303,9 +311,9 @@ def _load(
             _reject_erased_users(store, stage, report)
         staged = int(store.scalar(f"SELECT count(*) FROM {stage}"))
         if spec.name == "events":
-            inserted, updated = _merge_events(store, stage, load_id), 0
+            inserted, updated = merge_events(store, stage, load_id), 0
         else:
-            inserted, updated = _merge_entities(store, spec, stage, load_id, set(rename.values()))
+            inserted, updated = merge_entities(store, spec, stage, load_id, set(rename.values()))
         store.execute(f"DROP TABLE {stage}")
         report.accepted = inserted + updated
         report.updated = updated
@@ -461,107 +469,6 @@ def _reject_erased_users(store: Store, stage: str, report: LoadReport) -> None:
     )
     store.execute(f"DELETE FROM {stage} s WHERE {erased}")
     report.rejected += n
-
-
-def _merge_events(store: Store, stage: str, load_id: int) -> int:
-    """Give staged events their keys and insert those the store does not hold yet.
-
-    The stored keys are found with a semi join of the events on the staged keys, which lets
-    DuckDB skip the events' row groups that cannot hold them: for an API batch of 10 events
-    on a 10M-event store it takes 2 ms, against 0.2 s for the equivalent ``NOT EXISTS`` (an
-    anti join that reads every stored key); for 1M new events, 0.16 s against 0.6 s.
-    """
-    # every file column but the event's own id, which identifies the events that have one
-    content = ", ".join(
-        f'coalesce(CAST("{col}" AS VARCHAR), chr(0))'
-        for col in EVENT_FILE_COLUMNS
-        if col != C.EVENT_ID
-    )
-    store.execute(
-        f"""
-        CREATE TEMP TABLE stage_keyed AS
-        SELECT * EXCLUDE (event_key), 'id:' || event_id AS event_key
-        FROM {stage} WHERE event_id IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY line) = 1
-        UNION ALL
-        SELECT * EXCLUDE (event_key, content_hash),
-            'h:' || content_hash || ':' || row_number() OVER (
-                PARTITION BY content_hash ORDER BY line) AS event_key
-        FROM (SELECT *, md5(concat_ws(chr(31), {content})) AS content_hash
-              FROM {stage} WHERE event_id IS NULL)
-        """
-    )
-    before = store.count("events")
-    columns = ", ".join(f'"{c}"' for c in EVENTS.names if c != C.LOAD_ID)
-    store.execute(
-        f"""
-        INSERT INTO events ({columns}, load_id)
-        WITH held AS (  -- staged keys the store already holds
-            SELECT event_key FROM events SEMI JOIN stage_keyed USING (event_key)
-        )
-        SELECT {columns}, {load_id} FROM stage_keyed s
-        ANTI JOIN held USING (event_key)
-        ORDER BY s.line
-        """
-    )
-    store.execute("DROP TABLE stage_keyed")
-    return store.count("events") - before
-
-
-def _merge_entities(
-    store: Store, spec: TableSpec, stage: str, load_id: int, present: set[str]
-) -> tuple[int, int]:
-    """Insert new users/items and update changed ones; the last row of an id in a file wins.
-
-    Columns the file does not have keep their stored values; attributes merge key by key.
-    Returns (inserted, updated).
-    """
-    key = spec.key
-    value_columns = [c for c in store.query_df(f"SELECT * FROM {stage} LIMIT 0").columns]
-    value_columns = [c for c in value_columns if c not in (key, "line", C.ATTRIBUTES)]
-    file_has = set(present) | ({C.AGE_BAND} if C.AGE in present else set())
-
-    def pick(column: str) -> str:
-        if column in file_has:
-            return f'n."{column}"'
-        return (
-            f'coalesce(n."{column}", o."{column}")' if column == C.ATTRIBUTES else f'o."{column}"'
-        )
-
-    selects = ", ".join(f'{pick(c)} AS "{c}"' for c in value_columns)
-    store.execute(
-        f"""
-        CREATE TEMP TABLE stage_merged AS
-        WITH latest AS (
-            SELECT * FROM {stage}
-            QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY line DESC) = 1
-        )
-        SELECT n.{key}, {selects},
-            CASE WHEN o.attributes IS NULL THEN n.attributes
-                 WHEN n.attributes IS NULL THEN o.attributes
-                 ELSE json_merge_patch(o.attributes, n.attributes) END AS attributes,
-            o.{key} IS NOT NULL AS known,
-            o.{key} IS NOT NULL AND ({
-            " AND ".join(f'{pick(c)} IS NOT DISTINCT FROM o."{c}"' for c in value_columns)
-        }) AND (n.attributes IS NULL OR coalesce(
-                json_merge_patch(o.attributes, n.attributes)::VARCHAR
-                = json_merge_patch(o.attributes, '{{}}')::VARCHAR, false)) AS unchanged
-        FROM latest n LEFT JOIN {spec.name} o ON o.{key} = n.{key}
-        """
-    )
-    inserted = int(store.scalar("SELECT count(*) FROM stage_merged WHERE NOT known"))
-    updated = int(store.scalar("SELECT count(*) FROM stage_merged WHERE known AND NOT unchanged"))
-    store.execute(
-        f"DELETE FROM {spec.name} WHERE {key} IN "
-        f"(SELECT {key} FROM stage_merged WHERE known AND NOT unchanged)"
-    )
-    columns = ", ".join(f'"{c}"' for c in [key, *value_columns, C.ATTRIBUTES])
-    store.execute(
-        f"INSERT INTO {spec.name} ({columns}, load_id) "
-        f"SELECT {columns}, {load_id} FROM stage_merged WHERE NOT unchanged ORDER BY {key}"
-    )
-    store.execute("DROP TABLE stage_merged")
-    return inserted, updated
 
 
 def _top_reasons(store: Store, load_id: int, limit: int = 5) -> dict[str, int]:

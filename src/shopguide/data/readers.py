@@ -14,7 +14,7 @@ import io
 import json
 import os
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final, Literal
@@ -51,10 +51,12 @@ class RawChunk:
     lines: np.ndarray
     raws: Sequence[str] | None
     rejects: list[Reject] = field(default_factory=list)
+    #: rows of this chunk the reader already put in the stage table itself (the SQL path)
+    staged: int = 0
 
     @property
     def rows_read(self) -> int:
-        return len(self.frame) + len(self.rejects)
+        return len(self.frame) + len(self.rejects) + self.staged
 
 
 def detect_format(path: Path) -> Format:
@@ -92,6 +94,10 @@ class Reader:
 
     def chunks(self) -> Iterator[RawChunk]:
         raise NotImplementedError
+
+    def attach(self, stage: str, rename: Mapping[str, str]) -> None:
+        """Called once the load's stage table exists (a reader that stages rows itself, as
+        :class:`shopguide.data.sql_ingest.SqlEventsReader` does, gets ready here)."""
 
     def close(self) -> None:
         """Release the file."""
@@ -195,59 +201,72 @@ class CsvReader(Reader):
             yield self._chunk(rows, lines, rejects)
 
     def _field_count_reject(self, line: int, row: list[str]) -> Reject:
-        width = len(self.columns)
-        if len(row) < width:
-            column: str | None = self.columns[len(row)]
-            reason = (
-                f"too few fields: expected {width}, found {len(row)} ({column} and after missing)"
-            )
-        else:
-            column = None
-            reason = f"too many fields: expected {width}, found {len(row)}"
-        return Reject(line, column, None, reason, _csv_text(row, self.delimiter))
+        return field_count_reject(self.columns, self.delimiter, line, row)
 
     def _chunk(self, rows: list[list[str]], lines: list[int], rejects: list[Reject]) -> RawChunk:
         self.bytes_done = self._raw.tell()
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(self.columns)
-        arrays: dict[str, pa.Array] = {}
-        bad_rows: dict[int, str] = {}
-        for name, values in zip(self.columns, columns, strict=True):
-            try:
-                arrays[name] = pa.array(values, type=pa.string())
-            except UnicodeEncodeError:
-                for i, value in enumerate(values):
-                    if i not in bad_rows and _undecodable(value):
-                        bad_rows[i] = name
-                arrays[name] = pa.array(
-                    [v.encode("utf-8", "replace").decode() for v in values], type=pa.string()
-                )
-        line_array = np.asarray(lines, dtype=np.int64)
-        frame = pd.DataFrame(
-            {name: pd.arrays.ArrowStringArray(arr) for name, arr in arrays.items()}
-        )
-        if bad_rows:
-            for i, name in sorted(bad_rows.items()):
-                value = rows[i][self.columns.index(name)]
-                byte = value.encode("utf-8", "surrogateescape")
-                bad = next(b for b in byte if b >= 0x80)
-                rejects.append(
-                    Reject(
-                        int(line_array[i]), name, None,
-                        f"bad encoding: byte 0x{bad:02x} is not valid {self.encoding}",
-                        _csv_text(rows[i], self.delimiter),
-                    )
-                )  # fmt: skip
-            keep = np.ones(len(rows), dtype=bool)
-            keep[list(bad_rows)] = False
-            frame = frame[keep].reset_index(drop=True)
-            rows = [r for r, k in zip(rows, keep, strict=True) if k]
-            line_array = line_array[keep]
-        delimiter = self.delimiter
-        return RawChunk(frame, line_array, _LazyRaws(rows, delimiter), rejects)
+        return csv_rows_chunk(self.columns, self.delimiter, self.encoding, rows, lines, rejects)
 
     def close(self) -> None:
         self._text.close()
         self._raw.close()
+
+
+def field_count_reject(columns: list[str], delimiter: str, line: int, row: list[str]) -> Reject:
+    """The reject of a CSV row with more or fewer fields than the header."""
+    width = len(columns)
+    if len(row) < width:
+        column: str | None = columns[len(row)]
+        reason = f"too few fields: expected {width}, found {len(row)} ({column} and after missing)"
+    else:
+        column = None
+        reason = f"too many fields: expected {width}, found {len(row)}"
+    return Reject(line, column, None, reason, _csv_text(row, delimiter))
+
+
+def csv_rows_chunk(
+    columns: list[str],
+    delimiter: str,
+    encoding: str,
+    rows: list[list[str]],
+    lines: list[int],
+    rejects: list[Reject],
+) -> RawChunk:
+    """A chunk of CSV rows (lists of fields, each as wide as ``columns``) and their lines;
+    rows holding undecodable bytes join ``rejects``."""
+    fields = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    arrays: dict[str, pa.Array] = {}
+    bad_rows: dict[int, str] = {}
+    for name, values in zip(columns, fields, strict=True):
+        try:
+            arrays[name] = pa.array(values, type=pa.string())
+        except UnicodeEncodeError:
+            for i, value in enumerate(values):
+                if i not in bad_rows and _undecodable(value):
+                    bad_rows[i] = name
+            arrays[name] = pa.array(
+                [v.encode("utf-8", "replace").decode() for v in values], type=pa.string()
+            )
+    line_array = np.asarray(lines, dtype=np.int64)
+    frame = pd.DataFrame({name: pd.arrays.ArrowStringArray(arr) for name, arr in arrays.items()})
+    if bad_rows:
+        for i, name in sorted(bad_rows.items()):
+            value = rows[i][columns.index(name)]
+            byte = value.encode("utf-8", "surrogateescape")
+            bad = next(b for b in byte if b >= 0x80)
+            rejects.append(
+                Reject(
+                    int(line_array[i]), name, None,
+                    f"bad encoding: byte 0x{bad:02x} is not valid {encoding}",
+                    _csv_text(rows[i], delimiter),
+                )
+            )  # fmt: skip
+        keep = np.ones(len(rows), dtype=bool)
+        keep[list(bad_rows)] = False
+        frame = frame[keep].reset_index(drop=True)
+        rows = [r for r, k in zip(rows, keep, strict=True) if k]
+        line_array = line_array[keep]
+    return RawChunk(frame, line_array, _LazyRaws(rows, delimiter), rejects)
 
 
 def _undecodable(text: str) -> bool:
@@ -296,7 +315,7 @@ class ParquetReader(Reader):
         done = 0
         try:
             for batch in self._file.iter_batches(batch_size=self.chunk_rows):
-                frame = _keep_nan(batch, batch.to_pandas())
+                frame = keep_nan(batch, batch.to_pandas())
                 lines = np.arange(done + 1, done + len(frame) + 1, dtype=np.int64)
                 done += len(frame)
                 self.bytes_done = int(self.total_bytes * done / max(self.total_rows, 1))
@@ -308,7 +327,7 @@ class ParquetReader(Reader):
         self._file.close()
 
 
-def _keep_nan(batch: pa.RecordBatch, frame: pd.DataFrame) -> pd.DataFrame:
+def keep_nan(batch: pa.RecordBatch, frame: pd.DataFrame) -> pd.DataFrame:
     """Mark NaN values (not nulls) of float columns so they are rejected, not taken as missing.
 
     pandas shows both a null and a NaN as NaN; a NaN written into the file is a value that is

@@ -1,0 +1,274 @@
+"""The SQL path of event loads stores exactly what the Python path stores (issue #18).
+
+Each generated file is loaded twice into fresh stores: once as ``ingest_file`` chooses (the SQL
+path whenever the file allows it) and once with ``SHOPGUIDE_SQL_INGEST=0`` (the Python path,
+the reference). Events, quarantine rows and the load report must be identical.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shopguide.data import sql_ingest
+from shopguide.data.ingest import LoadReport, ingest_file
+from shopguide.store import open_store
+
+COLUMNS = ["event_id", "user_id", "item_id", "event_type", "timestamp", "quantity", "price"]
+
+
+def mostly(clean: st.SearchStrategy[str], odd: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Values that are clean four times in five: most rows are, in real files."""
+    return st.integers(0, 4).flatmap(lambda i: odd if i == 4 else clean)
+
+
+ids = mostly(
+    st.one_of(
+        st.sampled_from(["u1", "u2", "a b", "x-9_Z.@", "x" * 200]),
+        st.from_regex(r"[a-z0-9]{1,5}", fullmatch=True),
+    ),
+    st.one_of(
+        st.sampled_from(["", "  ", " u1", "u1 ", "ü1", "naïve", "日本", "u\t1", "x" * 201]),
+        st.text(st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=6),
+    ),
+)
+event_types = mostly(
+    st.sampled_from(["view", "click", "favorite", "cart", "purchase", "refund", "VIEW", "Cart"]),
+    st.sampled_from([" view", "", "bought", "vıew", "view!", "K"]),
+)
+clean_times = st.tuples(
+    st.datetimes(datetime(1970, 1, 2), datetime(2025, 12, 31)),
+    st.sampled_from(
+        [
+            "%Y-%m-%d",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%dT%H:%M:%SZ",
+            "%Y-%m-%dT%H:%M:%S+02:00",
+            "%Y-%m-%d %H:%M:%S-05:30",
+            "%Y-%m-%dT%H:%M:%S.%f",
+            "%Y-%m-%dT%H:%M:%S.%f+01:00",
+        ]
+    ),
+).map(lambda t: t[0].strftime(t[1]))
+timestamps = mostly(
+    clean_times,
+    st.one_of(
+        st.sampled_from(
+            [
+                "2024-01-01T10:00:00.5",
+                "2024-01-01T10:00:00.1234567",
+                "1970-01-01",
+                "1970-01-01T00:00:00+01:00",
+                "1969-12-31T23:59:59",
+                "2023-02-29",
+                "2024-13-01",
+                "2024-01-01T24:00:00",
+                "2024-01-01T10:00:00+0200",
+                "20240101",
+                "01/02/2024",
+                "yesterday",
+                "",
+                " 2024-01-01",
+                "3024-01-01",
+                "2024-01-01T10:00:60",
+            ]
+        ),
+        st.datetimes().map(lambda d: d.isoformat()),
+    ),
+)
+numbers = mostly(
+    st.one_of(st.just(""), st.decimals(0, 1000, places=2).map(str), st.integers(1, 20).map(str)),
+    st.one_of(
+        st.sampled_from(
+            ["0", "-1", "0.000001", "1e3", "abc", "NaN", "inf", " 3", "1,5", "1000000",
+             "1000001", "1000000000", "1000000000.5", "007", ".5", "5.", "١٢"]
+        ),
+        st.decimals(0, 10**10, places=7).map(str),
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    ),
+)  # fmt: skip
+
+
+@st.composite
+def rows(draw: st.DrawFn) -> list[str]:
+    """One data row's fields (sometimes one too many or too few)."""
+    fields = [
+        draw(st.one_of(st.builds(lambda n: f"e{n}", st.integers(0, 30)), ids)),
+        draw(ids),
+        draw(ids),
+        draw(event_types),
+        draw(timestamps),
+        draw(numbers),
+        draw(numbers),
+    ]
+    shape = draw(st.sampled_from(["ok"] * 18 + ["extra", "short"]))
+    if shape == "extra":
+        fields.append(draw(ids))
+    elif shape == "short":
+        fields = fields[: draw(st.integers(1, 6))]
+    return fields
+
+
+def csv_line(fields: list[str], quote_all: bool) -> str:
+    out = []
+    for value in fields:
+        needs = quote_all or any(c in value for c in ',"\n\r') or value != value.strip()
+        out.append('"' + value.replace('"', '""') + '"' if needs else value)
+    return ",".join(out)
+
+
+def load_once(path: Path, db: Path, switch: str) -> dict:
+    """One load of ``path`` into a new store, with the SQL path allowed (``switch`` 1) or
+    not; says whether the SQL path took the file."""
+    used: list[bool] = []
+    real = sql_ingest.SqlEventsReader.attach
+
+    def spy(self: sql_ingest.SqlEventsReader, *args: object) -> None:
+        used.append(True)
+        real(self, *args)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(sql_ingest.SWITCH, switch)
+        mp.setattr(sql_ingest.SqlEventsReader, "attach", spy)
+        with open_store(db) as store:
+            report = ingest_file(store, "events", path)
+            return {
+                "sql_path": bool(used),
+                "report": summary(report),
+                "events": store.query_df(
+                    "SELECT * EXCLUDE (load_id) FROM events ORDER BY event_key"
+                ),
+                "quarantine": store.query_df(
+                    "SELECT line, column_name, value, reason, raw, user_id "
+                    "FROM quarantine ORDER BY line, reason"
+                ),
+            }
+
+
+def load_both(path: Path) -> tuple[dict, dict]:
+    """The load through the path ingest_file picks, and through the Python path."""
+    with tempfile.TemporaryDirectory() as folder:
+        fast = load_once(path, Path(folder) / "fast.duckdb", "1")
+        python = load_once(path, Path(folder) / "python.duckdb", "0")
+    return fast, python
+
+
+def summary(report: LoadReport) -> tuple:
+    return (
+        report.rows_read, report.accepted, report.rejected, report.duplicates, report.updated,
+        report.ignored_columns, report.top_reasons,
+    )  # fmt: skip
+
+
+def assert_same(fast: dict, python: dict) -> None:
+    assert not python["sql_path"]
+    assert fast["report"] == python["report"]
+    pd.testing.assert_frame_equal(fast["events"], python["events"])
+    pd.testing.assert_frame_equal(fast["quarantine"], python["quarantine"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(rows(), min_size=1, max_size=25),
+    st.sampled_from([False, False, True]),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
+def test_the_sql_path_stores_what_the_python_path_stores(data, quote_all, newline, extra_column):
+    header = [*COLUMNS, "note"] if extra_column else COLUMNS
+    if extra_column:
+        data = [[*r, "n"] if len(r) == len(COLUMNS) else r for r in data]
+    text = newline.join([",".join(header), *(csv_line(r, quote_all) for r in data)]) + newline
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.csv"
+        path.write_text(text, encoding="utf-8", newline="")
+        fast, python = load_both(path)
+    assert_same(fast, python)
+    if not any("\n" in v or "\r" in v for r in data for v in r):
+        assert fast["sql_path"]  # every record is one line: the SQL path took the file
+
+
+def test_the_sql_path_takes_a_plain_file_and_sets_only_odd_rows_apart(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "event_id,user_id,item_id,event_type,timestamp,quantity,price\n"
+        "e1,u1,i1,view,2024-01-01T10:00:00,1,9.99\n"
+        "e2,u1,i2,PURCHASE,2024-01-01T10:00:00+02:00,,19.5\n"
+        'e3,"u,2",i1,cart,2024-01-02,2,\n'
+        "e4,u2,i1,view,not a date,1,1\n"
+        "e5,u2,i1,view,2024-01-02,1\n"
+    )
+    fast, python = load_both(path)
+    assert fast["sql_path"]
+    assert_same(fast, python)
+    assert fast["report"][:3] == (5, 3, 2)
+    assert fast["quarantine"]["line"].tolist() == [5, 6]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'e1,u1,i1,view,2024-01-01,1,"two\nlines"\ne2,u1,i1,view,2024-01-01,1,1\n',  # quoted newline
+        "e1,u1,i1,view,2024-01-01,1,1\n\ne2,u1,i1,view,2024-01-01,1,1\n",  # a blank line
+        "e1,u1,i1,view,2024-01-01,1,1\re2,u1,i1,view,2024-01-01,1,1\r",  # old Mac lines
+        'e1,u1,i1,view,2024-01-01,1,ab"c\ne2,u1,i1,view,2024-01-01,1,1\n',  # a stray quote
+    ],
+)
+def test_files_whose_lines_are_not_records_take_the_python_path(tmp_path, text):
+    path = tmp_path / "events.csv"
+    path.write_bytes(
+        ("event_id,user_id,item_id,event_type,timestamp,quantity,price\n" + text).encode()
+    )
+    fast, python = load_both(path)
+    assert not fast["sql_path"]
+    assert_same(fast, python)
+
+
+def test_bad_bytes_take_the_python_path_which_rejects_only_their_row(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_bytes(
+        b"event_id,user_id,item_id,event_type,timestamp,quantity,price\n"
+        b"e1,u1,i1,view,2024-01-01,1,1\ne2,u\xff,i1,view,2024-01-01,1,1\n"
+    )
+    fast, python = load_both(path)
+    assert not fast["sql_path"]
+    assert_same(fast, python)
+    assert fast["report"][:3] == (2, 1, 1)
+
+
+def test_parquet_string_and_typed_columns_match_the_python_path(tmp_path):
+    path = tmp_path / "events.parquet"
+    table = pa.table(
+        {
+            "event_id": ["e1", "e2", "e3", None, "e5"],
+            "user_id": ["u1", " u2", "", "u3", "u4"],
+            "item_id": ["i1", "i2", "i3", "i4", "i5"],
+            "event_type": ["view", "Cart", "bought", "view", "view"],
+            "timestamp": pa.array(
+                [
+                    datetime(2024, 1, 1, 10),
+                    datetime(1960, 1, 1),
+                    None,
+                    datetime(2024, 5, 1),
+                    datetime(2024, 5, 2),
+                ],
+                type=pa.timestamp("us"),
+            ),
+            "quantity": pa.array([1, 2, None, 0, 3], type=pa.int64()),
+            "price": pa.array([9.99, float("nan"), 1.0, None, -2.0], type=pa.float64()),
+        }
+    )
+    pq.write_table(table, path)
+    fast, python = load_both(path)
+    assert fast["sql_path"]
+    assert_same(fast, python)
