@@ -272,3 +272,24 @@ def test_parquet_string_and_typed_columns_match_the_python_path(tmp_path):
     fast, python = load_both(path)
     assert fast["sql_path"]
     assert_same(fast, python)
+
+
+def test_progress_moves_while_duckdb_reads_the_file_and_ends_at_its_size(tmp_path, monkeypatch):
+    path = tmp_path / "events.csv"
+    rows = "".join(
+        f"e{i},u{i % 97},i{i % 13},view,2024-01-01T10:00:00,1,1.5\n" for i in range(300_000)
+    )
+    path.write_text(",".join(COLUMNS) + "\n" + rows)
+    monkeypatch.setattr(sql_ingest, "QUIET_SECONDS", 0.0)
+    monkeypatch.setattr(sql_ingest, "POLL_SECONDS", 0.005)
+    calls: list[tuple[int, int]] = []
+    with open_store(tmp_path / "sg.duckdb") as store:
+        ingest_file(
+            store, "events", path, chunk_rows=100_000,
+            progress=lambda done, total: calls.append((done, total)),
+        )  # fmt: skip
+    size = path.stat().st_size
+    assert len(calls) > 3  # the 3 chunks' reports, and some while DuckDB read the file
+    assert 0 < calls[0][0] < size
+    assert calls[-1] == (size, size)
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)  # never goes back

@@ -124,7 +124,8 @@ def ingest_file(
     chunk_rows:
         Rows per chunk; memory use grows with it.
     progress:
-        Called with (bytes done, total bytes) after each chunk.
+        Called with (bytes done, total bytes) after each chunk; while DuckDB reads a large
+        file on the SQL path, also every half second from a helper thread.
     on_chunk:
         Called with the number of chunks staged so far (used by tests to interrupt a load).
     """
@@ -160,7 +161,7 @@ def _load_file(
     check_plan(_spec(table), plan)
     fast = sql_events_reader(
         store, _spec(table), path, rename=plan.rename, plain=plan.plain, fmt=fmt,
-        delimiter=delimiter, encoding=encoding, chunk_rows=chunk_rows,
+        delimiter=delimiter, encoding=encoding, chunk_rows=chunk_rows, progress=progress,
     )  # fmt: skip
     reader: Reader = fast or open_reader(
         path, chunk_rows, fmt=fmt, delimiter=delimiter, encoding=encoding

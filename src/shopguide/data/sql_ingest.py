@@ -34,7 +34,8 @@ import contextlib
 import csv
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,6 +75,10 @@ _TIMESTAMP: Final = (
     r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?)?"
 )
 _NUMBER: Final = r"[0-9]{1,10}(?:\.[0-9]{1,6})?"
+#: How long the read of a file runs before its progress is reported.
+QUIET_SECONDS: float = 2.0
+#: How often it is reported then.
+POLL_SECONDS: float = 0.5
 #: DuckDB's memory limit during a load, unless one is configured (see :func:`bounded_memory`).
 LOAD_MEMORY: Final = "1GB"
 #: Parquet column types the SQL path reads as the Python path does.
@@ -155,6 +160,7 @@ class SqlEventsReader(Reader):
         chunk_rows: int,
         delimiter: str = ",",
         types: Mapping[str, str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         super().__init__(path, chunk_rows)
         self.store, self.spec, self.fmt = store, spec, fmt
@@ -165,6 +171,7 @@ class SqlEventsReader(Reader):
         self._first = 2 if fmt == "csv" else 1
         self._types = dict(types or {})
         self._attached = False
+        self._progress = progress
 
     def _source_sql(self) -> str:
         path = _literal(str(self.path))
@@ -202,7 +209,7 @@ class SqlEventsReader(Reader):
             for raw, name in zip(raws, self._raw_names(), strict=True)
         )
         try:
-            self.store.execute(
+            self._reporting(
                 f"""CREATE OR REPLACE TEMP TABLE {_ROWS} AS
                     SELECT {", ".join(parts)}, n AS line, ok, {kept}
                     FROM (SELECT *, coalesce({checks}, false) AS ok
@@ -216,6 +223,36 @@ class SqlEventsReader(Reader):
         total = int(self.store.scalar(f"SELECT count(*) FROM {_ROWS}"))
         self.rows = total - (self._first - 1)
         return total
+
+    def _reporting(self, sql: str) -> None:
+        """Run ``sql`` (the read of the whole file), reporting DuckDB's progress through it
+        from a helper thread once it has run for :data:`QUIET_SECONDS`."""
+        if self._progress is None:
+            self.store.execute(sql)
+            return
+        report, con, done = self._progress, self.store.con, threading.Event()
+
+        def poll() -> None:
+            if done.wait(QUIET_SECONDS):
+                return
+            while not done.wait(POLL_SECONDS):
+                percent = con.query_progress()
+                if percent > 0:
+                    share = min(percent, 100.0) / 100
+                    self.bytes_done = max(self.bytes_done, int(self.total_bytes * share))
+                    report(self.bytes_done, self.total_bytes)
+
+        self.store.execute("SET enable_progress_bar_print = false")
+        self.store.execute("SET enable_progress_bar = true")  # else DuckDB tracks no progress
+        watcher = threading.Thread(target=poll, daemon=True)
+        watcher.start()
+        try:
+            self.store.execute(sql)
+        finally:
+            done.set()
+            watcher.join()
+            with contextlib.suppress(duckdb.Error):
+                self.store.execute("SET enable_progress_bar = false")
 
     def attach(self, stage: str, rename: Mapping[str, str]) -> None:
         """Make the rows table the stage, and set the other rows apart for the validator."""
@@ -300,9 +337,8 @@ class SqlEventsReader(Reader):
             chunk = self._maybe_rows(low, high)
             chunk.staged = high - low + 1 - len(chunk.frame) - len(chunk.rejects)
             done = high - self._first + 1
-            self.bytes_done = (
-                self.total_bytes if high == last else int(self.total_bytes * done / self.rows)
-            )
+            share = self.total_bytes if high == last else int(self.total_bytes * done / self.rows)
+            self.bytes_done = max(self.bytes_done, share)  # the read may have reported more
             yield chunk
 
     def _maybe_rows(self, low: int, high: int) -> RawChunk:
@@ -364,6 +400,7 @@ def sql_events_reader(
     delimiter: str | None,
     encoding: str,
     chunk_rows: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SqlEventsReader | None:
     """The SQL reader of an events file, already read, or None when the file must take the
     Python path (nothing is left behind then)."""
@@ -378,13 +415,13 @@ def sql_events_reader(
     if path.name.lower().endswith(".gz"):
         return None
     if fmt == "parquet":
-        return _parquet_reader(store, spec, path, rename, chunk_rows)
+        return _parquet_reader(store, spec, path, rename, chunk_rows, progress)
     if fmt != "csv" or encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
         return None
     delimiter = delimiter or ("\t" if ".tsv" in path.name.lower() else ",")
     if len(delimiter) != 1 or delimiter in '"\r\n\x00':
         return None
-    return _csv_reader(store, spec, path, rename, delimiter, chunk_rows)
+    return _csv_reader(store, spec, path, rename, delimiter, chunk_rows, progress)
 
 
 def _csv_reader(
@@ -394,6 +431,7 @@ def _csv_reader(
     rename: Mapping[str, str],
     delimiter: str,
     chunk_rows: int,
+    progress: Callable[[int, int], None] | None,
 ) -> SqlEventsReader | None:
     scan = scan_file(path)
     if not scan.one_record_per_line or scan.lines < 1:
@@ -403,7 +441,9 @@ def _csv_reader(
     if '"' in header:
         return None  # quoted column names: the Python reader handles them
     columns = [name.strip() for name in header.split(delimiter)]
-    reader = SqlEventsReader(store, spec, path, "csv", columns, scan.sha256, chunk_rows, delimiter)
+    reader = SqlEventsReader(
+        store, spec, path, "csv", columns, scan.sha256, chunk_rows, delimiter, progress=progress
+    )
     total = reader.read(rename)
     # a line with quotes the checks did not take might open a field running on over the line
     # end; unless it is a whole record of fields (quoted or not), the Python reader decides
@@ -420,7 +460,12 @@ def _csv_reader(
 
 
 def _parquet_reader(
-    store: DuckDBStore, spec: TableSpec, path: Path, rename: Mapping[str, str], chunk_rows: int
+    store: DuckDBStore,
+    spec: TableSpec,
+    path: Path,
+    rename: Mapping[str, str],
+    chunk_rows: int,
+    progress: Callable[[int, int], None] | None,
 ) -> SqlEventsReader | None:
     cursor = store.con.cursor()  # its errors must not end the load's transaction
     try:
@@ -445,7 +490,7 @@ def _parquet_reader(
             return None
     reader = SqlEventsReader(
         store, spec, path, "parquet", list(types), scan_file(path).sha256, chunk_rows,
-        types=types,
+        types=types, progress=progress,
     )  # fmt: skip
     reader.read(rename)
     return reader
