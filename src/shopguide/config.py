@@ -14,7 +14,8 @@ class Settings(BaseSettings):
 
     ``SHOPGUIDE_DB`` sets the store path used when a command gets no ``--db``;
     ``SHOPGUIDE_CHUNK_ROWS`` the rows per ingestion chunk (memory against speed);
-    ``SHOPGUIDE_MEMORY_LIMIT`` DuckDB's memory limit (for example ``4GB``);
+    ``SHOPGUIDE_MEMORY_LIMIT`` DuckDB's memory limit (for example ``4GB``; unset, DuckDB's
+    default, except that a file load holds DuckDB to 1GB);
     ``SHOPGUIDE_CURRENCY`` the symbol put before amounts in readable texts such as churn
     reasons (for example ``£``; empty by default);
     ``SHOPGUIDE_KEEP_VERSIONS`` how many versions of a model ``shopguide train`` and

@@ -293,3 +293,15 @@ def test_progress_moves_while_duckdb_reads_the_file_and_ends_at_its_size(tmp_pat
     assert 0 < calls[0][0] < size
     assert calls[-1] == (size, size)
     assert [c[0] for c in calls] == sorted(c[0] for c in calls)  # never goes back
+
+
+def test_a_load_holds_duckdb_to_the_load_memory_unless_a_limit_is_configured(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text(",".join(COLUMNS) + "\n" + "e1,u1,i1,view,2024-01-01,1,1\n")
+    with open_store(tmp_path / "sg.duckdb") as store:
+        limit = "SELECT current_setting('memory_limit')"
+        before = store.scalar(limit)
+        during: list[str] = []
+        ingest_file(store, "events", path, on_chunk=lambda _: during.append(store.scalar(limit)))
+        assert during == ["953.6 MiB"]  # 1GB, as DuckDB shows it
+        assert store.scalar(limit) == before

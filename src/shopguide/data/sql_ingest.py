@@ -509,12 +509,12 @@ def bounded_memory(store: Store) -> Iterator[None]:
     ):
         yield
         return
-    before = str(store.scalar("SELECT current_setting('memory_limit')"))
     store.execute(f"SET memory_limit = {_literal(LOAD_MEMORY)}")
     try:
         yield
     finally:
-        store.execute(f"SET memory_limit = {_literal(before)}")
+        with contextlib.suppress(duckdb.Error):  # a failed outer transaction refuses it
+            store.execute("RESET memory_limit")  # back to DuckDB's default, as configured
 
 
 __all__ = [
