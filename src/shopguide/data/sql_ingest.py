@@ -14,9 +14,11 @@ row (Parquet), with a flag per row saying whether it is *surely clean*:
 - numbers are plain decimals (``12``, ``12.50``) within their column's limits;
 - a CSV line holds no quote character and exactly as many fields as the header.
 
-Clean rows go to the load's stage table with one ``INSERT … SELECT`` per chunk. Every other
-row, usually a few, is handed to the pandas validator exactly as the Python reader would have
-read it, so its reasons, values and quarantine rows are the same as before.
+The same statement computes the typed values, so once the other rows are set apart the table
+*is* the load's stage, and the merge into the events runs on it as on any stage. Every other
+row, usually a few, is handed to the pandas validator chunk by chunk, exactly as the Python
+reader would have read it, so its reasons, values and quarantine rows are the same as before.
+All of it happens inside the load's transaction: a killed load leaves nothing behind.
 
 Line numbers must be the physical lines the Python reader reports. The SQL path is therefore
 taken only when a scan of the file's bytes (done with the SHA-256 the load needs anyway) proves
