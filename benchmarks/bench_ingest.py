@@ -103,9 +103,11 @@ def run_child(script: str, db: Path, path: Path, env: dict[str, str] | None = No
         [sys.executable, "-c", script, str(db), str(path)],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         env={**os.environ, **(env or {})},
     )
+    if proc.returncode:
+        sys.exit(f"the run on {path.name} failed:\n{proc.stderr[-3000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["db_mb"] = db.stat().st_size / 2**20
     db.unlink()
@@ -141,11 +143,17 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="folder to keep the files in")
     parser.add_argument("--python", action="store_true", help="also time the Python path")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the files already in --keep (same --events)"
+    )
+    parser.add_argument("--only", choices=["csv", "parquet"], help="time one format only")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="sg-bench-ingest-"))
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    csv_path, parquet_path = write_inputs(folder, args.events)
+    csv_path, parquet_path = folder / "events.csv", folder / "events.parquet"
+    if not (args.reuse and csv_path.exists() and parquet_path.exists()):
+        csv_path, parquet_path = write_inputs(folder, args.events)
     print(
         f"wrote {args.events:,} events in {time.perf_counter() - started:.0f} s "
         f"(CSV {csv_path.stat().st_size / 2**20:,.0f} MB, "
@@ -156,6 +164,8 @@ def main() -> None:
     print("| run | rows | seconds | rows/s | vs DuckDB | peak RSS MB | accounting |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for path in (csv_path, parquet_path):
+        if args.only and path.suffix != f".{args.only}":
+            continue
         kind = path.suffix.strip(".")
         reference = run_child(REFERENCE, folder / "reference.duckdb", path)
         print(row(f"DuckDB {kind} into a table", reference, None), flush=True)

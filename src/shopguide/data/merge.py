@@ -27,9 +27,7 @@ def merge_events(store: Store, stage: str, load_id: int) -> int:
         for col in EVENT_FILE_COLUMNS
         if col != C.EVENT_ID
     )
-    # the usual file gives every event its own id: the keys are then the ids, without the
-    # window that numbers repeats (a third of a large load's time)
-    unique_ids = bool(store.scalar(f"SELECT count(*) = count(DISTINCT event_id) FROM {stage}"))
+    unique_ids = _ids_unique(store, stage)
     kind = "VIEW" if unique_ids else "TABLE"
     first_only = (
         "" if unique_ids else "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY line) = 1"
@@ -50,12 +48,16 @@ def merge_events(store: Store, stage: str, load_id: int) -> int:
     )
     before = store.count("events")
     columns = ", ".join(f'"{c}"' for c in EVENTS.names if c != C.LOAD_ID)
+    # staged keys the store already holds (none in an empty store: no join to build then)
+    held = (
+        "SELECT event_key FROM events SEMI JOIN stage_keyed USING (event_key)"
+        if before
+        else "SELECT CAST(NULL AS VARCHAR) AS event_key WHERE false"
+    )
     store.execute(
         f"""
         INSERT INTO events ({columns}, load_id)
-        WITH held AS (  -- staged keys the store already holds
-            SELECT event_key FROM events SEMI JOIN stage_keyed USING (event_key)
-        )
+        WITH held AS ({held})
         SELECT {columns}, {load_id} FROM stage_keyed s
         ANTI JOIN held USING (event_key)
         ORDER BY s.line
@@ -63,6 +65,29 @@ def merge_events(store: Store, stage: str, load_id: int) -> int:
     )
     store.execute(f"DROP {kind} stage_keyed")
     return store.count("events") - before
+
+
+#: Staged ids checked for repeats per pass: the groups of one pass fit DuckDB's memory limit
+#: of a load (a single GROUP BY of 50M ids does not).
+_IDS_PER_PASS = 5_000_000
+
+
+def _ids_unique(store: Store, stage: str) -> bool:
+    """Whether every staged event has an id and no id repeats. The usual file is like that,
+    and its keys are then the ids, without the window that numbers repeats (a third of a large
+    load's time)."""
+    rows, with_id = store.query_df(f"SELECT count(*), count(event_id) FROM {stage}").iloc[0]
+    if rows != with_id:
+        return False
+    passes = max(1, -(-int(rows) // _IDS_PER_PASS))
+    for part in range(passes):
+        repeated = store.scalar(
+            f"""SELECT EXISTS (SELECT 1 FROM {stage} WHERE hash(event_id) % {passes} = {part}
+                               GROUP BY event_id HAVING count(*) > 1)"""
+        )
+        if repeated:
+            return False
+    return True
 
 
 def merge_entities(
