@@ -36,11 +36,12 @@ from shopguide.data.mapping import parse_mapping as parse_mapping  # the CLI imp
 from shopguide.data.merge import merge_entities, merge_events
 from shopguide.data.presets import preset_plans
 from shopguide.data.readers import Format, FrameReader, RawChunk, Reader, Reject, open_reader
-from shopguide.data.sql_ingest import bounded_memory, sql_events_reader
+from shopguide.data.sql_ingest import sql_events_reader
 from shopguide.data.suppression import ERASED_REASON, erased_predicate
 from shopguide.data.validate import SPECS, TableSpec, validate_chunk
 from shopguide.errors import DataError, FileReadError, MissingColumnsError
 from shopguide.store.base import Store
+from shopguide.store.memory import bounded_memory
 
 #: Called with (bytes or rows done, total) as a load advances.
 ProgressCallback = Callable[[int, int], None]

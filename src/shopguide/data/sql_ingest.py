@@ -47,7 +47,6 @@ import duckdb
 import numpy as np
 
 from shopguide.columns import Column
-from shopguide.config import get_settings
 from shopguide.data.readers import (
     Format,
     RawChunk,
@@ -81,8 +80,6 @@ _NUMBER: Final = r"[0-9]{1,10}(?:\.[0-9]{1,6})?"
 QUIET_SECONDS: float = 2.0
 #: How often it is reported then.
 POLL_SECONDS: float = 0.5
-#: DuckDB's memory limit during a load, unless one is configured (see :func:`bounded_memory`).
-LOAD_MEMORY: Final = "1GB"
 #: Parquet column types the SQL path reads as the Python path does.
 _PARQUET_TYPES: Final = {"VARCHAR", "DOUBLE", "BIGINT", "INTEGER", "TIMESTAMP"}
 
@@ -498,32 +495,10 @@ def _parquet_reader(
     return reader
 
 
-@contextlib.contextmanager
-def bounded_memory(store: Store) -> Iterator[None]:
-    """Hold DuckDB to :data:`LOAD_MEMORY` during a load when no memory limit was configured
-    (``SHOPGUIDE_MEMORY_LIMIT``): DuckDB's own default is 80% of the machine, and a load of
-    tens of millions of rows would take it. Beyond the limit DuckDB spills to the store's
-    ``.tmp`` folder."""
-    if (
-        not isinstance(store, DuckDBStore)
-        or get_settings().memory_limit
-        or store.path.name == ":memory:"
-    ):
-        yield
-        return
-    store.execute(f"SET memory_limit = {_literal(LOAD_MEMORY)}")
-    try:
-        yield
-    finally:
-        with contextlib.suppress(duckdb.Error):  # a failed outer transaction refuses it
-            store.execute("RESET memory_limit")  # back to DuckDB's default, as configured
-
-
 __all__ = [
     "SWITCH",
     "FileScan",
     "SqlEventsReader",
-    "bounded_memory",
     "scan_file",
     "sql_events_reader",
 ]

@@ -19,7 +19,6 @@ import pandas as pd
 from shopguide.data.eval_window import default_test_days
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS
 from shopguide.data.split import RollingWindowSplit, UserKFold
-from shopguide.data.sql_ingest import bounded_memory
 from shopguide.errors import DataError
 from shopguide.evaluate.compare import Comparison, compare_models
 from shopguide.evaluate.sampling import max_scored_users
@@ -28,6 +27,7 @@ from shopguide.recommend.catalogue import MODEL_NAMES, create_model
 from shopguide.recommend.saved import RecommenderStore
 from shopguide.store import open_store
 from shopguide.store.base import Store
+from shopguide.store.memory import bounded_memory
 from shopguide.workflows.auto_tune import SEARCH_SPACES, AutoTuned, TuningProgress, auto_tune
 from shopguide.workflows.budget import PlannedModels, plan_models
 from shopguide.workflows.interaction_events import events_frame
@@ -81,7 +81,7 @@ def store_events(store: Store) -> pd.DataFrame:
     """Every event with the columns the models and splitters use, in time order (read
     through Arrow, see :func:`~shopguide.workflows.interaction_events.events_frame`).
 
-    DuckDB is held to a load's memory meanwhile (:func:`~shopguide.data.sql_ingest.
+    DuckDB is held to a load's memory meanwhile (:func:`~shopguide.store.memory.
     bounded_memory`), so its sort spills instead of growing: at 20M events the read peaks at
     2.9 GB instead of 5.2 GB, for 41 s instead of 27 s (docs/benchmarks.md)."""
     with bounded_memory(store):
