@@ -5,9 +5,20 @@ a model may learn from: the comparison's training half, or every event for ``tra
 share of that period (same rule as the comparison's test window, see
 :func:`~shopguide.workflows.time_split.validation_split`) becomes the validation window; every
 point of the model's small search space (:data:`SEARCH_SPACES`) is fitted on the events before
-it and scored by NDCG@10 on the purchases in it. The best point wins (the first in grid order
-on a tie). The caller then refits the winner on its full training events, so the test window of
-a comparison is never read while tuning.
+it and scored by NDCG@10 on the purchases in it. The caller then refits the winner on its full
+training events, so the test window of a comparison is never read while tuning.
+
+Two rules keep the search honest on small or unusual validation windows (issue #17):
+
+- **The defaults win unless beaten beyond noise.** The point equal to the caller's parameters
+  (what ``--no-auto`` would fit) is the anchor. The best point replaces it only when its
+  per-user advantage on the validation users is clear: the lower end of the paired bootstrap's
+  95 % interval is above zero. A validation window of a few dozen users (MovieLens 100K's last
+  tenth of the period holds 84) otherwise picks whatever its noise favours.
+- **λ means the same on both inputs.** EASE's penalty acts on the Gram matrix, which grows with
+  the square of the input's values, so on event-weighted input every λ of the grid is scaled by
+  the mean squared stored value (:func:`penalty_scale`). With one event per pair the two inputs
+  then score the same, instead of the weighted one silently searching a 25× weaker penalty.
 
 The spaces are small on purpose: each searches only the parameters that measurably move
 accuracy on shop data (issue #17), with a few values each. On the bundled Online Retail the
@@ -28,6 +39,7 @@ import pandas as pd
 
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions
 from shopguide.errors import DataError
+from shopguide.evaluate.compare import paired_bootstrap
 from shopguide.evaluate.evaluator import build_test_relevance, evaluate_recommender
 from shopguide.evaluate.sampling import max_scored_users, sample_relevance
 from shopguide.evaluate.tuning import _jsonable, parameter_settings, training_matrix
@@ -43,6 +55,7 @@ __all__ = [
     "SEARCH_SPACES",
     "AutoTuned",
     "auto_tune",
+    "penalty_scale",
     "sample_users",
     "sampling_notes",
     "search_size",
@@ -64,6 +77,9 @@ SEARCH_SPACES: Mapping[str, Mapping[str, tuple[Any, ...]]] = {
     "user-knn": {"k": (50, 100, 200)},
     "als": {"factors": (32, 64, 128), "regularization": (0.01, 0.1)},
 }
+
+#: How a search's note starts when the defaults were kept over a point ahead only by noise.
+KEPT_DEFAULTS = "kept the defaults"
 
 #: ``progress(text, done, total)`` after every search point.
 TuningProgress = Callable[[str, int, int], None]
@@ -121,7 +137,10 @@ def tuned_line(record: Mapping[str, Any]) -> str:
         why = "; ".join(record.get("notes") or []) or "nothing to search"
         return f"{record.get('model')}: {text} (not tuned: {why})"
     tried = sum(1 for p in search if "score" in p)
-    measured = f"{record.get('metric')} {score:.4f} on validation, best of {tried}"
+    kept = [n for n in record.get("notes") or [] if n.startswith(KEPT_DEFAULTS)]
+    measured = f"{record.get('metric')} {score:.4f} on validation, " + (
+        kept[0] if kept else f"best of {tried}"
+    )
     share = float((record.get("validation") or {}).get("user_share", 1.0))
     if share < 1.0:
         measured += f", searched on {share:.0%} of the users"
@@ -178,6 +197,7 @@ def auto_tune(
     split = validation_split(train_events)
     weighted = training_matrix(split.train, DEFAULT_EVENT_WEIGHTS)
     zero_one = Interactions(matrix=weighted.binary(), users=weighted.users, items=weighted.items)
+    penalty = {True: 1.0, False: penalty_scale(weighted.matrix)}
     relevance = build_test_relevance(weighted, split.test, exclude_train_items=True)
     relevance, sampled = sample_relevance(
         relevance, max_scored_users(weighted.matrix.shape[1], validation=True)
@@ -203,12 +223,13 @@ def auto_tune(
         if not relevance.user_rows.size:
             notes.append("no purchases in the validation window to measure on")
         found: dict[int, dict[str, Any]] = {}
+        per_user: dict[int, np.ndarray] = {}
         for group in _groups(name, points, binary):
             use_binary = bool(points[group[0]].get(INPUT, binary))
             matrix = (zero_one if use_binary else weighted).matrix
-            fitted = _fitted(name, base, [points[i] for i in group], matrix, sizes, budget)
-            for i, (model, seconds, why) in zip(group, fitted, strict=True):
-                point = points[i]
+            scaled = [_scaled(name, points[i], penalty[use_binary]) for i in group]
+            fitted = _fitted(name, base, scaled, matrix, sizes, budget)
+            for i, point, (model, seconds, why) in zip(group, scaled, fitted, strict=True):
                 row: dict[str, Any] = {
                     "params": {k: v for k, v in point.items() if k != INPUT},
                     **({INPUT: use_binary} if INPUT in point else {}),
@@ -220,6 +241,7 @@ def auto_tune(
                         model, matrix, relevance, n, fit=False, metrics=("ndcg",)
                     )
                     row.update(score=res.metrics[metric], fit_seconds=round(seconds, 3))
+                    per_user[i] = res.report.per_user[metric].to_numpy(dtype=np.float64)
                 found[i] = row
                 done += 1
                 if progress is not None:
@@ -228,8 +250,9 @@ def auto_tune(
         skipped = [r for r in rows if "skipped" in r]
         if skipped:
             notes.append(f"{len(skipped)} search point(s) skipped over the memory budget")
-        scored = [r for r in rows if "score" in r]
-        best = max(scored, key=lambda r: r["score"]) if scored else None  # first on a tie
+        best, kept_default = _choose(rows, per_user, _anchor(name, base, points, binary))
+        if kept_default:
+            notes.append(kept_default)
         out[name] = AutoTuned(
             model=name,
             params={**base, **(best["params"] if best else {})},
@@ -241,6 +264,69 @@ def auto_tune(
             notes=notes,
         )
     return out
+
+
+#: Models whose ``regularization`` is a ridge penalty on the Gram matrix (scaled with the input).
+GRAM_PENALTY_MODELS = PATH_MODELS
+
+
+def penalty_scale(matrix: Any) -> float:
+    """How much larger the Gram matrix of ``matrix`` is than that of its 0/1 pattern: the mean
+    squared stored value (1 for 0/1 input, 25 when every pair holds one purchase of weight 5)."""
+    data = np.asarray(matrix.data, dtype=np.float64)
+    return float(np.mean(data * data)) if data.size else 1.0
+
+
+def _scaled(name: str, point: Mapping[str, Any], scale: float) -> dict[str, Any]:
+    """``point`` with its Gram-matrix penalty multiplied by ``scale`` (4 significant digits)."""
+    out = dict(point)
+    if name in GRAM_PENALTY_MODELS and "regularization" in out and scale != 1.0:
+        out["regularization"] = float(f"{float(out['regularization']) * scale:.4g}")
+    return out
+
+
+def _anchor(
+    name: str, base: Mapping[str, Any], points: Sequence[Mapping[str, Any]], binary: bool
+) -> int | None:
+    """The index of the point that fits what the caller would fit without tuning (``base``
+    over the model's defaults, on the ``binary`` input), or None when the grid lacks it."""
+    defaults = create_model(name, **dict(base)).get_params()
+    for i, point in enumerate(points):
+        same_input = bool(point.get(INPUT, binary)) == binary
+        if same_input and all(defaults.get(k) == v for k, v in point.items() if k != INPUT):
+            return i
+    return None
+
+
+def _choose(
+    rows: Sequence[dict[str, Any]], per_user: Mapping[int, np.ndarray], anchor: int | None
+) -> tuple[dict[str, Any] | None, str]:
+    """The winning row and, when the defaults were kept over a higher score, why.
+
+    The best score wins (the first in grid order on a tie) unless the anchor was scored and
+    the best one's per-user advantage over it is not clear: the lower end of the paired
+    bootstrap's interval at or below zero."""
+    scored = [i for i, r in enumerate(rows) if "score" in r]
+    if not scored:
+        return None, ""
+    best = max(scored, key=lambda i: rows[i]["score"])  # first on a tie
+    if anchor is None or anchor == best or anchor not in per_user:
+        return rows[best], ""
+    low, high = paired_bootstrap(per_user[best] - per_user[anchor])
+    if low > 0:
+        return rows[best], ""
+    gain = rows[best]["score"] - rows[anchor]["score"]
+    return rows[anchor], (
+        f"{KEPT_DEFAULTS}: the best point ({_point_text(rows[best])}) was ahead by "
+        f"{gain:+.4f}, within the validation noise (95 % interval {low:+.4f} to {high:+.4f})"
+    )
+
+
+def _point_text(row: Mapping[str, Any]) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in row["params"].items())
+    if INPUT in row:
+        text += ", 0/1 input" if row[INPUT] else ", weighted input"
+    return text
 
 
 def _groups(name: str, points: Sequence[Mapping[str, Any]], binary: bool) -> list[list[int]]:
