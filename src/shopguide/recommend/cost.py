@@ -37,8 +37,11 @@ __all__ = [
 #: x 3,000 items x 381,578 interactions) on 2026-12-06 on the 2-core reference machine under
 #: its usual shared load (load average ~13): slow on purpose, it is the machine people have.
 TIME_CONSTANTS: dict[str, float] = {
-    # dense LU inverse of an n x n float64 matrix: seconds / n^3
-    "dense_inverse": 5.5e-10,
+    # EASE's dense closed form (Cholesky inverse in place, one BLAS thread): seconds / n^3.
+    # Remeasured 2026-12-06 at load ~2.5 (2.3e-11) and scaled by 4.5, the ratio of the other
+    # constants between that run and the loaded one above; the LU inverse measured before
+    # (5.5e-10) made EASE's estimates about 5x too high
+    "dense_inverse": 1.0e-10,
     # sparse Gram matrix X^T X (or X X^T): seconds / co-occurring pair
     "sparse_gram": 3.5e-8,
     # item-/user-KNN neighbour search: seconds / co-occurring pair
