@@ -1,7 +1,7 @@
 """Ingestion throughput and memory: N events from CSV and from Parquet into a fresh store,
 side by side with DuckDB's own read of the same file into a table.
 
-    python benchmarks/bench_ingest.py --events 10000000 [--python]
+    python benchmarks/bench_ingest.py --events 10000000 [--python] [--gzip]
 
 Writes the input files (canonical columns, a few bad rows mixed in) in chunks. For each file it
 then runs, each in its own child process on a new database file: DuckDB's
@@ -15,8 +15,10 @@ also times the Python path (``SHOPGUIDE_SQL_INGEST=0``) for comparison.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,6 +70,15 @@ def write_inputs(folder: Path, events: int) -> tuple[Path, Path]:
     assert writer is not None
     writer.close()
     return csv_path, parquet_path
+
+
+def gzipped(path: Path, *, reuse: bool) -> Path:
+    """A gzip copy (level 6, gzip's default) of ``path`` beside it."""
+    target = path.with_name(path.name + ".gz")
+    if not (reuse and target.exists()):
+        with open(path, "rb") as source, gzip.open(target, "wb", compresslevel=6) as sink:
+            shutil.copyfileobj(source, sink, 1 << 22)
+    return target
 
 
 CHILD = """
@@ -146,7 +157,10 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="use the files already in --keep (same --events)"
     )
-    parser.add_argument("--only", choices=["csv", "parquet"], help="time one format only")
+    parser.add_argument(
+        "--gzip", action="store_true", help="also time a gzip-compressed copy of the CSV"
+    )
+    parser.add_argument("--only", choices=["csv", "parquet", "csv.gz"], help="time one format only")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="sg-bench-ingest-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -163,10 +177,13 @@ def main() -> None:
     print(f"load average before the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print("| run | rows | seconds | rows/s | vs DuckDB | peak RSS MB | accounting |")
     print("|---|---:|---:|---:|---:|---:|---|")
-    for path in (csv_path, parquet_path):
-        if args.only and path.suffix != f".{args.only}":
+    paths = [csv_path, parquet_path]
+    if args.gzip or args.only == "csv.gz":
+        paths.append(gzipped(csv_path, reuse=args.reuse))
+    for path in paths:
+        kind = path.name.removeprefix("events.")
+        if args.only and kind != args.only:
             continue
-        kind = path.suffix.strip(".")
         reference = run_child(REFERENCE, folder / "reference.duckdb", path)
         print(row(f"DuckDB {kind} into a table", reference, None), flush=True)
         r = run_child(CHILD, folder / "shopguide.duckdb", path)
@@ -177,8 +194,8 @@ def main() -> None:
     load = os.getloadavg()
     print(f"load average after the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if args.keep is None:
-        csv_path.unlink()
-        parquet_path.unlink()
+        for path in paths:
+            path.unlink()
 
 
 if __name__ == "__main__":

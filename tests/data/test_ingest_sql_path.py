@@ -7,6 +7,7 @@ the reference). Events, quarantine rows and the load report must be identical.
 
 from __future__ import annotations
 
+import gzip
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from shopguide.data import sql_ingest
 from shopguide.data.ingest import LoadReport, ingest_file
+from shopguide.errors import ShopGuideError
 from shopguide.store import open_store
 
 COLUMNS = ["event_id", "user_id", "item_id", "event_type", "timestamp", "quantity", "price"]
@@ -309,3 +311,46 @@ def test_a_load_holds_duckdb_to_the_load_memory_unless_a_limit_is_configured(tmp
         ingest_file(store, "events", path, on_chunk=lambda _: during.append(store.scalar(limit)))
         assert during == ["953.6 MiB"]  # 1GB, as DuckDB shows it
         assert store.scalar(limit) == before
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(rows(), min_size=1, max_size=15), st.sampled_from(["\n", "\r\n"]))
+def test_a_gzipped_csv_stores_what_the_python_path_stores(data, newline):
+    text = newline.join([",".join(COLUMNS), *(csv_line(r, False) for r in data)]) + newline
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.csv.gz"
+        path.write_bytes(gzip.compress(text.encode("utf-8")))
+        fast, python = load_both(path)
+    assert_same(fast, python)
+    lines = text.split(newline)[:-1]
+    if all(lines) and not any("\n" in v or "\r" in v for r in data for v in r):
+        assert fast["sql_path"]  # every record one line: DuckDB decompressed and read it
+
+
+def test_a_gzip_file_of_several_members_is_read_whole(tmp_path):
+    header = ",".join(COLUMNS) + "\n"
+    first = "".join(f"e{i},u{i % 7},i{i % 5},view,2024-01-01,1,1\n" for i in range(50))
+    second = "".join(f"e{i},u{i % 7},i{i % 5},cart,2024-01-02,2,3\n" for i in range(50, 120))
+    path = tmp_path / "events.csv.gz"
+    path.write_bytes(gzip.compress((header + first).encode()) + gzip.compress(second.encode()))
+    fast, python = load_both(path)
+    assert_same(fast, python)
+    assert fast["report"][:3] == (120, 120, 0)
+
+
+def test_a_damaged_gzip_file_takes_the_python_path_and_its_error(tmp_path):
+    body = "".join(f"e{i},u{i},i1,view,2024-01-01,1,1\n" for i in range(2_000))
+    whole = gzip.compress((",".join(COLUMNS) + "\n" + body).encode())
+    path = tmp_path / "events.csv.gz"
+    path.write_bytes(whole[: len(whole) // 2])  # cut off mid-stream
+    assert sql_ingest.scan_file(path).broken
+    errors = []
+    for switch in ("1", "0"):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv(sql_ingest.SWITCH, switch)
+            with open_store(tmp_path / f"sg{switch}.duckdb") as store:
+                with pytest.raises(ShopGuideError) as caught:
+                    ingest_file(store, "events", path)
+                errors.append(str(caught.value))
+                assert store.scalar("SELECT count(*) FROM events") == 0  # nothing half-written
+    assert errors[0] == errors[1] and "gzip" in errors[0]

@@ -24,9 +24,11 @@ Line numbers must be the physical lines the Python reader reports. The SQL path 
 taken only when a scan of the file's bytes (done with the SHA-256 the load needs anyway) proves
 that every record is one line: no blank lines, no carriage return outside ``\\r\\n``, no NUL
 byte, valid UTF-8, no line longer than the CSV field limit and no quote that could open a field
-running over a line end. Anything else (gzip, another encoding, JSON Lines, ``--set`` or
-``--derive``, presets, users and items files, Parquet columns of other types) loads through the
-Python path as before. ``SHOPGUIDE_SQL_INGEST=0`` forces the Python path, so tests and the
+running over a line end. A gzip-compressed CSV (``.csv.gz``, ``.tsv.gz``) takes the same path:
+the scan reads its decompressed lines (and proves the stream whole) and DuckDB decompresses
+it while reading. Anything else (another encoding, JSON Lines, ``--set`` or ``--derive``,
+presets, users and items files, Parquet columns of other types) loads through the Python path
+as before. ``SHOPGUIDE_SQL_INGEST=0`` forces the Python path, so tests and the
 benchmark can compare the two.
 """
 
@@ -34,9 +36,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gzip
 import hashlib
 import os
 import threading
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -95,6 +99,7 @@ class FileScan:
     crlf: int = 0
     blank_line: bool = False
     nul: bool = False
+    broken: bool = False  # a gzip stream that does not decompress to its end
 
     @property
     def lines(self) -> int:
@@ -102,18 +107,39 @@ class FileScan:
 
     @property
     def one_record_per_line(self) -> bool:
-        return not (self.blank_line or self.nul) and self.carriage_returns == self.crlf
+        bad = self.blank_line or self.nul or self.broken
+        return not bad and self.carriage_returns == self.crlf
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether ``path`` is read as gzip-compressed (by its name, as the Python reader does)."""
+    return path.name.lower().endswith(".gz")
+
+
+def _blocks(path: Path, digest: hashlib._Hash) -> Iterator[bytes]:
+    """The file's content in 1 MiB blocks, decompressed when it is gzip; ``digest`` gets the
+    file's own bytes either way (the load is known by the file it read)."""
+    if not is_gzip(path):
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+                yield block
+        return
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    with gzip.open(path, "rb") as stream:
+        yield from iter(lambda: stream.read(1 << 20), b"")
 
 
 def scan_file(path: Path) -> FileScan:
-    """The file's SHA-256 and newline structure, from its bytes read in 1 MiB blocks."""
+    """The file's SHA-256 and the newline structure of its content, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     scan = FileScan("")
     tail = b"\n"  # the file's start counts as a line start: a leading newline is a blank line
     size = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        for block in _blocks(path, digest):
             size += len(block)
             joint = tail + block[:2]
             scan.newlines += block.count(b"\n")
@@ -124,6 +150,8 @@ def scan_file(path: Path) -> FileScan:
             )
             scan.nul = scan.nul or b"\x00" in block
             tail = (tail + block)[-2:]
+    except (OSError, EOFError, zlib.error):  # a damaged gzip stream: the Python path says so
+        scan.broken = True
     scan.sha256 = digest.hexdigest()
     scan.ends_with_newline = size == 0 or tail.endswith(b"\n")
     return scan
@@ -181,7 +209,8 @@ class SqlEventsReader(Reader):
         return (
             f"read_csv({path}, columns={{'l': 'VARCHAR'}}, header=false, auto_detect=false, "
             f"delim='\\0', quote='', escape='', comment='', skip=0, ignore_errors=true, "
-            f"max_line_size={_FIELD_LIMIT}, encoding='utf-8')"
+            f"max_line_size={_FIELD_LIMIT}, encoding='utf-8', "
+            f"compression='{'gzip' if is_gzip(self.path) else 'none'}')"
         )
 
     def _raw_names(self) -> list[str]:
@@ -411,9 +440,7 @@ def sql_events_reader(
         fmt = fmt or detect_format(path)
     except FileReadError:
         return None
-    if path.name.lower().endswith(".gz"):
-        return None
-    if fmt == "parquet":
+    if fmt == "parquet" and not is_gzip(path):
         return _parquet_reader(store, spec, path, rename, chunk_rows, progress)
     if fmt != "csv" or encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
         return None
@@ -435,7 +462,8 @@ def _csv_reader(
     scan = scan_file(path)
     if not scan.one_record_per_line or scan.lines < 1:
         return None
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+    opener = gzip.open if is_gzip(path) else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as handle:
         header = handle.readline().rstrip("\r\n")
     if '"' in header:
         return None  # quoted column names: the Python reader handles them
@@ -499,6 +527,7 @@ __all__ = [
     "SWITCH",
     "FileScan",
     "SqlEventsReader",
+    "is_gzip",
     "scan_file",
     "sql_events_reader",
 ]
