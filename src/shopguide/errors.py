@@ -63,6 +63,18 @@ class StoreError(ShopGuideError):
     """The store cannot be opened or used."""
 
 
+class StoreMemoryError(StoreError):
+    """DuckDB needed more memory than its limit allows; the unfinished step stored nothing."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"the store ran out of memory: {detail}",
+            hint="give DuckDB more room with SHOPGUIDE_MEMORY_LIMIT (for example "
+            "SHOPGUIDE_MEMORY_LIMIT=4GB) or close other programs, then run the same command "
+            "again: the step that failed was rolled back, so nothing of it is stored",
+        )
+
+
 class StoreNotFoundError(StoreError):
     """There is no store at the path; reading commands never create one by accident."""
 

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import duckdb
 import numpy as np
 import pandas as pd
 import typer
@@ -31,7 +32,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from shopguide.config import get_settings
-from shopguide.errors import DateError, ShopGuideError
+from shopguide.errors import DateError, ShopGuideError, StoreMemoryError
 
 out = Console()
 err = Console(stderr=True)
@@ -220,6 +221,10 @@ class ShopGuideGroup(TyperGroup):
             if debug:
                 raise
             fail(error, as_json)
+        except duckdb.OutOfMemoryException as error:  # a limit to raise, not a bug
+            if debug:
+                raise
+            fail(StoreMemoryError(str(error).splitlines()[0]), as_json)
         except Exception as error:
             if debug:
                 raise

@@ -7,6 +7,8 @@ the rest of the load (see :mod:`shopguide.data.ingest`).
 
 from __future__ import annotations
 
+import pandas as pd
+
 from shopguide.columns import EVENT_FILE_COLUMNS, EVENTS
 from shopguide.columns import Columns as C
 from shopguide.data.validate import TableSpec
@@ -54,17 +56,28 @@ def merge_events(store: Store, stage: str, load_id: int) -> int:
         if before
         else "SELECT CAST(NULL AS VARCHAR) AS event_key WHERE false"
     )
-    store.execute(
-        f"""
-        INSERT INTO events ({columns}, load_id)
-        WITH held AS ({held})
-        SELECT {columns}, {load_id} FROM stage_keyed s
-        ANTI JOIN held USING (event_key)
-        ORDER BY s.line
-        """
-    )
+    # in passes of consecutive lines: one statement joining and sorting 10M staged rows against
+    # 10M stored ones does not fit a load's memory; each pass keeps the file's line order
+    first, last = store.query_df(f"SELECT min(line), max(line) FROM {stage}").iloc[0]
+    if first is not None and not pd.isna(first):
+        for low in range(int(first), int(last) + 1, _ROWS_PER_INSERT):
+            high = low + _ROWS_PER_INSERT - 1
+            store.execute(
+                f"""
+                INSERT INTO events ({columns}, load_id)
+                WITH part AS (SELECT * FROM stage_keyed WHERE line BETWEEN {low} AND {high}),
+                held AS ({held.replace("stage_keyed", "part")})
+                SELECT {columns}, {load_id} FROM part s
+                ANTI JOIN held USING (event_key)
+                ORDER BY s.line
+                """
+            )
     store.execute(f"DROP {kind} stage_keyed")
     return store.count("events") - before
+
+
+#: Staged lines inserted per statement (see :func:`merge_events`).
+_ROWS_PER_INSERT = 2_000_000
 
 
 #: Staged ids checked for repeats per pass: the groups of one pass fit DuckDB's memory limit

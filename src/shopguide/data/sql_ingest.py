@@ -244,6 +244,8 @@ class SqlEventsReader(Reader):
                           FROM ({inner} (SELECT row_number() OVER () AS n, *
                                          FROM {self._source_sql()})))"""
             )
+        except duckdb.OutOfMemoryException:
+            raise  # not the file's fault: the caller says how to give DuckDB more memory
         except duckdb.Error as exc:
             raise FileReadError(
                 str(self.path), f"the data is damaged ({str(exc).splitlines()[0]})"
