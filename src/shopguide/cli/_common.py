@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import shlex
 import sys
 import traceback
@@ -221,6 +222,9 @@ class ShopGuideGroup(TyperGroup):
             if debug:
                 raise
             fail(error, as_json)
+        except BrokenPipeError:  # the reader stopped reading (``| head``): not an error
+            _silence_stdout()
+            raise typer.Exit(0) from None
         except duckdb.OutOfMemoryException as error:  # a limit to raise, not a bug
             if debug:
                 raise
@@ -231,6 +235,13 @@ class ShopGuideGroup(TyperGroup):
             _report_bug(error, ctx.meta.get(_ARGV, []), as_json)
         finally:
             _debugging.reset(token)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so the interpreter's final flush of what the
+    closed pipe did not take cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _report_bug(error: Exception, argv: list[str], as_json: bool) -> NoReturn:
