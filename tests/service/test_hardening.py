@@ -126,6 +126,9 @@ def test_ids_with_a_slash_reach_every_route(client: httpx.Client) -> None:
         assert detail.status_code == 404 and "'x/y'" in detail.json()["detail"], detail.text
     export = client.get(f"/v1/users/{user}/export", headers=ADMIN)
     assert export.status_code == 200 and len(export.json()["events"]) == 2
+    assert export.headers["content-type"] == "application/json"
+    unknown = client.get("/v1/users/nobody-at-all/export", headers=ADMIN)
+    assert unknown.status_code == 404 and "nobody-at-all" in unknown.text, unknown.text
     erased = client.delete(f"/v1/users/{quoted_user}", headers=ADMIN)
     assert erased.status_code == 200 and erased.json()["user_id"] == user
     assert client.get(f"/v1/users/{user}/history", headers=READ).json() == []

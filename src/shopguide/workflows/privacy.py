@@ -19,9 +19,12 @@ process holds the store (see :mod:`shopguide.store.compact`).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 from shopguide.columns import Columns as C
 from shopguide.data.suppression import (
@@ -33,7 +36,7 @@ from shopguide.errors import InvalidIdError, UnknownIdError
 from shopguide.recommend import RecommenderStore
 from shopguide.store.base import Store
 from shopguide.store.compact import compact_store
-from shopguide.workflows.json_records import records
+from shopguide.workflows.json_records import jsonable
 
 __all__ = [
     "ERASED_REASON",
@@ -45,6 +48,7 @@ __all__ = [
     "tombstone",
     "user_hash",
     "user_tables",
+    "write_user_export",
 ]
 
 #: Where a quarantined row names its user (see migration 4).
@@ -142,17 +146,62 @@ def export_user(store: Store, user_id: str) -> dict[str, Any]:
 
     Covers the same tables as :func:`erase_user` (quarantined rows and campaign contacts
     included). Raises :class:`~shopguide.errors.UnknownIdError` when no table names the user.
+    For a user with millions of rows, :func:`write_user_export` writes the same JSON without
+    holding it in memory.
     """
-    check_user_id(user_id)
-    now = datetime.now(UTC).replace(tzinfo=None)
-    out: dict[str, Any] = {"user_id": user_id, "exported_at": now.isoformat()}
-    tables = user_tables(store)
+    tables = _named_in(store, user_id)
+    out: dict[str, Any] = {"user_id": user_id, "exported_at": _now()}
     for table in tables:
-        frame = store.query_df(f'SELECT * FROM "{table}" WHERE "{C.USER_ID}" = ?', [user_id])
-        out[table] = records(frame)
-    if not any(out[t] for t in tables):
-        raise UnknownIdError("user", [user_id])
+        out[table] = [row for rows in _user_rows(store, table, user_id) for row in rows]
     return out
+
+
+def write_user_export(store: Store, user_id: str, sink: TextIO) -> dict[str, int]:
+    """Write :func:`export_user`'s JSON object to ``sink`` table by table, a batch of rows at
+    a time (a user with 5M events took 17.5 GB as one document). Returns the rows written
+    per table; raises :class:`~shopguide.errors.UnknownIdError` before writing anything when
+    no table names the user."""
+    tables = _named_in(store, user_id)
+    counts: dict[str, int] = {}
+    dump = partial(json.dumps, ensure_ascii=False, default=str)
+    sink.write(f'{{\n  "user_id": {dump(user_id)},\n  "exported_at": {dump(_now())}')
+    for table in tables:
+        sink.write(f",\n  {dump(table)}: [")
+        counts[table] = 0
+        for rows in _user_rows(store, table, user_id):
+            for row in rows:
+                sink.write(("\n    " if not counts[table] else ",\n    ") + dump(row))
+                counts[table] += 1
+        sink.write("\n  ]" if counts[table] else "]")
+    sink.write("\n}\n")
+    return counts
+
+
+#: Rows read per batch by the exports.
+_EXPORT_BATCH_ROWS: Final = 50_000
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(tzinfo=None).isoformat()
+
+
+def _named_in(store: Store, user_id: str) -> list[str]:
+    """The tables an export covers, after checking that one of them names ``user_id``."""
+    check_user_id(user_id)
+    tables = user_tables(store)
+    if not any(
+        store.scalar(f'SELECT EXISTS (SELECT 1 FROM "{t}" WHERE "{C.USER_ID}" = ?)', [user_id])
+        for t in tables
+    ):
+        raise UnknownIdError("user", [user_id])
+    return tables
+
+
+def _user_rows(store: Store, table: str, user_id: str) -> Iterator[list[dict[str, Any]]]:
+    """``table``'s rows naming ``user_id``, as JSON-ready records, in batches."""
+    sql = f'SELECT * FROM "{table}" WHERE "{C.USER_ID}" = ?'
+    for batch in store.query_batches(sql, [user_id], batch_rows=_EXPORT_BATCH_ROWS):
+        yield [{k: jsonable(v) for k, v in row.items()} for row in batch.to_pylist()]
 
 
 def compact(path: str | Path) -> dict[str, int]:
