@@ -244,3 +244,16 @@ def test_report_shows_the_current_model_and_its_comparison(shop: Path) -> None:
     text = " ".join(" ".join(page.text).split())
     assert f"Model {evidence['chosen_model']} v0001; the 3 biggest spenders." in text
     assert "Recommendation: model comparison" not in page.frame("missing")["section"].tolist()
+
+
+def test_an_out_path_ending_in_html_is_the_report_itself(shop: Path) -> None:
+    target = shop.parent / "named" / "June report.html"
+    written = json.loads(cli("report", "--out", str(target), "--db", str(shop), "--json"))
+    assert Path(written["report"]) == target and target.is_file()
+    assert not (target / "report.html").exists()
+    assert "<html" in target.read_text(encoding="utf-8")[:500].lower()
+    folder = shop.parent / "named"  # an existing folder named like a file is refused
+    clash = folder / "clash.html"
+    clash.mkdir()
+    result = runner.invoke(app, ["report", "--out", str(clash), "--db", str(shop)])
+    assert result.exit_code == 2 and "is a folder" in result.output

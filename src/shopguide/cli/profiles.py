@@ -151,7 +151,12 @@ def segments(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption 
 
 def report(
     out_dir: Annotated[
-        Path, typer.Option("--out", callback=check_folder, help="Folder for report.html.")
+        Path,
+        typer.Option(
+            "--out",
+            callback=check_report_target,
+            help="Folder for report.html, or the report's file name if it ends in .html.",
+        ),
     ] = Path("report"),
     as_of: AsOfOption = None,
     db: DbOption = None,
@@ -164,6 +169,16 @@ def report(
         emit_json({"report": str(path)})
     else:
         out.print(f"wrote {path}")
+
+
+def check_report_target(value: Path) -> Path:
+    """Option callback: a file name ending in .html is the report itself, anything else is a
+    folder (which must not be an existing file)."""
+    if value.suffix.lower() in (".html", ".htm"):
+        if value.is_dir():
+            raise typer.BadParameter(f"{value} is a folder; give a file name or another folder")
+        return value
+    return check_folder(value) or value
 
 
 def register(app: typer.Typer) -> None:

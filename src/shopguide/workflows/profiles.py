@@ -19,7 +19,7 @@ from shopguide.profiles import (
     refresh_population,
     update_profiles,
 )
-from shopguide.report import Section
+from shopguide.report import REPORT_FILE, Section
 from shopguide.store import open_store
 from shopguide.workflows.reporting import whole_report
 
@@ -102,7 +102,11 @@ def report(
     as_of: str | None = None,
     extra: tuple[Section, ...] = (),
 ) -> Path:
-    """Write the self-contained HTML report into ``out_dir``: every section whose inputs the
-    store holds (see :mod:`shopguide.workflows.reporting`)."""
+    """Write the self-contained HTML report: every section whose inputs the store holds (see
+    :mod:`shopguide.workflows.reporting`). ``out_dir`` is a folder for ``report.html``, or
+    the report's own file name when it ends in ``.html``/``.htm``."""
+    target = Path(out_dir)
+    named = target.suffix.lower() in (".html", ".htm")
+    folder, filename = (target.parent, target.name) if named else (target, REPORT_FILE)
     with open_store(db, create=False) as store:
-        return whole_report(store, out_dir, as_of=as_of, extra=extra)
+        return whole_report(store, folder, as_of=as_of, extra=extra, filename=filename)

@@ -26,7 +26,7 @@ import pandas as pd
 from shopguide.errors import ModelFormatError
 from shopguide.recommend.catalogue import MODEL_NAMES
 from shopguide.recommend.saved import RecommenderStore
-from shopguide.report import Section, write_report
+from shopguide.report import REPORT_FILE, Section, write_report
 from shopguide.report.model_sections import recommendations_section
 from shopguide.report.sections import AsOf
 from shopguide.report.store_sections import (
@@ -160,10 +160,12 @@ def whole_report(
     as_of: AsOf = None,
     title: str = "ShopGuide report",
     extra: Iterable[Section] = (),
+    filename: str = REPORT_FILE,
 ) -> Path:
-    """Write the report of everything the store holds into ``out_dir`` (see the module doc)."""
+    """Write the report of everything the store holds to ``out_dir/filename`` (see the
+    module doc)."""
     when = None if as_of is None else pd.Timestamp(as_of)
     return write_report(
         store, out_dir, as_of=when, title=title,
-        extra_sections=[*store_sections(store, when), *extra],
+        extra_sections=[*store_sections(store, when), *extra], filename=filename,
     )  # fmt: skip
