@@ -41,6 +41,9 @@ function tuningChart(label, t) {
     return h("p", { "data-testid": "untuned", "data-model": label }, h("b", {}, label), `: ${why}`);
   }
   const chosen = t.points[t.chosen];
+  const KEPT = "kept the defaults";
+  const kept = (t.notes || []).filter(n => n.startsWith(KEPT));
+  const other = (t.notes || []).filter(n => !n.startsWith(KEPT));
   const day = x => String(x || "?").slice(0, 10);
   const skipped = t.points.length - scored.length;
   const v = t.validation || {};
@@ -55,7 +58,8 @@ function tuningChart(label, t) {
       `Chosen (green): ${chosen.label}, ${t.metric} ${Number(chosen.score).toFixed(4)}. ` +
       `Chosen on a validation window from ${day(v.from)} to ${day(v.until)}, the last part of ` +
       `the training events (${fmt.num(v.users)} users with purchases in it), never the test window.` +
-      (skipped ? ` ${skipped} point(s) not tried: ${t.notes.join("; ")}.` : "")));
+      (kept.length ? ` The defaults were kept: ${kept[0].slice(KEPT.length + 2)}.` : "") +
+      (skipped ? ` ${skipped} point(s) not tried: ${other.join("; ")}.` : "")));
 }
 
 /* What shopguide compare measured when it chose a version: its verdict, comparison table and
