@@ -10,11 +10,13 @@ the logarithm of the parameters, so that they stay positive.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 from sklearn.base import BaseEstimator
@@ -22,6 +24,8 @@ from sklearn.base import BaseEstimator
 from shopguide.errors import DataError, ModelFormatError, NotFittedError
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+Method = TypeVar("Method", bound=Callable[..., FloatArray])
 
 #: Format version of the JSON written by :meth:`_BTYDBase.to_json`.
 CLV_FORMAT_VERSION = 1
@@ -53,12 +57,62 @@ def _validate_rft(
     return x, t_x, tt
 
 
+def _distinct_rows(*columns: FloatArray) -> tuple[list[FloatArray], IntArray]:
+    """The distinct rows of ``columns`` in lexicographic order, and for each input row the
+    position of its distinct row: what ``np.unique(np.column_stack(columns), axis=0,
+    return_inverse=True)`` gives, without sorting the rows as records (2.6 s for 400k rows;
+    this takes a few tens of ms).
+
+    Each column is numbered by its sorted distinct values, the numbers are combined into one
+    integer per row, and those integers are sorted: their order is the rows' lexicographic
+    order, so the result is the same, row for row.
+    """
+    n = len(columns[0])
+    key = np.zeros(n, dtype="int64")
+    values: list[FloatArray] = []
+    span = 1
+    for column in columns:
+        codes, distinct = pd.factorize(column, sort=True)
+        values.append(np.asarray(distinct, dtype="float64"))
+        span *= max(len(distinct), 1)
+        if span >= 2**62:  # the combined number would overflow: sort the records instead
+            uniq, inverse = np.unique(np.column_stack(columns), axis=0, return_inverse=True)
+            return [uniq[:, i].copy() for i in range(uniq.shape[1])], inverse.ravel()
+        key = key * len(distinct) + codes
+    keys, inverse = np.unique(key, return_inverse=True)
+    out: list[FloatArray] = []
+    for distinct in reversed(values):
+        keys, code = np.divmod(keys, len(distinct))
+        out.append(distinct[code])
+    return out[::-1], inverse.ravel()
+
+
 def _compress(*columns: FloatArray, weights: FloatArray) -> tuple[list[FloatArray], FloatArray]:
     """Merge identical customer rows, summing their weights (many customers share (x, t_x, T))."""
-    stacked = np.column_stack(columns)
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    w = np.bincount(inverse.ravel(), weights=weights, minlength=len(uniq))
-    return [uniq[:, i].copy() for i in range(uniq.shape[1])], np.asarray(w, dtype="float64")
+    uniq, inverse = _distinct_rows(*columns)
+    w = np.bincount(inverse, weights=weights, minlength=len(uniq[0]))
+    return uniq, np.asarray(w, dtype="float64")
+
+
+def _per_distinct_customer(method: Method) -> Method:
+    """Have a per-customer method, ``method(self, *options, frequency, recency, T, **kw)``
+    whose value for a customer depends only on that customer's row, compute each distinct
+    (frequency, recency, T) row once and give every customer its row's value.
+
+    A million buyers come down to a few tens of thousands of distinct rows (whole days in
+    weeks, small purchase counts), and the hypergeometric terms are the costly part.
+    """
+
+    @functools.wraps(method)
+    def per_distinct(self: Any, *args: Any, **kwargs: Any) -> FloatArray:
+        *options, frequency, recency, T = args
+        x, t_x, tt = _validate_rft(frequency, recency, T)
+        (ux, ut_x, utt), inverse = _distinct_rows(x, t_x, tt)
+        if len(ux) == len(x):
+            return method(self, *options, x, t_x, tt, **kwargs)
+        return np.asarray(method(self, *options, ux, ut_x, utt, **kwargs)[inverse])
+
+    return cast(Method, per_distinct)
 
 
 def _fit_logparams(

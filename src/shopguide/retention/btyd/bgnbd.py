@@ -21,6 +21,7 @@ from shopguide.retention.btyd.base import (
     _BTYDBase,
     _compress,
     _fit_logparams,
+    _per_distinct_customer,
     _validate_rft,
 )
 
@@ -116,6 +117,7 @@ class BetaGeoModel(_BTYDBase):
 
         return _around_one(at, a)
 
+    @_per_distinct_customer
     def probability_alive(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> FloatArray:
@@ -132,6 +134,7 @@ class BetaGeoModel(_BTYDBase):
         )
         return np.asarray(1.0 / (1.0 + np.exp(log_odds)), dtype="float64")
 
+    @_per_distinct_customer
     def conditional_expected_purchases(
         self, t: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> FloatArray:
@@ -149,6 +152,7 @@ class BetaGeoModel(_BTYDBase):
         core = _around_one(at, a)
         return np.asarray(core * self.probability_alive(x, t_x, tt), dtype="float64")
 
+    @_per_distinct_customer
     def probability_no_purchase(
         self, t: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> FloatArray:

@@ -17,7 +17,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from shopguide.errors import DataError
-from shopguide.retention.btyd.base import FloatArray, _validate_rft
+from shopguide.retention.btyd.base import FloatArray, _distinct_rows, _validate_rft
 from shopguide.retention.btyd.bgnbd import BetaGeoModel
 from shopguide.retention.btyd.gamma_gamma import GammaGammaModel
 from shopguide.retention.btyd.pareto_nbd import ParetoNBDModel
@@ -38,10 +38,12 @@ def cumulative_purchases(
     """``E[Y(k * step) | x, t_x, T]`` for ``k = 1..steps``: one row per customer, one column
     per step."""
     xs, rs, ts = _validate_rft(x, t_x, tt)
+    # each distinct (x, t_x, T) row once: buyers share rows, and this runs ``steps`` times
+    (ux, ur, ut), rows = _distinct_rows(xs, rs, ts)
     columns = [
-        model.conditional_expected_purchases(k * step, xs, rs, ts) for k in range(1, steps + 1)
+        model.conditional_expected_purchases(k * step, ux, ur, ut) for k in range(1, steps + 1)
     ]
-    return np.column_stack(columns) if columns else np.zeros((len(xs), 0))
+    return np.column_stack(columns)[rows] if columns else np.zeros((len(xs), 0))
 
 
 def discounted_purchases(cum: FloatArray, rate: float) -> FloatArray:

@@ -17,12 +17,18 @@ from scipy.special import gammaln, hyp2f1
 
 from shopguide.retention.btyd.base import (
     FloatArray,
+    IntArray,
     _as_float,
     _BTYDBase,
     _compress,
+    _distinct_rows,
     _fit_logparams,
+    _per_distinct_customer,
     _validate_rft,
 )
+
+#: Distinct (x, t) pairs and, per customer, the position of theirs (see :func:`_pairs`).
+Pairs = tuple[FloatArray, FloatArray, IntArray]
 
 
 def _pnbd_log_terms(
@@ -49,15 +55,38 @@ def _pnbd_log_terms(
     )
 
 
+def _pairs(x: FloatArray, t: FloatArray) -> Pairs:
+    """The distinct (x, t) pairs and, per customer, the position of theirs: the
+    hypergeometric term depends on nothing else, and a million buyers share a few thousand
+    pairs (a few hundred purchase counts and day counts)."""
+    (ux, ut), where = _distinct_rows(x, t)
+    return ux, ut, where
+
+
+def _log_terms_by_pair(r: float, alpha: float, s: float, beta: float, pairs: Pairs) -> FloatArray:
+    """:func:`_pnbd_log_terms` of every customer, computed once per distinct pair."""
+    ux, ut, where = pairs
+    return _pnbd_log_terms(r, alpha, s, beta, ux, ut)[where]
+
+
 def _pnbd_parts(
-    params: ArrayLike, x: FloatArray, t_x: FloatArray, tt: FloatArray
+    params: ArrayLike,
+    x: FloatArray,
+    t_x: FloatArray,
+    tt: FloatArray,
+    pairs: tuple[Pairs, Pairs] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(log of the common factor, log of the 'alive at T' term, log of the full bracket)."""
+    """(log of the common factor, log of the 'alive at T' term, log of the full bracket).
+
+    ``pairs``: the :func:`_pairs` of (x, t_x) and of (x, T), when the caller evaluates the
+    same customers many times (a fit); found here otherwise.
+    """
     r, alpha, s, beta = (float(v) for v in np.asarray(params, dtype="float64").ravel())
     common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     log_alive = -(r + x) * np.log(alpha + tt) - s * np.log(beta + tt)
-    l_tx = _pnbd_log_terms(r, alpha, s, beta, x, t_x)
-    l_T = _pnbd_log_terms(r, alpha, s, beta, x, tt)
+    by_tx, by_T = pairs if pairs is not None else (_pairs(x, t_x), _pairs(x, tt))
+    l_tx = _log_terms_by_pair(r, alpha, s, beta, by_tx)
+    l_T = _log_terms_by_pair(r, alpha, s, beta, by_T)
     coef = s / (r + s + x)
     m = np.maximum(log_alive, l_tx)
     inner = np.exp(log_alive - m) + coef * (np.exp(l_tx - m) - np.exp(l_T - m))
@@ -66,13 +95,18 @@ def _pnbd_parts(
 
 
 def pareto_nbd_log_likelihood(
-    params: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    params: ArrayLike,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    pairs: tuple[Pairs, Pairs] | None = None,
 ) -> FloatArray:
-    """Per-customer Pareto/NBD log-likelihood for (r, alpha, s, beta)."""
+    """Per-customer Pareto/NBD log-likelihood for (r, alpha, s, beta) (``pairs``: see
+    :func:`_pnbd_parts`)."""
     x = np.asarray(frequency, dtype="float64")
     t_x = np.asarray(recency, dtype="float64")
     tt = np.asarray(T, dtype="float64")
-    common, _, log_bracket = _pnbd_parts(params, x, t_x, tt)
+    common, _, log_bracket = _pnbd_parts(params, x, t_x, tt, pairs)
     return np.asarray(common + log_bracket, dtype="float64")
 
 
@@ -100,11 +134,12 @@ class ParetoNBDModel(_BTYDBase):
         w0 = np.ones_like(x) if weights is None else _as_float(weights, "weights")
         scale = float(np.mean(tt)) or 1.0
         (x, t_x, tt), w = _compress(x, t_x, tt, weights=w0)
+        pairs = (_pairs(x, t_x), _pairs(x, tt))
 
         def negll(logp: FloatArray) -> float:
             p = np.exp(logp)
             with np.errstate(all="ignore"):
-                ll = pareto_nbd_log_likelihood(p, x, t_x, tt)
+                ll = pareto_nbd_log_likelihood(p, x, t_x, tt, pairs)
             val = -float(np.sum(w * ll) / np.sum(w)) + self.penalizer * float(np.sum(p**2))
             return val if np.isfinite(val) else 1e100
 
@@ -112,7 +147,7 @@ class ParetoNBDModel(_BTYDBase):
         logp, _, ok = _fit_logparams(negll, x0)
         p = np.exp(logp)
         self.params_ = dict(zip(self._param_names, (float(v) for v in p), strict=True))
-        self.log_likelihood_ = float(np.sum(w * pareto_nbd_log_likelihood(p, x, t_x, tt)))
+        self.log_likelihood_ = float(np.sum(w * pareto_nbd_log_likelihood(p, x, t_x, tt, pairs)))
         self.converged_ = ok
         self.n_customers_ = int(np.sum(w))
         return self
@@ -127,6 +162,7 @@ class ParetoNBDModel(_BTYDBase):
             val = r * beta / (alpha * (s - 1.0)) * (1.0 - (beta / (beta + tt)) ** (s - 1.0))
         return np.asarray(val, dtype="float64")
 
+    @_per_distinct_customer
     def probability_alive(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> FloatArray:
@@ -135,6 +171,7 @@ class ParetoNBDModel(_BTYDBase):
         _, log_alive, log_bracket = _pnbd_parts(self._vec(), x, t_x, tt)
         return np.asarray(np.exp(np.minimum(log_alive - log_bracket, 0.0)), dtype="float64")
 
+    @_per_distinct_customer
     def conditional_expected_purchases(
         self, t: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> FloatArray:
@@ -153,6 +190,7 @@ class ParetoNBDModel(_BTYDBase):
             )
         return np.asarray(core * self.probability_alive(x, t_x, tt), dtype="float64")
 
+    @_per_distinct_customer
     def probability_no_purchase(
         self,
         t: float,
@@ -174,8 +212,7 @@ class ParetoNBDModel(_BTYDBase):
         x, t_x, tt = _validate_rft(frequency, recency, T)
         alive = self.probability_alive(x, t_x, tt)
         u = (np.arange(n_nodes) + 0.5) / n_nodes
-        uniq, inverse = np.unique(np.column_stack([x, tt]), axis=0, return_inverse=True)
-        xu, tu, rows = uniq[:, 0], uniq[:, 1], inverse.ravel()
+        xu, tu, rows = _pairs(x, tt)
         mu_unit = stats.gamma.ppf(u, s)
         quiet = np.empty(len(xu))
         for start in range(0, len(xu), 2048):
