@@ -20,6 +20,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import threadpool_limits
 
 from shopguide.errors import DataError, ModelFormatError, NotFittedError
@@ -31,6 +32,7 @@ from shopguide.retention.churn.drivers import (
 )
 from shopguide.retention.churn.features import FEATURES, churn_dataset, churn_features
 from shopguide.retention.churn.labels import _day
+from shopguide.retention.churn.tree_substitution import substituted_raw_scores
 
 #: ``kind`` and format version of a saved :class:`ChurnModel` (see :meth:`ChurnModel.save`).
 CHURN_MODEL_KIND = "shopguide.churn"
@@ -285,11 +287,20 @@ class ChurnModel(BaseEstimator):
         """Churn probability for each row of a feature frame."""
         return self._proba(self._matrix(X))
 
-    def _proba(self, M: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _proba(
+        self, M: NDArray[np.float64], raw: NDArray[np.float64] | None = None
+    ) -> NDArray[np.float64]:
+        """Blended churn probability of each row of ``M``; ``raw``, when given, is the
+        booster's raw score of those rows (see
+        :mod:`~shopguide.retention.churn.tree_substitution`)."""
         model = self._check()
         eps = 1e-9
-        with threadpool_limits(limits=self.n_threads):
-            p = np.clip(model.predict_proba(M)[:, 1], eps, 1 - eps)
+        if raw is not None:
+            booster = model._loss.predict_proba(raw.reshape(-1, 1))[:, 1]
+        else:
+            with threadpool_limits(limits=self.n_threads):
+                booster = model.predict_proba(M)[:, 1]
+        p = np.clip(booster, eps, 1 - eps)
         parts = [p]
         if self.logistic_ is not None:
             parts.append(np.clip(self.logistic_.predict_proba(M)[:, 1], eps, 1 - eps))
@@ -320,19 +331,41 @@ class ChurnModel(BaseEstimator):
         manager reads (money with ``currency``), from the features that tell the buyer apart
         (see :func:`shopguide.retention.churn.reasons.driver_texts`).
         """
-        contrib = self.contributions(X)
-        proba = self.predict_proba_features(X)
+        proba, contrib = self._contributions(self._matrix(X))
         F = X[self.feature_names_]
-        return driver_table(F, proba, contrib.to_numpy(), self.medians_, n_drivers, currency)
+        return driver_table(F, proba, contrib, self.medians_, n_drivers, currency)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Median-substitution contribution of every feature for every row.
 
         See :func:`~shopguide.retention.churn.drivers.median_contributions`.
         """
-        M = self._matrix(X)
-        out = median_contributions(self._proba, M, self.feature_names_, self.medians_)
+        _, out = self._contributions(self._matrix(X))
         return pd.DataFrame(out, index=X.index, columns=self.feature_names_)
+
+    def _contributions(
+        self, M: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(churn probability, median-substitution contributions) of the rows of ``M``.
+
+        The booster's part re-evaluates, per feature, only the trees that split on it
+        (:func:`~shopguide.retention.churn.tree_substitution.substituted_raw_scores`); the
+        numbers are those of scoring each substituted matrix in full.
+        """
+        model = self._check()
+        reference = self.medians_[self.feature_names_].to_numpy(dtype="float64")
+        with threadpool_limits(limits=self.n_threads):
+            raws = substituted_raw_scores(model, M, reference, _openmp_effective_n_threads())
+        if raws is None:
+            base = self._proba(M)
+            return base, median_contributions(self._proba, M, self.feature_names_, self.medians_)
+        base = self._proba(M, raws[:, 0])
+        out = np.empty_like(M)
+        for j, name in enumerate(self.feature_names_):
+            alt = M.copy()
+            alt[:, j] = self.medians_[name]
+            out[:, j] = base - self._proba(alt, raws[:, j + 1])
+        return base, out
 
     def compute_importance(self, X: pd.DataFrame, y: ArrayLike, n_repeats: int = 5) -> pd.Series:
         """Permutation importance (mean drop in AUC) on ``(X, y)``; sets ``feature_importances_``.
