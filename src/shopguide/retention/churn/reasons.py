@@ -164,13 +164,21 @@ def driver_texts(
     ref = reference.reindex(names).to_numpy(dtype="float64")
     c = usable_contributions(X, contributions, reference)
     order = np.argsort(-c, axis=1, kind="stable")[:, :n_drivers]
+    rows = np.arange(len(X))[:, None]
+    raising = (c[rows, order] > 0).tolist()
+    picked = zip(order.tolist(), values[rows, order].tolist(), raising, strict=True)
+    # buyers share values (whole days, counts), so each (feature, value) is worded once
+    said: dict[tuple[int, float], str] = {}
     texts = []
-    for i in range(len(X)):
-        parts = [
-            describe_driver(names[j], values[i, j], ref[j], currency)
-            for j in order[i]
-            if c[i, j] > 0
-        ]
+    for features, feature_values, raises in picked:
+        parts = []
+        for j, value, up in zip(features, feature_values, raises, strict=True):
+            if not up:
+                continue
+            text = said.get((j, value))
+            if text is None:
+                text = said[(j, value)] = describe_driver(names[j], value, ref[j], currency)
+            parts.append(text)
         text = "; ".join(parts).replace(" 1 days", " 1 day")
         texts.append(text or "no feature above typical risk")
     return texts
