@@ -21,7 +21,10 @@ from shopguide.retention.btyd.pareto_nbd import _pairs, _pnbd_log_terms, _pnbd_p
 from shopguide.retention.btyd.summary import rfm_summary
 from shopguide.retention.churn import ChurnModel, churn_features
 from shopguide.retention.churn.drivers import median_contributions
-from shopguide.retention.churn.tree_substitution import substituted_raw_scores
+from shopguide.retention.churn.substitution import (
+    substituted_logistic_proba,
+    substituted_raw_scores,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -80,10 +83,14 @@ def test_pareto_nbd_terms_once_per_pair_equal_every_row(summary: pd.DataFrame) -
     np.testing.assert_array_equal(bracket, m + np.log(np.maximum(inner, np.finfo(float).tiny)))
 
 
-@pytest.fixture(scope="module")
-def fitted() -> tuple[ChurnModel, pd.DataFrame]:
+@pytest.fixture(
+    scope="module",
+    params=[{}, {"blend_logistic": False, "blend_btyd": True}, {"blend_btyd": True}],
+    ids=["default", "booster-and-pnbd", "all-three"],
+)
+def fitted(request: pytest.FixtureRequest) -> tuple[ChurnModel, pd.DataFrame]:
     ev = churn_shop(500, seed=4)
-    model = ChurnModel(horizon_days=60).fit(ev, "2023-08-01")
+    model = ChurnModel(horizon_days=60, **request.param).fit(ev, "2023-08-01")
     return model, churn_features(ev, "2023-10-01", 60)
 
 
@@ -110,6 +117,15 @@ def test_contributions_equal_scoring_each_substituted_matrix(
     slow = median_contributions(model._proba, M, model.feature_names_, model.medians_)
     assert np.abs(slow).max() > 0
     np.testing.assert_array_equal(model.contributions(X).to_numpy(), slow)
+    if model.logistic_ is not None:
+        reference = model.medians_[model.feature_names_].to_numpy()
+        fast = substituted_logistic_proba(model.logistic_, M, reference)
+        assert fast is not None  # the shortcut is taken, not the fallback
+        np.testing.assert_array_equal(fast[:, 0], model.logistic_.predict_proba(M)[:, 1])
+        for j in range(M.shape[1]):
+            alt = M.copy()
+            alt[:, j] = reference[j]
+            np.testing.assert_array_equal(fast[:, j + 1], model.logistic_.predict_proba(alt)[:, 1])
     np.testing.assert_array_equal(
         model.explain(X).sort_index()["churn_probability"].to_numpy(),
         model._proba(M)[np.argsort(X.index.to_numpy(), kind="stable")],

@@ -22,7 +22,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from sklearn.metrics import roc_auc_score
 
-from shopguide.retention.churn.reasons import driver_texts, usable_contributions
+from shopguide.retention.churn.reasons import usable_contributions, worded_drivers
 
 FloatArray = NDArray[np.float64]
 #: A model's churn probability for each row of a feature matrix.
@@ -63,15 +63,15 @@ def driver_table(
     c = usable_contributions(X, contrib, medians)
     order = np.argsort(-c, axis=1, kind="stable")[:, :n_drivers]
     xv = X.to_numpy(dtype="float64")
+    rows = np.arange(len(X))
     for k in range(min(n_drivers, len(names))):
         idx = order[:, k]
-        rows = np.arange(len(X))
         # no driver where nothing usable raises the risk
         out[f"driver_{k + 1}"] = pd.Series(names[idx], index=X.index).where(c[rows, idx] > 0, None)
         out[f"driver_{k + 1}_value"] = xv[rows, idx]
         out[f"driver_{k + 1}_median"] = medians.to_numpy()[idx]
         out[f"driver_{k + 1}_contribution"] = c[rows, idx]
-    out["reasons"] = driver_texts(X, c, medians, n_drivers, currency)
+    out["reasons"] = worded_drivers(list(X.columns), xv, medians, c, order, currency)
     return out.sort_values("churn_probability", ascending=False, kind="stable")
 
 

@@ -32,7 +32,10 @@ from shopguide.retention.churn.drivers import (
 )
 from shopguide.retention.churn.features import FEATURES, churn_dataset, churn_features
 from shopguide.retention.churn.labels import _day
-from shopguide.retention.churn.tree_substitution import substituted_raw_scores
+from shopguide.retention.churn.substitution import (
+    substituted_logistic_proba,
+    substituted_raw_scores,
+)
 
 #: ``kind`` and format version of a saved :class:`ChurnModel` (see :meth:`ChurnModel.save`).
 CHURN_MODEL_KIND = "shopguide.churn"
@@ -288,11 +291,18 @@ class ChurnModel(BaseEstimator):
         return self._proba(self._matrix(X))
 
     def _proba(
-        self, M: NDArray[np.float64], raw: NDArray[np.float64] | None = None
+        self,
+        M: NDArray[np.float64],
+        raw: NDArray[np.float64] | None = None,
+        logistic: NDArray[np.float64] | None = None,
+        z: NDArray[np.float64] | None = None,
     ) -> NDArray[np.float64]:
-        """Blended churn probability of each row of ``M``; ``raw``, when given, is the
-        booster's raw score of those rows (see
-        :mod:`~shopguide.retention.churn.tree_substitution`)."""
+        """Blended churn probability of each row of ``M``.
+
+        ``raw`` (the booster's raw score), ``logistic`` (the logistic regression's
+        probability) and ``z`` (the ``pnbd_p_zero`` column), when given, stand for what would
+        be computed from ``M`` (see :mod:`~shopguide.retention.churn.substitution`).
+        """
         model = self._check()
         eps = 1e-9
         if raw is not None:
@@ -303,9 +313,12 @@ class ChurnModel(BaseEstimator):
         p = np.clip(booster, eps, 1 - eps)
         parts = [p]
         if self.logistic_ is not None:
-            parts.append(np.clip(self.logistic_.predict_proba(M)[:, 1], eps, 1 - eps))
+            if logistic is None:
+                logistic = self.logistic_.predict_proba(M)[:, 1]
+            parts.append(np.clip(logistic, eps, 1 - eps))
         if self.blend_btyd:
-            z = M[:, self.feature_names_.index("pnbd_p_zero")]
+            if z is None:
+                z = M[:, self.feature_names_.index("pnbd_p_zero")]
             parts.append(np.clip(np.where(np.isnan(z), p, z), eps, 1 - eps))
         logit = np.mean([np.log(q / (1 - q)) for q in parts], axis=0)
         return np.asarray(1.0 / (1.0 + np.exp(-logit)), dtype="float64")
@@ -331,8 +344,10 @@ class ChurnModel(BaseEstimator):
         manager reads (money with ``currency``), from the features that tell the buyer apart
         (see :func:`shopguide.retention.churn.reasons.driver_texts`).
         """
-        proba, contrib = self._contributions(self._matrix(X))
-        F = X[self.feature_names_]
+        M = self._matrix(X)
+        proba, contrib = self._contributions(M)
+        # the same numbers as X[self.feature_names_], held as one block (read many times)
+        F = pd.DataFrame(M, index=X.index, columns=self.feature_names_, copy=False)
         return driver_table(F, proba, contrib, self.medians_, n_drivers, currency)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -348,23 +363,33 @@ class ChurnModel(BaseEstimator):
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(churn probability, median-substitution contributions) of the rows of ``M``.
 
-        The booster's part re-evaluates, per feature, only the trees that split on it
-        (:func:`~shopguide.retention.churn.tree_substitution.substituted_raw_scores`); the
-        numbers are those of scoring each substituted matrix in full.
+        The booster re-evaluates, per feature, only the trees that split on it, and the
+        logistic regression prepares the matrix once
+        (:mod:`~shopguide.retention.churn.substitution`); the numbers are those of scoring each
+        substituted matrix in full, which is what happens when a shortcut does not apply.
         """
         model = self._check()
         reference = self.medians_[self.feature_names_].to_numpy(dtype="float64")
         with threadpool_limits(limits=self.n_threads):
             raws = substituted_raw_scores(model, M, reference, _openmp_effective_n_threads())
-        if raws is None:
+        logistic = None
+        if self.logistic_ is not None:
+            logistic = substituted_logistic_proba(self.logistic_, M, reference)
+        if raws is None or (self.logistic_ is not None and logistic is None):
             base = self._proba(M)
             return base, median_contributions(self._proba, M, self.feature_names_, self.medians_)
-        base = self._proba(M, raws[:, 0])
+        z_at = self.feature_names_.index("pnbd_p_zero") if self.blend_btyd else None
+        z = None if z_at is None else M[:, z_at]
+
+        def proba(column: int, z_column: NDArray[np.float64] | None) -> NDArray[np.float64]:
+            lr = None if logistic is None else logistic[:, column]
+            return self._proba(M, raws[:, column], lr, z_column)
+
+        base = proba(0, z)
         out = np.empty_like(M)
-        for j, name in enumerate(self.feature_names_):
-            alt = M.copy()
-            alt[:, j] = self.medians_[name]
-            out[:, j] = base - self._proba(alt, raws[:, j + 1])
+        for j in range(M.shape[1]):
+            z_alt = None if z is None else (np.full_like(z, reference[j]) if j == z_at else z)
+            out[:, j] = base - proba(j + 1, z_alt)
         return base, out
 
     def compute_importance(self, X: pd.DataFrame, y: ArrayLike, n_repeats: int = 5) -> pd.Series:

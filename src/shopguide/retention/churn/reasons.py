@@ -159,13 +159,25 @@ def driver_texts(
 ) -> list[str]:
     """The readable reasons of every row of ``X``: up to ``n_drivers`` features that raise its
     churn risk (positive ``contributions``) among those :func:`usable_contributions` keeps."""
-    names = list(X.columns)
     values = X.to_numpy(dtype="float64")
-    ref = reference.reindex(names).to_numpy(dtype="float64")
     c = usable_contributions(X, contributions, reference)
     order = np.argsort(-c, axis=1, kind="stable")[:, :n_drivers]
-    rows = np.arange(len(X))[:, None]
-    raising = (c[rows, order] > 0).tolist()
+    return worded_drivers(list(X.columns), values, reference, c, order, currency)
+
+
+def worded_drivers(
+    names: list[str],
+    values: NDArray[np.float64],
+    reference: pd.Series,
+    contributions: NDArray[np.float64],
+    order: NDArray[np.intp],
+    currency: str = "",
+) -> list[str]:
+    """:func:`driver_texts` from its parts: the feature ``values`` (one column per name), the
+    usable ``contributions`` and, per row, the columns of its drivers, strongest first."""
+    ref = reference.reindex(names).to_numpy(dtype="float64")
+    rows = np.arange(len(values))[:, None]
+    raising = (contributions[rows, order] > 0).tolist()
     picked = zip(order.tolist(), values[rows, order].tolist(), raising, strict=True)
     # buyers share values (whole days, counts), so each (feature, value) is worded once
     said: dict[tuple[int, float], str] = {}
