@@ -232,6 +232,9 @@ def main() -> None:
                         "copy of it (same sizes only).")  # fmt: skip
     parser.add_argument("--skip-http", action="store_true",
                         help="Only the in-process profile update timing.")  # fmt: skip
+    parser.add_argument("--warmup-timeout", type=float, default=900,
+                        help="Seconds to wait for the service's churn warm-up before giving "
+                        "up (default 900).")  # fmt: skip
     args = parser.parse_args()
 
     db = OUT / "bench_ingest_api" / "shop.duckdb"
@@ -281,11 +284,14 @@ def http_phases(
     base = f"http://127.0.0.1:{port}"
     workload = Workload(users, item, latest, args.batch_events)
     try:
-        with httpx.Client(base_url=base, headers={"X-API-Key": WRITE_KEY}, timeout=900) as c:
-            # the service scores churn in the background after start-up (on a connection
-            # of its own, but on the same 2 cores): wait for it, so it does not run while
-            # the phases are measured
-            c.get("/v1/churn", params={"limit": 1}).raise_for_status()
+        # the service scores churn in the background after start-up (on a connection of its
+        # own, but on the same cores): wait for it, so it does not run while the phases are
+        # measured, and time reads and event posts meanwhile
+        # the probes' purchases are dated before the latest event: a batch on a later day
+        # would make the scores stale, and the wait below would score again for that day
+        before = str(pd.Timestamp(latest) - pd.Timedelta(hours=2))
+        probes = Workload(users, item, before, args.batch_events, tag="warmup")
+        warmup = wait_for_churn_warmup(base, probes, args.warmup_timeout)
         run_phase(base, workload, 1, 1)  # the first update creates the live version
         alone = run_phase(base, workload, 1, args.batches)
         together = run_phase(base, workload, args.writers, args.batches)
@@ -310,7 +316,78 @@ def http_phases(
           f"background and had caught up {caught_up:.1f} s after the last answer)")  # fmt: skip
     print(f"\nthroughput with {args.writers} writers: {speedup:.1f}x one writer's")
     return {"one_writer": alone, "writers": together, "speedup": speedup,
-            "writers_not_waiting": background, "profiles_caught_up_s": caught_up}  # fmt: skip
+            "writers_not_waiting": background, "profiles_caught_up_s": caught_up,
+            "churn_warmup": warmup}  # fmt: skip
+
+
+class WarmupTimeout(SystemExit):
+    """The service's churn warm-up did not end in time (exits with the message)."""
+
+
+def wait_for_churn_warmup(base: str, workload: Workload, timeout: float) -> dict[str, Any]:
+    """Wait until the service has scored churn (``GET /v1/churn`` answers once it has),
+    printing a line every 15 s; meanwhile read a profile and post a batch of ``workload``
+    (not waiting for the profiles) every 2 s and time them: the service must keep answering
+    while it scores. At most 100 batches are posted (the workload's clock advances a minute
+    per batch). Exits with a message when the scoring takes longer than ``timeout`` seconds."""
+    done = threading.Event()
+    failure: list[str] = []
+
+    def churn() -> None:
+        try:
+            with httpx.Client(base_url=base, headers={"X-API-Key": WRITE_KEY},
+                              timeout=timeout + 60) as c:  # fmt: skip
+                answer = c.get("/v1/churn", params={"limit": 1})
+                if answer.status_code != 200:
+                    failure.append(f"{answer.status_code}: {answer.text[:300]}")
+        except httpx.HTTPError as exc:
+            failure.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            done.set()
+
+    started = time.perf_counter()
+    threading.Thread(target=churn, daemon=True).start()
+    reads: list[float] = []
+    posts: list[float] = []
+    said = 0.0
+    with httpx.Client(base_url=base, headers={"X-API-Key": WRITE_KEY}, timeout=120) as c:
+        while not done.wait(2.0):
+            waited = time.perf_counter() - started
+            if waited > timeout:
+                raise WarmupTimeout(
+                    f"the service's churn warm-up (scoring every buyer) did not finish within "
+                    f"{timeout:.0f} s; the phases were not run. Give it longer with "
+                    "--warmup-timeout SECONDS, or measure in process only with --skip-http."
+                )
+            t0 = time.perf_counter()
+            c.get(f"/v1/users/{workload.users[0]}/profile").raise_for_status()
+            reads.append(time.perf_counter() - t0)
+            if len(posts) < 100:
+                t0 = time.perf_counter()
+                c.post("/v1/events", json=workload.batch(),
+                       params={"wait_for_profiles": "false"}).raise_for_status()  # fmt: skip
+                posts.append(time.perf_counter() - t0)
+            if waited - said >= 15:
+                said = waited
+                print(f"  churn warm-up running: {waited:.0f} s; meanwhile a profile read "
+                      f"p50 {1000 * np.median(reads):.0f} ms, an event post "
+                      f"p50 {1000 * np.median(posts):.0f} ms", flush=True)  # fmt: skip
+    seconds = time.perf_counter() - started
+    if failure:
+        raise SystemExit(f"GET /v1/churn failed during the warm-up: {failure[0]}")
+
+    def ms(values: list[float], q: float) -> float | None:
+        return float(np.percentile(values, q) * 1000) if values else None
+
+    result = {"seconds": seconds, "probes": len(reads),
+              "profile_read_p50_ms": ms(reads, 50), "profile_read_max_ms": ms(reads, 100),
+              "event_post_p50_ms": ms(posts, 50), "event_post_max_ms": ms(posts, 100)}  # fmt: skip
+    print(f"churn warm-up done {seconds:.1f} s after the server was up; meanwhile "
+          f"{len(reads)} profile reads p50 {result['profile_read_p50_ms'] or 0:.0f} ms, max "
+          f"{result['profile_read_max_ms'] or 0:.0f} ms; event posts (not waiting for "
+          f"profiles) p50 {result['event_post_p50_ms'] or 0:.0f} ms, max "
+          f"{result['event_post_max_ms'] or 0:.0f} ms")  # fmt: skip
+    return result
 
 
 if __name__ == "__main__":
