@@ -103,8 +103,13 @@ def substituted_raw_scores(
         return out
 
     head = X[:CHECK_ROWS].copy()
-    if not np.array_equal(block(head)[:, 0], booster._raw_predict(head).ravel()):
-        return None
+    got = block(head.copy())
+    for j in range(-1, k):
+        alt = head.copy()
+        if j >= 0:
+            alt[:, j] = reference[j]
+        if not np.array_equal(got[:, j + 1], booster._raw_predict(alt).ravel()):
+            return None
     if X is M:  # the blocks are changed (and restored) in place: never the caller's matrix
         X = X.copy()
     return np.concatenate([block(X[i : i + CHUNK_ROWS]) for i in range(0, n, CHUNK_ROWS)])
