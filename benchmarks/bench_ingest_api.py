@@ -324,12 +324,47 @@ class WarmupTimeout(SystemExit):
     """The service's churn warm-up did not end in time (exits with the message)."""
 
 
+class Probes:
+    """A profile read and an event post (a batch of ``workload``, not waiting for the
+    profiles), timed, at most every 2 s: does the service answer while it works?"""
+
+    def __init__(self, client: httpx.Client, workload: Workload) -> None:
+        self.client, self.workload = client, workload
+        self.reads: list[float] = []
+        self.posts: list[float] = []
+
+    def once(self) -> None:
+        t0 = time.perf_counter()
+        self.client.get(f"/v1/users/{self.workload.users[0]}/profile").raise_for_status()
+        self.reads.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        self.client.post("/v1/events", json=self.workload.batch(),
+                         params={"wait_for_profiles": "false"}).raise_for_status()  # fmt: skip
+        self.posts.append(time.perf_counter() - t0)
+
+    def summary(self) -> dict[str, Any]:
+        def ms(values: list[float], q: float) -> float | None:
+            return float(np.percentile(values, q) * 1000) if values else None
+
+        return {"probes": len(self.reads),
+                "profile_read_p50_ms": ms(self.reads, 50),
+                "profile_read_max_ms": ms(self.reads, 100),
+                "event_post_p50_ms": ms(self.posts, 50),
+                "event_post_max_ms": ms(self.posts, 100)}  # fmt: skip
+
+    def line(self) -> str:
+        got = self.summary()
+        return (f"{got['probes']} profile reads p50 {got['profile_read_p50_ms'] or 0:.0f} ms, "
+                f"max {got['profile_read_max_ms'] or 0:.0f} ms; event posts (not waiting for "
+                f"profiles) p50 {got['event_post_p50_ms'] or 0:.0f} ms, max "
+                f"{got['event_post_max_ms'] or 0:.0f} ms")  # fmt: skip
+
+
 def wait_for_churn_warmup(base: str, workload: Workload, timeout: float) -> dict[str, Any]:
     """Wait until the service has scored churn (``GET /v1/churn`` answers once it has),
-    printing a line every 15 s; meanwhile read a profile and post a batch of ``workload``
-    (not waiting for the profiles) every 2 s and time them: the service must keep answering
-    while it scores. At most 100 batches are posted (the workload's clock advances a minute
-    per batch). Exits with a message when the scoring takes longer than ``timeout`` seconds."""
+    printing a line every 15 s, with :class:`Probes` every 2 s meanwhile (at most 100: the
+    workload's clock advances a minute per batch) and 10 more after it, to compare with.
+    Exits with a message when the scoring takes longer than ``timeout`` seconds."""
     done = threading.Event()
     failure: list[str] = []
 
@@ -347,10 +382,9 @@ def wait_for_churn_warmup(base: str, workload: Workload, timeout: float) -> dict
 
     started = time.perf_counter()
     threading.Thread(target=churn, daemon=True).start()
-    reads: list[float] = []
-    posts: list[float] = []
     said = 0.0
     with httpx.Client(base_url=base, headers={"X-API-Key": WRITE_KEY}, timeout=120) as c:
+        during = Probes(c, workload)
         while not done.wait(2.0):
             waited = time.perf_counter() - started
             if waited > timeout:
@@ -359,35 +393,23 @@ def wait_for_churn_warmup(base: str, workload: Workload, timeout: float) -> dict
                     f"{timeout:.0f} s; the phases were not run. Give it longer with "
                     "--warmup-timeout SECONDS, or measure in process only with --skip-http."
                 )
-            t0 = time.perf_counter()
-            c.get(f"/v1/users/{workload.users[0]}/profile").raise_for_status()
-            reads.append(time.perf_counter() - t0)
-            if len(posts) < 100:
-                t0 = time.perf_counter()
-                c.post("/v1/events", json=workload.batch(),
-                       params={"wait_for_profiles": "false"}).raise_for_status()  # fmt: skip
-                posts.append(time.perf_counter() - t0)
+            if len(during.posts) < 100:
+                during.once()
             if waited - said >= 15:
                 said = waited
-                print(f"  churn warm-up running: {waited:.0f} s; meanwhile a profile read "
-                      f"p50 {1000 * np.median(reads):.0f} ms, an event post "
-                      f"p50 {1000 * np.median(posts):.0f} ms", flush=True)  # fmt: skip
-    seconds = time.perf_counter() - started
-    if failure:
-        raise SystemExit(f"GET /v1/churn failed during the warm-up: {failure[0]}")
-
-    def ms(values: list[float], q: float) -> float | None:
-        return float(np.percentile(values, q) * 1000) if values else None
-
-    result = {"seconds": seconds, "probes": len(reads),
-              "profile_read_p50_ms": ms(reads, 50), "profile_read_max_ms": ms(reads, 100),
-              "event_post_p50_ms": ms(posts, 50), "event_post_max_ms": ms(posts, 100)}  # fmt: skip
-    print(f"churn warm-up done {seconds:.1f} s after the server was up; meanwhile "
-          f"{len(reads)} profile reads p50 {result['profile_read_p50_ms'] or 0:.0f} ms, max "
-          f"{result['profile_read_max_ms'] or 0:.0f} ms; event posts (not waiting for "
-          f"profiles) p50 {result['event_post_p50_ms'] or 0:.0f} ms, max "
-          f"{result['event_post_max_ms'] or 0:.0f} ms")  # fmt: skip
-    return result
+                print(f"  churn warm-up running: {waited:.0f} s; meanwhile {during.line()}",
+                      flush=True)  # fmt: skip
+        seconds = time.perf_counter() - started
+        if failure:
+            raise SystemExit(f"GET /v1/churn failed during the warm-up: {failure[0]}")
+        print(f"churn warm-up done {seconds:.1f} s after the server was up; meanwhile "
+              f"{during.line()}")  # fmt: skip
+        after = Probes(c, workload)
+        for _ in range(10):
+            after.once()
+            time.sleep(2.0)
+        print(f"the same probes after the warm-up: {after.line()}")
+    return {"seconds": seconds, "during": during.summary(), "after": after.summary()}
 
 
 if __name__ == "__main__":
