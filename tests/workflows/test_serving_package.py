@@ -72,3 +72,26 @@ def test_churn_predictions_remember_through_the_callers_cache(buyers: Path) -> N
         assert other.frame.equals(first.frame)
         alone = churn_predictions(store)  # no cache given: nothing shared
         assert alone.frame is not first.frame and alone.frame.equals(first.frame)
+
+
+def test_the_rows_are_read_without_holding_the_store_lock(
+    buyers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a version's rows takes seconds at a million users: the store lock, which every
+    event batch needs, must not be held meanwhile (only to open a connection of its own)."""
+    from shopguide.workflows import retention
+
+    lock = threading.RLock()
+    read = retention.predictions
+    seen: list[tuple[bool, bool]] = []
+
+    def watched(store, as_of=None):  # type: ignore[no-untyped-def]
+        seen.append((lock._is_owned(), store is main))  # type: ignore[attr-defined]
+        return read(store, as_of)
+
+    with open_store(buyers) as main:
+        churn_predictions(main, lock=lock)  # scores if needed, so rows exist
+        monkeypatch.setattr(retention, "predictions", watched)
+        shown = churn_predictions(main, lock=lock, cache=PredictionCache())
+    assert len(shown.frame) > 0
+    assert seen == [(False, False)]  # read once, on another connection, the lock free
