@@ -267,6 +267,40 @@ def test_an_update_waits_for_the_batches_already_on_their_way_in(tmp_path: Path)
         assert orders[buyers[1]] == built.loc[buyers[1], "orders"] + 1
 
 
+def test_an_update_does_not_wait_for_batches_that_arrive_after_it_started_waiting(
+    tmp_path: Path,
+) -> None:
+    """With writers sending all the time some batch is nearly always on its way in: an update
+    waits only for the batches that had arrived when it became due, not for a moment when none
+    is (which made every update under 8 writers wait its whole ``max_wait``)."""
+    db = tmp_path / "shop.duckdb"
+    data = make_store(db, n_users=200)
+    buyers = sorted(set(data.events.loc[data.events["event_type"] == "purchase", "user_id"]))
+    later = (pd.Timestamp(data.events["timestamp"].max()) + pd.Timedelta(hours=1)).isoformat()
+    with open_store(db) as store:
+        build_profiles(store)
+        updates = ProfileUpdates(store.reader, max_wait=120)
+        landed = updates._landed = _WatchedCondition()
+        first = ingest_events(store, [_purchase(buyers[0], later, "n1")], update_profiles=False)
+        covers: list[tuple[int | None, bool]] = []
+        earlier = updates.ingesting()
+        earlier.__enter__()  # a batch on its way in before the update is due
+        waiting = threading.Thread(
+            target=lambda: covers.append(updates.cover(first.report.load_id))
+        )
+        waiting.start()
+        _wait_for(lambda: landed.waiting == 1, "the update did not wait for the earlier batch")
+        with updates.ingesting():  # a later batch arrives and stays on its way in...
+            earlier.__exit__(None, None, None)  # ...while the earlier one lands
+            started = time.monotonic()
+            waiting.join(60)
+            assert not waiting.is_alive(), "the update waited for the later batch"
+            assert time.monotonic() - started < 30  # far from max_wait (120 s)
+            assert updates.runs == 1 and covers == [(1, False)]
+            assert updates.in_flight == 1
+        updates.stop()
+
+
 def test_a_batch_sent_without_waiting_is_answered_at_once_and_profiled_in_the_background(
     tmp_path: Path,
 ) -> None:

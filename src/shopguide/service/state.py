@@ -95,8 +95,11 @@ class ProfileUpdates:
     and covers every load stored when it starts, so a batch stored while an earlier update ran
     finds its load covered and answers without running its own. Before it starts, an update
     lets the batches already on their way into the store land first (waiting at most
-    ``max_wait`` seconds), so it covers them too. A batch's answer still waits until its users'
-    profiles include it, but N batches that arrive together cost one or two updates, not N.
+    ``max_wait`` seconds), so it covers them too; batches that arrive while it waits are left
+    to the next update (with writers sending all the time, waiting for a moment when none is
+    on its way made every update wait the full ``max_wait``). A batch's answer still waits
+    until its users' profiles include it, but N batches that arrive together cost one or two
+    updates, not N.
     A batch sent with ``wait_for_profiles=false`` calls :meth:`cover_later` instead: its answer
     does not wait, and a worker thread runs the updates one after the other.
 
@@ -132,7 +135,8 @@ class ProfileUpdates:
         self.covered = 0  # every load id up to this one is in the live profiles
         self.runs = 0
         self._recomputed: int | None = None
-        self._in_flight = 0  # batches between arriving and being stored
+        self._arrivals = 0  # batches that have arrived so far (numbers them)
+        self._pending: set[int] = set()  # numbers of the batches arrived and not stored yet
         self._landed = threading.Condition()
         # background updates (batches sent with wait_for_profiles=false)
         self._wanted = 0
@@ -144,19 +148,29 @@ class ProfileUpdates:
     def in_flight(self) -> int:
         """Batches that have arrived and are not stored yet."""
         with self._landed:
-            return self._in_flight
+            return len(self._pending)
 
     @contextlib.contextmanager
     def ingesting(self) -> Iterator[None]:
-        """Wrap the storing of one batch (the next update waits for it)."""
+        """Wrap the storing of one batch (an update that is about to start waits for it)."""
         with self._landed:
-            self._in_flight += 1
+            number = self._arrivals
+            self._arrivals += 1
+            self._pending.add(number)
         try:
             yield
         finally:
             with self._landed:
-                self._in_flight -= 1
+                self._pending.discard(number)
                 self._landed.notify_all()
+
+    def _await_arrived(self) -> None:
+        """Wait (at most ``max_wait``) until every batch that has arrived by now is stored."""
+        with self._landed:
+            horizon = self._arrivals
+            self._landed.wait_for(
+                lambda: all(n >= horizon for n in self._pending), timeout=self.max_wait
+            )
 
     def cover(self, load_id: int) -> tuple[int | None, bool]:
         """Return once load ``load_id`` is in the live profiles: the users recomputed by the
@@ -165,8 +179,7 @@ class ProfileUpdates:
         with self.turn:
             if load_id <= self.covered:
                 return self._recomputed, True
-            with self._landed:
-                self._landed.wait_for(lambda: self._in_flight == 0, timeout=self.max_wait)
+            self._await_arrived()
             if self._store is None:
                 self._store = self._connect()
             update = refresh_live_profiles(self._store, population_max_age=self.population_max_age)
