@@ -112,9 +112,6 @@ def user_aggregates_sql(
     from the events in ``source``.
     """
     scope = scope_filter(scoped)
-    # read once, not once per reference (a live batch: the users table is searched for the
-    # batch's users, which zone maps cannot narrow to a row group each)
-    materialized = " MATERIALIZED" if source != "events" else ""
     return f"""
 INSERT INTO {into}
 WITH
@@ -169,7 +166,7 @@ preferred_hour AS (  -- most frequent hour of purchase lines; ties -> smaller
     )
     GROUP BY user_id
 ),
-latest_users AS{materialized} (  -- one row per user: the latest load's demographics
+latest_users AS (  -- one row per user: the latest load's demographics
     SELECT user_id, gender, coalesce(age_band, {AGE_BAND_SQL}) AS age_band, location, signup_at
     FROM users
     WHERE TRUE {scope}

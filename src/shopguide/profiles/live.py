@@ -46,44 +46,22 @@ from shopguide.profiles.population import (
     POPULATION_MAX_AGE,
     PopulationStatus,
     RefreshResult,
+    population_status,
     rederive_version,
 )
-from shopguide.profiles.tables import (
-    USER_AGGREGATE_TABLES,
-    VERSIONED_TABLES,
-    profile_tables_known,
-)
+from shopguide.profiles.tables import USER_AGGREGATE_TABLES, VERSIONED_TABLES
 from shopguide.store.base import Store
 
 LIVE_MODE: Final = "live"
 
 #: Users in scope, and why: explicit ones, those of newer loads, those with events or a
-#: signup in the window the version moves over (one statement: each costs a few ms).
+#: signup in the window the version moves over.
 _SCOPE_SQL: Final = f"""
-CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} AS
-SELECT DISTINCT user_id FROM (
-    SELECT unnest(CAST($explicit AS VARCHAR[])) AS user_id
-    UNION ALL SELECT user_id FROM events WHERE $since IS NULL OR load_id > $since
-    UNION ALL SELECT user_id FROM users WHERE $since IS NULL OR load_id > $since
-    UNION ALL SELECT user_id FROM events WHERE "timestamp" > $through AND "timestamp" <= $as_of
-    UNION ALL SELECT user_id FROM users WHERE signup_at > $through AND signup_at <= $as_of
-)"""
-
-#: Whether a live update in place can run, in one query: the version's population statistics
-#: (none: made before they existed), a version other than the live one already keyed at the
-#: update's time (a snapshot, updated in place by the caller instead), items loaded since
-#: (everybody is affected), and the highest load id of the rows loaded since (the version's
-#: new ``max_load_id``; zone maps skip the row groups of older loads).
-_CHECKS_SQL: Final = """
-SELECT p.population_as_of, p.computed_at,
-       (SELECT count(*) FROM profile_builds WHERE as_of = $stamp AND as_of <> $version)
-           AS collides,
-       (SELECT count(*) FROM items WHERE load_id > $since) AS new_items,
-       (SELECT max(m) FROM (SELECT max(load_id) AS m FROM events WHERE load_id > $seen
-                            UNION ALL SELECT max(load_id) FROM users WHERE load_id > $seen
-                            UNION ALL SELECT max(load_id) FROM items WHERE load_id > $seen))
-           AS newest_load
-FROM (SELECT 1) LEFT JOIN profile_population p ON p.as_of = $version"""
+INSERT INTO {SCOPE_TABLE}
+SELECT user_id FROM events WHERE $since IS NULL OR load_id > $since
+UNION SELECT user_id FROM users WHERE $since IS NULL OR load_id > $since
+UNION SELECT user_id FROM events WHERE "timestamp" > $through AND "timestamp" <= $as_of
+UNION SELECT user_id FROM users WHERE signup_at > $through AND signup_at <= $as_of"""
 
 
 def max_load_id(store: Store) -> int | None:
@@ -111,8 +89,8 @@ class LiveState:
 
 def live_state(store: Store) -> LiveState | None:
     """The store's live version (None without one)."""
-    if not profile_tables_known(store) and not store.has_table("profile_live"):
-        return None  # no profiles built in this store yet
+    if not store.has_table("profile_live"):  # no profiles built in this store yet
+        return None
     frame = store.query_df(
         f"""SELECT l.as_of, l.events_through, l.max_load_id, b.users FROM profile_live l
             JOIN (SELECT as_of, arg_max(mode, built_at) AS mode, arg_max(users, built_at) AS users
@@ -201,58 +179,55 @@ def update_live_in_place(
         state = live_state(store)
     if state is None or stamp < state.events_through:
         return None
-    since = since_load_id if since_load_id is not None else state.max_load_id
-    seen = state.max_load_id
-    checks = store.query_df(
-        _CHECKS_SQL,
-        {"stamp": stamp, "version": state.as_of, "since": since, "seen": seen},
-    ).iloc[0]
-    if pd.isna(checks["population_as_of"]) or checks["collides"] or checks["new_items"]:
+    if population_status(store, state.as_of) is None or store.scalar(
+        "SELECT count(*) FROM profile_builds WHERE as_of = $stamp AND as_of <> $version",
+        {"stamp": stamp, "version": state.as_of},
+    ):
         return None
-    newest = checks["newest_load"]
-    if seen is None:  # no load seen yet: the highest of all, as when the version was made
-        load = max_load_id(store)
-    else:  # the highest load id the version has seen, or of the rows loaded since
-        load = seen if pd.isna(newest) else max(seen, int(newest))
+    since = since_load_id if since_load_id is not None else state.max_load_id
+    if since is not None and store.scalar(
+        "SELECT count(*) FROM items WHERE load_id > $since", {"since": since}
+    ):
+        return None
 
     started = time.perf_counter()
     version = {"version": state.as_of}
     both = {"version": state.as_of, "as_of": stamp}
 
     with store.transaction():
+        store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
+        if user_ids:
+            store.append(SCOPE_TABLE, pd.DataFrame({"user_id": user_ids}))
         with _timed(steps, "find the batch's users"):
             store.execute(
-                _SCOPE_SQL,
-                {"explicit": user_ids, "since": since, "through": state.events_through,
-                 "as_of": stamp},
-            )  # fmt: skip
+                _SCOPE_SQL, {"since": since, "through": state.events_through, "as_of": stamp}
+            )
+        store.execute(
+            f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} AS "
+            f"SELECT DISTINCT user_id FROM {SCOPE_TABLE}"
+        )
         recomputed = int(store.scalar(f"SELECT count(*) FROM {SCOPE_TABLE}"))
         users = state.users
         if recomputed:
             users += _rewrite_users(store, both, steps)
         store.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
-        with _timed(steps, "record the update"):
-            store.execute(
-                "UPDATE profile_live SET events_through = $as_of, max_load_id = $load, "
-                "updated_at = now()::TIMESTAMP WHERE as_of = $version",
-                {**both, "load": load},
-            )
-            store.execute(
-                f"UPDATE profile_builds SET built_at = now()::TIMESTAMP, users = $users, "
-                f"recomputed_users = $recomputed, max_load_id = $load, seconds = $seconds "
-                f"WHERE as_of = $version AND mode = '{LIVE_MODE}'",
-                {**version, "users": users, "recomputed": recomputed, "load": load,
-                 "seconds": time.perf_counter() - started},
-            )  # fmt: skip
+        load = max_load_id(store)
+        store.execute(
+            "UPDATE profile_live SET events_through = $as_of, max_load_id = $load, "
+            "updated_at = now()::TIMESTAMP WHERE as_of = $version",
+            {**both, "load": load},
+        )
+        store.execute(
+            f"UPDATE profile_builds SET built_at = now()::TIMESTAMP, users = $users, "
+            f"recomputed_users = $recomputed, max_load_id = $load, seconds = $seconds "
+            f"WHERE as_of = $version AND mode = '{LIVE_MODE}'",
+            {**version, "users": users, "recomputed": recomputed, "load": load,
+             "seconds": time.perf_counter() - started},
+        )  # fmt: skip
+        status = population_status(store, state.as_of)
         commit_started = time.perf_counter()
     steps["commit"] = time.perf_counter() - commit_started
-    # what population_status reads back now: the statistics are untouched by the update
-    status = PopulationStatus(
-        state.as_of,
-        _ts(checks["population_as_of"]),
-        _ts(checks["computed_at"]),
-        stamp,
-    )
+    assert status is not None  # checked above, inside the same store
     return LiveUpdate(
         state.as_of,
         stamp,

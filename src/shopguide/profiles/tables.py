@@ -26,8 +26,6 @@ The lead folds :data:`PROFILE_DDL` into a numbered store migration; until then
 
 from __future__ import annotations
 
-import contextlib
-import weakref
 from typing import Final
 
 from shopguide.store.base import Store
@@ -177,38 +175,15 @@ USER_AGGREGATE_TABLES: Final = ("profile_agg_users", "profile_agg_categories", "
 
 
 def ensure_profile_tables(store: Store) -> None:
-    """Create the profile tables if the store does not have them yet (idempotent).
-
-    Once a store (connection) has been seen to hold them all, later calls return at once: a
-    live update runs this for every batch, and profile tables are never dropped.
-    """
-    try:
-        if store in _COMPLETE:
-            return
-    except TypeError:  # a store that cannot be weakly referenced: just look
-        pass
+    """Create the profile tables if the store does not have them yet (idempotent)."""
     names = [*VERSIONED_TABLES, "profile_builds"]
-    found = store.scalar(  # one catalog query
-        "SELECT count(DISTINCT table_name) FROM duckdb_tables() "
-        "WHERE NOT temporary AND list_contains($names, table_name)",
+    found = store.scalar(  # one catalog query: a live update runs this for every batch
+        "SELECT count(DISTINCT table_name) FROM information_schema.tables "
+        "WHERE list_contains($names, table_name)",
         {"names": names},
     )
-    if int(found) < len(names):
-        with store.transaction():
-            for statement in PROFILE_DDL:
-                store.execute(statement)
-        return  # not remembered: the caller's transaction may still roll the tables back
-    with contextlib.suppress(TypeError):
-        _COMPLETE.add(store)
-
-
-def profile_tables_known(store: Store) -> bool:
-    """Whether :func:`ensure_profile_tables` has seen every profile table in ``store``."""
-    try:
-        return store in _COMPLETE
-    except TypeError:
-        return False
-
-
-#: Stores (connections) seen to hold every profile table.
-_COMPLETE: Final[weakref.WeakSet[Store]] = weakref.WeakSet()
+    if int(found) == len(names):
+        return
+    with store.transaction():
+        for statement in PROFILE_DDL:
+            store.execute(statement)
