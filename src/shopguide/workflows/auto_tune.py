@@ -52,6 +52,7 @@ from shopguide.workflows.time_split import validation_split
 
 __all__ = [
     "INPUT",
+    "KEPT_DEFAULTS",
     "SEARCH_SPACES",
     "AutoTuned",
     "auto_tune",
@@ -250,7 +251,10 @@ def auto_tune(
         skipped = [r for r in rows if "skipped" in r]
         if skipped:
             notes.append(f"{len(skipped)} search point(s) skipped over the memory budget")
-        best, kept_default = _choose(rows, per_user, _anchor(name, base, points, binary))
+        anchor = _anchor(name, base, points, binary)
+        if not binary and name in GRAM_PENALTY_MODELS and penalty[False] != 1.0:
+            anchor = None  # its λ was scaled: the grid does not hold the unscaled default fit
+        best, kept_default = _choose(rows, per_user, anchor)
         if kept_default:
             notes.append(kept_default)
         out[name] = AutoTuned(
