@@ -9,6 +9,7 @@ exits with status 1, and ``shopguide --debug ...`` (or ``SHOPGUIDE_DEBUG=1``) sh
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -240,8 +241,9 @@ class ShopGuideGroup(TyperGroup):
 def _silence_stdout() -> None:
     """Point standard output at the null device, so the interpreter's final flush of what the
     closed pipe did not take cannot fail again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    with contextlib.suppress(OSError, ValueError):  # a stream without a file descriptor
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _report_bug(error: Exception, argv: list[str], as_json: bool) -> NoReturn:

@@ -50,9 +50,9 @@ def merge_events(store: Store, stage: str, load_id: int) -> int:
     )
     before = store.count("events")
     columns = ", ".join(f'"{c}"' for c in EVENTS.names if c != C.LOAD_ID)
-    # staged keys the store already holds (none in an empty store: no join to build then)
+    # the part's keys the store already holds (none in an empty store: no join to build then)
     held = (
-        "SELECT event_key FROM events SEMI JOIN stage_keyed USING (event_key)"
+        "SELECT event_key FROM events SEMI JOIN part USING (event_key)"
         if before
         else "SELECT CAST(NULL AS VARCHAR) AS event_key WHERE false"
     )
@@ -66,7 +66,7 @@ def merge_events(store: Store, stage: str, load_id: int) -> int:
                 f"""
                 INSERT INTO events ({columns}, load_id)
                 WITH part AS (SELECT * FROM stage_keyed WHERE line BETWEEN {low} AND {high}),
-                held AS ({held.replace("stage_keyed", "part")})
+                held AS ({held})
                 SELECT {columns}, {load_id} FROM part s
                 ANTI JOIN held USING (event_key)
                 ORDER BY s.line
