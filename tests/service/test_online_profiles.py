@@ -233,15 +233,22 @@ def test_batches_that_arrive_together_share_one_profile_update(tmp_path: Path) -
         assert {u: shop.orders(u) for u in shop.buyers} == {u: n + 1 for u, n in before.items()}
 
 
-def test_an_update_waits_for_the_batches_already_on_their_way_in(tmp_path: Path) -> None:
-    """A batch still being stored when an update is due holds that update back (up to
-    ``max_wait``), so one update covers both; without the wait the update would run at once."""
+def _profiled_shop(tmp_path: Path) -> tuple[Path, list[str], str]:
+    """A 200-user store with built profiles, its buyers, and a time after its last event."""
     db = tmp_path / "shop.duckdb"
     data = make_store(db, n_users=200)
     buyers = sorted(set(data.events.loc[data.events["event_type"] == "purchase", "user_id"]))
     later = (pd.Timestamp(data.events["timestamp"].max()) + pd.Timedelta(hours=1)).isoformat()
     with open_store(db) as store:
         build_profiles(store)
+    return db, buyers, later
+
+
+def test_an_update_waits_for_the_batches_already_on_their_way_in(tmp_path: Path) -> None:
+    """A batch still being stored when an update is due holds that update back (up to
+    ``max_wait``), so one update covers both; without the wait the update would run at once."""
+    db, buyers, later = _profiled_shop(tmp_path)
+    with open_store(db) as store:
         updates = ProfileUpdates(store.reader, max_wait=30)  # updates on a connection of their own
         landed = updates._landed = _WatchedCondition()  # to see the update start waiting
         first = ingest_events(store, [_purchase(buyers[0], later, "w1")], update_profiles=False)
@@ -273,12 +280,8 @@ def test_an_update_does_not_wait_for_batches_that_arrive_after_it_started_waitin
     """With writers sending all the time some batch is nearly always on its way in: an update
     waits only for the batches that had arrived when it became due, not for a moment when none
     is (which made every update under 8 writers wait its whole ``max_wait``)."""
-    db = tmp_path / "shop.duckdb"
-    data = make_store(db, n_users=200)
-    buyers = sorted(set(data.events.loc[data.events["event_type"] == "purchase", "user_id"]))
-    later = (pd.Timestamp(data.events["timestamp"].max()) + pd.Timedelta(hours=1)).isoformat()
+    db, buyers, later = _profiled_shop(tmp_path)
     with open_store(db) as store:
-        build_profiles(store)
         updates = ProfileUpdates(store.reader, max_wait=120)
         landed = updates._landed = _WatchedCondition()
         first = ingest_events(store, [_purchase(buyers[0], later, "n1")], update_profiles=False)

@@ -219,7 +219,11 @@ def auto_tune(
     total, done = sum(len(p) for p in plans.values()), 0
     out: dict[str, AutoTuned] = {}
     for name, base in models.items():
-        points = plans[name] if relevance.user_rows.size else []
+        # each point as it is fitted: on weighted input EASE's λ scaled to the input's size
+        points = [
+            _scaled(name, point, penalty[bool(point.get(INPUT, binary))])
+            for point in (plans[name] if relevance.user_rows.size else [])
+        ]
         notes: list[str] = []
         if not relevance.user_rows.size:
             notes.append("no purchases in the validation window to measure on")
@@ -228,9 +232,9 @@ def auto_tune(
         for group in _groups(name, points, binary):
             use_binary = bool(points[group[0]].get(INPUT, binary))
             matrix = (zero_one if use_binary else weighted).matrix
-            scaled = [_scaled(name, points[i], penalty[use_binary]) for i in group]
-            fitted = _fitted(name, base, scaled, matrix, sizes, budget)
-            for i, point, (model, seconds, why) in zip(group, scaled, fitted, strict=True):
+            fitted = _fitted(name, base, [points[i] for i in group], matrix, sizes, budget)
+            for i, (model, seconds, why) in zip(group, fitted, strict=True):
+                point = points[i]
                 row: dict[str, Any] = {
                     "params": {k: v for k, v in point.items() if k != INPUT},
                     **({INPUT: use_binary} if INPUT in point else {}),
@@ -251,10 +255,7 @@ def auto_tune(
         skipped = [r for r in rows if "skipped" in r]
         if skipped:
             notes.append(f"{len(skipped)} search point(s) skipped over the memory budget")
-        anchor = _anchor(name, base, points, binary)
-        if not binary and name in GRAM_PENALTY_MODELS and penalty[False] != 1.0:
-            anchor = None  # its λ was scaled: the grid does not hold the unscaled default fit
-        best, kept_default = _choose(rows, per_user, anchor)
+        best, kept_default = _choose(rows, per_user, _anchor(name, base, points, binary))
         if kept_default:
             notes.append(kept_default)
         out[name] = AutoTuned(
@@ -292,8 +293,9 @@ def _scaled(name: str, point: Mapping[str, Any], scale: float) -> dict[str, Any]
 def _anchor(
     name: str, base: Mapping[str, Any], points: Sequence[Mapping[str, Any]], binary: bool
 ) -> int | None:
-    """The index of the point that fits what the caller would fit without tuning (``base``
-    over the model's defaults, on the ``binary`` input), or None when the grid lacks it."""
+    """The index of the point (as fitted, λ scaled) that fits what the caller would fit without
+    tuning (``base`` over the model's defaults, on the ``binary`` input), or None when the
+    grid lacks it."""
     defaults = create_model(name, **dict(base)).get_params()
     for i, point in enumerate(points):
         same_input = bool(point.get(INPUT, binary)) == binary

@@ -153,7 +153,8 @@ def substituted_logistic_proba(
         out[:, 0] = final.predict_proba(prepared)[:, 1]
         # the substituted matrices are copies of ``M`` (C order, as ``M.copy()`` makes them);
         # the regression's matrix product can round differently in another memory order
-        prepared = np.asarray(prepare.transform(rows.copy()), dtype="float64")
+        if not rows.flags.c_contiguous:
+            prepared = np.asarray(prepare.transform(rows.copy()), dtype="float64")
         for j in range(k):
             one = rows[:1].copy()
             one[0, j] = reference[j]
