@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from shopguide.data.ingest import ingest_file
 from shopguide.data.presets import get_preset, preset_names
-from shopguide.errors import MappingError
+from shopguide.data.readers import JsonLinesReader, ParquetReader
+from shopguide.errors import FileReadError, MappingError
 from shopguide.store import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -112,6 +116,64 @@ def test_ga4_bigquery_export(store):
     # the skipped lines are reported once, by the events load
     assert [c.rejected for c in report.companions] == [0, 0]
     assert reasons(store, "items") == [] and reasons(store, "users") == []
+
+
+def _ga4_parquet(path: Path) -> Path:
+    """The JSON lines fixture as BigQuery writes it to Parquet: nested records, a numeric
+    ``event_timestamp`` and the ``event_params`` column the preset does not read."""
+    lines = (FIXTURES / "ga4_events.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    for record in records:
+        record["event_timestamp"] = int(record["event_timestamp"])
+        record["event_params"] = [
+            {"key": "page_title", "value": {"string_value": "Tea", "int_value": None}},
+            {"key": "engaged_session_event", "value": {"string_value": None, "int_value": 1}},
+        ]
+    # every record's keys make the schema (a BigQuery table has all its columns in every row)
+    pq.write_table(
+        pa.Table.from_batches([pa.RecordBatch.from_struct_array(pa.array(records))]), path
+    )
+    return path
+
+
+def test_ga4_parquet_export_loads_as_its_json_lines_twin(store, tmp_path):
+    parquet = _ga4_parquet(tmp_path / "events_20240501.parquet")
+    report = ingest_file(store, "events", parquet, preset="ga4")
+    with open_store(tmp_path / "twin.duckdb") as twin:
+        expected = ingest_file(twin, "events", FIXTURES / "ga4_events.jsonl", preset="ga4")
+        for table in ("events", "items", "users"):
+            sql = f"SELECT * EXCLUDE (load_id) FROM {table} ORDER BY ALL"
+            assert store.query_df(sql).equals(twin.query_df(sql)), table
+        assert reasons(store, "events") == reasons(twin, "events")
+    assert (report.accepted, report.rejected) == (expected.accepted, expected.rejected) == (4, 3)
+
+
+def test_ga4_reads_only_the_columns_it_uses(store, tmp_path):
+    """A GA4 export's wide nested columns (event_params, …) are never read: neither from
+    Parquet nor from JSON lines; a skipped row's raw record holds only what was read."""
+    parquet = _ga4_parquet(tmp_path / "events_20240501.parquet")
+    jsonl = tmp_path / "events_20240501.jsonl"
+    table = pq.read_table(parquet)
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in table.to_pylist()))
+    wanted = ("event_name", "event_timestamp", "user_id", "ecommerce", "items")
+    for reader in (ParquetReader(parquet, 100, wanted), JsonLinesReader(jsonl, 100, wanted)):
+        frames = [chunk.frame for chunk in reader.chunks()]
+        assert "event_params" in table.column_names
+        assert [set(f.columns) for f in frames] == [set(wanted)]
+        reader.close()
+    ingest_file(store, "events", parquet, preset="ga4")
+    raws = store.query_df("SELECT raw FROM quarantine WHERE table_name = 'events'")["raw"]
+    assert len(raws) == 3 and not any("event_params" in r or "page_title" in r for r in raws)
+    assert all('"event_name"' in r for r in raws)
+
+
+def test_a_preset_refuses_a_format_its_export_never_comes_in(store, tmp_path):
+    parquet = _ga4_parquet(tmp_path / "orders_export.parquet")
+    with pytest.raises(FileReadError, match="preset shopify-orders reads CSV files") as info:
+        ingest_file(store, "events", parquet, preset="shopify-orders")
+    assert "the file's name says Parquet" in str(info.value)
+    assert "--format csv" in str(info.value.hint)
+    assert store.count("loads") == 0
 
 
 def test_a_preset_loads_one_other_table_on_its_own(store):

@@ -135,7 +135,7 @@ def ingest_file(
     if preset is None:
         plans = [(table, plan_from_options(mapping, set, derive))]
     else:
-        plans, fmt = preset_plans(preset, table, mapping, set, derive, fmt)
+        plans, fmt = preset_plans(preset, table, mapping, set, derive, fmt, path)
     with bounded_memory(store), store.transaction():
         reports = [
             _load_file(store, name, path, plan, fmt, delimiter, encoding, chunk_rows,
@@ -160,13 +160,16 @@ def _load_file(
 ) -> LoadReport:
     """One load of ``path`` into ``table``, with the plan applied chunk by chunk."""
     check_plan(_spec(table), plan)
+    if plan.max_chunk_rows:
+        chunk_rows = min(chunk_rows, plan.max_chunk_rows)
     fast = sql_events_reader(
         store, _spec(table), path, rename=plan.rename, plain=plan.plain, fmt=fmt,
         delimiter=delimiter, encoding=encoding, chunk_rows=chunk_rows, progress=progress,
     )  # fmt: skip
     reader: Reader = fast or open_reader(
-        path, chunk_rows, fmt=fmt, delimiter=delimiter, encoding=encoding
-    )
+        path, chunk_rows, fmt=fmt, delimiter=delimiter, encoding=encoding,
+        only_columns=plan.reads_only,
+    )  # fmt: skip
     try:
         rename: Mapping[str, str] | None = plan.rename
         # the file's own name of the user column: rows the mapping rejects keep their raw

@@ -116,6 +116,13 @@ class ColumnPlan:
     report_skipped: bool = True
     #: how messages name the plan: "--derive" or "preset shopify-orders"
     label: str = ""
+    #: the only top-level columns of a Parquet file (or keys of a JSON Lines object) that are
+    #: read (empty: all of them); a preset whose export carries wide nested columns it never
+    #: reads (GA4's ``event_params``) leaves them in the file
+    reads_only: Sequence[str] = ()
+    #: at most this many rows per chunk (0: the loader's own), for layouts whose rows are
+    #: large once parsed (nested GA4 events)
+    max_chunk_rows: int = 0
 
     @property
     def plain(self) -> bool:

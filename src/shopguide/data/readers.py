@@ -302,19 +302,22 @@ class _LazyRaws(Sequence[str]):
 class ParquetReader(Reader):
     """Parquet, streamed by record batches; the "line" of a row is its 1-based row number."""
 
-    def __init__(self, path: Path, chunk_rows: int) -> None:
+    def __init__(self, path: Path, chunk_rows: int, columns: Sequence[str] = ()) -> None:
+        """``columns``: read only these (those the file has); all when empty."""
         super().__init__(path, chunk_rows)
         try:
             self._file = pq.ParquetFile(path)
         except Exception as exc:  # pyarrow raises several types for a corrupt file
             raise FileReadError(str(path), f"not a readable Parquet file ({exc})") from exc
-        self.columns = list(self._file.schema_arrow.names)
+        names = list(self._file.schema_arrow.names)
+        self.columns = [n for n in names if n in columns] if columns else names
+        self._only = self.columns if columns else None
         self.total_rows = self._file.metadata.num_rows
 
     def chunks(self) -> Iterator[RawChunk]:
         done = 0
         try:
-            for batch in self._file.iter_batches(batch_size=self.chunk_rows):
+            for batch in self._file.iter_batches(batch_size=self.chunk_rows, columns=self._only):
                 frame = keep_nan(batch, batch.to_pandas())
                 lines = np.arange(done + 1, done + len(frame) + 1, dtype=np.int64)
                 done += len(frame)
@@ -349,8 +352,10 @@ class JsonLinesReader(Reader):
 
     header = False
 
-    def __init__(self, path: Path, chunk_rows: int) -> None:
+    def __init__(self, path: Path, chunk_rows: int, keys: Sequence[str] = ()) -> None:
+        """``keys``: keep only these keys of each object (all when empty)."""
         super().__init__(path, chunk_rows)
+        self._keys = tuple(keys)
         self._stream, self._raw = _open_binary(path)
         self._lines = enumerate(
             io.TextIOWrapper(self._stream, encoding="utf-8-sig", errors="replace"), 1
@@ -406,6 +411,8 @@ class JsonLinesReader(Reader):
                     )
                 else:
                     if isinstance(value, dict) and not _lone_surrogate(stripped, value):
+                        if self._keys:
+                            value = {k: value[k] for k in self._keys if k in value}
                         records.append(value)
                         lines.append(number)
                         raws.append(stripped)
@@ -468,8 +475,11 @@ def open_reader(
     fmt: Format | None = None,
     delimiter: str | None = None,
     encoding: str = "utf-8",
+    only_columns: Sequence[str] = (),
 ) -> Reader:
-    """A reader for ``path``; raises :class:`FileReadError` if it cannot be read at all."""
+    """A reader for ``path``; raises :class:`FileReadError` if it cannot be read at all.
+    ``only_columns``: the only columns of a Parquet file, or keys of a JSON Lines file's
+    objects, that are read (all when empty; a CSV file is always read whole)."""
     if not path.exists():
         raise FileReadError(str(path), "no such file", hint="check the path")
     if path.is_dir():
@@ -477,8 +487,8 @@ def open_reader(
     fmt = fmt or detect_format(path)
     opener: dict[Format, Callable[[], Reader]] = {
         "csv": lambda: CsvReader(path, chunk_rows, delimiter=delimiter, encoding=encoding),
-        "parquet": lambda: ParquetReader(path, chunk_rows),
-        "jsonl": lambda: JsonLinesReader(path, chunk_rows),
+        "parquet": lambda: ParquetReader(path, chunk_rows, only_columns),
+        "jsonl": lambda: JsonLinesReader(path, chunk_rows, only_columns),
     }
     try:
         return opener[fmt]()

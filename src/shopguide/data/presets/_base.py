@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from shopguide.data.mapping import ColumnPlan
 from shopguide.data.readers import Format
 
+#: How messages name the formats.
+FORMAT_NAMES: Mapping[Format, str] = {"csv": "CSV", "parquet": "Parquet", "jsonl": "JSON Lines"}
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -15,7 +18,8 @@ class Preset:
 
     name: str
     title: str
-    fmt: Format
+    #: the file formats the export comes in; the first is read when the name says none
+    formats: tuple[Format, ...]
     #: the export's columns the preset reads, as documented in docs/howto/own-data.md
     reads: tuple[str, ...]
     tables: Mapping[str, ColumnPlan]

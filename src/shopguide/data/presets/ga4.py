@@ -1,11 +1,13 @@
-"""``--preset ga4``: the Google Analytics 4 BigQuery export, as JSON lines.
+"""``--preset ga4``: the Google Analytics 4 BigQuery export, as JSON lines or Parquet.
 
-One line is one GA4 event (a row of an ``events_YYYYMMDD`` table exported as newline-delimited
-JSON). The preset reads ``event_name``, ``event_timestamp`` (microseconds, UTC; a number or,
-as BigQuery writes INT64 to JSON, a string), ``user_id``, ``user_pseudo_id``,
-``ecommerce.transaction_id``, ``geo.city``, ``geo.country`` and the repeated ``items`` record
-(``item_id``, ``item_name``, ``item_brand``, ``item_category`` … ``item_category5``, ``price``,
-``quantity``). Each item of an event becomes one ShopGuide event.
+One line (or Parquet row) is one GA4 event, a row of an ``events_YYYYMMDD`` table exported as
+newline-delimited JSON or as Parquet (where the records are nested columns). The preset reads
+``event_name``, ``event_timestamp`` (microseconds, UTC; a number or, as BigQuery writes INT64
+to JSON, a string), ``user_id``, ``user_pseudo_id``, ``ecommerce.transaction_id``,
+``geo.city``, ``geo.country`` and the repeated ``items`` record (``item_id``, ``item_name``,
+``item_brand``, ``item_category`` … ``item_category5``, ``price``, ``quantity``); the export's
+other columns (``event_params``, ``device``, …) are not read. Each item of an event becomes
+one ShopGuide event.
 
 GA4 event names map to event types: view_item → view, select_item → click, add_to_wishlist →
 favorite, add_to_cart → cart, purchase → purchase, refund → refund. Other events, and
@@ -78,6 +80,8 @@ def _flatten(frame: pd.DataFrame) -> Prepared:
         items = event.get("items") if "items" in columns else None
         if isinstance(items, str):
             items = json.loads(items)
+        elif isinstance(items, np.ndarray | tuple):  # a Parquet list column
+            items = list(items)
         if not isinstance(items, list) or not items:
             skipped[i] = ("items", None, f"GA4 {name} event has no items")
             continue
@@ -125,10 +129,17 @@ USER_ID = "coalesce(user_id, user_pseudo_id)"
 CATEGORY = f"nullif(concat_ws(' > ', {', '.join(_CATEGORIES)}), '')"
 
 
+#: the export's top-level columns the preset reads: a Parquet export's others (event_params,
+#: user_properties, device, …) are left in the file
+TOP_LEVEL = tuple(dict.fromkeys(name.split(".")[0].split("[")[0] for name in READS))
+#: a GA4 event is large once parsed (nested records): chunks of at most this many events
+CHUNK_ROWS = 50_000
+
+
 def _plan(**parts: object) -> ColumnPlan:
     return ColumnPlan(
         requires=REQUIRED, prepare=_step, only_mapped=True, infer_types=False, label="preset ga4",
-        **parts,  # type: ignore[arg-type]
+        reads_only=TOP_LEVEL, max_chunk_rows=CHUNK_ROWS, **parts,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -155,8 +166,8 @@ USERS = _plan(
 
 PRESET = Preset(
     name="ga4",
-    title="Google Analytics 4 BigQuery export (JSON lines)",
-    fmt="jsonl",
+    title="Google Analytics 4 BigQuery export (JSON lines or Parquet)",
+    formats=("jsonl", "parquet"),
     reads=READS,
     tables={"events": EVENTS, "items": ITEMS, "users": USERS},
 )

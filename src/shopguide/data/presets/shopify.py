@@ -94,7 +94,7 @@ USERS = _plan(
 PRESET = Preset(
     name="shopify-orders",
     title="Shopify orders export (CSV, one row per line item)",
-    fmt="csv",
+    formats=("csv",),
     reads=REQUIRED + OPTIONAL,
     tables={"events": EVENTS, "items": ITEMS, "users": USERS},
 )

@@ -78,7 +78,7 @@ USERS = _plan(
 PRESET = Preset(
     name="woocommerce-orders",
     title="WooCommerce Customer/Order/Coupon Export, one row per item (CSV)",
-    fmt="csv",
+    formats=("csv",),
     reads=REQUIRED + OPTIONAL,
     tables={"events": EVENTS, "items": ITEMS, "users": USERS},
 )
