@@ -130,6 +130,33 @@ def _open_binary(path: Path) -> tuple[IO[bytes], IO[bytes]]:
     return raw, raw
 
 
+#: The delimiters a CSV file's header tells apart when none is given.
+DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
+
+
+def csv_delimiter(path: Path, given: str | None = None, encoding: str = "utf-8") -> str:
+    """The delimiter of a CSV file: ``given`` when there is one, else the one of
+    :data:`DELIMITERS` that splits the header line into the most fields.
+
+    The usual one (a tab for ``.tsv``, else a comma) wins a tie, so a one-column header, or a
+    file that cannot be read here (the reader then says why), keeps it. Spreadsheets saved as
+    CSV in locales whose decimal mark is a comma separate with ``;``.
+    """
+    if given:
+        return given
+    usual = "\t" if ".tsv" in path.name.lower() else ","
+    try:
+        stream, raw = _open_binary(path)
+        with raw, stream:
+            first = stream.readline(1 << 20)
+        text = first.decode(encoding, errors="replace").lstrip("\ufeff")
+    except (*_DAMAGED, LookupError):
+        return usual
+    fields = {d: len(next(csv.reader([text], delimiter=d), [])) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (fields[d], d == usual))
+    return best if fields[best] > fields[usual] else usual
+
+
 class CsvReader(Reader):
     """CSV with a header line; line numbers count physical lines (quoted newlines included).
 
@@ -141,7 +168,7 @@ class CsvReader(Reader):
     ) -> None:
         super().__init__(path, chunk_rows)
         self.encoding = encoding
-        self.delimiter = delimiter or ("\t" if ".tsv" in path.name.lower() else ",")
+        self.delimiter = csv_delimiter(path, delimiter, encoding)
         self._stream, self._raw = _open_binary(path)
         codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
         self._text = io.TextIOWrapper(

@@ -56,6 +56,7 @@ from shopguide.data.readers import (
     RawChunk,
     Reader,
     Reject,
+    csv_delimiter,
     csv_rows_chunk,
     detect_format,
     field_count_reject,
@@ -446,7 +447,7 @@ def sql_events_reader(
         return _parquet_reader(store, spec, path, rename, chunk_rows, progress)
     if fmt != "csv" or encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
         return None
-    delimiter = delimiter or ("\t" if ".tsv" in path.name.lower() else ",")
+    delimiter = csv_delimiter(path, delimiter, encoding)
     if len(delimiter) != 1 or delimiter in '"\r\n\x00':
         return None
     return _csv_reader(store, spec, path, rename, delimiter, chunk_rows, progress)

@@ -131,6 +131,20 @@ class Problems:
             self.reasons.setdefault(i, []).append(f"{column}: {reason.format(value=shown[:80])}")
 
 
+#: ``12,50``, ``-0,5``, ``1.234,56``: a number written with a decimal comma
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+\s*")
+
+
+def _decimal_comma(values: pd.Series) -> np.ndarray:
+    """Where a value is a number written with a decimal comma (as spreadsheets in many
+    locales save it): rejected like any other text, with a reason that says how to load it."""
+    return np.fromiter(
+        (isinstance(v, str) and _DECIMAL_COMMA.fullmatch(v) is not None for v in values),
+        dtype=bool,
+        count=len(values),
+    )
+
+
 def _as_text(values: pd.Series) -> pd.Series:
     """Values as stripped strings, with empty strings as missing; integral floats lose '.0'."""
     if (values.dtype == object or values.dtype == "string") and len(values):
@@ -286,7 +300,15 @@ def validate_chunk(
             arr = num.to_numpy(dtype=float, na_value=np.nan)
             bad_num = present & ~np.isfinite(arr)
             infinite = bad_num & _non_finite(raw, arr) if bad_num.any() else bad_num
-            problems.add(bad_num & ~infinite, f.name, raw, "not a number: '{value}'")
+            comma = bad_num & _decimal_comma(raw) if bad_num.any() else bad_num
+            problems.add(bad_num & ~infinite & ~comma, f.name, raw, "not a number: '{value}'")
+            problems.add(
+                comma,
+                f.name,
+                raw,
+                "a decimal comma in '{value}'; load the file with "
+                f"--derive \"{f.name}=replace(COLUMN, ',', '.')\" (COLUMN: the file's column)",
+            )
             problems.add(
                 infinite, f.name, raw, "not a finite number: '{value}' (NaN and infinity are not)"
             )

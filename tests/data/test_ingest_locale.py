@@ -1,0 +1,96 @@
+"""Files saved the way spreadsheets in many locales save them: ``;`` (or tab, ``|``) between
+fields, and numbers with a decimal comma."""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shopguide.data import sql_ingest
+from shopguide.data.ingest import ingest_file
+from shopguide.data.readers import DELIMITERS, csv_delimiter
+from shopguide.store import open_store
+
+ROWS = [
+    ["user_id", "item_id", "event_type", "timestamp", "price", "quantity"],
+    ["u1", "i1", "purchase", "2024-03-01 10:00:00", "12.50", "1"],
+    ["u2", "i2", "view", "2024-03-01 11:00:00", "", ""],
+    ["u3", "i1", "cart", "2024-03-02 09:30:00", "7", "2"],
+]
+
+names = st.text(st.characters(codec="ascii", categories=["L", "N"]), min_size=1, max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    header=st.lists(names, min_size=2, max_size=8),
+    delimiter=st.sampled_from(DELIMITERS),
+    suffix=st.sampled_from([".csv", ".txt", ".tsv"]),
+)
+def test_the_header_tells_the_delimiter(header, delimiter, suffix):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"export{suffix}"
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle, delimiter=delimiter).writerows([header, ["1"] * len(header)])
+        assert csv_delimiter(path) == delimiter
+        assert csv_delimiter(path, given=",") == ","  # the user's own always wins
+
+
+def test_a_one_column_header_keeps_the_usual_delimiter(tmp_path):
+    (tmp_path / "a.csv").write_text("user_id\nu1\n")
+    (tmp_path / "a.tsv").write_text("user_id\nu1\n")
+    assert csv_delimiter(tmp_path / "a.csv") == ","
+    assert csv_delimiter(tmp_path / "a.tsv") == "\t"
+
+
+@pytest.mark.parametrize("path_kind", ["sql", "python"])
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_a_file_with_another_delimiter_loads_as_its_comma_twin(
+    tmp_path, monkeypatch, delimiter, path_kind
+):
+    if path_kind == "python":
+        monkeypatch.setenv(sql_ingest.SWITCH, "0")
+    stored = []
+    for name, sep in (("twin.csv", ","), ("export.csv", delimiter)):
+        path = tmp_path / name
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle, delimiter=sep).writerows(ROWS)
+        with open_store(tmp_path / f"{name}.duckdb") as store:
+            report = ingest_file(store, "events", path)
+            assert (report.accepted, report.rejected) == (3, 0)
+            stored.append(
+                store.query_df(
+                    'SELECT user_id, item_id, event_type, "timestamp", price, quantity '
+                    "FROM events ORDER BY user_id"
+                )
+            )
+    assert stored[0].equals(stored[1])
+
+
+def test_a_decimal_comma_is_rejected_with_how_to_load_it(tmp_path):
+    rows = [ROWS[0], *[[*r[:4], p, "1"] for r, p in zip(ROWS[1:] * 2, [
+        "12,50", "1.234,56", "-0,5", "12.50", "abc", "1,2,3",
+    ], strict=False)]]  # fmt: skip
+    path = tmp_path / "export.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=";").writerows(rows)
+    with open_store(tmp_path / "sg.duckdb") as store:
+        report = ingest_file(store, "events", path)
+        assert (report.accepted, report.rejected) == (1, 5)
+        reasons = dict(
+            store.query_df("SELECT value, reason FROM quarantine ORDER BY line").values.tolist()
+        )
+        hint = "; load the file with --derive \"price=replace(COLUMN, ',', '.')\""
+        for value in ("12,50", "1.234,56", "-0,5"):
+            assert (
+                reasons[value]
+                == f"price: a decimal comma in '{value}'{hint} (COLUMN: the file's column)"
+            )
+        assert reasons["abc"] == "price: not a number: 'abc'"
+        assert reasons["1,2,3"] == "price: not a number: '1,2,3'"
+        assert report.top_reasons == {"price: a decimal comma in …": 3, "price: not a number: …": 2}
