@@ -1,10 +1,11 @@
-"""Files saved the way spreadsheets in many locales save them: ``;`` (or tab, ``|``) between
-fields, and numbers with a decimal comma."""
+"""Files as exports and spreadsheets in many locales write them: ``;`` (or tab, ``|``) between
+fields, numbers with a decimal comma, times that are not ISO 8601."""
 
 from __future__ import annotations
 
 import csv
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,60 @@ def test_a_decimal_comma_is_rejected_with_how_to_load_it(tmp_path):
         assert reasons["abc"] == "price: not a number: 'abc'"
         assert reasons["1,2,3"] == "price: not a number: '1,2,3'"
         assert report.top_reasons == {"price: a decimal comma in …": 3, "price: not a number: …": 2}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    when=st.datetimes(datetime(1990, 1, 1), datetime(2025, 12, 31)).map(
+        lambda d: d.replace(microsecond=0)
+    ),
+    zone=st.sampled_from([" UTC", " GMT", "UTC", " utc", "Z"]),
+)
+def test_a_time_ending_in_a_utc_zone_name_is_that_utc_time(when, zone):
+    """BigQuery's CSV export writes ``2024-03-01 10:00:00 UTC``."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.csv"
+        path.write_text(
+            f"user_id,item_id,event_type,timestamp\nu1,i1,view,{when:%Y-%m-%d %H:%M:%S}{zone}\n"
+        )
+        with open_store(Path(folder) / "sg.duckdb") as store:
+            report = ingest_file(store, "events", path)
+            assert (report.accepted, report.rejected) == (1, 0)
+            assert store.scalar('SELECT "timestamp" FROM events') == when
+
+
+def test_common_non_iso_times_are_rejected_with_the_derive_that_loads_them(tmp_path):
+    values = ["1709287200", "1709287200000", "13/03/2024 10:00", "01.03.2024", "soon"]
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "user_id,item_id,event_type,timestamp\n" + "".join(f"u1,i1,view,{v}\n" for v in values)
+    )
+    with open_store(tmp_path / "sg.duckdb") as store:
+        report = ingest_file(store, "events", path)
+        assert report.rejected == len(values)
+        reasons = dict(
+            store.query_df("SELECT value, reason FROM quarantine ORDER BY line").values.tolist()
+        )
+    column = " (COLUMN: the file's column"
+    assert reasons["1709287200"] == (
+        "timestamp: unparseable timestamp '1709287200'; it looks like seconds since 1970: "
+        f'load the file with --derive "timestamp=to_timestamp(COLUMN)"{column})'
+    )
+    assert reasons["1709287200000"].endswith(f'--derive "timestamp=epoch_ms(COLUMN)"{column})')
+    for day_first in ("13/03/2024 10:00", "01.03.2024"):
+        assert "it looks like a day-month-year or month-day-year date" in reasons[day_first]
+        assert "strptime(COLUMN, '%d/%m/%Y %H:%M')" in reasons[day_first]
+    assert reasons["soon"] == (
+        "timestamp: unparseable timestamp 'soon'; use ISO 8601 such as 2024-03-01T14:05:00"
+    )
+    # and each hint does load its value
+    loads = [("1709287200", "to_timestamp(ts)"), ("1709287200000", "epoch_ms(ts)"),
+             ("13/03/2024 10:00", "strptime(ts, '%d/%m/%Y %H:%M')")]  # fmt: skip
+    for i, (value, expression) in enumerate(loads):
+        one = tmp_path / f"one{i}.csv"
+        one.write_text(f"user_id,item_id,event_type,ts\nu1,i1,view,{value}\n")
+        with open_store(tmp_path / f"one{i}.duckdb") as store:
+            report = ingest_file(store, "events", one, derive={"timestamp": expression})
+            assert (report.accepted, report.rejected) == (1, 0)
+            expected = datetime(2024, 3, 13, 10) if "/" in value else datetime(2024, 3, 1, 10)
+            assert store.scalar('SELECT "timestamp" FROM events') == expected

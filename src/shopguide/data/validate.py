@@ -201,9 +201,49 @@ def _parse_timestamp(raw: pd.Series) -> pd.Series:
         if getattr(ts.dt, "tz", None) is not None:
             ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
         return ts.astype("datetime64[us]")
-    text = _as_text(raw)
+    # BigQuery's CSV export (and others) end a UTC time with a zone name: "… 10:00:00 UTC"
+    text = _as_text(raw).str.replace(_ZONE_NAME, "+00:00", regex=True)
     parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     return parsed.dt.tz_localize(None).astype("datetime64[us]")
+
+
+_ZONE_NAME: Final = r"(?i)(?<=\d)\s*(?:UTC|GMT|Z)$"
+
+#: Time shapes that are not ISO 8601 but common in exports, each with the ``--derive`` that
+#: loads it (a day-first or month-first date is not guessed: the file says which it is)
+_TIME_SHAPES: Final = (
+    (re.compile(r"\d{9,10}(?:\.\d+)?"), "seconds since 1970", "to_timestamp(COLUMN)", ""),
+    (re.compile(r"\d{12,13}"), "milliseconds since 1970", "epoch_ms(COLUMN)", ""),
+    (
+        re.compile(r"\d{1,2}([/.-])\d{1,2}\1\d{4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"),
+        "a day-month-year or month-day-year date",
+        "strptime(COLUMN, '%d/%m/%Y %H:%M')",
+        "; write the format as the file does: %m/%d for month first, . or - for /, :%S for seconds",
+    ),
+)
+
+
+def _timestamp_problems(problems: Problems, name: str, raw: pd.Series, bad: np.ndarray) -> None:
+    """Reasons for unparseable timestamps: the shape and the ``--derive`` that loads it where
+    the value has a common non-ISO shape, else ISO 8601's form."""
+    rest = bad.copy()
+    if bad.any():
+        text = [str(v).strip() if rest[i] else "" for i, v in enumerate(raw)]
+        for pattern, shape, expression, note in _TIME_SHAPES:
+            hit = rest & np.fromiter(
+                (bool(t) and pattern.fullmatch(t) is not None for t in text), bool, len(text)
+            )
+            problems.add(
+                hit,
+                name,
+                raw,
+                f"unparseable timestamp '{{value}}'; it looks like {shape}: load the file with "
+                f'--derive "{name}={expression}" (COLUMN: the file\'s column{note})',
+            )
+            rest &= ~hit
+    problems.add(
+        rest, name, raw, "unparseable timestamp '{value}'; use ISO 8601 such as 2024-03-01T14:05:00"
+    )
 
 
 def _parse_number(raw: pd.Series) -> pd.Series:
@@ -279,12 +319,7 @@ def validate_chunk(
         elif f.kind == "timestamp":
             ts = _parse_timestamp(raw)
             unparsed = present & ts.isna().to_numpy()
-            problems.add(
-                unparsed,
-                f.name,
-                raw,
-                "unparseable timestamp '{value}'; use ISO 8601 such as 2024-03-01T14:05:00",
-            )
+            _timestamp_problems(problems, f.name, raw, unparsed)
             latest = pd.Timestamp.now(tz="UTC").tz_localize(None) + FUTURE_ALLOWANCE
             outside = present & ~unparsed & ((ts < EARLIEST_TIMESTAMP) | (ts > latest)).to_numpy()
             problems.add(
