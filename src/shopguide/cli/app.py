@@ -105,7 +105,9 @@ def ingest(
     fmt: Annotated[
         str | None, typer.Option("--format", help="csv, parquet or jsonl (default: from the name).")
     ] = None,
-    delimiter: Annotated[str | None, typer.Option(help="CSV field delimiter (default: read from the header: , ; tab or |).")] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV field delimiter (default: from the header: , ; tab |).")
+    ] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV files.")] = "utf-8",
     chunk_rows: Annotated[
         int, typer.Option(min=1, help="Rows per chunk (memory against speed).")
