@@ -129,9 +129,9 @@ def csv_line(fields: list[str], quote_all: bool) -> str:
     return ",".join(out)
 
 
-def load_once(path: Path, db: Path, switch: str) -> dict:
-    """One load of ``path`` into a new store, with the SQL path allowed (``switch`` 1) or
-    not; says whether the SQL path took the file."""
+def load_once(path: Path, db: Path, switch: str, constants: dict | None = None) -> dict:
+    """One load of ``path`` (with ``--set`` ``constants``) into a new store, with the SQL path
+    allowed (``switch`` 1) or not; says whether the SQL path took the file."""
     used: list[bool] = []
     real = sql_ingest.SqlEventsReader.attach
 
@@ -143,7 +143,7 @@ def load_once(path: Path, db: Path, switch: str) -> dict:
         mp.setenv(sql_ingest.SWITCH, switch)
         mp.setattr(sql_ingest.SqlEventsReader, "attach", spy)
         with open_store(db) as store:
-            report = ingest_file(store, "events", path)
+            report = ingest_file(store, "events", path, set=constants)
             return {
                 "sql_path": bool(used),
                 "report": summary(report),
@@ -157,11 +157,11 @@ def load_once(path: Path, db: Path, switch: str) -> dict:
             }
 
 
-def load_both(path: Path) -> tuple[dict, dict]:
+def load_both(path: Path, constants: dict | None = None) -> tuple[dict, dict]:
     """The load through the path ingest_file picks, and through the Python path."""
     with tempfile.TemporaryDirectory() as folder:
-        fast = load_once(path, Path(folder) / "fast.duckdb", "1")
-        python = load_once(path, Path(folder) / "python.duckdb", "0")
+        fast = load_once(path, Path(folder) / "fast.duckdb", "1", constants)
+        python = load_once(path, Path(folder) / "python.duckdb", "0", constants)
     return fast, python
 
 
@@ -177,6 +177,40 @@ def assert_same(fast: dict, python: dict) -> None:
     assert fast["report"] == python["report"]
     pd.testing.assert_frame_equal(fast["events"], python["events"])
     pd.testing.assert_frame_equal(fast["quarantine"], python["quarantine"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(rows(), min_size=1, max_size=25),
+    st.sampled_from(
+        [{"event_type": "purchase"}, {"event_type": "Cart", "quantity": "2"}, {"price": "9.5"}]
+    ),
+    st.booleans(),
+)
+def test_set_values_on_the_sql_path_store_what_the_python_path_stores(data, constants, drop):
+    """``--set`` replaces a column of the file, or (``drop``) gives one the file lacks."""
+    header = list(COLUMNS)
+    if drop:  # the file has no column of that name: only the --set value gives it
+        gone = [header.index(c) for c in constants]
+        header = [c for i, c in enumerate(header) if i not in gone]
+        data = [[v for i, v in enumerate(r) if i not in gone] if len(r) == 7 else r for r in data]
+    text = "\n".join([",".join(header), *(csv_line(r, False) for r in data)]) + "\n"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.csv"
+        path.write_text(text, encoding="utf-8", newline="")
+        fast, python = load_both(path, constants)
+    assert_same(fast, python)
+    event("SQL path" if fast["sql_path"] else "Python path")
+
+
+def test_a_file_with_set_values_takes_the_sql_path(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("user_id,item_id,timestamp\nu1,i1,2024-03-01\nu2,i2,2024-03-02 10:00\n")
+    fast, python = load_both(path, {"event_type": "purchase"})
+    assert fast["sql_path"]
+    assert_same(fast, python)
+    assert fast["events"]["event_type"].tolist() == ["purchase", "purchase"]
+    assert fast["report"][:3] == (2, 2, 0)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -163,8 +163,9 @@ def _load_file(
     if plan.max_chunk_rows:
         chunk_rows = min(chunk_rows, plan.max_chunk_rows)
     fast = sql_events_reader(
-        store, _spec(table), path, rename=plan.rename, plain=plan.plain, fmt=fmt,
-        delimiter=delimiter, encoding=encoding, chunk_rows=chunk_rows, progress=progress,
+        store, _spec(table), path, rename=plan.rename, plain=plan.renames_and_constants,
+        fmt=fmt, constants=plan.constants, delimiter=delimiter, encoding=encoding,
+        chunk_rows=chunk_rows, progress=progress,
     )  # fmt: skip
     reader: Reader = fast or open_reader(
         path, chunk_rows, fmt=fmt, delimiter=delimiter, encoding=encoding,
@@ -175,7 +176,7 @@ def _load_file(
         # the file's own name of the user column: rows the mapping rejects keep their raw
         # (unmapped) text, and the quarantine's user column is read from it
         owner_keys = [s for s, t in plan.rename.items() if t == C.USER_ID] + [C.USER_ID]
-        if not plan.plain:
+        if not plan.plain and fast is None:  # the SQL reader applies its --set values itself
             reader, rename = MappedReader(reader, plan, str(path)), None
         sha256 = fast.sha256 if fast is not None else file_sha256(path)
         return _load(

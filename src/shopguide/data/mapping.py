@@ -129,6 +129,12 @@ class ColumnPlan:
         """Whether the plan only renames (the loader's own rename handles that)."""
         return not (self.constants or self.derive or self.prepare or self.only_mapped)
 
+    @property
+    def renames_and_constants(self) -> bool:
+        """Whether the plan only renames and sets constants (the SQL path of event loads
+        handles both)."""
+        return not (self.derive or self.prepare or self.only_mapped)
+
 
 def plan_from_options(
     mapping: Mapping[str, str] | None,

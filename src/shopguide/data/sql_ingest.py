@@ -26,9 +26,10 @@ that every record is one line: no blank lines, no carriage return outside ``\\r\
 byte, valid UTF-8, no line longer than the CSV field limit and no quote that could open a field
 running over a line end. A gzip-compressed CSV (``.csv.gz``, ``.tsv.gz``) takes the same path:
 the scan reads its decompressed lines (and proves the stream whole) and DuckDB decompresses
-it while reading. Anything else (another encoding, JSON Lines, ``--set`` or ``--derive``,
-presets, users and items files, Parquet columns of other types) loads through the Python path
-as before. ``SHOPGUIDE_SQL_INGEST=0`` forces the Python path, so tests and the
+it while reading. A ``--set`` value takes the place of a column, on the SQL checks and on the
+rows handed to the validator alike. Anything else (another encoding, JSON Lines,
+``--derive``, presets, users and items files, Parquet columns of other types) loads through
+the Python path as before. ``SHOPGUIDE_SQL_INGEST=0`` forces the Python path, so tests and the
 benchmark can compare the two.
 """
 
@@ -49,6 +50,7 @@ from typing import Final
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 from shopguide.columns import Column
 from shopguide.data.readers import (
@@ -69,6 +71,8 @@ from shopguide.store.duckdb_store import DuckDBStore
 
 #: Set to 0 to load every file through the Python path.
 SWITCH: Final = "SHOPGUIDE_SQL_INGEST"
+#: How the reader names a ``--set`` value where it would name a file column.
+_CONSTANT: Final = "\0constant:"
 #: The longest CSV field Python's csv module reads (its default field_size_limit); a line at
 #: most this many bytes long cannot hold a longer field.
 _FIELD_LIMIT: Final = 131_072
@@ -189,10 +193,17 @@ class SqlEventsReader(Reader):
         delimiter: str = ",",
         types: Mapping[str, str] | None = None,
         progress: Callable[[int, int], None] | None = None,
+        constants: Mapping[str, str] | None = None,
+        rename: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(path, chunk_rows)
         self.store, self.spec, self.fmt = store, spec, fmt
-        self.columns = columns
+        #: ``--set`` values by canonical column: they replace a file column of that name
+        self.constants = dict(constants or {})
+        self.file_columns = columns
+        rename = rename or {}
+        self.columns = [c for c in columns if rename.get(c, c) not in self.constants]
+        self.columns += list(self.constants)
         self.sha256 = sha256
         self.delimiter = delimiter
         self.rows = 0  # rows of data (CSV: the lines after the header)
@@ -216,23 +227,26 @@ class SqlEventsReader(Reader):
 
     def _raw_names(self) -> list[str]:
         """The file's values kept (for the rows that are not surely clean) under these names."""
-        return ["l"] if self.fmt == "csv" else [f"sg_raw_{i}" for i in range(len(self.columns))]
+        if self.fmt == "csv":
+            return ["l"]
+        return [f"sg_raw_{i}" for i in range(len(self.file_columns))]
 
     def read(self, rename: Mapping[str, str]) -> int:
         """Read the file into the rows table: typed values, the line, whether the row is surely
         clean and, for the others, the file's values. Returns the rows read (header included)."""
-        by_name = {rename.get(c, c): c for c in self.columns}
+        by_name = {rename.get(c, c): c for c in self.file_columns}
+        by_name.update({name: _CONSTANT + name for name in self.constants})
         parts = ["CAST(NULL AS VARCHAR) AS event_key"]
         for f in self.spec.fields:
             parts.append(f"{self._value_sql(f, by_name.get(f.name))} AS {_quote(f.name)}")
         checks = " AND ".join(self._clean_sql(f, by_name.get(f.name)) for f in self.spec.fields)
         if self.fmt == "csv":
-            checks = f"NOT contains(l, '\"') AND len(f) = {len(self.columns)} AND {checks}"
+            checks = f"NOT contains(l, '\"') AND len(f) = {len(self.file_columns)} AND {checks}"
             inner = f"SELECT n, l, string_split(l, {_literal(self.delimiter)}) AS f FROM"
             raws = ["l"]
         else:
             inner = "SELECT * FROM"
-            raws = [_quote(c) for c in self.columns]
+            raws = [_quote(c) for c in self.file_columns]
         kept = ", ".join(
             f"CASE WHEN ok THEN NULL ELSE {raw} END AS {_quote(name)}"
             for raw, name in zip(raws, self._raw_names(), strict=True)
@@ -298,8 +312,10 @@ class SqlEventsReader(Reader):
         self._attached = True
 
     def _raw_sql(self, source: str) -> str:
+        if source.startswith(_CONSTANT):
+            return _literal(self.constants[source.removeprefix(_CONSTANT)])
         if self.fmt == "csv":
-            return f"f[{self.columns.index(source) + 1}]"
+            return f"f[{self.file_columns.index(source) + 1}]"
         return _quote(source)
 
     def _value_sql(self, f: Column, source: str | None) -> str:
@@ -380,12 +396,13 @@ class SqlEventsReader(Reader):
         )
         lines = rows.column("n").to_numpy().astype(np.int64)
         if self.fmt == "parquet":
-            table = rows.drop_columns(["n"]).rename_columns(self.columns).combine_chunks()
+            table = rows.drop_columns(["n"]).rename_columns(self.file_columns).combine_chunks()
             batches = table.to_batches()
             if not batches:
-                return RawChunk(table.to_pandas(), lines, None)
-            return RawChunk(keep_nan(batches[0], batches[0].to_pandas()), lines, None)
-        width = len(self.columns)
+                return self._with_constants(RawChunk(table.to_pandas(), lines, None))
+            frame = keep_nan(batches[0], batches[0].to_pandas())
+            return self._with_constants(RawChunk(frame, lines, None))
+        width = len(self.file_columns)
         fields: list[list[str]] = []
         kept: list[int] = []
         rejects: list[Reject] = []
@@ -399,8 +416,19 @@ class SqlEventsReader(Reader):
                 fields.append(row)
                 kept.append(line)
             else:
-                rejects.append(field_count_reject(self.columns, self.delimiter, line, row))
-        return csv_rows_chunk(self.columns, self.delimiter, "utf-8", fields, kept, rejects)
+                rejects.append(field_count_reject(self.file_columns, self.delimiter, line, row))
+        chunk = csv_rows_chunk(self.file_columns, self.delimiter, "utf-8", fields, kept, rejects)
+        return self._with_constants(chunk)
+
+    def _with_constants(self, chunk: RawChunk) -> RawChunk:
+        """The chunk's frame with the ``--set`` columns in place of the file's of that name."""
+        if not self.constants:
+            return chunk
+        frame = chunk.frame[[c for c in self.columns if c not in self.constants]]
+        for name, value in self.constants.items():
+            frame = frame.assign(**{name: pd.Series([value] * len(frame), dtype=object)})
+        chunk.frame = frame
+        return chunk
 
     def close(self) -> None:
         # after a failed statement the transaction refuses any other; its rollback drops them
@@ -428,13 +456,15 @@ def sql_events_reader(
     rename: Mapping[str, str],
     plain: bool,
     fmt: Format | None,
+    constants: Mapping[str, str] | None = None,
     delimiter: str | None,
     encoding: str,
     chunk_rows: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> SqlEventsReader | None:
     """The SQL reader of an events file, already read, or None when the file must take the
-    Python path (nothing is left behind then)."""
+    Python path (nothing is left behind then). ``plain``: the load only renames columns and
+    sets the ``constants`` (``--set``); anything else takes the Python path."""
     if os.environ.get(SWITCH, "1") == "0" or spec.name != "events" or not plain:
         return None
     if not isinstance(store, DuckDBStore) or not path.is_file():
@@ -444,13 +474,13 @@ def sql_events_reader(
     except FileReadError:
         return None
     if fmt == "parquet" and not is_gzip(path):
-        return _parquet_reader(store, spec, path, rename, chunk_rows, progress)
+        return _parquet_reader(store, spec, path, rename, chunk_rows, progress, constants)
     if fmt != "csv" or encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
         return None
     delimiter = csv_delimiter(path, delimiter, encoding)
     if len(delimiter) != 1 or delimiter in '"\r\n\x00':
         return None
-    return _csv_reader(store, spec, path, rename, delimiter, chunk_rows, progress)
+    return _csv_reader(store, spec, path, rename, delimiter, chunk_rows, progress, constants)
 
 
 def _csv_reader(
@@ -461,6 +491,7 @@ def _csv_reader(
     delimiter: str,
     chunk_rows: int,
     progress: Callable[[int, int], None] | None,
+    constants: Mapping[str, str] | None,
 ) -> SqlEventsReader | None:
     scan = scan_file(path)
     if not scan.one_record_per_line or scan.lines < 1:
@@ -472,8 +503,9 @@ def _csv_reader(
         return None  # quoted column names: the Python reader handles them
     columns = [name.strip() for name in header.split(delimiter)]
     reader = SqlEventsReader(
-        store, spec, path, "csv", columns, scan.sha256, chunk_rows, delimiter, progress=progress
-    )
+        store, spec, path, "csv", columns, scan.sha256, chunk_rows, delimiter, progress=progress,
+        constants=constants, rename=rename,
+    )  # fmt: skip
     total = reader.read(rename)
     # a line with quotes the checks did not take might open a field running on over the line
     # end; unless it is a whole record of fields (quoted or not), the Python reader decides
@@ -496,6 +528,7 @@ def _parquet_reader(
     rename: Mapping[str, str],
     chunk_rows: int,
     progress: Callable[[int, int], None] | None,
+    constants: Mapping[str, str] | None,
 ) -> SqlEventsReader | None:
     cursor = store.con.cursor()  # its errors must not end the load's transaction
     try:
@@ -511,6 +544,8 @@ def _parquet_reader(
         return None
     kinds = {f.name: f.kind for f in spec.fields}
     for name, kind in types.items():
+        if rename.get(name, name) in (constants or {}):
+            continue  # replaced by a --set value
         wanted = kinds.get(rename.get(name, name))
         if kind == "VARCHAR" or wanted is None:
             continue
@@ -520,7 +555,7 @@ def _parquet_reader(
             return None
     reader = SqlEventsReader(
         store, spec, path, "parquet", list(types), scan_file(path).sha256, chunk_rows,
-        types=types, progress=progress,
+        types=types, progress=progress, constants=constants, rename=rename,
     )  # fmt: skip
     reader.read(rename)
     return reader
