@@ -97,6 +97,33 @@ def test_a_decimal_comma_is_rejected_with_how_to_load_it(tmp_path):
         assert report.top_reasons == {"price: a decimal comma in …": 3, "price: not a number: …": 2}
 
 
+@pytest.mark.parametrize(
+    ("value", "shape", "expression", "stored"),
+    [
+        ("1,234.56", "thousands separators", "replace(price, ',', '')", 1234.56),
+        ("$12.50", "a currency sign", "regexp_replace(price, '[^0-9.-]', '', 'g')", 12.5),
+        ("12.50 €", "a currency sign", "regexp_replace(price, '[^0-9.-]', '', 'g')", 12.5),
+        ("EUR 3", "a currency sign", "regexp_replace(price, '[^0-9.-]', '', 'g')", 3.0),
+    ],
+)
+def test_shop_written_numbers_say_how_to_load_them(tmp_path, value, shape, expression, stored):
+    path = tmp_path / "export.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([ROWS[0], [*ROWS[1][:4], value, "1"]])
+    with open_store(tmp_path / "sg.duckdb") as store:
+        assert ingest_file(store, "events", path).rejected == 1
+        reason = store.scalar("SELECT reason FROM quarantine")
+    hint = expression.replace("(price", "(COLUMN")
+    assert reason == (
+        f"price: {shape} in '{value}'; load the file with --derive \"price={hint}\" "
+        "(COLUMN: the file's column)"
+    )
+    with open_store(tmp_path / "fixed.duckdb") as store:  # the hint's expression loads it
+        report = ingest_file(store, "events", path, derive={"price": expression})
+        assert (report.accepted, report.rejected) == (1, 0)
+        assert store.scalar("SELECT price FROM events") == stored
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     when=st.datetimes(datetime(1990, 1, 1), datetime(2025, 12, 31)).map(

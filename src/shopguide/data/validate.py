@@ -131,18 +131,48 @@ class Problems:
             self.reasons.setdefault(i, []).append(f"{column}: {reason.format(value=shown[:80])}")
 
 
-#: ``12,50``, ``-0,5``, ``1.234,56``: a number written with a decimal comma
-_DECIMAL_COMMA = re.compile(r"\s*[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+\s*")
+#: Numbers as spreadsheets and shops write them, which a plain decimal parse rejects: each
+#: shape, what to call it and the ``--derive`` expression that loads it
+_NUMBER_SHAPES: Final = (
+    (  # 12,50  -0,5  1.234,56
+        re.compile(r"\s*[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+\s*"),
+        "a decimal comma",
+        "replace(COLUMN, ',', '.')",
+    ),
+    (  # 1,234.56  12,345
+        re.compile(r"\s*[+-]?\d{1,3}(?:,\d{3})+\.\d+\s*"),
+        "thousands separators",
+        "replace(COLUMN, ',', '')",
+    ),
+    (  # $12.50  12.50 €  EUR 12.50  £3
+        re.compile(
+            r"\s*(?:[$€£¥]|[A-Z]{3})\s?[+-]?[\d.]+\s*|\s*[+-]?[\d.]+\s?(?:[$€£¥]|[A-Z]{3})\s*"
+        ),
+        "a currency sign",
+        "regexp_replace(COLUMN, '[^0-9.-]', '', 'g')",
+    ),
+)
 
 
-def _decimal_comma(values: pd.Series) -> np.ndarray:
-    """Where a value is a number written with a decimal comma (as spreadsheets in many
-    locales save it): rejected like any other text, with a reason that says how to load it."""
-    return np.fromiter(
-        (isinstance(v, str) and _DECIMAL_COMMA.fullmatch(v) is not None for v in values),
-        dtype=bool,
-        count=len(values),
-    )
+def _number_problems(problems: Problems, name: str, raw: pd.Series, bad: np.ndarray) -> None:
+    """Reasons for values that are not numbers: the shape and the ``--derive`` that loads it
+    where the value has a common one (decimal comma, thousands separators, currency sign)."""
+    rest = bad.copy()
+    if bad.any():
+        text = [v if rest[i] and isinstance(v, str) else "" for i, v in enumerate(raw)]
+        for pattern, shape, expression in _NUMBER_SHAPES:
+            hit = rest & np.fromiter(
+                (bool(t) and pattern.fullmatch(t) is not None for t in text), bool, len(text)
+            )
+            problems.add(
+                hit,
+                name,
+                raw,
+                f"{shape} in '{{value}}'; load the file with "
+                f'--derive "{name}={expression}" (COLUMN: the file\'s column)',
+            )
+            rest &= ~hit
+    problems.add(rest, name, raw, "not a number: '{value}'")
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -335,15 +365,7 @@ def validate_chunk(
             arr = num.to_numpy(dtype=float, na_value=np.nan)
             bad_num = present & ~np.isfinite(arr)
             infinite = bad_num & _non_finite(raw, arr) if bad_num.any() else bad_num
-            comma = bad_num & _decimal_comma(raw) if bad_num.any() else bad_num
-            problems.add(bad_num & ~infinite & ~comma, f.name, raw, "not a number: '{value}'")
-            problems.add(
-                comma,
-                f.name,
-                raw,
-                "a decimal comma in '{value}'; load the file with "
-                f"--derive \"{f.name}=replace(COLUMN, ',', '.')\" (COLUMN: the file's column)",
-            )
+            _number_problems(problems, f.name, raw, bad_num & ~infinite)
             problems.add(
                 infinite, f.name, raw, "not a finite number: '{value}' (NaN and infinity are not)"
             )
