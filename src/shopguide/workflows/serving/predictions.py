@@ -9,9 +9,11 @@ own, or gets a fresh one per call.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -30,6 +32,11 @@ __all__ = [
     "churn_scores",
     "score_predictions",
 ]
+
+
+def _held(lock: threading.RLock | None) -> AbstractContextManager[Any]:
+    """``lock`` held for the block, or nothing to hold when the caller has no lock."""
+    return lock if lock is not None else contextlib.nullcontext()
 
 
 #: What the service shows as churn risk and value: the ``user_predictions`` rows written by
@@ -150,7 +157,7 @@ def score_predictions(
 
     guard = (cache or PredictionCache()).scoring
     with guard:
-        with lock or threading.RLock():
+        with _held(lock):
             stored, data_as_of, _ = _prediction_state(store)
         if data_as_of is None:
             raise DataError("no purchases in the store: churn needs purchase history")
@@ -159,7 +166,7 @@ def score_predictions(
         if isinstance(store, DuckDBStore) and str(store.path) != ":memory:":
             with open_store(store.path, create=False) as own:
                 return score_store(own)
-        with lock or threading.RLock():
+        with _held(lock):
             return score_store(store)
 
 
@@ -198,7 +205,7 @@ def _read_version(store: Store, lock: threading.RLock | None, as_of: pd.Timestam
     """
     from shopguide.workflows.retention import predictions
 
-    with lock or threading.RLock():
+    with _held(lock):
         reader = store.reader()
     try:
         return predictions(reader, as_of=as_of.isoformat())
@@ -226,7 +233,7 @@ def churn_predictions(
     Raises ``DataError`` when the store has no purchases.
     """
     cache = cache or PredictionCache()
-    with lock or threading.RLock():
+    with _held(lock):
         stored, data_as_of, fingerprint = _prediction_state(store)
     if data_as_of is None:
         raise DataError("no purchases in the store: churn needs purchase history")
@@ -236,7 +243,7 @@ def churn_predictions(
             empty = pd.DataFrame(columns=list(PREDICTION_COLUMNS))
             return Predictions(empty, None, data_as_of, True, True)
         score_predictions(store, lock=lock, cache=cache)
-        with lock or threading.RLock():
+        with _held(lock):
             stored, data_as_of, fingerprint = _prediction_state(store)
         if stored is None:
             raise DataError("scoring produced no predictions", hint="run: shopguide churn score")
