@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -179,3 +179,22 @@ def test_common_non_iso_times_are_rejected_with_the_derive_that_loads_them(tmp_p
             assert (report.accepted, report.rejected) == (1, 0)
             expected = datetime(2024, 3, 13, 10) if "/" in value else datetime(2024, 3, 1, 10)
             assert store.scalar('SELECT "timestamp" FROM events') == expected
+
+
+def test_a_birth_date_gives_the_age_in_full_years(tmp_path):
+    """The recipe of docs/howto/own-data.md: full years today, not calendar-year differences."""
+    today = date.today()
+    births = [date(1990, 5, 3), date(2001, 12, 31), date(1996, 1, 1), date(1996, 12, 31)]
+
+    def full_years(born: date) -> int:
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    path = tmp_path / "customers.csv"
+    path.write_text("user_id,birthday\n" + "".join(f"u{i},{b}\n" for i, b in enumerate(births)))
+    with open_store(tmp_path / "sg.duckdb") as store:
+        ingest_file(
+            store, "users", path,
+            derive={"age": "date_part('year', age(current_date, CAST(birthday AS DATE)))"},
+        )  # fmt: skip
+        ages = store.query_df("SELECT age FROM users ORDER BY user_id")["age"].tolist()
+    assert ages == [full_years(b) for b in births]
