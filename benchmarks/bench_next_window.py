@@ -138,7 +138,7 @@ class NextWindowBlend:
         weight: float = 0.35,
     ) -> None:
         self.events, self.inter = events, inter
-        self.params = {
+        self.params: dict[str, Any] = {
             "ease_regularization": ease_regularization,
             "half_life_days": half_life_days,
             "horizon_days": horizon_days,
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         als, {"factors": [32, 64, 100, 128], "regularization": [0.01, 0.1]}, val, half_lives
     )
     print(f"- implicit ALS: {als_p}, half-life {als_h}: {als_v:.4f}", flush=True)
-    grid = {
+    grid: dict[str, list[Any]] = {
         "horizon_days": [45, 60, 90],
         "windows": [1, 2, 3],
         "regularization": [200.0, 500.0, 1000.0],
