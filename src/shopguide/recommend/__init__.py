@@ -18,6 +18,7 @@ from shopguide.recommend.catalogue import MODEL_NAMES, create_model
 from shopguide.recommend.cost import Cost, FitPlan, plan_fit
 from shopguide.recommend.ease import EASE
 from shopguide.recommend.ease_large import EASELarge
+from shopguide.recommend.ease_next import EASENext
 from shopguide.recommend.frames import recommendations_frame, similar_items_frame
 from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.mf import ALS, BPR
@@ -34,6 +35,7 @@ __all__ = [
     "Blend",
     "Cost",
     "EASELarge",
+    "EASENext",
     "FitPlan",
     "ItemKNN",
     "LoadedModel",

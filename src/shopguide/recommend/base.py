@@ -28,7 +28,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, TypeAlias, TypeVar
@@ -49,6 +49,7 @@ __all__ = [
     "Recommender",
     "ScoreBlock",
     "as_user_items",
+    "fit_inputs_for",
     "model_class",
     "model_classes",
 ]
@@ -86,6 +87,13 @@ def model_class(name: str) -> type[Recommender]:
         raise ModelFormatError(
             f"unknown model name {name!r}", hint=f"known models: {', '.join(sorted(_MODELS))}"
         ) from None
+
+
+def fit_inputs_for(model: Any, available: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The keywords of ``available`` that ``model`` declares in ``fit_inputs`` (none for
+    models that declare nothing, foreign ones included), to pass to its ``fit``."""
+    wanted = getattr(model, "fit_inputs", ())
+    return {k: available[k] for k in wanted if available and k in available}
 
 
 def as_user_items(matrix: Any, *, name: str = "user_items") -> sp.csr_matrix:
@@ -131,6 +139,9 @@ class Recommender(ExternalIds, RankItems):
     #: Whether a user's scores follow from their interaction row alone (item-to-item models),
     #: so a user unknown at fit time is scored from the history they have now.
     scores_from_history: ClassVar[bool] = False
+    #: Keywords :meth:`fit` needs besides the matrix (``ease-next``: ``first_seen``, when each
+    #: cell was first seen); callers that have them pass them with :func:`fit_inputs_for`.
+    fit_inputs: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -22,6 +22,7 @@ from shopguide.recommend.base import Recommender, model_class, model_classes
 from shopguide.recommend.blend import Blend
 from shopguide.recommend.ease import EASE
 from shopguide.recommend.ease_large import EASELarge
+from shopguide.recommend.ease_next import EASENext
 from shopguide.recommend.knn import ItemKNN, UserKNN
 from shopguide.recommend.mf import ALS, BPR
 from shopguide.recommend.popular import Popular
@@ -36,7 +37,8 @@ __all__ = [
 
 #: The names ``create_model`` (and ``shopguide train MODEL``) accept.
 MODEL_NAMES: tuple[str, ...] = tuple(
-    cls.model_name for cls in (UserKNN, ItemKNN, Popular, EASE, EASELarge, ALS, BPR, RP3beta, Blend)
+    cls.model_name
+    for cls in (UserKNN, ItemKNN, Popular, EASE, EASELarge, EASENext, ALS, BPR, RP3beta, Blend)
 )
 
 
@@ -48,7 +50,8 @@ def check_model_name(name: str) -> None:
 
 def create_model(name: str, **params: Any) -> Recommender:
     """A new, unfitted model by name (``user-knn``, ``item-knn``, ``popular``, ``ease``,
-    ``ease-large``, ``als``, ``bpr``, ``rp3beta``, ``blend``) with the given constructor parameters.
+    ``ease-large``, ``ease-next``, ``als``, ``bpr``, ``rp3beta``, ``blend``) with the given
+    constructor parameters.
 
     Raises :class:`UnknownModelError` for an unknown name and :class:`ParameterError` for a
     parameter the model does not take or a value whose type does not fit its default.
