@@ -30,6 +30,11 @@ matrix for every model.
 Blend: ``blend`` = (1 - w) * EASE + w * ALS on per-user z-scored scores, each part with its
 own tuned parameters; the weight w is tuned on the validation split (``w = 0`` is EASE alone).
 
+EASE + next-window: ``ease-next`` (:mod:`shopguide.recommend.ease_next`) with EASE's λ and
+half-life as tuned for EASE; the window length, the number of windows and the blend weight are
+tuned on the validation split (``weight = 0`` is EASE alone). It learns from the first purchase
+date of each training pair (``fit_inputs``), inside the training period only.
+
 Metrics: full catalogue ranking (no sampled negatives), definitions in docs/metrics.md.
 """
 
@@ -49,6 +54,7 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from shopguide.data.first_seen import first_seen_times
 from shopguide.data.split import TemporalSplit
 from shopguide.evaluate.compare import compare_models, markdown_table
 from shopguide.evaluate.tuning import training_matrix, tune
@@ -211,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
         # the factory is made once EASE and ALS are tuned (see _blend_factory)
         "blend": ("blend", {"weight": [0.0, 0.1, 0.2, 0.3, 0.5], "normalize": ["zscore"]}),
+        # EASE's λ and half-life as tuned for EASE (see _ease_next_factory)
+        "ease-next": (
+            "ease-next",
+            {"horizon_days": [45, 60], "windows": [1, 2], "weight": [0.0, 0.35, 0.45]},
+        ),
     }
     theirs: dict[str, tuple[Any, dict[str, list[Any]]]] = {
         "implicit ALS": (
@@ -237,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     half_lives = [None if h.strip() == "off" else float(h) for h in args.half_lives.split(",")]
     if "blend" in ours and not {"ease", "als"} <= set(ours):
         ap.error("the blend needs ease and als in --models")
+    if "ease-next" in ours and "ease" not in ours:
+        ap.error("ease-next needs ease in --models")
 
     print("\n## Tuning on the validation split (carved from training)\n")
     chosen: dict[str, dict[str, Any]] = {}
@@ -246,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         if label == "blend":  # its parts as tuned above, on EASE's input
             factory = _blend_factory(chosen, th)
+        if label == "ease-next":  # EASE's part as tuned above, on EASE's input
+            factory = _ease_next_factory(chosen)
         tried = half_lives if label in DECAYED else [None]
-        if label == "blend":
+        if label in ("blend", "ease-next"):
             tried = [decay["ease"]]
         best_res, best_h, settings = None, None, 0
         for h in tried:
@@ -286,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         params = chosen[label]
         if label == "blend":
             factory = _blend_factory(chosen, th)
+        if label == "ease-next":
+            factory = _ease_next_factory(chosen)
         models[label] = (
             create_model(factory, **params) if isinstance(factory, str) else factory(**params)
         )
@@ -304,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         primary="ndcg@10",
         split_description=test_split.report.description,
         split_report=test_split.report.to_dict(),
+        fit_inputs={"first_seen": first_seen_times(test_split.train, train, weights)},
     )
     cols = ["ndcg@10", "recall@10", "precision@10", "map@10", "hit_rate@10", "mrr@10"]
     table = comp.table[[*cols, "coverage@10", "novelty@10", "fit_s"]].copy()
@@ -400,6 +418,15 @@ def _blend_factory(chosen: dict[str, dict[str, Any]], threads: int) -> Callable[
             "blend", first="ease", second="als", first_params=dict(chosen["ease"]),
             second_params={**chosen["als"], "num_threads": threads}, **params,
         )  # fmt: skip
+
+    return make
+
+
+def _ease_next_factory(chosen: dict[str, dict[str, Any]]) -> Callable[..., Any]:
+    """``ease-next`` with EASE's λ as tuned for EASE alone."""
+
+    def make(**params: Any) -> Any:
+        return create_model("ease-next", **chosen["ease"], **params)
 
     return make
 

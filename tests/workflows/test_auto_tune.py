@@ -23,6 +23,7 @@ TEST_DAYS = 30
 SPACES = {
     "item-knn": {"k": (1, 40)},
     "ease": {"regularization": (50.0, 500.0), "binary": (True, False)},
+    "ease-next": {"horizon_days": (10, 20), "weight": (0.0, 0.35)},
 }
 
 
@@ -87,7 +88,11 @@ def _measured(record):
 def _compare(db):
     with open_store(db) as store:
         return compare_store(
-            store, ["item-knn", "ease"], test_days=TEST_DAYS, publish=False, spaces=SPACES
+            store,
+            ["item-knn", "ease", "ease-next"],
+            test_days=TEST_DAYS,
+            publish=False,
+            spaces=SPACES,
         )
 
 
@@ -98,7 +103,9 @@ def test_tuning_never_reads_the_test_window(shops):
     assert plain.results["ease"].counts != planted.results["ease"].counts
     # ... but every validation score of every search point is the same to the last bit:
     # the search saw exactly the same events with and without them
-    for label, points in (("item-knn", 2), ("ease", 4)):
+    # (ease-next learns from first purchase dates: none of the test window's may reach it)
+    assert plain.results["ease-next"].counts != planted.results["ease-next"].counts
+    for label, points in (("item-knn", 2), ("ease", 4), ("ease-next", 4)):
         a, b = plain.tuning[label], planted.tuning[label]
         assert len(a["search"]) == points and all("score" in p for p in a["search"])
         assert _measured(a) == _measured(b)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shopguide.data.first_seen import first_seen_times
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions
 from shopguide.data.split import Split
 from shopguide.evaluate.evaluator import (
@@ -329,6 +330,7 @@ def compare_models(
     matrices: Mapping[str, Any] | None = None,
     tuning: Mapping[str, Any] | None = None,
     max_users: int | None = None,
+    fit_inputs: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """Evaluate every model on the same split.
 
@@ -358,6 +360,10 @@ def compare_models(
     max_users:
         Score at most this many test users, a seeded random sample shared by every model
         (:func:`~shopguide.evaluate.sampling.sample_relevance`); the split description says so.
+    fit_inputs:
+        Extra fit keywords for the models that declare them (``first_seen`` for ``ease-next``,
+        from :func:`~shopguide.data.first_seen.first_seen_times`); given a split and not
+        these, they are built from the split's training events when a model needs them.
     """
     if split is not None:
         train = training_matrix(split.train, weights, build_kwargs, binary=binary)
@@ -389,6 +395,9 @@ def compare_models(
         if progress is not None:
             progress(label)
         model = make_model(spec, {}) if isinstance(spec, str) or _is_factory(spec) else spec
+        needs: tuple[str, ...] = tuple(getattr(model, "fit_inputs", ()))
+        if split is not None and fit_inputs is None and needs:
+            fit_inputs = {"first_seen": first_seen_times(split.train, train, weights)}
         results[label] = evaluate_recommender(
             model,
             (matrices or {}).get(label, train.matrix),
@@ -399,6 +408,7 @@ def compare_models(
             item_categories=cats,
             user_labels=labels,
             name=label,
+            fit_inputs=fit_inputs,
         )
     table = pd.concat([r.to_frame() for r in results.values()])
     table.index.name = "model"

@@ -201,16 +201,20 @@ def evaluate_recommender(
     metrics: Sequence[str] | None = None,
     user_labels: np.ndarray | None = None,
     name: str | None = None,
+    fit_inputs: Mapping[str, Any] | None = None,
 ) -> EvaluationResult:
     """Evaluate on arrays only: a CSR training matrix and a prepared :class:`TestRelevance`.
 
     Used by :func:`evaluate_model` and by tuning, where the same split is evaluated many
     times. ``n`` may be several cut-offs: one top-``max(n)`` list is computed and cut.
+    ``fit_inputs``: keywords for the fit of a model that declares it needs them in its
+    ``fit_inputs`` (``ease-next``: ``first_seen``); other models get none.
     """
     ns = [n] if isinstance(n, int) else sorted(set(n))
     t0 = time.perf_counter()
     if fit:
-        model.fit(train_matrix)
+        wanted = getattr(model, "fit_inputs", ())
+        model.fit(train_matrix, **{k: v for k, v in (fit_inputs or {}).items() if k in wanted})
     t1 = time.perf_counter()
     max_n = max(ns)
     if relevance.user_rows.size:

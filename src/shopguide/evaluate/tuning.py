@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shopguide.data.first_seen import first_seen_times
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions, build_interactions
 from shopguide.data.recency import decayed_binary
 from shopguide.data.split import Split, Splitter
@@ -287,16 +288,21 @@ def tune(
     )
 
     rows = []
+    dates: dict[int, dict[str, Any]] = {}  # per split, built once a model needs them
     for setting_id, params in enumerate(settings):
-        for s, train, rel in prepared:
+        for index, (s, train, rel) in enumerate(prepared):
             full = {**(fixed_params or {}), **params}
+            fitted = make_model(model, full)
+            if getattr(fitted, "fit_inputs", ()) and index not in dates:
+                dates[index] = {"first_seen": first_seen_times(s.train, train, weights)}
             res = evaluate_recommender(
-                make_model(model, full),
+                fitted,
                 train.matrix,
                 rel,
                 ns_list,
                 filter_already_liked=filter_already_liked,
                 metrics=None,
+                fit_inputs=dates.get(index),
             )
             rows.append(
                 {

@@ -37,14 +37,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shopguide.data.first_seen import first_seen_times
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, Interactions
 from shopguide.errors import DataError
 from shopguide.evaluate.compare import paired_bootstrap
 from shopguide.evaluate.evaluator import build_test_relevance, evaluate_recommender
 from shopguide.evaluate.sampling import max_scored_users, sample_relevance
 from shopguide.evaluate.tuning import _jsonable, parameter_settings, training_matrix
+from shopguide.recommend.base import model_classes
 from shopguide.recommend.catalogue import create_model
 from shopguide.recommend.cost import default_memory_budget, estimate_cost, format_bytes
+from shopguide.recommend.ease_next import EASENext, ease_next_fits
 from shopguide.recommend.ease_path import PATH_MODELS, ease_path
 from shopguide.store.base import Store
 from shopguide.workflows.interaction_events import interaction_events
@@ -70,13 +73,21 @@ INPUT = "binary"
 #: The values tried per model (parameters not listed keep their defaults or the caller's).
 #: EASE: its ridge penalty and the input; item-KNN: neighbourhood size, shrinkage and row
 #: weighting; user-KNN: neighbourhood size (each of its fits scores every user, so it stays
-#: small); ALS: factors and regularisation. Popularity and BPR are not searched.
+#: small); ALS: factors and regularisation; EASE + next-window: EASE's λ, the window's length
+#: and count and the blend weight (0 = EASE alone; each part is solved once per value, see
+#: :func:`~shopguide.recommend.ease_next.ease_next_fits`). Popularity and BPR are not searched.
 SEARCH_SPACES: Mapping[str, Mapping[str, tuple[Any, ...]]] = {
     "ease": {"regularization": (50.0, 200.0, 500.0, 1000.0), INPUT: (True, False)},
     "ease-large": {"regularization": (200.0, 500.0, 1000.0), INPUT: (True, False)},
     "item-knn": {"k": (20, 50, 100, 200), "shrink": (0.0, 10.0), "weighting": (None, "bm25")},
     "user-knn": {"k": (50, 100, 200)},
     "als": {"factors": (32, 64, 128), "regularization": (0.01, 0.1)},
+    "ease-next": {
+        "regularization": (50.0, 200.0, 500.0, 1000.0),
+        "horizon_days": (45, 60),
+        "windows": (1, 2),
+        "weight": (0.0, 0.35, 0.45),
+    },
 }
 
 #: How a search's note starts when the defaults were kept over a point ahead only by noise.
@@ -215,6 +226,9 @@ def auto_tune(
     budget = default_memory_budget() if budget_bytes is None else int(budget_bytes)
     sizes = (*weighted.matrix.shape, weighted.matrix.nnz)
     metric = f"ndcg@{n}"
+    # when each pair was first seen, for the models that learn from it (before the window only)
+    dated = any(getattr(model_classes().get(name), "fit_inputs", ()) for name in models)
+    first_seen = first_seen_times(split.train, weighted) if dated else None
     plans = {name: _points(spaces.get(name, {}), (fixed or {}).get(name, ())) for name in models}
     total, done = sum(len(p) for p in plans.values()), 0
     out: dict[str, AutoTuned] = {}
@@ -232,7 +246,9 @@ def auto_tune(
         for group in _groups(name, points, binary):
             use_binary = bool(points[group[0]].get(INPUT, binary))
             matrix = (zero_one if use_binary else weighted).matrix
-            fitted = _fitted(name, base, [points[i] for i in group], matrix, sizes, budget)
+            fitted = _fitted(
+                name, base, [points[i] for i in group], matrix, sizes, budget, first_seen
+            )
             for i, (model, seconds, why) in zip(group, fitted, strict=True):
                 point = points[i]
                 row: dict[str, Any] = {
@@ -339,6 +355,8 @@ def _groups(name: str, points: Sequence[Mapping[str, Any]], binary: bool) -> lis
     """Indices of ``points`` in the order they are fitted: for the EASE models, the points
     that differ only in λ form one group (they share a Gram matrix, see
     :mod:`shopguide.recommend.ease_path`); every other point is a group of its own."""
+    if name == EASENext.model_name:  # one group: its parts are shared across all points
+        return [list(range(len(points)))] if points else []
     if name not in PATH_MODELS:
         return [[i] for i in range(len(points))]
     groups: dict[str, list[int]] = {}
@@ -356,9 +374,11 @@ def _fitted(
     matrix: Any,
     sizes: tuple[int, int, int],
     budget: int,
+    first_seen: Any = None,
 ) -> Iterator[tuple[Any, float, str]]:
     """``(fitted model or None, fit seconds, why skipped)`` for every point, in order; the
-    points of one EASE group share their Gram matrix."""
+    points of one EASE group share their Gram matrix, those of ``ease-next`` their parts
+    (fitted with ``first_seen``, the training pairs' first times)."""
     models = [
         create_model(name, **{**base, **{k: v for k, v in p.items() if k != INPUT}}) for p in points
     ]
@@ -373,6 +393,8 @@ def _fitted(
         params = {k: v for k, v in kept[0].get_params().items() if k != "regularization"}
         lambdas = [float(m.get_params()["regularization"]) for m in kept]
         path = ease_path(name, matrix, lambdas, params)
+    elif name == EASENext.model_name and kept:
+        path = ease_next_fits(matrix, first_seen, [m for m in kept if isinstance(m, EASENext)])
     for model, too_big, reason in zip(models, over, why, strict=True):
         if too_big:
             yield None, 0.0, reason

@@ -17,12 +17,14 @@ from typing import Any
 import pandas as pd
 
 from shopguide.data.eval_window import default_test_days
+from shopguide.data.first_seen import first_seen_times
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS
 from shopguide.data.split import RollingWindowSplit, UserKFold
 from shopguide.errors import DataError
 from shopguide.evaluate.compare import Comparison, compare_models
 from shopguide.evaluate.sampling import max_scored_users
 from shopguide.evaluate.tuning import TuningResult, training_matrix, tune
+from shopguide.recommend.base import model_classes
 from shopguide.recommend.catalogue import MODEL_NAMES, create_model
 from shopguide.recommend.saved import RecommenderStore
 from shopguide.store import open_store
@@ -56,6 +58,7 @@ DEFAULT_PARAMS: Mapping[str, dict[str, Any]] = {
     "item-knn": {"k": 100, "normalize": "none"},
     "ease": {"regularization": 500.0},
     "ease-large": {"regularization": 500.0},
+    "ease-next": {"regularization": 500.0},
     "als": {"factors": 32, "regularization": 0.1},
     "bpr": {"factors": 128},
     "rp3beta": {"k": 15, "alpha": 0.5, "beta": 0.5},
@@ -217,14 +220,17 @@ def compare_store(
     weighted = [label for label, result in tuned.items() if not result.binary]
     counts = training_matrix(split.train, DEFAULT_EVENT_WEIGHTS, None) if weighted else None
     matrices = {label: counts.matrix for label in weighted} if counts is not None else {}
+    dated = any(getattr(model_classes().get(label), "fit_inputs", ()) for label in factories)
+    first_seen = {"first_seen": first_seen_times(split.train, train)} if dated else None
     comparison = compare_models(
-        factories, train=train, test_events=split.test, n=list(ns),
+        factories, train=train, test_events=split.test, n=list(ns), fit_inputs=first_seen,
         primary=f"ndcg@{10 if 10 in ns else max(ns)}", out_dir=out_dir, progress=progress,
         split_description=split.report.description, split_report=split.report.to_dict(),
         matrices=matrices, tuning={label: result.to_dict() for label, result in tuned.items()},
         max_users=max_scored_users(train.matrix.shape[1]),
     )  # fmt: skip
-    del split, train, counts, matrices  # publishing reads every event again: make room first
+    # publishing reads every event again: make room first
+    del split, train, counts, matrices, first_seen
     if publish:
         publish_current(
             store, RecommenderStore.for_store(store.path), comparison.chosen,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shopguide.data.first_seen import first_seen_times
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, build_interactions
 from shopguide.errors import DataError
 from shopguide.recommend import RecommenderStore, create_model
@@ -64,7 +65,9 @@ def train_and_publish(
     step(0.25, "building the interaction matrix")
     inter = build_interactions(events, DEFAULT_EVENT_WEIGHTS)
     step(0.4, f"fitting {name}")
-    model = create_model(name, **(params or {})).fit(inter.binary() if binary else inter.matrix)
+    model = create_model(name, **(params or {}))
+    dates = {"first_seen": first_seen_times(events, inter)} if model.fit_inputs else {}
+    model.fit(inter.binary() if binary else inter.matrix, **dates)
     step(0.85, "publishing")
     version = model_store.publish(
         name,
