@@ -22,8 +22,9 @@ the order of purchases and what is being adopted lately. Every parameter (the wi
 the number of windows, λ and w) is chosen on the validation window; EASE and implicit's ALS
 are tuned exactly as ``bench_compare.py`` tunes them.
 
-The model needs the purchase dates at fit time, which a catalogue model does not get (every
-``Recommender.fit`` takes a user x item matrix), so it lives here, not in the catalogue.
+The catalogue's ``ease-next`` (:mod:`shopguide.recommend.ease_next`) is this model with 0/1
+inputs, fitted from each pair's first purchase time; ``bench_compare.py`` measures it. This
+script keeps the wider grid and the option of decayed inputs at each cut.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "popular": {},
     "ease": {"regularization": 5.0},
     "ease-large": {"regularization": 5.0, "dense_items": 6, "k": 2},
+    "ease-next": {"regularization": 5.0, "horizon_days": 20, "next_regularization": 5.0},
     "als": {"factors": 4, "iterations": 5, "num_threads": 1},
     "bpr": {"factors": 4, "iterations": 20, "num_threads": 1},
     "rp3beta": {"k": 2},
@@ -45,6 +46,15 @@ def _matrix() -> sp.csr_matrix:
     rows = np.repeat(np.arange(len(BASKETS)), [len(b) for b in BASKETS])
     cols = np.concatenate(BASKETS)
     return sp.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)), shape=(10, 12))
+
+
+def _fitted(name: str, x: sp.csr_matrix) -> Recommender:
+    """``name`` fitted on ``x``; a model that learns from dates (``ease-next``) gets each cell
+    first seen on a day of its own (cell order, 10 days apart)."""
+    model = create_model(name, **SMALL[name])
+    seen = x.copy().astype(np.float64)
+    seen.data = 1.7e9 + 864_000.0 * np.arange(seen.nnz)
+    return model.fit(x, **({"first_seen": seen} if model.fit_inputs else {}))
 
 
 def _own_scores(model: Recommender, users: np.ndarray, x: sp.csr_matrix) -> np.ndarray:
@@ -82,7 +92,7 @@ def test_every_catalogue_model_is_covered() -> None:
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_rank_items_returns_every_candidate_in_the_models_own_score_order(name: str) -> None:
     x = _matrix()
-    model = create_model(name, **SMALL[name]).fit(x)
+    model = _fitted(name, x)
     users = np.arange(x.shape[0])
     ids, scores = model.rank_items(users, x, CANDIDATES)
     assert ids.shape == scores.shape == (10, len(CANDIDATES))
@@ -105,7 +115,7 @@ def test_rank_items_returns_every_candidate_in_the_models_own_score_order(name: 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_filtering_the_users_own_items_keeps_the_rest_complete(name: str) -> None:
     x = _matrix()
-    model = create_model(name, **SMALL[name]).fit(x)
+    model = _fitted(name, x)
     users = np.arange(x.shape[0])
     whole, _ = model.rank_items(users, x, CANDIDATES)
     ids, scores = model.rank_items(users, x, CANDIDATES, filter_already_liked=True)
@@ -119,7 +129,7 @@ def test_filtering_the_users_own_items_keeps_the_rest_complete(name: str) -> Non
 @pytest.mark.parametrize("name", ["item-knn", "user-knn", "rp3beta"])
 def test_a_saved_model_ranks_unscored_items_by_the_same_popularity(name: str, tmp_path) -> None:
     x = _matrix()
-    model = create_model(name, **SMALL[name]).fit(x)
+    model = _fitted(name, x)
     model.save(tmp_path / "m")
     loaded = Recommender.load(tmp_path / "m")
     mask = np.zeros(12, dtype=bool)
