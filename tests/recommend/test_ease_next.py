@@ -10,9 +10,13 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from shopguide.data.datasets.synthetic import generate
 from shopguide.data.first_seen import first_seen_times
 from shopguide.data.matrix import Interactions, build_interactions
+from shopguide.data.split import TemporalSplit
 from shopguide.errors import ParameterError
+from shopguide.evaluate.compare import compare_models
+from shopguide.evaluate.tuning import tune
 from shopguide.recommend import MODEL_NAMES, EASENext, Recommender, create_model
 from shopguide.recommend.cost import plan_fit
 from shopguide.recommend.ease import DENSE_ITEMS_LIMIT
@@ -142,3 +146,17 @@ def test_cost_is_two_dense_solves_and_large_catalogues_adapt_like_ease() -> None
     plan = plan_fit(create_model("ease-next"), 50_000, DENSE_ITEMS_LIMIT + 1, 1_000_000, 10**11)
     assert plan.action == "adapted" and plan.model is not None
     assert plan.model.model_name == "ease-large"
+
+
+def test_tune_and_compare_build_the_dates_from_each_splits_training_events() -> None:
+    events = generate(n_users=300, n_items=80, n_events=15_000, seed=2, days=200).events
+    cut = pd.Timestamp(events["timestamp"].max()) - pd.Timedelta(days=30)
+    split = TemporalSplit(cut).split(events)
+    result = tune("ease-next", {"weight": [0.0, 0.35]}, None, [split], ns=[10])
+    assert len(result.summary) == 2 and np.isfinite(result.best_score)
+    # weight 0 is EASE alone: same score as EASE with the same λ
+    ease = tune("ease", {"regularization": [500.0]}, None, [split], ns=[10])
+    zero = result.summary.set_index("weight").loc[0.0, "ndcg@10_mean"]
+    assert zero == pytest.approx(ease.best_score)
+    comparison = compare_models(["ease-next"], split, n=10)
+    assert comparison.table.loc["ease-next", "ndcg@10"] > 0

@@ -12,11 +12,12 @@ from typer.testing import CliRunner
 
 from shopguide.cli.app import app
 from shopguide.data.datasets.synthetic import generate, load_synthetic
-from shopguide.recommend import EASENext
+from shopguide.recommend import EASENext, create_model
 from shopguide.recommend.saved import RecommenderStore
 from shopguide.store import open_store
 from shopguide.workflows.auto_tune import SEARCH_SPACES
 from shopguide.workflows.modelling import COMPARED_BY_DEFAULT, compare_store
+from shopguide.workflows.time_budget import search_seconds
 
 runner = CliRunner()
 
@@ -64,3 +65,12 @@ def test_train_fits_it_from_the_store_events(shop) -> None:
     history = sp.csr_matrix(([1.0], ([0], [0])), shape=(1, model.n_items_), dtype=np.float32)
     ids, _ = model.recommend(0, history, n=5)
     assert (ids >= 0).all() and 0 not in ids
+
+
+def test_the_time_budget_counts_each_shared_solve_once() -> None:
+    sizes = (100_000, 8_000, 2_000_000)
+    one = create_model("ease").estimate_cost(*sizes).seconds
+    space = SEARCH_SPACES["ease-next"]
+    # 48 points, but 4 EASE solves (one per λ) and 4 regressions (window length x count)
+    assert search_seconds({"ease-next": {}}, SEARCH_SPACES, sizes) == pytest.approx(8 * one)
+    assert len(space["regularization"]) == 4

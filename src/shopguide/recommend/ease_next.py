@@ -39,7 +39,14 @@ from shopguide.recommend.cost import Cost
 from shopguide.recommend.ease import _DEFAULT_MAX_ITEMS, EASE
 from shopguide.recommend.ease_closed_form import dense_ease_cost, dense_ease_weights
 
-__all__ = ["STEP_DAYS", "EASENext", "ease_next_fits", "next_window_rows", "next_window_weights"]
+__all__ = [
+    "STEP_DAYS",
+    "EASENext",
+    "ease_next_fits",
+    "next_window_rows",
+    "next_window_weights",
+    "shared_search_seconds",
+]
 
 #: Days between two consecutive cut dates.
 STEP_DAYS = 30
@@ -188,6 +195,19 @@ class EASENext(EASE):
     def _set_arrays(self, arrays: dict[str, Any]) -> None:
         self.weights_ = arrays["weights"]
         self.next_weights_ = arrays["next_weights"]
+
+
+def shared_search_seconds(
+    models: Sequence[EASENext], n_users: int, n_items: int, n_interactions: int
+) -> float:
+    """Estimated seconds of :func:`ease_next_fits` over ``models``: one dense solve per
+    distinct λ and one per distinct window setting (not two per model)."""
+    lambdas = {float(m.regularization) for m in models}
+    windows = {
+        (float(m.horizon_days), int(m.windows), float(m.next_regularization)) for m in models
+    }
+    one = dense_ease_cost(n_users, n_items, n_interactions).seconds
+    return (len(lambdas) + len(windows)) * one
 
 
 def ease_next_fits(

@@ -26,6 +26,7 @@ from shopguide.errors import InputError
 from shopguide.evaluate.tuning import parameter_settings
 from shopguide.recommend.catalogue import create_model
 from shopguide.recommend.cost import Cost, estimate_cost
+from shopguide.recommend.ease_next import EASENext, shared_search_seconds
 
 __all__ = [
     "DEFAULT_TIME_BUDGET",
@@ -105,6 +106,11 @@ def search_seconds(
         grid = {k: list(v) for k, v in spaces.get(name, {}).items() if k != "binary"}
         points = parameter_settings(grid) if grid else [{}]
         repeats = len(list(spaces.get(name, {}).get("binary", [None])))
+        if name == EASENext.model_name and spaces.get(name):  # parts shared across points
+            built = [create_model(name, **{**dict(base), **p}) for p in points]
+            dated = [m for m in built if isinstance(m, EASENext)]
+            total += repeats * shared_search_seconds(dated, *sizes)
+            continue
         for point in points if spaces.get(name) else []:
             model = create_model(name, **{**dict(base), **point})
             total += repeats * estimate_cost(model, *sizes).seconds
