@@ -56,6 +56,7 @@ SIMPLICITY_ORDER = (
     "rp3beta",
     "ease",
     "ease-large",
+    "ease-next",
     "als",
     "bpr",
 )
