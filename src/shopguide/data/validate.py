@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -158,21 +158,34 @@ def _number_problems(problems: Problems, name: str, raw: pd.Series, bad: np.ndar
     """Reasons for values that are not numbers: the shape and the ``--derive`` that loads it
     where the value has a common one (decimal comma, thousands separators, currency sign)."""
     rest = bad.copy()
-    if bad.any():
-        text = [v if rest[i] and isinstance(v, str) else "" for i, v in enumerate(raw)]
-        for pattern, shape, expression in _NUMBER_SHAPES:
-            hit = rest & np.fromiter(
-                (bool(t) and pattern.fullmatch(t) is not None for t in text), bool, len(text)
-            )
-            problems.add(
-                hit,
-                name,
-                raw,
-                f"{shape} in '{{value}}'; load the file with "
-                f'--derive "{name}={expression}" (COLUMN: the file\'s column)',
-            )
-            rest &= ~hit
+    for (_, shape, expression), hit in zip(
+        _NUMBER_SHAPES, _shape_hits(raw, rest, [s[0] for s in _NUMBER_SHAPES]), strict=True
+    ):
+        problems.add(
+            hit,
+            name,
+            raw,
+            f"{shape} in '{{value}}'; load the file with "
+            f'--derive "{name}={expression}" (COLUMN: the file\'s column)',
+        )
     problems.add(rest, name, raw, "not a number: '{value}'")
+
+
+def _shape_hits(
+    raw: pd.Series, rest: np.ndarray, patterns: list[re.Pattern[str]]
+) -> Iterator[np.ndarray]:
+    """For each pattern in turn, the rows of ``rest`` whose trimmed text matches it (taken out
+    of ``rest``, which is left holding the rows no pattern matched)."""
+    text = [str(v).strip() if rest[i] else "" for i, v in enumerate(raw)] if rest.any() else []
+    for pattern in patterns:
+        if not text:
+            yield np.zeros_like(rest)
+            continue
+        hit = rest & np.fromiter(
+            (bool(t) and pattern.fullmatch(t) is not None for t in text), bool, len(text)
+        )
+        rest &= ~hit
+        yield hit
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -257,20 +270,16 @@ def _timestamp_problems(problems: Problems, name: str, raw: pd.Series, bad: np.n
     """Reasons for unparseable timestamps: the shape and the ``--derive`` that loads it where
     the value has a common non-ISO shape, else ISO 8601's form."""
     rest = bad.copy()
-    if bad.any():
-        text = [str(v).strip() if rest[i] else "" for i, v in enumerate(raw)]
-        for pattern, shape, expression, note in _TIME_SHAPES:
-            hit = rest & np.fromiter(
-                (bool(t) and pattern.fullmatch(t) is not None for t in text), bool, len(text)
-            )
-            problems.add(
-                hit,
-                name,
-                raw,
-                f"unparseable timestamp '{{value}}'; it looks like {shape}: load the file with "
-                f'--derive "{name}={expression}" (COLUMN: the file\'s column{note})',
-            )
-            rest &= ~hit
+    for (_, shape, expression, note), hit in zip(
+        _TIME_SHAPES, _shape_hits(raw, rest, [s[0] for s in _TIME_SHAPES]), strict=True
+    ):
+        problems.add(
+            hit,
+            name,
+            raw,
+            f"unparseable timestamp '{{value}}'; it looks like {shape}: load the file with "
+            f'--derive "{name}={expression}" (COLUMN: the file\'s column{note})',
+        )
     problems.add(
         rest, name, raw, "unparseable timestamp '{value}'; use ISO 8601 such as 2024-03-01T14:05:00"
     )
