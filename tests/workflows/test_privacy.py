@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
+from typing import Any, cast
 
 import duckdb
 import pandas as pd
@@ -24,14 +26,16 @@ from typer.testing import CliRunner
 from shopguide.cli import privacy as privacy_cli
 from shopguide.data.datasets.synthetic import generate
 from shopguide.data.ingest import ingest_file, ingest_frame
+from shopguide.errors import UnknownIdError
 from shopguide.profiles import build_profiles
 from shopguide.recommend import RecommenderStore
 from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.store.schema import MIGRATIONS
 from shopguide.targeting.campaign import Campaign
-from shopguide.workflows.audiences import save_audience
+from shopguide.workflows.audiences import load_audience, save_audience
 from shopguide.workflows.campaigns import build_audience, campaign_audience
+from shopguide.workflows.privacy import erase_user, export_user, tombstone
 from shopguide.workflows.publishing import train_and_publish
 from shopguide.workflows.retention import score_store
 from shopguide.workflows.serving.live_ingest import ingest_events
@@ -414,3 +418,118 @@ def test_a_scoring_that_read_the_events_before_an_erasure_writes_no_prediction(
         assert report["users"] > 1
         scored = store.query_df("SELECT user_id FROM user_predictions")["user_id"]
         assert buyer not in set(scored) and len(scored) > 1
+
+
+class _PausingStore:
+    """A store connection that stops once inside its write of ``user_predictions`` (after the
+    write transaction has begun) until ``go`` is set: the moment a background scoring can be
+    in when an erasure arrives."""
+
+    def __init__(self, store: Store, inside: threading.Event, go: threading.Event) -> None:
+        self._store, self.inside, self.go = store, inside, go
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def append(self, table: str, data: Any) -> int:
+        if table == "user_predictions":
+            self.inside.set()
+            assert self.go.wait(60), "the test never let the scoring go on"
+        return self._store.append(table, data)
+
+
+def test_an_erasure_during_a_scorings_write_leaves_no_prediction(tmp_path: Path) -> None:
+    """The service's background rescoring wrote on its own connection, without the lock an
+    erasure holds: an erasure that committed while that write transaction was open was
+    invisible to it, and the erased user's predictions came back. With the erasure's lock
+    passed as ``write_lock`` the erasure waits for the write (or the write for the erasure)."""
+    data = generate(n_users=80, n_items=40, n_events=3_000, seed=4)
+    buyer = str(data.events[data.events["event_type"] == "purchase"]["user_id"].iloc[0])
+    lock = threading.RLock()  # what the service's store lock is to both
+    inside, go = threading.Event(), threading.Event()
+    with open_store(tmp_path / "shop.duckdb") as store:
+        for table in ("items", "users", "events"):
+            ingest_frame(store, table, getattr(data, table), source=table)
+        own = store.reader()  # the scoring's own connection, as in the service
+        failures: list[BaseException] = []
+
+        def scoring() -> None:
+            try:
+                score_store(cast(Store, _PausingStore(own, inside, go)), write_lock=lock)
+            except BaseException as exc:  # reported below
+                failures.append(exc)
+
+        def erasure() -> None:
+            try:
+                with lock:
+                    erase_user(store, buyer)
+            except BaseException as exc:
+                failures.append(exc)
+
+        scorer = threading.Thread(target=scoring)
+        scorer.start()
+        assert inside.wait(120), failures
+        eraser = threading.Thread(target=erasure)
+        eraser.start()
+        eraser.join(2.0)  # without the lock the erasure commits here, inside the scoring's write
+        go.set()
+        scorer.join(120)
+        eraser.join(120)
+        own.close()
+        assert not failures, failures
+        assert store.scalar("SELECT count(*) FROM user_predictions WHERE user_id = ?", [buyer]) == 0
+        assert store.scalar("SELECT count(*) FROM user_predictions") > 1
+        with pytest.raises(UnknownIdError):
+            export_user(store, buyer)
+
+
+def test_an_audience_chosen_before_an_erasure_and_saved_after_leaves_the_user_out(
+    tmp_path: Path,
+) -> None:
+    """The service picks an audience's members, then saves them under its store lock: a user
+    erased in between must not be written back with it (nor counted in its size)."""
+    chosen = {
+        "users": [
+            {"user_id": "u-kept", "score": 0.9, "rank": 1, "reasons": "bought Toys"},
+            {"user_id": VICTIM, "score": 0.8, "rank": 2, "reasons": "bought Toys"},
+            {"user_id": "u-also", "score": 0.7, "rank": 3, "reasons": "viewed Toys"},
+        ]
+    }
+    with open_store(tmp_path / "shop.duckdb") as store:
+        erase_user(store, VICTIM)  # after the members were chosen
+        audience_id = save_audience(store, chosen, "spring")
+        assert load_audience(store, audience_id)["user_id"].tolist() == ["u-kept", "u-also"]
+        assert (
+            store.scalar("SELECT size FROM audience_index WHERE audience_id = ?", [audience_id])
+            == 2
+        )
+        with pytest.raises(UnknownIdError):
+            export_user(store, VICTIM)
+
+
+def test_a_model_fitted_across_an_erasure_is_published_without_the_user(tmp_path: Path) -> None:
+    """A service train job reads the events, then fits outside the store lock; an erasure
+    meanwhile scrubbed the versions saved then, and the new version was published with the
+    erased id in its user map. It is now scrubbed before it becomes current."""
+    data = generate(n_users=80, n_items=40, n_events=3_000, seed=4)
+    buyer = str(data.events[data.events["event_type"] == "purchase"]["user_id"].iloc[0])
+    with open_store(tmp_path / "shop.duckdb") as store:
+        for table in ("items", "users", "events"):
+            ingest_frame(store, table, getattr(data, table), source=table)
+        models = RecommenderStore.for_store(tmp_path / "shop.duckdb")
+        erasures: list[dict[str, Any]] = []
+
+        def erase_while_fitting(fraction: float, text: str) -> None:
+            if text.startswith("fitting"):  # the events are read; the fit has not begun
+                erasures.append(erase_user(store, buyer, model_store=models))
+
+        version = train_and_publish(
+            store, models, "item-knn", progress=erase_while_fitting, read_lock=threading.RLock()
+        )
+        assert len(erasures) == 1 and erasures[0]["models_scrubbed"] == []  # nothing saved yet
+        loaded = models.load("item-knn")
+        assert loaded.version == version
+        ids = set(loaded.users.external_ids.tolist())
+        assert buyer not in ids and tombstone(buyer) in ids
+        assert len(ids) == data.events["user_id"].nunique()  # the rows stay aligned
+        assert not any(_forms(buyer)[0] in _contents(p) for p in models.root.rglob("*.npz"))

@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import pandas as pd
 
+from shopguide.columns import Columns as C
+from shopguide.data.suppression import erased_predicate
 from shopguide.errors import DataError, UnknownIdError
 from shopguide.profiles.lifecycle import SEGMENTS
 from shopguide.store.base import Store
@@ -45,18 +47,28 @@ def write_audience(
 ) -> None:
     """Replace the audience ``audience_id``: its ``audience_index`` row (what makes an audience
     exist, members or none) and its member rows (``MEMBER_COLUMNS``). The one writer of both
-    tables; run it inside the caller's transaction."""
+    tables; run it inside the caller's transaction.
+
+    Members erased since the audience was chosen are left out (an audience computed before an
+    erasure and saved after it must not write the user back); run it holding the lock an
+    erasure holds (the service's store lock), so the transaction sees every erasure so far.
+    """
     rows = members.loc[:, list(MEMBER_COLUMNS)].copy()
     rows.insert(0, "name", name)
     rows.insert(0, "created_at", created)
     rows.insert(0, "audience_id", audience_id)
     store.execute("DELETE FROM audiences WHERE audience_id = ?", [audience_id])
     store.execute("DELETE FROM audience_index WHERE audience_id = ?", [audience_id])
-    store.execute(
-        "INSERT INTO audience_index VALUES (?, ?, ?, ?)", [audience_id, created, name, len(rows)]
-    )
     if len(rows):
         store.append("audiences", rows)
+        store.execute(
+            f"DELETE FROM audiences WHERE audience_id = ? AND {erased_predicate(C.USER_ID)}",
+            [audience_id],
+        )
+    store.execute(
+        "INSERT INTO audience_index SELECT ?, ?, ?, count(*) FROM audiences WHERE audience_id = ?",
+        [audience_id, created, name, audience_id],
+    )
 
 
 def save_audience(store: Store, audience: dict[str, Any], name: str | None) -> str:

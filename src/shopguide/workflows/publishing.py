@@ -20,6 +20,7 @@ from shopguide.recommend import RecommenderStore, create_model
 from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.workflows.interaction_events import interaction_events
+from shopguide.workflows.privacy import tombstone, user_hash
 from shopguide.workflows.tuning_record import tuning_summary
 
 __all__ = [
@@ -49,6 +50,10 @@ def train_and_publish(
     connection is shared with a running service (the fit itself runs outside the lock).
     ``binary`` fits on did-interact 0/1 values instead of event weights (the snapshot then
     scores from 0/1 rows too); ``meta`` is stored with the version (evaluation evidence).
+
+    ``read_lock`` is also the lock an erasure holds: a user erased while the model fits was
+    scrubbed from the versions saved then, not from this one, so before the version becomes
+    current their id is replaced in it too (see :func:`_scrub_erased_meanwhile`).
     """
 
     def step(fraction: float, text: str) -> None:
@@ -60,6 +65,7 @@ def train_and_publish(
     with lock:
         events = interaction_events(store)
         max_load = store.scalar("SELECT max(load_id) FROM loads")
+        erased_before = int(store.scalar("SELECT count(*) FROM suppressed_users"))
     if events.empty:
         raise DataError("the store has no events to train on", hint="ingest events first")
     step(0.25, "building the interaction matrix")
@@ -82,9 +88,35 @@ def train_and_publish(
             "binary": binary,
             **(meta or {}),
         },
+        make_current=False,
     )
+    _scrub_erased_meanwhile(store, model_store, inter.users.external_ids, erased_before, lock)
+    model_store.set_current(name, version)
     step(1.0, f"published {version}")
     return version
+
+
+def _scrub_erased_meanwhile(
+    store: Store,
+    model_store: RecommenderStore,
+    user_ids: Any,
+    erased_before: int,
+    lock: threading.RLock,
+) -> None:
+    """Scrub from the saved versions (the new one included) the users among ``user_ids``
+    erased since the suppression list held ``erased_before`` entries.
+
+    Holding ``lock`` (the erasure's): an erasure that committed before sees to it here; one
+    after runs its own scrub, which finds the new version. The list only grows, so an
+    unchanged count means nobody was erased meanwhile, and no id is hashed.
+    """
+    with lock:
+        if int(store.scalar("SELECT count(*) FROM suppressed_users")) == erased_before:
+            return
+        erased = set(store.query_df("SELECT user_hash FROM suppressed_users")["user_hash"])
+        for user_id in (str(u) for u in user_ids):
+            if user_hash(user_id) in erased:
+                model_store.scrub_user(user_id, tombstone(user_id))
 
 
 def publish_current(

@@ -22,6 +22,8 @@ rescoring can use it without an import cycle).
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -78,26 +80,31 @@ def _events_or_fail(store: Store) -> pd.DataFrame:
 
 
 def train_churn_store(
-    store: Store, *, horizon_days: int = 90, model_path: str | Path | None = None
+    store: Store,
+    *,
+    horizon_days: int = 90,
+    model_path: str | Path | None = None,
+    write_lock: AbstractContextManager[Any] | None = None,
 ) -> dict[str, Any]:
     """Train the churn model, save it, score all.
 
     The model is published as the next version in the model store next to the store file
     (the older versions beyond the newest ``keep_versions`` setting are pruned), or written to
     exactly ``model_path`` when given (no versions). Returns :func:`score_store`'s report with
-    ``trained=True``, ``model_file``, ``model_version`` and ``pruned``.
+    ``trained=True``, ``model_file``, ``model_version`` and ``pruned``. ``write_lock``: see
+    :func:`score_store`.
     """
     model = train_churn(_events_or_fail(store), horizon_days=horizon_days)
     if model_path is not None:
         path = model.save(model_path)
-        return _score_with(store, model, path, trained=True)
+        return _score_with(store, model, path, trained=True, write_lock=write_lock)
     models = churn_model_store(store)
     if models is None:
-        return _score_with(store, model, None, trained=True)
+        return _score_with(store, model, None, trained=True, write_lock=write_lock)
     version = publish_churn(models, model)
     pruned = models.prune(CHURN, get_settings().keep_versions)
     path = models.version_dir(CHURN, version) / MODEL_FILE
-    report = _score_with(store, model, path, trained=True, version=version)
+    report = _score_with(store, model, path, trained=True, version=version, write_lock=write_lock)
     return {**report, "pruned": pruned}
 
 
@@ -124,7 +131,11 @@ def _load(
 
 
 def score_store(
-    store: Store, *, horizon_days: int | None = None, model_path: str | Path | None = None
+    store: Store,
+    *,
+    horizon_days: int | None = None,
+    model_path: str | Path | None = None,
+    write_lock: AbstractContextManager[Any] | None = None,
 ) -> dict[str, Any]:
     """Score churn and value for every buyer and store them in ``user_predictions``.
 
@@ -132,10 +143,18 @@ def score_store(
     with ``horizon_days`` (default 90) and saves it. Asking for a ``horizon_days`` other than
     the saved model's raises :class:`~shopguide.errors.ModelFormatError`: retrain for that
     horizon.
+
+    ``write_lock``, when given, is held while the scores are written (not while the model
+    fits): the lock an erasure holds (the service's store lock), so that a scoring which
+    read the events before an erasure cannot write the user's rows back after it. Without
+    it, the write transaction could start before the erasure commits and so not see the
+    user's suppression.
     """
     found = _load(store, model_path)
     if found is None:
-        return train_churn_store(store, horizon_days=horizon_days or 90, model_path=model_path)
+        return train_churn_store(
+            store, horizon_days=horizon_days or 90, model_path=model_path, write_lock=write_lock
+        )
     model, path, version = found
     if horizon_days is not None and horizon_days != model.horizon_days:
         raise ModelFormatError(
@@ -143,7 +162,7 @@ def score_store(
             f"{horizon_days} days",
             hint=f"retrain for that horizon: shopguide churn train --horizon {horizon_days}",
         )
-    return _score_with(store, model, path, trained=False, version=version)
+    return _score_with(store, model, path, trained=False, version=version, write_lock=write_lock)
 
 
 def _score_with(
@@ -153,6 +172,7 @@ def _score_with(
     *,
     trained: bool,
     version: str | None = None,
+    write_lock: AbstractContextManager[Any] | None = None,
 ) -> dict[str, Any]:
     events = _events_or_fail(store)
     as_of = pd.to_datetime(events[C.TIMESTAMP]).max().floor("D")
@@ -174,7 +194,9 @@ def _score_with(
             "value_note": table["value_note"].to_numpy(),
         }
     )
-    with store.transaction():
+    # the transaction starts holding the erasure's lock, so it sees every erasure so far
+    held = write_lock if write_lock is not None else contextlib.nullcontext()
+    with held, store.transaction():
         store.execute("DELETE FROM user_predictions WHERE as_of = ?", [as_of.to_pydatetime()])
         store.append("user_predictions", rows)
         # a scoring that read the events before an erasure must not write the user back

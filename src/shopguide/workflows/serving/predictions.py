@@ -165,7 +165,8 @@ def score_predictions(
             return {"as_of": stored.isoformat(), "skipped": "already current"}
         if isinstance(store, DuckDBStore) and str(store.path) != ":memory:":
             with open_store(store.path, create=False) as own:
-                return score_store(own)
+                # the write holds ``lock``, which an erasure holds too (see score_store)
+                return score_store(own, write_lock=_held(lock))
         with _held(lock):
             return score_store(store)
 
