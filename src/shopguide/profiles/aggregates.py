@@ -34,11 +34,17 @@ def scope_filter(scoped: bool) -> str:
     return _SCOPE_FILTER if scoped else ""
 
 
-LATEST_ITEMS_CTE: Final = """
+#: An items row's top-level category: the text before the first ``>``, ``(unknown)`` if empty.
+ITEM_CATEGORY_SQL: Final = "coalesce(nullif(trim(split_part(category, '>', 1)), ''), '(unknown)')"
+
+#: An items row's brand, NULL when missing or blank.
+ITEM_BRAND_SQL: Final = "nullif(trim(brand), '')"
+
+LATEST_ITEMS_CTE: Final = f"""
 latest_items AS (  -- one row per item: its latest load, top-level category, brand
     SELECT item_id,
-           coalesce(nullif(trim(split_part(category, '>', 1)), ''), '(unknown)') AS category,
-           nullif(trim(brand), '') AS brand,
+           {ITEM_CATEGORY_SQL} AS category,
+           {ITEM_BRAND_SQL} AS brand,
            price AS list_price
     FROM items
     QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY load_id DESC NULLS LAST) = 1
