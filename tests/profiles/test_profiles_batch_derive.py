@@ -77,6 +77,9 @@ EXTRA_USERS = pd.DataFrame(
 PEOPLE = ["alice", "bob", "carol", "dave", "erin", "gus", "u7", "u8"]
 ITEM_IDS = ["i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8", "i9"]  # i9 is not in the items table
 MINUTES = 90 * 24 * 60
+#: how far a batch's events run past the version: none, within the day, into later days
+LATER = [timedelta(0), timedelta(minutes=5), timedelta(hours=20), timedelta(days=3),
+         timedelta(days=40)]  # fmt: skip
 
 # prices that make equal spends (and spends equal to the cent) likely, zero and NULL prices
 prices = st.one_of(
@@ -147,7 +150,8 @@ def _assert_same(where: str, got: Any, want: Any) -> None:
     if _null(want):
         assert _null(got), f"{where}: {got!r}, SQL gives NULL"
     elif isinstance(want, list | np.ndarray):  # top entries: same order, same fields
-        assert isinstance(got, list | np.ndarray) and len(got) == len(want), f"{where}: {got!r} != {want!r}"
+        assert isinstance(got, list | np.ndarray), f"{where}: {got!r}, SQL gives a list"
+        assert len(got) == len(want), f"{where}: {got!r} != {want!r}"
         for i, (g, w) in enumerate(zip(got, want, strict=True)):
             assert list(g) == list(w), where
             for key in w:
@@ -188,8 +192,7 @@ def _appended(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
 @given(
     raw=st.lists(random_rows, min_size=0, max_size=45),
     version_minutes=st.integers(0, MINUTES),
-    later=st.sampled_from([timedelta(0), timedelta(minutes=5), timedelta(hours=20),
-                           timedelta(days=3), timedelta(days=40)]),  # fmt: skip
+    later=st.sampled_from(LATER),
     batch=st.lists(st.sampled_from(PEOPLE), min_size=1, max_size=len(PEOPLE), unique=True),
 )
 def test_derive_profiles_equals_the_live_sql(
@@ -375,8 +378,12 @@ def test_scores_at_and_between_cut_points_and_their_segments(store: Store) -> No
         # monetary 19.9999996 rounds (6 decimals) to 20: M 3; 19.9999994 to 19.999999: M 2
         _buyer("rounded_up", 2, 19.9999996, "2024-03-01 00:00"),
         _buyer("rounded_down", 2, 19.9999994, "2024-03-01 00:00"),
-        _user("browser", views=3, first_event_at=pd.Timestamp("2024-03-31 23:59"),
-              last_event_at=pd.Timestamp("2024-04-01 23:59")),  # fmt: skip
+        _user(
+            "browser",
+            views=3,
+            first_event_at=pd.Timestamp("2024-03-31 23:59"),
+            last_event_at=pd.Timestamp("2024-04-01 23:59"),
+        ),
     ]
     rows = _derive(store, population, users)
     cells = rows["rfm_cell"].to_dict()

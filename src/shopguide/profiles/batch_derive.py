@@ -120,26 +120,22 @@ class PopulationStatistics:
 
 def load_population(store: Store, version: datetime) -> PopulationStatistics | None:
     """The stored population statistics of version ``version`` (None when it has none), read
-    in two small queries."""
-    head = store.query_arrow(
-        "SELECT gross_spend, r_cuts, f_cuts, m_cuts FROM profile_population "
-        "WHERE as_of = $version LIMIT 1",
+    in one query."""
+    rows = store.query_arrow(
+        """SELECT p.gross_spend, p.r_cuts, p.f_cuts, p.m_cuts,
+                  (SELECT list({'kind': kind, 'name': name, 'value': spend})
+                   FROM profile_population_shares WHERE as_of = $version) AS shares,
+                  (SELECT list({'kind': 'price', 'name': category, 'value': median_unit_price})
+                   FROM profile_category_prices WHERE as_of = $version) AS prices
+           FROM profile_population p WHERE p.as_of = $version LIMIT 1""",
         {"version": version},
     ).to_pylist()
-    if not head:
+    if not rows:
         return None
-    rows = store.query_arrow(
-        """SELECT kind, name, spend AS value FROM profile_population_shares
-           WHERE as_of = $version
-           UNION ALL
-           SELECT 'price', category, median_unit_price FROM profile_category_prices
-           WHERE as_of = $version""",
-        {"version": version},
-    ).to_pydict()
+    row = rows[0]
     named: dict[str, dict[str, Any]] = {"category": {}, "brand": {}, "price": {}}
-    for kind, name, value in zip(rows["kind"], rows["name"], rows["value"], strict=True):
-        named[kind][name] = value
-    row = head[0]
+    for entry in (row["shares"] or []) + (row["prices"] or []):
+        named[entry["kind"]][entry["name"]] = entry["value"]
     return PopulationStatistics(
         version=version,
         gross_spend=row["gross_spend"],
@@ -204,8 +200,8 @@ def top_entries(
 # --- the batch --------------------------------------------------------------------------------
 
 
-def _times(frame: pd.DataFrame, column: str) -> np.ndarray:
-    return np.asarray(frame[column].to_numpy(dtype="datetime64[us]"), dtype="datetime64[us]")
+def _times(column: pd.Series) -> np.ndarray:
+    return np.asarray(column.to_numpy(dtype="datetime64[us]"), dtype="datetime64[us]")
 
 
 def _days(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -259,8 +255,22 @@ def _band(price_index: float) -> str | None:
     return "high" if price_index > HIGH_PRICE_INDEX else "mid"
 
 
-def _first(entries: list[list[Entry] | None], key: str) -> list[Any]:
-    return [None if e is None else e[0][key] for e in entries]
+def _objects(values: Sequence[Any]) -> np.ndarray:
+    """An object array of ``values`` (set one by one: a list must stay one element)."""
+    array = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        array[i] = value
+    return array
+
+
+def _first_name(entries: list[list[Entry] | None]) -> np.ndarray:
+    return _objects([None if e is None else e[0]["name"] for e in entries])
+
+
+def _first_value(entries: list[list[Entry] | None], key: str) -> np.ndarray:
+    """Entry 1's ``key`` per user, NaN for NULL."""
+    values = [None if e is None else e[0][key] for e in entries]
+    return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
 
 
 def derive_profiles(
@@ -285,13 +295,14 @@ def derive_profiles(
     refunds = users["refund_value"].to_numpy(dtype=np.float64)
 
     # behaviour
-    first_seen = np.fmin(_times(users, "signup_at"), _times(users, "first_event_at"))
+    signup = users["signup_at"]
+    first_seen = np.fmin(_times(signup), _times(users["first_event_at"]))
     seen_day, no_seen = _days(first_seen)
     tenure = as_of_day - seen_day
     frequency = orders * 30.0 / np.where(no_seen, 1, np.maximum(tenure, 1))
-    first_order, last_order = _times(users, "first_order_at"), _times(users, "last_order_at")
+    first_order, last_order = _times(users["first_order_at"]), _times(users["last_order_at"])
     order_day, no_order = _days(last_order)
-    event_day, no_event = _days(_times(users, "last_event_at"))
+    event_day, no_event = _days(_times(users["last_event_at"]))
     total = gross - refunds
     gap_seconds = (last_order - first_order).astype(np.int64) / _MICROS_PER_SECOND
     gaps = np.where(orders >= 2, np.maximum(orders - 1, 1), 1)
@@ -302,7 +313,8 @@ def derive_profiles(
     purchases = users["purchases"].to_numpy(dtype=np.int64)
 
     # preferences
-    ids = users["user_id"].tolist()
+    user_ids = users["user_id"]
+    ids = user_ids.tolist()
     category_rows = _grouped(categories, "user_id", ("category", "spend", "quantity"))
     brand_rows = _grouped(brands, "user_id", ("brand", "spend"))
     top_categories = [
@@ -348,11 +360,11 @@ def derive_profiles(
 
     columns: dict[str, Any] = {
         "as_of": np.full(count, np.datetime64(version, "us")),
-        "user_id": users["user_id"].array,
+        "user_id": user_ids.array,
         "gender": users["gender"].array,
         "age_band": users["age_band"].array,
         "location": users["location"].array,
-        "signup_at": users["signup_at"].array,
+        "signup_at": signup.array,
         "first_seen_at": first_seen,
         "tenure_days": _ints(tenure, no_seen),
         "orders": orders,
@@ -373,14 +385,14 @@ def derive_profiles(
         "view_to_cart": _ratio(carts.astype(np.float64), views.astype(np.float64)),
         "cart_to_purchase": _ratio(purchases.astype(np.float64), carts.astype(np.float64)),
         "view_to_purchase": _ratio(purchases.astype(np.float64), views.astype(np.float64)),
-        "top_categories": top_categories,
-        "top_category": _first(top_categories, "name"),
-        "top_category_share": _first(top_categories, "share"),
-        "top_category_affinity": _first(top_categories, "affinity"),
-        "top_brands": top_brands,
-        "top_brand": _first(top_brands, "name"),
-        "top_brand_share": _first(top_brands, "share"),
-        "top_brand_affinity": _first(top_brands, "affinity"),
+        "top_categories": _objects(top_categories),
+        "top_category": _first_name(top_categories),
+        "top_category_share": _first_value(top_categories, "share"),
+        "top_category_affinity": _first_value(top_categories, "affinity"),
+        "top_brands": _objects(top_brands),
+        "top_brand": _first_name(top_brands),
+        "top_brand_share": _first_value(top_brands, "share"),
+        "top_brand_affinity": _first_value(top_brands, "affinity"),
         "discount_rate": _ratio(
             users["discount_total"].to_numpy(dtype=np.float64),
             users["list_value"].to_numpy(dtype=np.float64),
@@ -396,12 +408,4 @@ def derive_profiles(
         "rfm_cell": np.array(cells, dtype=object),
         "segment": np.array(segments, dtype=object),
     }
-    for name in ("top_category_share", "top_category_affinity",
-                 "top_brand_share", "top_brand_affinity"):  # fmt: skip
-        columns[name] = np.array([math.nan if v is None else v for v in columns[name]])
-    for name in ("top_categories", "top_brands", "top_category", "top_brand"):
-        column = np.empty(count, dtype=object)
-        for i, value in enumerate(columns[name]):  # element-wise: lists must stay objects
-            column[i] = value
-        columns[name] = column
-    return pd.DataFrame(columns, columns=list(PROFILE_COLUMNS))
+    return pd.DataFrame(columns, copy=False)
