@@ -98,9 +98,24 @@ random_rows = st.tuples(
     st.sampled_from([None, "o1", "o2", "o3"]),
 )
 
+# one user buying two items of different categories and brands at spends equal to the cent
+# (10.004 / 10.001), or rounding to the same cent from an exact half (0.125 / 0.13)
+tie_pairs = st.tuples(
+    st.sampled_from(PEOPLE),
+    st.sampled_from([("i5", "i7"), ("i2", "i3"), ("i8", "i5"), ("i4", "i2")]),
+    st.sampled_from([(10.004, 10.001), (0.125, 0.13), (0.13, 0.125), (0.1249, 0.125)]),
+    st.integers(0, MINUTES),
+    st.sampled_from([None, "t1"]),
+)
 
-def _rows(raw: list[tuple]) -> list[tuple]:
-    return [(u, i, t, START + timedelta(minutes=m), q, p, d, o) for (u, i, t, m, q, p, d, o) in raw]
+
+def _rows(raw: list[tuple], ties: list[tuple]) -> list[tuple]:
+    rows = [(u, i, t, START + timedelta(minutes=m), q, p, d, o) for (u, i, t, m, q, p, d, o) in raw]
+    for user, items, spends, minute, order in ties:
+        when = START + timedelta(minutes=minute)
+        rows += [(user, item, "purchase", when, 1, spend, 0.0, order)
+                 for item, spend in zip(items, spends, strict=True)]  # fmt: skip
+    return rows
 
 
 def _store(rows: list[tuple]) -> Store:
@@ -190,17 +205,18 @@ def _appended(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(
-    raw=st.lists(random_rows, min_size=0, max_size=45),
+    raw=st.lists(random_rows, min_size=10, max_size=60),
+    ties=st.lists(tie_pairs, max_size=3),
     version_minutes=st.integers(0, MINUTES),
     later=st.sampled_from(LATER),
     batch=st.lists(st.sampled_from(PEOPLE), min_size=1, max_size=len(PEOPLE), unique=True),
 )
 def test_derive_profiles_equals_the_live_sql(
-    raw: list[tuple], version_minutes: int, later: timedelta, batch: list[str]
+    raw: list[tuple], ties: list[tuple], version_minutes: int, later: timedelta, batch: list[str]
 ) -> None:
     version = START + timedelta(minutes=version_minutes)
     as_of = version + later
-    store = _store(_rows(raw))
+    store = _store(_rows(raw, ties))
     try:
         build_profiles(store, version)  # measures and stores the version's statistics
         _batch_aggregates(store, batch, version, as_of)
@@ -408,17 +424,42 @@ def test_price_index_counts_only_priced_categories(store: Store) -> None:
     rows = _derive(
         store, population,
         [_buyer("cheap", 1, 30.0, "2024-03-30 10:00") | {"discounted_spend": 15.0},
-         _buyer("unpriced", 1, 30.0, "2024-03-30 10:00")],
+         _buyer("unpriced", 1, 30.0, "2024-03-30 10:00"),
+         *(_buyer(name, 1, 10.0, "2024-03-30 10:00") for name in ("at_low", "at_high", "high"))],
         # cheap: (8 + 16) / (1 * 10 + 2 * 20) = 0.48, the unknown category left out
         [("cheap", "Toys", 8.0, 1.0), ("cheap", "Books", 16.0, 2.0), ("cheap", "New", 6.0, 1.0),
-         ("unpriced", "New", 30.0, 3.0)],
+         ("unpriced", "New", 30.0, 3.0), ("at_low", "Toys", 8.0, 1.0),
+         ("at_high", "Toys", 12.5, 1.0), ("high", "Toys", 12.6, 1.0)],
     )  # fmt: skip
+    # 0.48 is low; the bounds themselves (0.8 and 1.25) are mid
+    bands = [rows.loc[name, "price_band"] for name in ("cheap", "at_low", "at_high", "high")]
+    assert bands == ["low", "mid", "mid", "high"]
     assert rows.loc["cheap", "price_index"] == pytest.approx(0.48)
     assert rows.loc["cheap", "price_band"] == "low"
     assert rows.loc["cheap", "price_sensitivity"] == pytest.approx(0.25 + 0.5 / (1 + 0.48**2))
     assert math.isnan(rows.loc["unpriced", "price_index"])
     assert pd.isna(rows.loc["unpriced", "price_band"])
     assert rows.loc["unpriced", "price_sensitivity"] == 0.0  # the discount share alone
+
+
+def test_day_counts_gaps_and_frequency(store: Store) -> None:
+    population = _store_population(store)
+    regular = _buyer("regular", 3, 30.0, "2024-03-05 22:00") | {
+        "first_order_at": pd.Timestamp("2024-03-01 10:00"),  # 4.5 days over 2 gaps
+        "signup_at": pd.Timestamp("2024-02-01 12:00"),
+        "first_event_at": pd.Timestamp("2024-01-15 08:00"),  # before the signup: first seen
+    }
+    today = _buyer("today", 2, 30.0, "2024-04-02 00:10") | {"signup_at": None}
+    rows = _derive(store, population, [regular, today])
+    assert rows.loc["regular", "avg_days_between_orders"] == pytest.approx(2.25)
+    assert rows.loc["regular", "first_seen_at"] == pd.Timestamp("2024-01-15 08:00")
+    assert rows.loc["regular", "tenure_days"] == 78  # 2024-01-15 to 2024-04-02
+    assert rows.loc["regular", "recency_days"] == 28  # 2024-03-05 to 2024-04-02
+    assert rows.loc["regular", "purchase_frequency"] == pytest.approx(3 * 30 / 78)
+    # first seen on as_of's day: tenure 0, frequency per at least one day
+    assert rows.loc["today", "tenure_days"] == 0 and rows.loc["today", "recency_days"] == 0
+    assert rows.loc["today", "purchase_frequency"] == 60.0
+    assert rows.loc["today", "avg_days_between_orders"] == 0.0
 
 
 def test_rounding_to_six_decimals_is_duckdbs() -> None:
