@@ -32,6 +32,7 @@ from shopguide.profiles.aggregates import (
     lines_sql,
     user_aggregates_sql,
 )
+from shopguide.profiles.batch_aggregates import batch_aggregates, read_batch_inputs
 from shopguide.profiles.batch_derive import (
     PROFILE_COLUMNS,
     PopulationStatistics,
@@ -223,6 +224,11 @@ def test_derive_profiles_equals_the_live_sql(
         got, want = _sql_and_python(store, version, as_of)
         assert_rows_equal(got, want)
         assert_rows_equal(_appended(store, got), want)  # and the store takes the frame as is
+        # the frames batch_aggregates makes in Python (what a live update feeds it) do as well
+        frames = batch_aggregates(read_batch_inputs(store, batch, as_of), version, as_of)
+        population = load_population(store, version)
+        assert population is not None
+        assert_rows_equal(derive_profiles(*frames, population, version, as_of), want)
     finally:
         store.close()
 
