@@ -263,3 +263,64 @@ def test_a_live_update_finds_its_as_of_without_reading_every_event_time(
         scans = [" ".join(s.split()) for s in recording.statements
                  if re.match(r'\s*SELECT max\("timestamp"\) FROM events', s)]  # fmt: skip
         assert scans == ['SELECT max("timestamp") FROM events WHERE "timestamp" >= $floor']
+
+
+def _aggregates(store: Store, version: datetime) -> dict[str, pd.DataFrame]:
+    """The version's per-user aggregate rows, sorted, without the version key."""
+    out = {}
+    for table in USER_AGGREGATE_TABLES:
+        frame = store.query_df(f"SELECT * EXCLUDE (as_of) FROM {table} WHERE as_of = $v",
+                               {"v": version})  # fmt: skip
+        out[table] = frame.sort_values(list(frame.columns[:3])).reset_index(drop=True)
+    return out
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    raw=st.lists(event_rows, min_size=2, max_size=40),
+    cuts=st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)),
+    refresh_first=st.booleans(),
+)
+def test_whatever_reads_a_live_versions_aggregates_recomputes_its_stale_users(
+    raw: list[tuple], cuts: tuple[float, float, float], refresh_first: bool
+) -> None:
+    """A live update rewrites its users' profiles but not their aggregate rows (it marks them
+    stale); a refresh, and a snapshot update that starts from the live version, must
+    recompute those users' aggregates: the result's aggregates and profiles equal a full
+    build's."""
+    rows = sorted(_rows(raw), key=lambda r: r[3])  # later loads carry later events
+    a, b, c = sorted(int(x * len(rows)) for x in cuts)
+    a = max(a, 1)  # the first load builds the snapshot: it needs an event
+    b, c = max(b, a), max(c, a)
+    loads = [rows[:a], rows[a:b], rows[b:c], rows[c:]]
+    with tempfile.TemporaryDirectory() as folder:
+        store = _fresh_store(Path(folder), "live")
+        _append(store, loads[0], 1)
+        build_profiles(store)
+        for load_id, part in enumerate(loads[1:3], start=2):
+            if part:
+                _append(store, part, load_id)
+            update_profiles(store, live=True)
+        if refresh_first:
+            refresh_population(store)
+        if loads[3]:
+            _append(store, loads[3], 4)
+        final = default_as_of(store)
+        if refresh_first or not loads[3]:  # the refresh (again) brings everything in
+            update_profiles(store, live=True)
+            refresh_population(store)
+        else:  # a snapshot at the latest event, made from the live version
+            update_profiles(store, as_of=final)
+        full = _fresh_store(Path(folder), "full")
+        full.append("events", events_frame(rows))
+        build_profiles(full, final)
+        mine, theirs = _aggregates(store, final), _aggregates(full, final)
+        for table in USER_AGGREGATE_TABLES:
+            assert_frames_equal(mine[table], theirs[table])
+        assert_frames_equal(load_profiles(store, final), load_profiles(full, final))
+        store.close()
+        full.close()

@@ -25,7 +25,7 @@ CREATED_ELSEWHERE = {
     "profiles/tables.py": {
         "profile_agg_users", "profile_agg_categories", "profile_agg_brands",
         "profile_category_prices", "profile_builds", "profiles", "profile_population",
-        "profile_population_shares", "profile_live",
+        "profile_population_shares", "profile_live", "profile_stale_aggregates",
     },
 }  # fmt: skip
 _CREATE = re.compile(

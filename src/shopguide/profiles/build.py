@@ -348,7 +348,12 @@ def update_profiles(
 
     started = time.perf_counter()
     steps: dict[str, float] = {}
-    params: dict[str, Any] = {"as_of": stamp, "base": base_through, "since": since}
+    params: dict[str, Any] = {
+        "as_of": stamp,
+        "base": base_through,
+        "since": since,
+        "base_key": base_as_of,
+    }
     with _unordered_inserts(store), store.transaction():
         store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
         if explicit:
@@ -359,7 +364,9 @@ def update_profiles(
             UNION SELECT user_id FROM users WHERE $since IS NULL OR load_id > $since
             UNION SELECT user_id FROM events
                 WHERE "timestamp" > $base AND "timestamp" <= $as_of
-            UNION SELECT user_id FROM users WHERE signup_at > $base AND signup_at <= $as_of""",
+            UNION SELECT user_id FROM users WHERE signup_at > $base AND signup_at <= $as_of
+            -- a live base's users whose aggregate rows it did not rewrite
+            UNION SELECT user_id FROM profile_stale_aggregates WHERE as_of = $base_key""",
             params,
         )
         store.execute(
@@ -387,6 +394,8 @@ def update_profiles(
                     {"as_of": stamp, "base": base_as_of},
                 )
         _run_aggregates(store, stamp, steps, scoped=True)
+        # every stale row is recomputed now (the base's, if the version is the base itself)
+        store.execute("DELETE FROM profile_stale_aggregates WHERE as_of = $as_of", {"as_of": stamp})
         users = _derive(store, stamp, steps, scoped=True)
         store.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
         is_live, replaced = _finish_version(

@@ -25,7 +25,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -46,7 +46,6 @@ from shopguide.profiles.population import (
     POPULATION_MAX_AGE,
     PopulationStatus,
     RefreshResult,
-    population_status,
     rederive_version,
 )
 from shopguide.profiles.tables import USER_AGGREGATE_TABLES, VERSIONED_TABLES
@@ -179,22 +178,17 @@ def update_live_in_place(
         state = live_state(store)
     if state is None or stamp < state.events_through:
         return None
-    if population_status(store, state.as_of) is None or store.scalar(
-        "SELECT count(*) FROM profile_builds WHERE as_of = $stamp AND as_of <> $version",
-        {"stamp": stamp, "version": state.as_of},
-    ):
-        return None
     since = since_load_id if since_load_id is not None else state.max_load_id
-    if since is not None and store.scalar(
-        "SELECT count(*) FROM items WHERE load_id > $since", {"since": since}
-    ):
-        return None
-
     started = time.perf_counter()
     version = {"version": state.as_of}
     both = {"version": state.as_of, "as_of": stamp}
 
     with store.transaction():
+        with _timed(steps, "bookkeeping"):
+            books = _bookkeeping(store, state, stamp, since)
+        if books is None:
+            return None
+        status, load = books
         store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
         if user_ids:
             store.append(SCOPE_TABLE, pd.DataFrame({"user_id": user_ids}))
@@ -211,23 +205,22 @@ def update_live_in_place(
         if recomputed:
             users += _rewrite_users(store, both, steps)
         store.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
-        load = max_load_id(store)
-        store.execute(
-            "UPDATE profile_live SET events_through = $as_of, max_load_id = $load, "
-            "updated_at = now()::TIMESTAMP WHERE as_of = $version",
-            {**both, "load": load},
-        )
-        store.execute(
-            f"UPDATE profile_builds SET built_at = now()::TIMESTAMP, users = $users, "
-            f"recomputed_users = $recomputed, max_load_id = $load, seconds = $seconds "
-            f"WHERE as_of = $version AND mode = '{LIVE_MODE}'",
-            {**version, "users": users, "recomputed": recomputed, "load": load,
-             "seconds": time.perf_counter() - started},
-        )  # fmt: skip
-        status = population_status(store, state.as_of)
+        with _timed(steps, "bookkeeping"):
+            store.execute(
+                "UPDATE profile_live SET events_through = $as_of, max_load_id = $load, "
+                "updated_at = now()::TIMESTAMP WHERE as_of = $version",
+                {**both, "load": load},
+            )
+            store.execute(
+                f"UPDATE profile_builds SET built_at = now()::TIMESTAMP, users = $users, "
+                f"recomputed_users = $recomputed, max_load_id = $load, seconds = $seconds "
+                f"WHERE as_of = $version AND mode = '{LIVE_MODE}'",
+                {**version, "users": users, "recomputed": recomputed, "load": load,
+                 "seconds": time.perf_counter() - started},
+            )  # fmt: skip
         commit_started = time.perf_counter()
     steps["commit"] = time.perf_counter() - commit_started
-    assert status is not None  # checked above, inside the same store
+    status = replace(status, events_through=stamp)
     return LiveUpdate(
         state.as_of,
         stamp,
@@ -239,10 +232,55 @@ def update_live_in_place(
     )
 
 
+#: What a live update checks before it starts, in one statement (each statement costs a few
+#: ms of planning whatever it reads): the version's population statistics, whether another
+#: version sits at the update's time already, whether items changed since the last load it
+#: saw (everybody is affected then) and the newest load id, which it will have covered.
+_BOOKKEEPING_SQL: Final = """
+SELECT p.population_as_of, p.computed_at,
+       (SELECT count(*) FROM profile_builds WHERE as_of = $stamp AND as_of <> $version)
+           AS colliding,
+       (SELECT count(*) FROM items WHERE $since IS NOT NULL AND load_id > $since) AS new_items,
+       (SELECT max(m) FROM (SELECT max(load_id) AS m FROM events
+                            UNION ALL SELECT max(load_id) FROM users
+                            UNION ALL SELECT max(load_id) FROM items)) AS max_load_id
+FROM profile_population p WHERE p.as_of = $version
+"""
+
+
+def _bookkeeping(
+    store: Store, state: LiveState, stamp: datetime, since: int | None
+) -> tuple[PopulationStatus, int | None] | None:
+    """The version's population status and the newest load id, or None when an update in
+    place cannot run (see :func:`update_live_in_place`)."""
+    frame = store.query_df(
+        _BOOKKEEPING_SQL, {"version": state.as_of, "stamp": stamp, "since": since}
+    )
+    if frame.empty:  # no population statistics: made before they existed
+        return None
+    row = frame.iloc[0]
+    if int(row["colliding"]) or int(row["new_items"]):
+        return None
+    load = row["max_load_id"]
+    status = PopulationStatus(
+        state.as_of,
+        _ts(row["population_as_of"]),
+        _ts(row["computed_at"]),
+        state.events_through,
+    )
+    return status, None if pd.isna(load) else int(load)
+
+
 def _rewrite_users(store: Store, params: dict[str, Any], steps: dict[str, float]) -> int:
-    """Replace the rows of the users in the scope table in the live version ``$version`` by
-    rows computed from their events up to ``$as_of``; returns how many profiles were added
-    (new users)."""
+    """Replace the profile rows of the users in the scope table in the live version
+    ``$version`` by rows derived from their events up to ``$as_of``; returns how many profiles
+    were added (new users).
+
+    Their aggregates are computed from their events into temporary tables and are not
+    written back: deleting a few users' rows from the aggregate tables costs a scan of each
+    table. The users are recorded in ``profile_stale_aggregates`` instead, and whatever reads
+    the version's aggregates recomputes theirs first (:func:`recompute_stale_aggregates`).
+    """
 
     def step(name: str, sql: str, params: Any = None) -> None:
         with _timed(steps, name):
@@ -250,18 +288,46 @@ def _rewrite_users(store: Store, params: dict[str, Any], steps: dict[str, float]
 
     mine = f"as_of = $version AND user_id IN (SELECT user_id FROM {SCOPE_TABLE})"
     version = {"version": params["version"]}
-    for table in USER_AGGREGATE_TABLES:
-        step("delete the batch's rows", f"DELETE FROM {table} WHERE {mine}", version)
     with _timed(steps, "delete the batch's rows"):
         # the count DELETE reports, not RETURNING: with RETURNING DuckDB reads every column of
         # the scanned row groups (82 MB at 1M users) instead of the two it filters on
         before = int(store.scalar(f"DELETE FROM profiles WHERE {mine}", version))
+    _aggregate_scope(store, LIVE_AGGREGATE_TABLES, params, steps)
+    step("profiles of the batch's users", LIVE_PROFILES_SQL, params)
+    users_into = LIVE_AGGREGATE_TABLES["profile_agg_users"]
+    added = int(store.scalar(f"SELECT count(*) FROM {users_into}")) - before
+    for temp in LIVE_AGGREGATE_TABLES.values():
+        store.execute(f"DROP TABLE IF EXISTS {temp}")
+    step(
+        "mark the batch's aggregates stale",
+        f"""INSERT INTO profile_stale_aggregates
+            SELECT CAST($version AS TIMESTAMP), user_id FROM {SCOPE_TABLE}
+            WHERE user_id NOT IN (SELECT user_id FROM profile_stale_aggregates
+                                  WHERE as_of = $version)""",
+        version,
+    )
+    return added
+
+
+def _aggregate_scope(
+    store: Store, into: dict[str, str], params: dict[str, Any], steps: dict[str, float]
+) -> None:
+    """Compute the aggregates of the users in the scope table from their events up to
+    ``$as_of``, keyed ``$version``, into the tables ``into`` names for each aggregate table
+    (temporary tables made here, or the aggregate tables themselves)."""
+
+    def step(name: str, sql: str, params: Any = None) -> None:
+        with _timed(steps, name):
+            store.execute(sql, params)
+
     as_of = {"as_of": params["as_of"]}
+    version = {"version": params["version"]}
     step("the batch's users' events", BATCH_EVENTS_SQL, as_of)
     step("purchase and refund lines", lines_sql(True, BATCH_EVENTS_TABLE), as_of)
-    users_into, categories_into, brands_into = LIVE_AGGREGATE_TABLES.values()
-    for table, temp in LIVE_AGGREGATE_TABLES.items():
-        store.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS FROM {table} LIMIT 0")
+    for table, target in into.items():
+        if target != table:
+            store.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS FROM {table} LIMIT 0")
+    users_into, categories_into, brands_into = into.values()
     step("user aggregates",
          user_aggregates_sql(True, "$version", users_into, BATCH_EVENTS_TABLE), params)  # fmt: skip
     step("category and brand aggregates", category_aggregates_sql("$version", categories_into),
@@ -269,13 +335,32 @@ def _rewrite_users(store: Store, params: dict[str, Any], steps: dict[str, float]
     step("category and brand aggregates", brand_aggregates_sql("$version", brands_into), version)
     store.execute("DROP TABLE IF EXISTS _profile_lines")
     store.execute(f"DROP TABLE IF EXISTS {BATCH_EVENTS_TABLE}")
-    for table, temp in LIVE_AGGREGATE_TABLES.items():
-        step("store the batch's aggregates", f"INSERT INTO {table} FROM {temp}")
-    step("profiles of the batch's users", LIVE_PROFILES_SQL, params)
-    added = int(store.scalar(f"SELECT count(*) FROM {users_into}")) - before
-    for temp in LIVE_AGGREGATE_TABLES.values():
-        store.execute(f"DROP TABLE IF EXISTS {temp}")
-    return added
+
+
+def recompute_stale_aggregates(
+    store: Store, stale_in: datetime, version: datetime, as_of: datetime
+) -> int:
+    """Recompute, in version ``version`` (from events up to ``as_of``), the aggregates of the
+    users whose rows version ``stale_in`` records as stale (the same version, or the live
+    version ``version`` was copied from); returns how many users. Run it in the caller's
+    transaction, before reading the aggregates."""
+    store.execute(
+        f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} AS SELECT DISTINCT user_id "
+        "FROM profile_stale_aggregates WHERE as_of = $stale_in",
+        {"stale_in": stale_in},
+    )
+    users = int(store.scalar(f"SELECT count(*) FROM {SCOPE_TABLE}"))
+    if users:
+        params = {"version": version, "as_of": as_of}
+        for table in USER_AGGREGATE_TABLES:
+            store.execute(
+                f"DELETE FROM {table} WHERE as_of = $version "
+                f"AND user_id IN (SELECT user_id FROM {SCOPE_TABLE})",
+                {"version": version},
+            )
+        _aggregate_scope(store, {t: t for t in USER_AGGREGATE_TABLES}, params, {})
+    store.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
+    return users
 
 
 def refresh_population(
@@ -312,6 +397,9 @@ def refresh_population(
                     f"FROM {table} WHERE as_of = $key",
                     {"t": through, "key": key},
                 )
+            # users the live version updated since the last refresh: their rows were not
+            # rewritten (see _rewrite_users); later ones are the catch-up's below
+            recompute_stale_aggregates(store, key, through, through)
             users = rederive_version(store, through, through)
     with hold:  # 2. swap
         with store.transaction():
@@ -320,6 +408,8 @@ def refresh_population(
                 _delete_version(store, through if not collides and key != through else None)
                 return None
             if key == through:  # nothing to move: measure again in place
+                recompute_stale_aggregates(store, key, key, key)
+                store.execute("DELETE FROM profile_stale_aggregates WHERE as_of = $k", {"k": key})
                 users = rederive_version(store, key, key)
                 store.execute(
                     "UPDATE profile_builds SET users = $users WHERE as_of = $key",

@@ -100,6 +100,13 @@ PROFILE_DDL: Final[tuple[str, ...]] = (
         max_load_id INTEGER,
         updated_at TIMESTAMP NOT NULL
     )""",
+    # the live version's users whose aggregate rows are stale: a live update rewrites its
+    # batch's profile rows only (deleting rows in the big aggregate tables costs a scan of
+    # each); whatever reads the version's aggregates recomputes these users' first
+    """CREATE TABLE IF NOT EXISTS profile_stale_aggregates (
+        as_of TIMESTAMP NOT NULL,
+        user_id VARCHAR NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS profile_builds (
         as_of TIMESTAMP NOT NULL,
         built_at TIMESTAMP NOT NULL,
@@ -167,6 +174,7 @@ VERSIONED_TABLES: Final = (
     "profile_population",
     "profile_population_shares",
     "profile_live",
+    "profile_stale_aggregates",
     "profiles",
 )
 
