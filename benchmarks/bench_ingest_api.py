@@ -46,11 +46,22 @@ WRITE_KEY = "bench-write-key"
 
 
 def prepare_store(
-    db: Path, users: int, items: int, events: int, pristine: Path | None = None
+    db: Path,
+    users: int,
+    items: int,
+    events: int,
+    pristine: Path | None = None,
+    *,
+    time_ordered: bool = False,
 ) -> tuple[list[str], str, str]:
     """A fresh store with a synthetic shop; returns its user ids, an item id and the latest
     event time. With ``pristine``, the freshly loaded store is kept there and copied from it
-    on later runs of the same size (generating 10M events takes minutes)."""
+    on later runs of the same size (generating 10M events takes minutes).
+
+    The generator writes each user's events together, so a search by user skips most of the
+    events' row groups. A shop's store fills in time order, where every row group holds some
+    of any user's events: ``time_ordered`` loads the events sorted by time, as such a store
+    has them (that is the slower case for a live update, which reads its users' events)."""
     from shopguide.data.datasets.synthetic import generate
     from shopguide.data.ingest import ingest_frame
     from shopguide.store import open_store
@@ -61,6 +72,8 @@ def prepare_store(
         shutil.copyfile(pristine, db)
     else:
         data = generate(n_users=users, n_items=items, n_events=events, seed=7)
+        if time_ordered:
+            data.events.sort_values("timestamp", inplace=True, kind="stable", ignore_index=True)
         with open_store(db) as store:
             for table in ("items", "users", "events"):
                 ingest_frame(store, table, getattr(data, table), source=f"synthetic-{table}")
@@ -230,6 +243,10 @@ def main() -> None:
     parser.add_argument("--pristine", type=Path, default=None,
                         help="Keep the freshly loaded store here and start later runs from a "
                         "copy of it (same sizes only).")  # fmt: skip
+    parser.add_argument("--time-ordered", action="store_true",
+                        help="Load the events in time order, as a shop's store fills "
+                        "(the generator groups them by user, which a search by user "
+                        "favours).")  # fmt: skip
     parser.add_argument("--skip-http", action="store_true",
                         help="Only the in-process profile update timing.")  # fmt: skip
     parser.add_argument("--warmup-timeout", type=float, default=900,
@@ -240,11 +257,14 @@ def main() -> None:
     db = OUT / "bench_ingest_api" / "shop.duckdb"
     db.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    users, item, latest = prepare_store(db, args.users, args.items, args.events, args.pristine)
+    users, item, latest = prepare_store(
+        db, args.users, args.items, args.events, args.pristine, time_ordered=args.time_ordered
+    )
     print(f"store with {args.users:,} users, {args.events:,} events ready in "
           f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
     result: dict[str, Any] = {"users": args.users, "events": args.events,
-                              "batch_events": args.batch_events}  # fmt: skip
+                              "batch_events": args.batch_events,
+                              "time_ordered": args.time_ordered}  # fmt: skip
     if not args.skip_http:
         result.update(http_phases(db, args, users, item, latest))
     else:

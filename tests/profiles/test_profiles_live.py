@@ -21,6 +21,7 @@ from shopguide.profiles import (
     default_as_of,
     get_profile,
     list_profile_versions,
+    live,
     load_profiles,
     population_status,
     profile_card,
@@ -284,14 +285,25 @@ def _aggregates(store: Store, version: datetime) -> dict[str, pd.DataFrame]:
     raw=st.lists(event_rows, min_size=2, max_size=40),
     cuts=st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)),
     refresh_first=st.booleans(),
+    in_python=st.booleans(),
 )
 def test_whatever_reads_a_live_versions_aggregates_recomputes_its_stale_users(
-    raw: list[tuple], cuts: tuple[float, float, float], refresh_first: bool
+    raw: list[tuple], cuts: tuple[float, float, float], refresh_first: bool, in_python: bool
 ) -> None:
     """A live update rewrites its users' profiles but not their aggregate rows (it marks them
     stale); a refresh, and a snapshot update that starts from the live version, must
     recompute those users' aggregates: the result's aggregates and profiles equal a full
-    build's."""
+    build's. The batches' aggregates come from Python (a few users) or from SQL (more users
+    than ``PYTHON_BATCH_USERS``, here 0)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if not in_python:
+            patch.setattr(live, "PYTHON_BATCH_USERS", 0)
+        _stale_users_case(raw, cuts, refresh_first)
+
+
+def _stale_users_case(
+    raw: list[tuple], cuts: tuple[float, float, float], refresh_first: bool
+) -> None:
     rows = sorted(_rows(raw), key=lambda r: r[3])  # later loads carry later events
     a, b, c = sorted(int(x * len(rows)) for x in cuts)
     a = max(a, 1)  # the first load builds the snapshot: it needs an event

@@ -41,6 +41,7 @@ from shopguide.profiles.aggregates import (
     lines_sql,
     user_aggregates_sql,
 )
+from shopguide.profiles.batch_aggregates import batch_aggregate_tables, read_batch_inputs
 from shopguide.profiles.derive import LIVE_AGGREGATE_TABLES, LIVE_PROFILES_SQL
 from shopguide.profiles.population import (
     POPULATION_MAX_AGE,
@@ -52,6 +53,11 @@ from shopguide.profiles.tables import USER_AGGREGATE_TABLES, VERSIONED_TABLES
 from shopguide.store.base import Store
 
 LIVE_MODE: Final = "live"
+
+#: Up to this many users, a live update computes their aggregates in Python from one read of
+#: their rows (:mod:`shopguide.profiles.batch_aggregates`: a few ms, where the SQL statements
+#: cost tens of ms whatever the batch); above it, with SQL.
+PYTHON_BATCH_USERS: Final = 500
 
 #: Users in scope, and why: explicit ones, those of newer loads, those with events or a
 #: signup in the window the version moves over.
@@ -292,7 +298,17 @@ def _rewrite_users(store: Store, params: dict[str, Any], steps: dict[str, float]
         # the count DELETE reports, not RETURNING: with RETURNING DuckDB reads every column of
         # the scanned row groups (82 MB at 1M users) instead of the two it filters on
         before = int(store.scalar(f"DELETE FROM profiles WHERE {mine}", version))
-    _aggregate_scope(store, LIVE_AGGREGATE_TABLES, params, steps)
+    users = [str(u) for u in store.query_df(f"SELECT user_id FROM {SCOPE_TABLE}")["user_id"]]
+    if len(users) <= PYTHON_BATCH_USERS:
+        with _timed(steps, "the batch's users' rows"):
+            inputs = read_batch_inputs(store, users, params["as_of"])
+        with _timed(steps, "aggregates of the batch's users"):
+            tables = batch_aggregate_tables(inputs, params["version"], params["as_of"])
+            for (table, temp), rows in zip(LIVE_AGGREGATE_TABLES.items(), tables, strict=True):
+                store.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS FROM {table} LIMIT 0")
+                store.append(temp, rows)
+    else:  # set-based SQL costs less than Python loops over this many users' events
+        _aggregate_scope(store, LIVE_AGGREGATE_TABLES, params, steps)
     step("profiles of the batch's users", LIVE_PROFILES_SQL, params)
     users_into = LIVE_AGGREGATE_TABLES["profile_agg_users"]
     added = int(store.scalar(f"SELECT count(*) FROM {users_into}")) - before
