@@ -336,3 +336,41 @@ def _stale_users_case(
         assert_frames_equal(load_profiles(store, final), load_profiles(full, final))
         store.close()
         full.close()
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    raw=st.lists(event_rows, min_size=2, max_size=40),
+    cuts=st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)),
+)
+def test_live_batches_in_python_give_the_rows_of_the_sql_statements(
+    raw: list[tuple], cuts: tuple[float, float, float]
+) -> None:
+    """The same loads and live updates on two stores, one deriving its batches in Python and
+    one through the SQL statements (``PYTHON_BATCH_USERS`` 0): between refreshes, the live
+    version's profiles are the same."""
+    rows = sorted(_rows(raw), key=lambda r: r[3])
+    a, b, c = sorted(int(x * len(rows)) for x in cuts)
+    a = max(a, 1)
+    b, c = max(b, a), max(c, a)
+    loads = [rows[:a], rows[a:b], rows[b:c], rows[c:]]
+    profiles = []
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        for name, limit in (("python", live.PYTHON_BATCH_USERS), ("sql", 0)):
+            patch.setattr(live, "PYTHON_BATCH_USERS", limit)
+            store = _fresh_store(Path(folder), name)
+            _append(store, loads[0], 1)
+            build_profiles(store)
+            result = None
+            for load_id, part in enumerate(loads[1:], start=2):
+                if part:
+                    _append(store, part, load_id)
+                result = update_profiles(store, live=True)
+            assert result is not None
+            profiles.append(load_profiles(store, result.as_of))
+            store.close()
+    assert_frames_equal(profiles[0], profiles[1])

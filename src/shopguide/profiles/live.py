@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import pandas as pd
 
@@ -41,7 +42,8 @@ from shopguide.profiles.aggregates import (
     lines_sql,
     user_aggregates_sql,
 )
-from shopguide.profiles.batch_aggregates import batch_aggregate_tables, read_batch_inputs
+from shopguide.profiles.batch_aggregates import batch_aggregates, read_batch_inputs
+from shopguide.profiles.batch_derive import PopulationStatistics, derive_profiles, load_population
 from shopguide.profiles.derive import LIVE_AGGREGATE_TABLES, LIVE_PROFILES_SQL
 from shopguide.profiles.population import (
     POPULATION_MAX_AGE,
@@ -62,8 +64,9 @@ PYTHON_BATCH_USERS: Final = 500
 #: Users in scope, and why: explicit ones, those of newer loads, those with events or a
 #: signup in the window the version moves over.
 _SCOPE_SQL: Final = f"""
-INSERT INTO {SCOPE_TABLE}
-SELECT user_id FROM events WHERE $since IS NULL OR load_id > $since
+CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} AS
+SELECT unnest($explicit::VARCHAR[]) AS user_id
+UNION SELECT user_id FROM events WHERE $since IS NULL OR load_id > $since
 UNION SELECT user_id FROM users WHERE $since IS NULL OR load_id > $since
 UNION SELECT user_id FROM events WHERE "timestamp" > $through AND "timestamp" <= $as_of
 UNION SELECT user_id FROM users WHERE signup_at > $through AND signup_at <= $as_of"""
@@ -195,21 +198,19 @@ def update_live_in_place(
         if books is None:
             return None
         status, load = books
-        store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
-        if user_ids:
-            store.append(SCOPE_TABLE, pd.DataFrame({"user_id": user_ids}))
         with _timed(steps, "find the batch's users"):
             store.execute(
-                _SCOPE_SQL, {"since": since, "through": state.events_through, "as_of": stamp}
-            )
-        store.execute(
-            f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} AS "
-            f"SELECT DISTINCT user_id FROM {SCOPE_TABLE}"
-        )
-        recomputed = int(store.scalar(f"SELECT count(*) FROM {SCOPE_TABLE}"))
+                _SCOPE_SQL,
+                {"explicit": list(user_ids), "since": since, "through": state.events_through,
+                 "as_of": stamp},
+            )  # fmt: skip
+            scope = [
+                str(u) for u in store.query_df(f"SELECT user_id FROM {SCOPE_TABLE}")["user_id"]
+            ]
+        recomputed = len(scope)
         users = state.users
         if recomputed:
-            users += _rewrite_users(store, both, steps)
+            users += _rewrite_users(store, both, steps, scope, _population(store, status))
         store.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
         with _timed(steps, "bookkeeping"):
             store.execute(
@@ -277,15 +278,24 @@ def _bookkeeping(
     return status, None if pd.isna(load) else int(load)
 
 
-def _rewrite_users(store: Store, params: dict[str, Any], steps: dict[str, float]) -> int:
-    """Replace the profile rows of the users in the scope table in the live version
+def _rewrite_users(
+    store: Store,
+    params: dict[str, Any],
+    steps: dict[str, float],
+    users: list[str],
+    population: PopulationStatistics | None,
+) -> int:
+    """Replace the profile rows of ``users`` (the scope table's) in the live version
     ``$version`` by rows derived from their events up to ``$as_of``; returns how many profiles
     were added (new users).
 
-    Their aggregates are computed from their events into temporary tables and are not
-    written back: deleting a few users' rows from the aggregate tables costs a scan of each
-    table. The users are recorded in ``profile_stale_aggregates`` instead, and whatever reads
-    the version's aggregates recomputes theirs first (:func:`recompute_stale_aggregates`).
+    Up to :data:`PYTHON_BATCH_USERS` users (with the version's ``population`` statistics), the
+    users' rows are read once and their aggregates and profiles computed in Python
+    (:mod:`~shopguide.profiles.batch_aggregates`, :mod:`~shopguide.profiles.batch_derive`);
+    more users go through the SQL statements. Either way their aggregates are not written
+    back: deleting a few users' rows from the aggregate tables costs a scan of each table. The
+    users are recorded in ``profile_stale_aggregates`` instead, and whatever reads the
+    version's aggregates recomputes theirs first (:func:`recompute_stale_aggregates`).
     """
 
     def step(name: str, sql: str, params: Any = None) -> None:
@@ -298,22 +308,22 @@ def _rewrite_users(store: Store, params: dict[str, Any], steps: dict[str, float]
         # the count DELETE reports, not RETURNING: with RETURNING DuckDB reads every column of
         # the scanned row groups (82 MB at 1M users) instead of the two it filters on
         before = int(store.scalar(f"DELETE FROM profiles WHERE {mine}", version))
-    users = [str(u) for u in store.query_df(f"SELECT user_id FROM {SCOPE_TABLE}")["user_id"]]
-    if len(users) <= PYTHON_BATCH_USERS:
+    if population is not None and len(users) <= PYTHON_BATCH_USERS:
         with _timed(steps, "the batch's users' rows"):
             inputs = read_batch_inputs(store, users, params["as_of"])
-        with _timed(steps, "aggregates of the batch's users"):
-            tables = batch_aggregate_tables(inputs, params["version"], params["as_of"])
-            for (table, temp), rows in zip(LIVE_AGGREGATE_TABLES.items(), tables, strict=True):
-                store.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS FROM {table} LIMIT 0")
-                store.append(temp, rows)
+        with _timed(steps, "profiles of the batch's users"):
+            aggregates = batch_aggregates(inputs, params["version"], params["as_of"])
+            rows = derive_profiles(*aggregates, population, params["version"], params["as_of"])
+        with _timed(steps, "store the batch's profiles"):
+            store.append("profiles", rows)
+        added = len(rows) - before
     else:  # set-based SQL costs less than Python loops over this many users' events
         _aggregate_scope(store, LIVE_AGGREGATE_TABLES, params, steps)
-    step("profiles of the batch's users", LIVE_PROFILES_SQL, params)
-    users_into = LIVE_AGGREGATE_TABLES["profile_agg_users"]
-    added = int(store.scalar(f"SELECT count(*) FROM {users_into}")) - before
-    for temp in LIVE_AGGREGATE_TABLES.values():
-        store.execute(f"DROP TABLE IF EXISTS {temp}")
+        step("profiles of the batch's users", LIVE_PROFILES_SQL, params)
+        users_into = LIVE_AGGREGATE_TABLES["profile_agg_users"]
+        added = int(store.scalar(f"SELECT count(*) FROM {users_into}")) - before
+        for temp in LIVE_AGGREGATE_TABLES.values():
+            store.execute(f"DROP TABLE IF EXISTS {temp}")
     step(
         "mark the batch's aggregates stale",
         f"""INSERT INTO profile_stale_aggregates
@@ -323,6 +333,25 @@ def _rewrite_users(store: Store, params: dict[str, Any], steps: dict[str, float]
         version,
     )
     return added
+
+
+#: The population statistics last read per store connection, keyed by the version and when
+#: they were measured (a refresh measures them again): a live update reads them once per
+#: refresh, not once per batch.
+_POPULATIONS: weakref.WeakKeyDictionary[Store, tuple[tuple[datetime, datetime], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _population(store: Store, status: PopulationStatus) -> PopulationStatistics | None:
+    """The stored population statistics of ``status``'s version, read once per measurement."""
+    key = (status.as_of, status.computed_at)
+    cached = _POPULATIONS.get(store)
+    if cached is not None and cached[0] == key:
+        return cast(PopulationStatistics | None, cached[1])
+    found = load_population(store, status.as_of)
+    _POPULATIONS[store] = (key, found)
+    return found
 
 
 def _aggregate_scope(

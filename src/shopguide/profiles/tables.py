@@ -26,6 +26,7 @@ The lead folds :data:`PROFILE_DDL` into a numbered store migration; until then
 
 from __future__ import annotations
 
+import weakref
 from typing import Final
 
 from shopguide.store.base import Store
@@ -182,16 +183,24 @@ VERSIONED_TABLES: Final = (
 USER_AGGREGATE_TABLES: Final = ("profile_agg_users", "profile_agg_categories", "profile_agg_brands")
 
 
+#: Store connections seen with every profile table (a live update asks for every batch).
+_COMPLETE: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
 def ensure_profile_tables(store: Store) -> None:
-    """Create the profile tables if the store does not have them yet (idempotent)."""
+    """Create the profile tables if the store does not have them yet (idempotent; once a
+    connection has them all, it is not asked again)."""
+    if store in _COMPLETE:
+        return
     names = [*VERSIONED_TABLES, "profile_builds"]
     found = store.scalar(  # one catalog query: a live update runs this for every batch
         "SELECT count(DISTINCT table_name) FROM information_schema.tables "
         "WHERE list_contains($names, table_name)",
         {"names": names},
     )
-    if int(found) == len(names):
-        return
-    with store.transaction():
-        for statement in PROFILE_DDL:
-            store.execute(statement)
+    if int(found) != len(names):
+        with store.transaction():
+            for statement in PROFILE_DDL:
+                store.execute(statement)
+    elif not store.in_transaction:  # seen committed, not inside a transaction that may fail
+        _COMPLETE.add(store)

@@ -27,6 +27,12 @@ class Store(abc.ABC):
     def transaction(self) -> AbstractContextManager[Store]:
         """All writes inside the block commit together or not at all."""
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a :meth:`transaction` block is open on this connection (what it writes
+        is not committed yet)."""
+        return False
+
     @abc.abstractmethod
     def execute(self, sql: str, params: Params = None) -> None:
         """Run a statement that returns nothing."""

@@ -183,6 +183,10 @@ class DuckDBStore(Store):
                 )
 
     # -- queries ----------------------------------------------------------------------------
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[DuckDBStore]:
         """Nested calls join the outer transaction; the outermost commits or rolls back."""
