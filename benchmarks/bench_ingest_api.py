@@ -72,13 +72,14 @@ def prepare_store(
         shutil.copyfile(pristine, db)
     else:
         data = generate(n_users=users, n_items=items, n_events=events, seed=7)
+        frames = {"items": data.items, "users": data.users, "events": data.events}
         if time_ordered:
-            data.events.sort_values("timestamp", inplace=True, kind="stable", ignore_index=True)
+            frames["events"] = data.events.sort_values("timestamp", kind="stable")
         with open_store(db) as store:
-            for table in ("items", "users", "events"):
-                ingest_frame(store, table, getattr(data, table), source=f"synthetic-{table}")
+            for table, frame in frames.items():
+                ingest_frame(store, table, frame, source=f"synthetic-{table}")
             store.execute("CHECKPOINT")
-        del data
+        del data, frames
         if pristine is not None:
             shutil.copyfile(db, pristine)
     with open_store(db) as store:

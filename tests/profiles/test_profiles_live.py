@@ -266,6 +266,18 @@ def test_a_live_update_finds_its_as_of_without_reading_every_event_time(
         assert scans == ['SELECT max("timestamp") FROM events WHERE "timestamp" >= $floor']
 
 
+def _four_loads(
+    raw: list[tuple], cuts: tuple[float, float, float]
+) -> tuple[list[tuple], list[list[tuple]]]:
+    """The events in time order, and cut into four loads (later loads carry later events);
+    the first, which builds the snapshot, has at least one."""
+    rows = sorted(_rows(raw), key=lambda r: r[3])
+    a, b, c = sorted(int(x * len(rows)) for x in cuts)
+    a = max(a, 1)
+    b, c = max(b, a), max(c, a)
+    return rows, [rows[:a], rows[a:b], rows[b:c], rows[c:]]
+
+
 def _aggregates(store: Store, version: datetime) -> dict[str, pd.DataFrame]:
     """The version's per-user aggregate rows, sorted, without the version key."""
     out = {}
@@ -304,11 +316,7 @@ def test_whatever_reads_a_live_versions_aggregates_recomputes_its_stale_users(
 def _stale_users_case(
     raw: list[tuple], cuts: tuple[float, float, float], refresh_first: bool
 ) -> None:
-    rows = sorted(_rows(raw), key=lambda r: r[3])  # later loads carry later events
-    a, b, c = sorted(int(x * len(rows)) for x in cuts)
-    a = max(a, 1)  # the first load builds the snapshot: it needs an event
-    b, c = max(b, a), max(c, a)
-    loads = [rows[:a], rows[a:b], rows[b:c], rows[c:]]
+    rows, loads = _four_loads(raw, cuts)
     with tempfile.TemporaryDirectory() as folder:
         store = _fresh_store(Path(folder), "live")
         _append(store, loads[0], 1)
@@ -353,11 +361,7 @@ def test_live_batches_in_python_give_the_rows_of_the_sql_statements(
     """The same loads and live updates on two stores, one deriving its batches in Python and
     one through the SQL statements (``PYTHON_BATCH_USERS`` 0): between refreshes, the live
     version's profiles are the same."""
-    rows = sorted(_rows(raw), key=lambda r: r[3])
-    a, b, c = sorted(int(x * len(rows)) for x in cuts)
-    a = max(a, 1)
-    b, c = max(b, a), max(c, a)
-    loads = [rows[:a], rows[a:b], rows[b:c], rows[c:]]
+    _, loads = _four_loads(raw, cuts)
     profiles = []
     with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
         for name, limit in (("python", live.PYTHON_BATCH_USERS), ("sql", 0)):
