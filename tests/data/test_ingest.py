@@ -369,3 +369,31 @@ def test_a_frame_with_text_no_file_can_hold_rejects_those_rows_and_loads_the_res
     assert quarantined["column_name"].tolist() == ["user_id", "item_id"]
     assert quarantined["value"].tolist() == ["b\\ud800b", "i3\\udfff"]
     assert quarantined["reason"].str.contains("lone surrogate").all()
+
+
+def test_gender_not_said_is_missing_not_a_rejected_user(store, tmp_path):
+    """Shops export "not said" in many spellings: each stores an empty gender and keeps the
+    user's other fields; a value that is none of the known ones still quarantines the row,
+    naming it."""
+    path = tmp_path / "users.csv"
+    path.write_text(
+        "user_id,gender,age,location\n"
+        "u1,Prefer not to say,41,Leeds\n"
+        "u2,prefer_not_to_say,29,York\n"
+        "u3,Non-Binary,35,Bath\n"
+        "u4,N/A,52,Hull\n"
+        "u5,  FEMALE ,23,Ely\n"
+        "u6,-,60,Rye\n"
+        "u7,martian,33,Wick\n"
+    )
+    report = ingest_file(store, "users", path)
+    assert (report.accepted, report.rejected) == (6, 1)
+    rows = store.query_df("SELECT user_id, gender, age, location FROM users ORDER BY user_id")
+    got = {r.user_id: (None if pd.isna(r.gender) else r.gender, r.age, r.location)
+           for r in rows.itertuples()}  # fmt: skip
+    assert got == {
+        "u1": (None, 41, "Leeds"), "u2": (None, 29, "York"), "u3": ("O", 35, "Bath"),
+        "u4": (None, 52, "Hull"), "u5": ("F", 23, "Ely"), "u6": (None, 60, "Rye"),
+    }  # fmt: skip
+    reason = store.scalar("SELECT reason FROM quarantine WHERE user_id = 'u7'")
+    assert "martian" in reason and "prefer not to say" in reason

@@ -86,12 +86,26 @@ USERS: Final = TableSpec.of(USERS_TABLE)
 ITEMS: Final = TableSpec.of(ITEMS_TABLE)
 SPECS: Final = {spec.name: spec for spec in (EVENTS, USERS, ITEMS)}
 
+#: Gender values as shops export them (lower case, runs of spaces, ``_`` and ``-`` as one
+#: space: see :func:`_gender_key`) and what they are stored as. "Not said" in its common
+#: forms is a missing value, not a reason to quarantine the user's other fields.
 _GENDERS: Final = {
     "m": "M", "male": "M", "man": "M",
     "f": "F", "female": "F", "woman": "F", "w": "F",
-    "o": "O", "other": "O", "x": "O", "diverse": "O", "non-binary": "O", "nonbinary": "O",
-    "u": None, "unknown": None, "": None,
+    "o": "O", "other": "O", "x": "O", "diverse": "O", "divers": "O", "non binary": "O",
+    "nonbinary": "O",
+    "u": None, "unknown": None, "": None, "n/a": None, "na": None, "none": None, "?": None,
+    "prefer not to say": None, "prefer not to answer": None, "prefer not to disclose": None,
+    "rather not say": None, "not specified": None, "unspecified": None, "not stated": None,
+    "not disclosed": None, "undisclosed": None, "not known": None,
 }  # fmt: skip
+
+
+def _gender_key(text: pd.Series) -> pd.Series:
+    """Lower case, with each run of spaces, ``_`` and ``-`` as one space, trimmed."""
+    return text.str.lower().str.replace(r"[\s_\-]+", " ", regex=True).str.strip()
+
+
 _BOOLS: Final = {
     "true": True, "t": True, "yes": True, "y": True, "1": True, "1.0": True,
     "false": False, "f": False, "no": False, "n": False, "0": False, "0.0": False,
@@ -418,13 +432,14 @@ def validate_chunk(
                 )
                 out[f.name] = mapped.astype("boolean")
         elif f.kind == "gender":
-            text = _as_text(raw).str.lower()
+            text = _gender_key(_as_text(raw))
             known = np.asarray(text.isin(list(_GENDERS)).to_numpy(), dtype=bool)
             problems.add(
                 present & ~known,
                 f.name,
                 raw,
-                "unknown gender '{value}'; use M, F, O or leave empty",
+                "unknown gender '{value}'; use M, F, O, or leave it empty (or 'unknown', "
+                "'prefer not to say') when not known",
             )
             out[f.name] = text.map(_GENDERS).astype(object).where(lambda s: s.notna(), None)
         elif f.kind == "age":
