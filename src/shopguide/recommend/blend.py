@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from shopguide.errors import ParameterError
 from shopguide.recommend.base import Recommender, ScoreBlock, model_class
 from shopguide.recommend.cost import Cost, estimate_cost, plan_fit
+from shopguide.recommend.scaling import normalised_scores, seen_mask
 
 __all__ = ["NORMALISATIONS", "Blend"]
 
@@ -136,9 +137,13 @@ class Blend(Recommender):
 
     # --- scoring ---------------------------------------------------------------------
     def _score_block(self, user_rows: np.ndarray, user_items: sp.csr_matrix) -> ScoreBlock:
-        seen = _dense_mask(user_items)
-        first = _normalised(self.first_._score_block(user_rows, user_items), seen, self.normalize)
-        second = _normalised(self.second_._score_block(user_rows, user_items), seen, self.normalize)
+        seen = seen_mask(user_items)
+        first = normalised_scores(
+            self.first_._score_block(user_rows, user_items), seen, self.normalize
+        )
+        second = normalised_scores(
+            self.second_._score_block(user_rows, user_items), seen, self.normalize
+        )
         w = np.float32(self.weight)
         return (np.float32(1.0) - w) * first + w * second
 
@@ -161,30 +166,3 @@ class Blend(Recommender):
             part.n_users_, part.n_items_ = n_users, n_items
             part.item_users_ = None
             setattr(self, f"{which}_", part)
-
-
-def _dense_mask(user_items: sp.csr_matrix) -> np.ndarray:
-    mask = np.zeros(user_items.shape, dtype=bool)
-    rows = np.repeat(np.arange(user_items.shape[0]), np.diff(user_items.indptr))
-    mask[rows, user_items.indices] = True
-    return mask
-
-
-def _normalised(scores: ScoreBlock, seen: np.ndarray, how: str) -> np.ndarray:
-    """One user per row on a common scale, computed over the items the user does not have
-    (their own items' scores would stretch the scale, and they are filtered anyway)."""
-    if sp.issparse(scores):
-        dense = sp.csr_matrix(scores).toarray().astype(np.float32)
-    else:
-        dense = np.array(scores, dtype=np.float32)
-    candidates = np.where(seen, np.nan, dense)
-    with np.errstate(all="ignore"):
-        if how == "zscore":
-            centre = np.nanmean(candidates, axis=1, keepdims=True)
-            spread = np.nanstd(candidates, axis=1, keepdims=True)
-        else:
-            centre = np.nanmin(candidates, axis=1, keepdims=True)
-            spread = np.nanmax(candidates, axis=1, keepdims=True) - centre
-    centre = np.nan_to_num(centre)
-    spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
-    return ((dense - centre) / spread).astype(np.float32)

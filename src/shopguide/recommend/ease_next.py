@@ -34,10 +34,10 @@ from threadpoolctl import threadpool_limits
 
 from shopguide.errors import ParameterError
 from shopguide.recommend.base import ScoreBlock
-from shopguide.recommend.blend import _dense_mask, _normalised
 from shopguide.recommend.cost import Cost
 from shopguide.recommend.ease import _DEFAULT_MAX_ITEMS, EASE
 from shopguide.recommend.ease_closed_form import dense_ease_cost, dense_ease_weights
+from shopguide.recommend.scaling import normalised_scores, seen_mask
 
 __all__ = [
     "STEP_DAYS",
@@ -183,10 +183,10 @@ class EASENext(EASE):
         w = float(self.weight)
         if w == 0.0:
             return ease
-        seen = _dense_mask(user_items)
+        seen = seen_mask(user_items)
         nxt = np.asarray(user_items @ self.next_weights_, dtype=np.float32)
-        first = _normalised(ease, seen, "zscore")
-        second = _normalised(nxt, seen, "zscore")
+        first = normalised_scores(ease, seen, "zscore")
+        second = normalised_scores(nxt, seen, "zscore")
         return np.float32(1.0 - w) * first + np.float32(w) * second
 
     def _get_arrays(self) -> dict[str, Any]:
