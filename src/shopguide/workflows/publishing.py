@@ -15,12 +15,13 @@ from typing import Any
 
 from shopguide.data.first_seen import first_seen_times
 from shopguide.data.matrix import DEFAULT_EVENT_WEIGHTS, build_interactions
+from shopguide.data.suppression import erased_among, erased_count_sql
 from shopguide.errors import DataError
 from shopguide.recommend import RecommenderStore, create_model
 from shopguide.store import open_store
 from shopguide.store.base import Store
 from shopguide.workflows.interaction_events import interaction_events
-from shopguide.workflows.privacy import tombstone, user_hash
+from shopguide.workflows.privacy import tombstone
 from shopguide.workflows.tuning_record import tuning_summary
 
 __all__ = [
@@ -65,7 +66,7 @@ def train_and_publish(
     with lock:
         events = interaction_events(store)
         max_load = store.scalar("SELECT max(load_id) FROM loads")
-        erased_before = int(store.scalar("SELECT count(*) FROM suppressed_users"))
+        erased_before = int(store.scalar(f"SELECT {erased_count_sql()}"))
     if events.empty:
         raise DataError("the store has no events to train on", hint="ingest events first")
     step(0.25, "building the interaction matrix")
@@ -111,12 +112,10 @@ def _scrub_erased_meanwhile(
     unchanged count means nobody was erased meanwhile, and no id is hashed.
     """
     with lock:
-        if int(store.scalar("SELECT count(*) FROM suppressed_users")) == erased_before:
+        if int(store.scalar(f"SELECT {erased_count_sql()}")) == erased_before:
             return
-        erased = set(store.query_df("SELECT user_hash FROM suppressed_users")["user_hash"])
-        for user_id in (str(u) for u in user_ids):
-            if user_hash(user_id) in erased:
-                model_store.scrub_user(user_id, tombstone(user_id))
+        for user_id in sorted(erased_among(store, [str(u) for u in user_ids])):
+            model_store.scrub_user(user_id, tombstone(user_id))
 
 
 def publish_current(
