@@ -3,15 +3,19 @@
 The live version's rows keep the ``as_of`` key they were created (or last refreshed) under;
 ``profile_live`` records how far its events go (``events_through``) and the highest load id it
 has seen. A live update (:func:`update_live_in_place`) finds the users whose data changed since
-then, deletes their rows from the aggregate tables and ``profiles`` and writes them again:
-aggregates from their own events up to the new ``events_through``, the population-relative
-fields against the version's stored population statistics
-(:mod:`shopguide.profiles.population`). No other user's row is read or written, so the cost
+then and replaces their ``profiles`` rows: aggregates from their own events up to the new
+``events_through``, the population-relative fields against the version's stored population
+statistics (:mod:`shopguide.profiles.population`). For a few users both are computed in
+Python from one read of their rows (:mod:`~shopguide.profiles.batch_aggregates`,
+:mod:`~shopguide.profiles.batch_derive`), for many with SQL. Their rows in the aggregate
+tables are not rewritten (a delete there scans each table); ``profile_stale_aggregates``
+records them, and what reads the version's aggregates (a refresh, a snapshot update starting
+from it) recomputes those users first. No other user's row is read or written, so the cost
 follows the batch, not the shop.
 
-:func:`refresh_population` measures the population again, re-derives every user and moves the
-version's key to its ``events_through``; afterwards the live version equals
-``build_profiles(store, events_through)``.
+:func:`refresh_population` recomputes the stale users' aggregates, measures the population
+again, re-derives every user and moves the version's key to its ``events_through``;
+afterwards the live version equals ``build_profiles(store, events_through)``.
 
 Between refreshes a user outside every batch keeps the row of their last update, which is
 still exact except for what the refresh renews: the population-relative fields, and the day
