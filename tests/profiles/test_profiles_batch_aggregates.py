@@ -15,19 +15,14 @@ from hypothesis import strategies as st
 from profiles_testdata import events_frame
 
 from shopguide.profiles.aggregates import (
-    BATCH_EVENTS_SQL,
-    BATCH_EVENTS_TABLE,
     SCOPE_TABLE,
-    brand_aggregates_sql,
-    category_aggregates_sql,
-    lines_sql,
-    user_aggregates_sql,
 )
 from shopguide.profiles.batch_aggregates import (
     batch_aggregate_tables,
     batch_aggregates,
     read_batch_inputs,
 )
+from shopguide.profiles.live import aggregate_scope
 from shopguide.profiles.tables import USER_AGGREGATE_TABLES, ensure_profile_tables
 from shopguide.store import open_store
 from shopguide.store.base import Store
@@ -55,16 +50,8 @@ def sql_aggregates(
     store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
     if user_ids:
         store.append(SCOPE_TABLE, pd.DataFrame({"user_id": sorted(set(user_ids))}))
-    store.execute(BATCH_EVENTS_SQL, {"as_of": as_of})
-    store.execute(lines_sql(True, BATCH_EVENTS_TABLE), {"as_of": as_of})
     temps = {table: f"_sql_{table}" for table in USER_AGGREGATE_TABLES}
-    for table, temp in temps.items():
-        store.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS FROM {table} LIMIT 0")
-    users, categories, brands = temps.values()
-    params = {"version": version, "as_of": as_of}
-    store.execute(user_aggregates_sql(True, "$version", users, BATCH_EVENTS_TABLE), params)
-    store.execute(category_aggregates_sql("$version", categories), {"version": version})
-    store.execute(brand_aggregates_sql("$version", brands), {"version": version})
+    aggregate_scope(store, temps, {"version": version, "as_of": as_of})
     return {table: store.query_df(f"FROM {temp}") for table, temp in temps.items()}
 
 

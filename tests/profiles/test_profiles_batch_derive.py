@@ -24,13 +24,7 @@ from profiles_testdata import ITEMS, USERS, events_frame
 
 from shopguide.profiles import build_profiles, ensure_profile_tables
 from shopguide.profiles.aggregates import (
-    BATCH_EVENTS_SQL,
-    BATCH_EVENTS_TABLE,
     SCOPE_TABLE,
-    brand_aggregates_sql,
-    category_aggregates_sql,
-    lines_sql,
-    user_aggregates_sql,
 )
 from shopguide.profiles.batch_aggregates import batch_aggregates, read_batch_inputs
 from shopguide.profiles.batch_derive import (
@@ -41,6 +35,7 @@ from shopguide.profiles.batch_derive import (
     round_micro,
 )
 from shopguide.profiles.derive import LIVE_AGGREGATE_TABLES, LIVE_PROFILES_SQL
+from shopguide.profiles.live import aggregate_scope
 from shopguide.store import open_store
 from shopguide.store.base import Store
 
@@ -133,13 +128,7 @@ def _batch_aggregates(store: Store, users: list[str], version: datetime, as_of: 
     both = {"version": version, "as_of": as_of}
     store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
     store.append(SCOPE_TABLE, pd.DataFrame({"user_id": users}))
-    store.execute(BATCH_EVENTS_SQL, {"as_of": as_of})
-    store.execute(lines_sql(True, BATCH_EVENTS_TABLE), {"as_of": as_of})
-    for table, temp in LIVE_AGGREGATE_TABLES.items():
-        store.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS FROM {table} LIMIT 0")
-    store.execute(user_aggregates_sql(True, "$version", USERS_TABLE, BATCH_EVENTS_TABLE), both)
-    store.execute(category_aggregates_sql("$version", CATEGORIES_TABLE), {"version": version})
-    store.execute(brand_aggregates_sql("$version", BRANDS_TABLE), {"version": version})
+    aggregate_scope(store, LIVE_AGGREGATE_TABLES, both)
 
 
 def _sql_and_python(

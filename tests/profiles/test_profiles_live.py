@@ -266,6 +266,16 @@ def test_a_live_update_finds_its_as_of_without_reading_every_event_time(
         assert scans == ['SELECT max("timestamp") FROM events WHERE "timestamp" >= $floor']
 
 
+#: The hypothesis settings and inputs of the tests that cut random events into four loads.
+_FOUR_LOADS_SETTINGS = settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+_FOUR_LOADS_RAW = st.lists(event_rows, min_size=2, max_size=40)
+_FOUR_LOADS_CUTS = st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1))
+
+
 def _four_loads(
     raw: list[tuple], cuts: tuple[float, float, float]
 ) -> tuple[list[tuple], list[list[tuple]]]:
@@ -288,14 +298,10 @@ def _aggregates(store: Store, version: datetime) -> dict[str, pd.DataFrame]:
     return out
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@_FOUR_LOADS_SETTINGS
 @given(
-    raw=st.lists(event_rows, min_size=2, max_size=40),
-    cuts=st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)),
+    raw=_FOUR_LOADS_RAW,
+    cuts=_FOUR_LOADS_CUTS,
     refresh_first=st.booleans(),
     in_python=st.booleans(),
 )
@@ -346,14 +352,10 @@ def _stale_users_case(
         full.close()
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@_FOUR_LOADS_SETTINGS
 @given(
-    raw=st.lists(event_rows, min_size=2, max_size=40),
-    cuts=st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)),
+    raw=_FOUR_LOADS_RAW,
+    cuts=_FOUR_LOADS_CUTS,
 )
 def test_live_batches_in_python_give_the_rows_of_the_sql_statements(
     raw: list[tuple], cuts: tuple[float, float, float]

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import pandas as pd
 
@@ -77,12 +77,16 @@ UNION SELECT user_id FROM events WHERE "timestamp" > $through AND "timestamp" <=
 UNION SELECT user_id FROM users WHERE signup_at > $through AND signup_at <= $as_of"""
 
 
+#: The highest load id among events, users and items (NULL in an empty store), as an expression.
+_MAX_LOAD_ID_SQL: Final = (
+    "(SELECT max(m) FROM (SELECT max(load_id) AS m FROM events "
+    "UNION ALL SELECT max(load_id) FROM users UNION ALL SELECT max(load_id) FROM items))"
+)
+
+
 def max_load_id(store: Store) -> int | None:
     """The highest load id among events, users and items (None in an empty store)."""
-    value = store.scalar(
-        "SELECT max(m) FROM (SELECT max(load_id) AS m FROM events "
-        "UNION ALL SELECT max(load_id) FROM users UNION ALL SELECT max(load_id) FROM items)"
-    )
+    value = store.scalar(f"SELECT {_MAX_LOAD_ID_SQL}")
     return None if value is None else int(value)
 
 
@@ -248,14 +252,12 @@ def update_live_in_place(
 #: ms of planning whatever it reads): the version's population statistics, whether another
 #: version sits at the update's time already, whether items changed since the last load it
 #: saw (everybody is affected then) and the newest load id, which it will have covered.
-_BOOKKEEPING_SQL: Final = """
+_BOOKKEEPING_SQL: Final = f"""
 SELECT p.population_as_of, p.computed_at,
        (SELECT count(*) FROM profile_builds WHERE as_of = $stamp AND as_of <> $version)
            AS colliding,
        (SELECT count(*) FROM items WHERE $since IS NOT NULL AND load_id > $since) AS new_items,
-       (SELECT max(m) FROM (SELECT max(load_id) AS m FROM events
-                            UNION ALL SELECT max(load_id) FROM users
-                            UNION ALL SELECT max(load_id) FROM items)) AS max_load_id
+       {_MAX_LOAD_ID_SQL} AS max_load_id
 FROM profile_population p WHERE p.as_of = $version
 """
 
@@ -323,7 +325,7 @@ def _rewrite_users(
             store.append("profiles", rows)
         added = len(rows) - before
     else:  # set-based SQL costs less than Python loops over this many users' events
-        _aggregate_scope(store, LIVE_AGGREGATE_TABLES, params, steps)
+        aggregate_scope(store, LIVE_AGGREGATE_TABLES, params, steps)
         step("profiles of the batch's users", LIVE_PROFILES_SQL, params)
         users_into = LIVE_AGGREGATE_TABLES["profile_agg_users"]
         added = int(store.scalar(f"SELECT count(*) FROM {users_into}")) - before
@@ -343,9 +345,9 @@ def _rewrite_users(
 #: The population statistics last read per store connection, keyed by the version and when
 #: they were measured (a refresh measures them again): a live update reads them once per
 #: refresh, not once per batch.
-_POPULATIONS: weakref.WeakKeyDictionary[Store, tuple[tuple[datetime, datetime], Any]] = (
-    weakref.WeakKeyDictionary()
-)
+_POPULATIONS: weakref.WeakKeyDictionary[
+    Store, tuple[tuple[datetime, datetime], PopulationStatistics | None]
+] = weakref.WeakKeyDictionary()
 
 
 def _population(store: Store, status: PopulationStatus) -> PopulationStatistics | None:
@@ -353,21 +355,27 @@ def _population(store: Store, status: PopulationStatus) -> PopulationStatistics 
     key = (status.as_of, status.computed_at)
     cached = _POPULATIONS.get(store)
     if cached is not None and cached[0] == key:
-        return cast(PopulationStatistics | None, cached[1])
+        return cached[1]
     found = load_population(store, status.as_of)
     _POPULATIONS[store] = (key, found)
     return found
 
 
-def _aggregate_scope(
-    store: Store, into: dict[str, str], params: dict[str, Any], steps: dict[str, float]
+def aggregate_scope(
+    store: Store,
+    into: dict[str, str],
+    params: dict[str, Any],
+    steps: dict[str, float] | None = None,
 ) -> None:
     """Compute the aggregates of the users in the scope table from their events up to
     ``$as_of``, keyed ``$version``, into the tables ``into`` names for each aggregate table
-    (temporary tables made here, or the aggregate tables themselves)."""
+    (temporary tables made here, or the aggregate tables themselves). The SQL a live update
+    runs for more than :data:`PYTHON_BATCH_USERS` users, and what the Python path is tested
+    against."""
+    timings = steps if steps is not None else {}
 
     def step(name: str, sql: str, params: Any = None) -> None:
-        with _timed(steps, name):
+        with _timed(timings, name):
             store.execute(sql, params)
 
     as_of = {"as_of": params["as_of"]}
@@ -408,7 +416,7 @@ def recompute_stale_aggregates(
                 f"AND user_id IN (SELECT user_id FROM {SCOPE_TABLE})",
                 {"version": version},
             )
-        _aggregate_scope(store, {t: t for t in USER_AGGREGATE_TABLES}, params, {})
+        aggregate_scope(store, {t: t for t in USER_AGGREGATE_TABLES}, params)
     store.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
     return users
 
