@@ -26,6 +26,7 @@ from shopguide.profiles.live import aggregate_scope
 from shopguide.profiles.tables import USER_AGGREGATE_TABLES, ensure_profile_tables
 from shopguide.store import open_store
 from shopguide.store.base import Store
+from shopguide.store.user_indexes import ensure_user_indexes
 
 START = datetime(2024, 1, 1)  # a Monday
 VERSION = datetime(2023, 12, 1)  # the rows' key, unlike the events' as_of (as in a live update)
@@ -198,6 +199,7 @@ def _fill(
     # mostly after every event; else somewhere among them
     as_of_minutes=st.one_of(st.just(60 * 24 * DAYS), minutes),
     left_out=st.sets(st.sampled_from(USER_IDS), max_size=3),
+    indexed=st.booleans(),
 )
 def test_python_aggregates_equal_the_sql_ones_on_random_stores(
     items: list[tuple],
@@ -206,12 +208,15 @@ def test_python_aggregates_equal_the_sql_ones_on_random_stores(
     reorder: bool,
     as_of_minutes: int,
     left_out: set[str],
+    indexed: bool,
 ) -> None:
     as_of = START + timedelta(minutes=as_of_minutes)
     batch = [user for user in [*USER_IDS, "nobody"] if user not in left_out]
     with open_store(":memory:") as store:
         _fill(store, items, users, events, reorder)
         want = sql_aggregates(store, batch, VERSION, as_of)
+        if indexed:  # the Python path reads the rows through the user indexes (the SQL scans)
+            assert ensure_user_indexes(store)
         got = python_aggregates(store, batch, VERSION, as_of)
     assert_same_rows(got, want)
 

@@ -32,6 +32,7 @@ from shopguide.profiles.aggregates import SCOPE_TABLE
 from shopguide.profiles.derive import LIVE_AGGREGATE_TABLES, LIVE_PROFILES_SQL
 from shopguide.profiles.tables import USER_AGGREGATE_TABLES
 from shopguide.store.base import Store
+from shopguide.store.user_indexes import USER_INDEXES, indexed_tables
 
 PER_USER_TABLES = (*USER_AGGREGATE_TABLES, "profiles")
 
@@ -116,6 +117,28 @@ def test_a_live_update_in_place_uses_the_stored_population(hand_store: Store) ->
     refresh_population(hand_store)
     carol = load_profiles(hand_store, second.as_of).set_index("user_id").loc["carol"]
     assert carol["top_category_affinity"] == pytest.approx(278 / 116)
+
+
+def test_the_first_update_in_place_indexes_the_users_rows(hand_store: Store) -> None:
+    build_profiles(hand_store, datetime(2024, 3, 31))
+    _append(hand_store, [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")], 2)
+    update_profiles(hand_store, live=True)  # makes the live version: a build, no index
+    assert indexed_tables(hand_store) == set()
+    _append(hand_store, [("carol", "i1", "purchase", "2024-04-05 08:00", 2, 12.0, 0.0, "C9")], 3)
+    first = update_profiles(hand_store, live=True)
+    assert first.mode == "incremental" and "index the users' rows" in first.steps
+    assert indexed_tables(hand_store) == set(USER_INDEXES)
+    _append(hand_store, [("carol", "i2", "view", "2024-04-05 09:00", 1, None, None, None)], 4)
+    second = update_profiles(hand_store, live=True)
+    assert "index the users' rows" not in second.steps
+    # the update read carol's events through the index: all of them, her new view included
+    views = hand_store.scalar(
+        "SELECT count(*) FROM events WHERE user_id = 'carol' AND event_type = 'view' "
+        'AND "timestamp" <= $as_of',
+        {"as_of": second.as_of},
+    )
+    carol = load_profiles(hand_store, second.as_of).set_index("user_id").loc["carol"]
+    assert views >= 1 and carol["views"] == views
 
 
 def _rows_of_others(store: Store, version: datetime, user: str) -> dict[str, pd.DataFrame]:

@@ -42,6 +42,7 @@ from shopguide.data.validate import SPECS, TableSpec, validate_chunk
 from shopguide.errors import DataError, FileReadError, MissingColumnsError
 from shopguide.store.base import Store
 from shopguide.store.memory import bounded_memory
+from shopguide.store.user_indexes import bulk_write
 
 #: Called with (bytes or rows done, total) as a load advances.
 ProgressCallback = Callable[[int, int], None]
@@ -316,10 +317,13 @@ def _load(
         if C.USER_ID in spec.names:
             _reject_erased_users(store, stage, report)
         staged = int(store.scalar(f"SELECT count(*) FROM {stage}"))
-        if spec.name == "events":
-            inserted, updated = merge_events(store, stage, load_id), 0
-        else:
-            inserted, updated = merge_entities(store, spec, stage, load_id, set(rename.values()))
+        with bulk_write(store, spec.name, staged):
+            if spec.name == "events":
+                inserted, updated = merge_events(store, stage, load_id), 0
+            else:
+                inserted, updated = merge_entities(
+                    store, spec, stage, load_id, set(rename.values())
+                )
         store.execute(f"DROP TABLE {stage}")
         report.accepted = inserted + updated
         report.updated = updated

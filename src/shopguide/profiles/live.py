@@ -57,6 +57,7 @@ from shopguide.profiles.population import (
 )
 from shopguide.profiles.tables import USER_AGGREGATE_TABLES, VERSIONED_TABLES
 from shopguide.store.base import Store
+from shopguide.store.user_indexes import ensure_user_indexes
 
 LIVE_MODE: Final = "live"
 
@@ -198,6 +199,8 @@ def update_live_in_place(
         return None
     since = since_load_id if since_load_id is not None else state.max_load_id
     started = time.perf_counter()
+    if ensure_user_indexes(store):  # the first update on a store, or after a bulk load
+        steps["index the users' rows"] = time.perf_counter() - started
     version = {"version": state.as_of}
     both = {"version": state.as_of, "as_of": stamp}
 

@@ -1,0 +1,117 @@
+"""The user indexes: made by a live update, dropped by bulk writes, never changing a result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from shopguide.data.ingest import ingest_frame
+from shopguide.store import open_store
+from shopguide.store.base import Store
+from shopguide.store.user_indexes import (
+    USER_INDEXES,
+    bulk_write,
+    ensure_user_indexes,
+    indexed_tables,
+)
+
+START = datetime(2024, 1, 1)
+
+
+def _events(users: range, per_user: int, *, first_id: int = 0) -> pd.DataFrame:
+    rows = [
+        {
+            "event_id": f"e{first_id + n * per_user + k}",
+            "user_id": f"u{n}",
+            "item_id": f"i{k % 5}",
+            "event_type": "purchase" if k % 3 == 0 else "view",
+            "timestamp": START + timedelta(hours=n + k),
+            "quantity": 1,
+            "price": 10.0,
+        }
+        for n in users
+        for k in range(per_user)
+    ]
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture()
+def store(tmp_path) -> Iterator[Store]:
+    with open_store(tmp_path / "shop.duckdb") as opened:
+        ingest_frame(opened, "events", _events(range(60), 5), source="seed.csv")
+        ingest_frame(
+            opened,
+            "users",
+            pd.DataFrame({"user_id": [f"u{n}" for n in range(60)], "gender": "F"}),
+            source="users.csv",
+        )
+        yield opened
+
+
+def test_a_store_has_no_user_index_until_asked(store: Store) -> None:
+    assert indexed_tables(store) == set()
+    assert ensure_user_indexes(store) is True
+    assert indexed_tables(store) == set(USER_INDEXES)
+    assert ensure_user_indexes(store) is False  # the connection remembers
+
+
+def test_the_indexes_outlive_the_connection(tmp_path, store: Store) -> None:
+    ensure_user_indexes(store)
+    path = store.path
+    store.close()
+    with open_store(path) as again:
+        assert indexed_tables(again) == set(USER_INDEXES)
+        assert ensure_user_indexes(again) is False
+
+
+def test_a_small_load_keeps_the_index_and_is_found_through_it(store: Store) -> None:
+    ensure_user_indexes(store)
+    report = ingest_frame(store, "events", _events(range(60, 62), 3, first_id=10_000), source="b")
+    assert report.accepted == 6
+    assert indexed_tables(store) == set(USER_INDEXES)
+    by_index = store.query_df(
+        "SELECT event_id FROM events WHERE user_id = ANY($ids) ORDER BY event_id",
+        {"ids": ["u60", "u61", "u3"]},
+    )
+    by_scan = store.query_df(  # the same rows, found without the index
+        "SELECT event_id FROM events WHERE user_id || '' IN ('u60', 'u61', 'u3') ORDER BY event_id"
+    )
+    assert by_index["event_id"].tolist() == by_scan["event_id"].tolist()
+    assert len(by_index) == 3 + 3 + 5
+
+
+def test_a_bulk_load_drops_the_tables_index_and_the_next_ensure_builds_it(store: Store) -> None:
+    ensure_user_indexes(store)
+    # 300 events stored; 100 more is over a sixth of them
+    report = ingest_frame(store, "events", _events(range(100, 120), 5, first_id=50_000), source="c")
+    assert report.accepted == 100
+    assert indexed_tables(store) == {"users"}  # the users' index is left alone
+    assert ensure_user_indexes(store) is True
+    assert indexed_tables(store) == set(USER_INDEXES)
+    found = store.scalar("SELECT count(*) FROM events WHERE user_id = ANY($ids)", {"ids": ["u101"]})
+    assert found == 5
+
+
+def test_bulk_write_keeps_the_index_of_a_small_write_and_of_a_table_without_one(
+    store: Store,
+) -> None:
+    ensure_user_indexes(store)
+    with bulk_write(store, "events", 50):  # a sixth of 300 or less
+        pass
+    with bulk_write(store, "items", 10**6):  # items are not indexed by user
+        pass
+    assert indexed_tables(store) == set(USER_INDEXES)
+    with bulk_write(store, "events", 51):
+        pass
+    assert indexed_tables(store) == {"users"}
+
+
+def test_a_failed_bulk_load_keeps_the_index(store: Store) -> None:
+    ensure_user_indexes(store)
+    with pytest.raises(RuntimeError), store.transaction(), bulk_write(store, "events", 10_000):
+        assert "events" not in indexed_tables(store)
+        raise RuntimeError("the load fails midway")
+    assert indexed_tables(store) == set(USER_INDEXES)  # the drop was rolled back with it
