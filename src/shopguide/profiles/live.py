@@ -47,7 +47,11 @@ from shopguide.profiles.aggregates import (
     user_aggregates_sql,
 )
 from shopguide.profiles.batch_aggregates import batch_aggregates, read_batch_inputs
-from shopguide.profiles.batch_derive import PopulationStatistics, derive_profiles, load_population
+from shopguide.profiles.batch_derive import (
+    PopulationStatistics,
+    derive_profile_table,
+    load_population,
+)
 from shopguide.profiles.derive import LIVE_AGGREGATE_TABLES, LIVE_PROFILES_SQL
 from shopguide.profiles.population import (
     POPULATION_MAX_AGE,
@@ -323,7 +327,7 @@ def _rewrite_users(
             inputs = read_batch_inputs(store, users, params["as_of"])
         with _timed(steps, "profiles of the batch's users"):
             aggregates = batch_aggregates(inputs, params["version"], params["as_of"])
-            rows = derive_profiles(*aggregates, population, params["version"], params["as_of"])
+            rows = derive_profile_table(*aggregates, population, params["version"], params["as_of"])
         with _timed(steps, "store the batch's profiles"):
             store.append("profiles", rows)
         added = len(rows) - before
