@@ -28,7 +28,6 @@ from shopguide.profiles import (
     refresh_population,
     update_profiles,
 )
-from shopguide.profiles.aggregates import SCOPE_TABLE
 from shopguide.profiles.derive import LIVE_AGGREGATE_TABLES, LIVE_PROFILES_SQL
 from shopguide.profiles.tables import USER_AGGREGATE_TABLES
 from shopguide.store.base import Store
@@ -171,13 +170,22 @@ class RecordingStore:
         self.statements.append(sql)
         return self._store.scalar(sql, params)
 
+    def rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        self.statements.append(sql)
+        return self._store.rows(sql, params)
+
+    def query_arrow(self, sql: str, params: Any = None) -> Any:
+        self.statements.append(sql)
+        return self._store.query_arrow(sql, params)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
 
 _READ = re.compile(r"\b(?:FROM|JOIN)\s+(profile_agg_users|profile_agg_categories|"
                    r"profile_agg_brands|profiles)\b(?!_)(.{0,90})", re.S)  # fmt: skip
-_SCOPED = f"WHERE as_of = $version AND user_id IN (SELECT user_id FROM {SCOPE_TABLE})"
+#: how the update names the batch's users' rows: by the list of their ids
+_SCOPED = "WHERE as_of = $version AND user_id = ANY($ids::VARCHAR[])"
 
 
 def test_a_batch_reads_and_writes_only_its_users_rows(hand_store: Store) -> None:

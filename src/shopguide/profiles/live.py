@@ -73,8 +73,7 @@ PYTHON_BATCH_USERS: Final = 1_000
 
 #: Users in scope, and why: explicit ones, those of newer loads, those with events or a
 #: signup in the window the version moves over.
-_SCOPE_SQL: Final = f"""
-CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} AS
+_SCOPE_SQL: Final = """
 SELECT unnest($explicit::VARCHAR[]) AS user_id
 UNION SELECT user_id FROM events WHERE $since IS NULL OR load_id > $since
 UNION SELECT user_id FROM users WHERE $since IS NULL OR load_id > $since
@@ -113,22 +112,16 @@ def live_state(store: Store) -> LiveState | None:
     """The store's live version (None without one)."""
     if not store.has_table("profile_live"):  # no profiles built in this store yet
         return None
-    frame = store.query_df(
+    found = store.rows(
         f"""SELECT l.as_of, l.events_through, l.max_load_id, b.users FROM profile_live l
             JOIN (SELECT as_of, arg_max(mode, built_at) AS mode, arg_max(users, built_at) AS users
                   FROM profile_builds GROUP BY as_of) b USING (as_of)
             WHERE b.mode = '{LIVE_MODE}' ORDER BY l.updated_at DESC LIMIT 1"""
     )
-    if frame.empty:
+    if not found:
         return None
-    row = frame.iloc[0]
-    load = row["max_load_id"]
-    return LiveState(
-        _ts(row["as_of"]),
-        _ts(row["events_through"]),
-        None if pd.isna(load) else int(load),
-        int(row["users"]),
-    )
+    as_of, through, load, users = found[0]
+    return LiveState(_ts(as_of), _ts(through), None if load is None else int(load), int(users))
 
 
 def latest_event_time_from(store: Store, floor: datetime) -> datetime | None:
@@ -215,19 +208,16 @@ def update_live_in_place(
             return None
         status, load = books
         with _timed(steps, "find the batch's users"):
-            store.execute(
+            found = store.rows(
                 _SCOPE_SQL,
                 {"explicit": list(user_ids), "since": since, "through": state.events_through,
                  "as_of": stamp},
             )  # fmt: skip
-            scope = [
-                str(u) for u in store.query_df(f"SELECT user_id FROM {SCOPE_TABLE}")["user_id"]
-            ]
+            scope = [str(row[0]) for row in found]
         recomputed = len(scope)
         users = state.users
         if recomputed:
             users += _rewrite_users(store, both, steps, scope, _population(store, status))
-        store.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
         with _timed(steps, "bookkeeping"):
             store.execute(
                 "UPDATE profile_live SET events_through = $as_of, max_load_id = $load, "
@@ -274,22 +264,16 @@ def _bookkeeping(
 ) -> tuple[PopulationStatus, int | None] | None:
     """The version's population status and the newest load id, or None when an update in
     place cannot run (see :func:`update_live_in_place`)."""
-    frame = store.query_df(
-        _BOOKKEEPING_SQL, {"version": state.as_of, "stamp": stamp, "since": since}
-    )
-    if frame.empty:  # no population statistics: made before they existed
+    found = store.rows(_BOOKKEEPING_SQL, {"version": state.as_of, "stamp": stamp, "since": since})
+    if not found:  # no population statistics: made before they existed
         return None
-    row = frame.iloc[0]
-    if int(row["colliding"]) or int(row["new_items"]):
+    population_as_of, computed_at, colliding, new_items, load = found[0]
+    if colliding or new_items:
         return None
-    load = row["max_load_id"]
     status = PopulationStatus(
-        state.as_of,
-        _ts(row["population_as_of"]),
-        _ts(row["computed_at"]),
-        state.events_through,
+        state.as_of, _ts(population_as_of), _ts(computed_at), state.events_through
     )
-    return status, None if pd.isna(load) else int(load)
+    return status, None if load is None else int(load)
 
 
 def _rewrite_users(
@@ -316,12 +300,11 @@ def _rewrite_users(
         with _timed(steps, name):
             store.execute(sql, params)
 
-    mine = f"as_of = $version AND user_id IN (SELECT user_id FROM {SCOPE_TABLE})"
-    version = {"version": params["version"]}
+    mine = {"version": params["version"], "ids": users}
     with _timed(steps, "delete the batch's rows"):
         # the count DELETE reports, not RETURNING: with RETURNING DuckDB reads every column of
         # the scanned row groups (82 MB at 1M users) instead of the two it filters on
-        before = int(store.scalar(f"DELETE FROM profiles WHERE {mine}", version))
+        before = int(store.scalar(f"DELETE FROM profiles WHERE {_MINE}", mine))
     if population is not None and len(users) <= PYTHON_BATCH_USERS:
         with _timed(steps, "the batch's users' rows"):
             inputs = read_batch_inputs(store, users, params["as_of"])
@@ -332,21 +315,32 @@ def _rewrite_users(
             store.append("profiles", rows)
         added = len(rows) - before
     else:  # set-based SQL costs less than Python loops over this many users' events
+        step(
+            "find the batch's users",
+            f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} AS "
+            "SELECT unnest($ids::VARCHAR[]) AS user_id",
+            {"ids": users},
+        )
         aggregate_scope(store, LIVE_AGGREGATE_TABLES, params, steps)
         step("profiles of the batch's users", LIVE_PROFILES_SQL, params)
         users_into = LIVE_AGGREGATE_TABLES["profile_agg_users"]
         added = int(store.scalar(f"SELECT count(*) FROM {users_into}")) - before
-        for temp in LIVE_AGGREGATE_TABLES.values():
+        for temp in [*LIVE_AGGREGATE_TABLES.values(), SCOPE_TABLE]:
             store.execute(f"DROP TABLE IF EXISTS {temp}")
     step(
         "mark the batch's aggregates stale",
-        f"""INSERT INTO profile_stale_aggregates
-            SELECT CAST($version AS TIMESTAMP), user_id FROM {SCOPE_TABLE}
-            WHERE user_id NOT IN (SELECT user_id FROM profile_stale_aggregates
-                                  WHERE as_of = $version)""",
-        version,
+        """INSERT INTO profile_stale_aggregates
+           SELECT CAST($version AS TIMESTAMP), user_id
+           FROM (SELECT unnest($ids::VARCHAR[]) AS user_id)
+           WHERE user_id NOT IN (SELECT user_id FROM profile_stale_aggregates
+                                 WHERE as_of = $version)""",
+        mine,
     )
     return added
+
+
+#: The rows of the batch's users (list ``$ids``) in the version ``$version``.
+_MINE: Final = "as_of = $version AND user_id = ANY($ids::VARCHAR[])"
 
 
 #: The population statistics last read per store connection, keyed by the version and when

@@ -56,6 +56,10 @@ class Store(abc.ABC):
         """First column of the first row, or ``None``."""
 
     @abc.abstractmethod
+    def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        """A small result as Python tuples (no DataFrame to build: about 1 ms less a query)."""
+
+    @abc.abstractmethod
     def append(self, table: str, data: pd.DataFrame | pa.Table) -> int:
         """Append rows whose columns are named like the table's; returns the row count."""
 

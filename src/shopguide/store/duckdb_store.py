@@ -233,6 +233,9 @@ class DuckDBStore(Store):
             self.con.abort()  # drop the rest of the result, or the next statement is refused
         return None if row is None else row[0]
 
+    def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, params).fetchall()
+
     def append(self, table: str, data: pd.DataFrame | pa.Table) -> int:
         if len(data) == 0:
             return 0
