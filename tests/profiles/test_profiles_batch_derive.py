@@ -26,10 +26,15 @@ from shopguide.profiles import build_profiles, ensure_profile_tables
 from shopguide.profiles.aggregates import (
     SCOPE_TABLE,
 )
-from shopguide.profiles.batch_aggregates import batch_aggregates, read_batch_inputs
+from shopguide.profiles.batch_aggregates import (
+    batch_aggregate_tables,
+    batch_aggregates,
+    read_batch_inputs,
+)
 from shopguide.profiles.batch_derive import (
     PROFILE_COLUMNS,
     PopulationStatistics,
+    derive_profile_table,
     derive_profiles,
     load_population,
     round_micro,
@@ -218,6 +223,11 @@ def test_derive_profiles_equals_the_live_sql(
         population = load_population(store, version)
         assert population is not None
         assert_rows_equal(derive_profiles(*frames, population, version, as_of), want)
+        # and so do the Arrow tables a live update stores (NULLs, lists and types included)
+        tables = batch_aggregate_tables(read_batch_inputs(store, batch, as_of), version, as_of)
+        rows = derive_profile_table(*tables, population, version, as_of)
+        assert rows.column_names == list(PROFILE_COLUMNS)
+        assert_rows_equal(_appended(store, rows), want)
     finally:
         store.close()
 

@@ -14,8 +14,11 @@ from shopguide.store.base import Store
 from shopguide.store.user_indexes import (
     USER_INDEXES,
     bulk_write,
+    drop_user_index,
     ensure_user_indexes,
+    has_user_index,
     indexed_tables,
+    without_user_index,
 )
 
 START = datetime(2024, 1, 1)
@@ -51,11 +54,16 @@ def store(tmp_path) -> Iterator[Store]:
         yield opened
 
 
+#: the tables of the fixture's store (it has no profiles)
+TABLES = {"events", "users"}
+
+
 def test_a_store_has_no_user_index_until_asked(store: Store) -> None:
     assert indexed_tables(store) == set()
     assert ensure_user_indexes(store) is True
-    assert indexed_tables(store) == set(USER_INDEXES)
-    assert ensure_user_indexes(store) is False  # the connection remembers
+    assert indexed_tables(store) == TABLES
+    assert ensure_user_indexes(store) is False  # nothing missing
+    assert has_user_index(store, "events")
 
 
 def test_the_indexes_outlive_the_connection(tmp_path, store: Store) -> None:
@@ -63,7 +71,7 @@ def test_the_indexes_outlive_the_connection(tmp_path, store: Store) -> None:
     path = store.path
     store.close()
     with open_store(path) as again:
-        assert indexed_tables(again) == set(USER_INDEXES)
+        assert indexed_tables(again) == TABLES
         assert ensure_user_indexes(again) is False
 
 
@@ -71,7 +79,7 @@ def test_a_small_load_keeps_the_index_and_is_found_through_it(store: Store) -> N
     ensure_user_indexes(store)
     report = ingest_frame(store, "events", _events(range(60, 62), 3, first_id=10_000), source="b")
     assert report.accepted == 6
-    assert indexed_tables(store) == set(USER_INDEXES)
+    assert indexed_tables(store) == TABLES
     by_index = store.query_df(
         "SELECT event_id FROM events WHERE user_id = ANY($ids) ORDER BY event_id",
         {"ids": ["u60", "u61", "u3"]},
@@ -90,7 +98,7 @@ def test_a_bulk_load_drops_the_tables_index_and_the_next_ensure_builds_it(store:
     assert report.accepted == 100
     assert indexed_tables(store) == {"users"}  # the users' index is left alone
     assert ensure_user_indexes(store) is True
-    assert indexed_tables(store) == set(USER_INDEXES)
+    assert indexed_tables(store) == TABLES
     found = store.scalar("SELECT count(*) FROM events WHERE user_id = ANY($ids)", {"ids": ["u101"]})
     assert found == 5
 
@@ -103,7 +111,7 @@ def test_bulk_write_keeps_the_index_of_a_small_write_and_of_a_table_without_one(
         pass
     with bulk_write(store, "items", 10**6):  # items are not indexed by user
         pass
-    assert indexed_tables(store) == set(USER_INDEXES)
+    assert indexed_tables(store) == TABLES
     with bulk_write(store, "events", 51):
         pass
     assert indexed_tables(store) == {"users"}
@@ -114,4 +122,39 @@ def test_a_failed_bulk_load_keeps_the_index(store: Store) -> None:
     with pytest.raises(RuntimeError), store.transaction(), bulk_write(store, "events", 10_000):
         assert "events" not in indexed_tables(store)
         raise RuntimeError("the load fails midway")
-    assert indexed_tables(store) == set(USER_INDEXES)  # the drop was rolled back with it
+    assert indexed_tables(store) == TABLES  # the drop was rolled back with it
+
+
+def test_without_user_index_drops_it_and_keeps_it_away_until_the_block_ends(store: Store) -> None:
+    ensure_user_indexes(store)
+    with without_user_index(store, "events"):
+        assert indexed_tables(store) == {"users"}
+        assert ensure_user_indexes(store) is False  # held off
+        assert not has_user_index(store, "events")
+        with without_user_index(store, "events"):  # nested: held until the outer one ends
+            pass
+        assert ensure_user_indexes(store) is False
+    assert ensure_user_indexes(store) is True
+    assert indexed_tables(store) == TABLES
+
+
+def test_drop_user_index_is_rolled_back_with_its_transaction(store: Store) -> None:
+    ensure_user_indexes(store)
+    with pytest.raises(RuntimeError), store.transaction():
+        drop_user_index(store, "users")
+        assert indexed_tables(store) == {"events"}
+        raise RuntimeError("the write fails")
+    assert indexed_tables(store) == TABLES
+    drop_user_index(store, "items")  # a table without a user index: nothing to do
+    assert indexed_tables(store) == TABLES
+
+
+def test_every_indexed_table_has_a_user_id_column(store: Store) -> None:
+    from shopguide.profiles.tables import ensure_profile_tables
+
+    ensure_profile_tables(store)
+    for table in USER_INDEXES:
+        columns = set(store.query_df(f"SELECT * FROM {table} LIMIT 0").columns)
+        assert "user_id" in columns, table
+    assert ensure_user_indexes(store) is True
+    assert indexed_tables(store) == set(USER_INDEXES)

@@ -24,6 +24,7 @@ from typing import Final, Literal
 
 from shopguide.errors import ConfigError, DataError
 from shopguide.store.base import Store
+from shopguide.store.user_indexes import drop_user_index
 
 __all__ = [
     "ENGINES",
@@ -160,6 +161,7 @@ def import_parquet(
         raise DataError(f"no Parquet result at {source}")
     pattern = parquet_glob(source)
     with store.transaction():
+        drop_user_index(store, table)  # a bulk write: see store.user_indexes
         before = int(store.scalar(f"SELECT count(*) FROM {table}"))
         if delete_where:
             store.execute(f"DELETE FROM {table} WHERE {delete_where}")

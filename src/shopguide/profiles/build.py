@@ -74,6 +74,7 @@ from shopguide.profiles.tables import (
     ensure_profile_tables,
 )
 from shopguide.store.base import Store
+from shopguide.store.user_indexes import drop_user_index
 
 
 class ProfilesNotBuiltError(StoreError):
@@ -230,6 +231,9 @@ def _finish_version(
 
 def _delete_versions(store: Store, stamps: Iterable[datetime]) -> None:
     """Delete the rows of versions ``stamps`` from every profile table and the build log."""
+    stamps = list(stamps)
+    if stamps:
+        drop_user_index(store, "profiles")  # deleting a version: see store.user_indexes
     for stamp in stamps:
         for table in (*VERSIONED_TABLES, "profile_builds"):
             store.execute(f"DELETE FROM {table} WHERE as_of = $as_of", {"as_of": stamp})
@@ -254,6 +258,7 @@ def _full_build(store: Store, stamp: datetime, *, live: bool) -> BuildResult:
     started = time.perf_counter()
     steps: dict[str, float] = {}
     with _unordered_inserts(store), store.transaction():
+        drop_user_index(store, "profiles")  # rewriting a version: see store.user_indexes
         for table in VERSIONED_TABLES:
             _step(store, steps, "delete old version", f"DELETE FROM {table} WHERE as_of = $as_of",
                   {"as_of": stamp})  # fmt: skip
@@ -355,6 +360,7 @@ def update_profiles(
         "base_key": base_as_of,
     }
     with _unordered_inserts(store), store.transaction():
+        drop_user_index(store, "profiles")  # writing a version: see store.user_indexes
         store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
         if explicit:
             store.append(SCOPE_TABLE, pd.DataFrame({"user_id": explicit}))

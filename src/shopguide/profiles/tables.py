@@ -187,6 +187,12 @@ USER_AGGREGATE_TABLES: Final = ("profile_agg_users", "profile_agg_categories", "
 _COMPLETE: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
+def profile_tables_exist(store: Store) -> bool:
+    """Whether the store has its profile tables (without a catalog query once a connection
+    has seen them all)."""
+    return store in _COMPLETE or store.has_table("profile_live")
+
+
 def ensure_profile_tables(store: Store) -> None:
     """Create the profile tables if the store does not have them yet (idempotent; once a
     connection has them all, it is not asked again)."""

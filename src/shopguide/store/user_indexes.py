@@ -1,35 +1,57 @@
 """Indexes on ``user_id`` that let a live update find a few users' rows without a scan.
 
-A live profile update reads the events and the ``users`` rows of a batch's users. Without an
-index DuckDB reads the whole ``user_id`` column to find them: at 1M users and 10M events in
-time order, 60-70 ms per batch. With an ART index on ``user_id`` the same rows are found in a
-few milliseconds (see ``docs/benchmarks.md``).
+A live profile update reads the events and the ``users`` rows of a batch's users and replaces
+their ``profiles`` rows. Without an index DuckDB reads the whole ``user_id`` column of each
+table to find them: at 1M users and 10M events in time order, 60-70 ms for the events and
+10-15 ms for the profiles, per batch. With an ART index on ``user_id`` each takes a few
+milliseconds (see ``docs/benchmarks.md``).
 
 The indexes only make things faster; no result depends on them. Nothing creates them but a
 live update (:func:`ensure_user_indexes`), so a store that is only loaded and rebuilt never pays
-for them. Keeping an index up to date costs about 1.8 s per million inserted events, and more
-for deleted rows, whereas building it again costs about 0.3 s per million rows of the table. So
-a bulk write that adds more than a sixth of a table's rows drops the table's index first
-(:func:`bulk_write`); the next live update builds it again.
+for them. Keeping an index up to date is what costs: at 1M profiles, inserting a million rows
+into the indexed table took 1.5 s more at commit and deleting a million took 36 s, against
+1.3 s to build the index again. So:
 
-Only :mod:`shopguide.store` names these indexes. A migration that alters ``events`` or
-``users`` must drop them first: DuckDB does not alter a table that has an index.
+- a bulk write that adds more than a sixth of a table's rows drops the table's index first
+  (:func:`bulk_write`, used by every load);
+- every write to ``profiles`` but a live update in place (a build, a refresh, deleting a
+  version) drops its index first (:func:`drop_user_index`); a population refresh, whose
+  live updates go on meanwhile, keeps them from building it again until it is done
+  (:func:`without_user_index`).
+
+The next live update builds a dropped index again. Only this module names the indexes. A
+migration that alters an indexed table must drop its index first: DuckDB does not alter a
+table that has an index.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import weakref
+from collections import Counter
 from collections.abc import Iterator
 from typing import Final
 
 from shopguide.store.base import Store
 from shopguide.store.duckdb_store import DuckDBStore
 
-__all__ = ["USER_INDEXES", "bulk_write", "ensure_user_indexes", "indexed_tables"]
+__all__ = [
+    "USER_INDEXES",
+    "bulk_write",
+    "drop_user_index",
+    "ensure_user_indexes",
+    "has_user_index",
+    "indexed_tables",
+    "without_user_index",
+]
 
 #: The tables a live update reads by user, with the name of their index on ``user_id``.
-USER_INDEXES: Final = {"events": "events_by_user", "users": "users_by_user"}
+USER_INDEXES: Final = {
+    "events": "events_by_user",
+    "users": "users_by_user",
+    "profiles": "profiles_by_user",
+}
 
 #: A bulk write adding more rows than this fraction of the table's drops the table's index:
 #: building it again (~0.3 s per million rows) then costs less than updating it row by row
@@ -39,6 +61,19 @@ REBUILD_FRACTION: Final = 1 / 6
 #: Connections that have seen every index committed. Cleared whenever one is dropped: DuckDB
 #: lets one process write a store, so this process's connections are the only ones to tell.
 _READY: weakref.WeakSet[Store] = weakref.WeakSet()
+
+#: (store file, table) pairs whose index must not be built meanwhile, with how many holders.
+_SUSPENDED: Counter[tuple[str, str]] = Counter()
+_SUSPENDED_LOCK = threading.Lock()
+
+
+def _suspension(store: Store, table: str) -> tuple[str, str]:
+    return (str(store.path), table)
+
+
+def _suspended(store: Store, table: str) -> bool:
+    with _SUSPENDED_LOCK:
+        return _SUSPENDED[_suspension(store, table)] > 0
 
 
 def indexed_tables(store: Store) -> set[str]:
@@ -55,29 +90,57 @@ def indexed_tables(store: Store) -> set[str]:
 
 
 def ensure_user_indexes(store: Store) -> bool:
-    """Create the missing indexes of :data:`USER_INDEXES` (idempotent); returns whether it
-    created one. Once a connection has seen them all committed, it does not ask again."""
+    """Create the missing indexes of :data:`USER_INDEXES` (idempotent), but those held off by
+    :func:`without_user_index`; returns whether it created one. Once a connection has seen them
+    all committed, it does not ask again."""
     if store in _READY or not isinstance(store, DuckDBStore):
         return False
-    missing = [t for t in USER_INDEXES if t not in indexed_tables(store) and store.has_table(t)]
-    for table in missing:
+    have = indexed_tables(store)
+    missing = [t for t in USER_INDEXES if t not in have and store.has_table(t)]
+    wanted = [t for t in missing if not _suspended(store, t)]
+    for table in wanted:
         store.execute(f'CREATE INDEX IF NOT EXISTS "{USER_INDEXES[table]}" ON "{table}" (user_id)')
-    if not store.in_transaction:  # committed, not inside a transaction that may still fail
+    if len(wanted) == len(missing) and not store.in_transaction:  # all there, committed
         _READY.add(store)
-    return bool(missing)
+    return bool(wanted)
+
+
+def has_user_index(store: Store, table: str) -> bool:
+    """Whether ``table`` has its user index (known without a query once all are there)."""
+    return store in _READY or table in indexed_tables(store)
+
+
+def drop_user_index(store: Store, table: str) -> None:
+    """Drop ``table``'s user index if it has one: before writing or deleting many of its rows
+    (inside the caller's transaction, if any: a rollback brings the index back)."""
+    name = USER_INDEXES.get(table)
+    if name is None or not isinstance(store, DuckDBStore) or table not in indexed_tables(store):
+        return
+    store.execute(f'DROP INDEX "{name}"')
+    _READY.clear()
 
 
 @contextlib.contextmanager
 def bulk_write(store: Store, table: str, rows: int) -> Iterator[None]:
     """Around a write of about ``rows`` rows into ``table``: drop the table's user index first
     when that many rows would cost more to index one by one than to index again later."""
-    name = USER_INDEXES.get(table)
-    if (
-        name is not None
-        and rows > 0
-        and table in indexed_tables(store)
-        and rows > store.count(table) * REBUILD_FRACTION
-    ):
-        store.execute(f'DROP INDEX "{name}"')
-        _READY.clear()
+    if rows > 0 and table in indexed_tables(store) and rows > store.count(table) * REBUILD_FRACTION:
+        drop_user_index(store, table)
     yield
+
+
+@contextlib.contextmanager
+def without_user_index(store: Store, table: str) -> Iterator[None]:
+    """Drop ``table``'s user index (committed at once) and keep :func:`ensure_user_indexes`
+    from building it again, on any connection of this process to the same store, until the
+    block ends."""
+    key = _suspension(store, table)
+    with _SUSPENDED_LOCK:
+        _SUSPENDED[key] += 1
+    try:
+        with store.transaction():
+            drop_user_index(store, table)
+        yield
+    finally:
+        with _SUSPENDED_LOCK:
+            _SUSPENDED[key] -= 1
