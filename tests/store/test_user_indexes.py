@@ -125,7 +125,7 @@ def test_a_failed_bulk_load_keeps_the_index(store: Store) -> None:
     assert indexed_tables(store) == TABLES  # the drop was rolled back with it
 
 
-def test_without_user_index_drops_it_and_keeps_it_away_until_the_block_ends(store: Store) -> None:
+def test_without_user_index_holds_it_off_and_builds_it_again_after(store: Store) -> None:
     ensure_user_indexes(store)
     with without_user_index(store, "events"):
         assert indexed_tables(store) == {"users"}
@@ -133,7 +133,22 @@ def test_without_user_index_drops_it_and_keeps_it_away_until_the_block_ends(stor
         assert not has_user_index(store, "events")
         with without_user_index(store, "events"):  # nested: held until the outer one ends
             pass
+        assert indexed_tables(store) == {"users"}
         assert ensure_user_indexes(store) is False
+    assert indexed_tables(store) == TABLES  # it was there: built again
+    assert ensure_user_indexes(store) is False
+
+
+def test_without_user_index_builds_nothing_that_was_not_there_or_after_an_error(
+    store: Store,
+) -> None:
+    with without_user_index(store, "events"):
+        pass
+    assert indexed_tables(store) == set()
+    ensure_user_indexes(store)
+    with pytest.raises(RuntimeError), without_user_index(store, "users"):
+        raise RuntimeError("the refresh fails")
+    assert indexed_tables(store) == {"events"}  # the next live update builds it
     assert ensure_user_indexes(store) is True
     assert indexed_tables(store) == TABLES
 

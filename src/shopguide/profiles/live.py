@@ -471,7 +471,7 @@ def refresh_population(
     live update, so at least as current) the live version is dropped instead.
     """
     # its version's million rows are written and deleted: see store.user_indexes
-    with without_user_index(store, "profiles"):
+    with without_user_index(store, "profiles", rebuild_holding=lock):
         return _refresh_population(store, lock)
 
 

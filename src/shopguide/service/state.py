@@ -18,6 +18,7 @@ import numpy as np
 
 from shopguide.service.settings import Role, ServiceSettings
 from shopguide.store.base import Store
+from shopguide.store.user_indexes import ensure_user_indexes
 from shopguide.workflows import current_model
 from shopguide.workflows.jobs import JobRunner
 from shopguide.workflows.publishing import open_service_store
@@ -353,6 +354,7 @@ class ServiceState:
         """Build missing profiles (models are trained only with ``train_if_missing``)."""
         with self.lock:
             build_profiles_if_missing(self.store)
+            ensure_user_indexes(self.store)  # or the first live batch would build them
 
     def start(self) -> None:
         """Load the model to serve, say which, and start watching the model store for new versions.

@@ -17,11 +17,11 @@ into the indexed table took 1.5 s more at commit and deleting a million took 36 
 - every write to ``profiles`` but a live update in place (a build, a refresh, deleting a
   version) drops its index first (:func:`drop_user_index`); a population refresh, whose
   live updates go on meanwhile, keeps them from building it again until it is done
-  (:func:`without_user_index`).
+  (:func:`without_user_index`) and builds it again at its end.
 
-The next live update builds a dropped index again. Only this module names the indexes. A
-migration that alters an indexed table must drop its index first: DuckDB does not alter a
-table that has an index.
+The next live update builds a dropped index again; ``shopguide serve`` builds them all at
+start-up. Only this module names the indexes. A migration that alters an indexed table must
+drop its index first: DuckDB does not alter a table that has an index.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ import contextlib
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Final
 
 from shopguide.store.base import Store
 from shopguide.store.duckdb_store import DuckDBStore
@@ -89,18 +90,19 @@ def indexed_tables(store: Store) -> set[str]:
     return {table for table, name in USER_INDEXES.items() if name in names}
 
 
-def ensure_user_indexes(store: Store) -> bool:
-    """Create the missing indexes of :data:`USER_INDEXES` (idempotent), but those held off by
-    :func:`without_user_index`; returns whether it created one. Once a connection has seen them
-    all committed, it does not ask again."""
+def ensure_user_indexes(store: Store, tables: Iterable[str] = tuple(USER_INDEXES)) -> bool:
+    """Create the missing indexes of ``tables`` (default all of :data:`USER_INDEXES`), but those
+    held off by :func:`without_user_index`; idempotent; returns whether it created one. Once a
+    connection has seen them all committed, it does not ask again."""
     if store in _READY or not isinstance(store, DuckDBStore):
         return False
     have = indexed_tables(store)
-    missing = [t for t in USER_INDEXES if t not in have and store.has_table(t)]
+    missing = [t for t in tables if t not in have and store.has_table(t)]
     wanted = [t for t in missing if not _suspended(store, t)]
     for table in wanted:
         store.execute(f'CREATE INDEX IF NOT EXISTS "{USER_INDEXES[table]}" ON "{table}" (user_id)')
-    if len(wanted) == len(missing) and not store.in_transaction:  # all there, committed
+    everything = len(wanted) == len(missing) and set(tables) == set(USER_INDEXES)
+    if everything and not store.in_transaction:  # all there, committed
         _READY.add(store)
     return bool(wanted)
 
@@ -130,17 +132,24 @@ def bulk_write(store: Store, table: str, rows: int) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def without_user_index(store: Store, table: str) -> Iterator[None]:
-    """Drop ``table``'s user index (committed at once) and keep :func:`ensure_user_indexes`
-    from building it again, on any connection of this process to the same store, until the
-    block ends."""
+def without_user_index(
+    store: Store, table: str, *, rebuild_holding: AbstractContextManager[Any] | None = None
+) -> Iterator[None]:
+    """Drop ``table``'s user index for the block (committed at once) and keep
+    :func:`ensure_user_indexes` from building it meanwhile, on any connection of this process
+    to the same store. When the block ends without an error, build it again if it was there,
+    holding ``rebuild_holding`` (what serialises the writes that would wait for it anyway)."""
     key = _suspension(store, table)
     with _SUSPENDED_LOCK:
         _SUSPENDED[key] += 1
     try:
+        had = table in indexed_tables(store)
         with store.transaction():
             drop_user_index(store, table)
         yield
     finally:
         with _SUSPENDED_LOCK:
             _SUSPENDED[key] -= 1
+    if had:
+        with rebuild_holding or contextlib.nullcontext(), store.transaction():
+            ensure_user_indexes(store, tables=(table,))
