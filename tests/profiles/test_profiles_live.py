@@ -152,6 +152,27 @@ def test_the_first_update_in_place_indexes_the_users_rows(hand_store: Store) -> 
     assert indexed_tables(hand_store) == set(USER_INDEXES)
 
 
+def test_items_changed_since_the_live_version_make_the_next_update_a_rebuild(
+    hand_store: Store,
+) -> None:
+    build_profiles(hand_store, datetime(2024, 3, 31))
+    _append(hand_store, [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")], 2)
+    update_profiles(hand_store, live=True)  # makes the live version
+    _append(hand_store, [("carol", "i1", "purchase", "2024-04-05 08:00", 2, 12.0, 0.0, "C9")], 3)
+    in_place = update_profiles(hand_store, live=True)
+    assert in_place.mode == "incremental" and in_place.recomputed_users == 1
+    # an item's brand changes in a later load: every buyer of it is affected
+    hand_store.append(
+        "items",
+        pd.DataFrame({"item_id": ["i4"], "category": ["Toys"], "brand": ["Bolt"], "load_id": [4]}),
+    )
+    _append(hand_store, [("carol", "i1", "view", "2024-04-05 09:00", 1, None, None, None)], 5)
+    rebuilt = update_profiles(hand_store, live=True)
+    assert rebuilt.mode == "full" and rebuilt.live
+    bob = load_profiles(hand_store, rebuilt.as_of).set_index("user_id").loc["bob"]
+    assert "Bolt" in [entry["name"] for entry in bob["top_brands"]]  # bob bought i4 in March
+
+
 def _rows_of_others(store: Store, version: datetime, user: str) -> dict[str, pd.DataFrame]:
     """Every column and the row id of every other user's row, per per-user table."""
     return {
