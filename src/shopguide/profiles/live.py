@@ -109,60 +109,28 @@ def _ts(value: Any) -> datetime:
 
 @dataclass(frozen=True)
 class LiveState:
-    """The live version: its key, how far its events go, the last load it has seen, and
-    what an update in place checks before it starts (read with it, in one statement: each
-    statement costs a few ms of planning whatever it reads)."""
+    """The live version: its key, how far its events go, the last load it has seen."""
 
     as_of: datetime
     events_through: datetime
     max_load_id: int | None
     users: int
-    #: when its population statistics were measured (None: made before they existed)
-    population_as_of: datetime | None = None
-    computed_at: datetime | None = None
-    #: other versions' keys at or after ``events_through`` (an update cannot move onto one)
-    later_versions: tuple[datetime, ...] = ()
-    #: the highest load id among items, and among events, users and items
-    items_load_id: int | None = None
-    newest_load_id: int | None = None
-
-
-_LIVE_STATE_SQL: Final = f"""
-SELECT l.as_of, l.events_through, l.max_load_id, b.users, p.population_as_of, p.computed_at,
-       (SELECT list(DISTINCT v.as_of) FROM profile_builds v
-        WHERE v.as_of >= l.events_through AND v.as_of <> l.as_of) AS later_versions,
-       (SELECT max(load_id) FROM items) AS items_load_id,
-       {_MAX_LOAD_ID_SQL} AS newest_load_id
-FROM profile_live l
-JOIN (SELECT as_of, arg_max(mode, built_at) AS mode, arg_max(users, built_at) AS users
-      FROM profile_builds GROUP BY as_of) b USING (as_of)
-LEFT JOIN profile_population p USING (as_of)
-WHERE b.mode = '{LIVE_MODE}' ORDER BY l.updated_at DESC LIMIT 1"""
 
 
 def live_state(store: Store) -> LiveState | None:
     """The store's live version (None without one)."""
     if not profile_tables_exist(store):  # no profiles built in this store yet
         return None
-    found = store.rows(_LIVE_STATE_SQL)
+    found = store.rows(
+        f"""SELECT l.as_of, l.events_through, l.max_load_id, b.users FROM profile_live l
+            JOIN (SELECT as_of, arg_max(mode, built_at) AS mode, arg_max(users, built_at) AS users
+                  FROM profile_builds GROUP BY as_of) b USING (as_of)
+            WHERE b.mode = '{LIVE_MODE}' ORDER BY l.updated_at DESC LIMIT 1"""
+    )
     if not found:
         return None
-    as_of, through, load, users, measured, computed, later, items, newest = found[0]
-    return LiveState(
-        _ts(as_of),
-        _ts(through),
-        _int(load),
-        int(users),
-        None if measured is None else _ts(measured),
-        None if computed is None else _ts(computed),
-        tuple(_ts(v) for v in later or ()),
-        _int(items),
-        _int(newest),
-    )
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
+    as_of, through, load, users = found[0]
+    return LiveState(_ts(as_of), _ts(through), None if load is None else int(load), int(users))
 
 
 def latest_event_time_from(store: Store, floor: datetime) -> datetime | None:
@@ -242,14 +210,12 @@ def update_live_in_place(
     version = {"version": state.as_of}
     both = {"version": state.as_of, "as_of": stamp}
 
-    measured, computed = state.population_as_of, state.computed_at
-    if measured is None or computed is None:  # made before population statistics existed
-        return None
-    if not _can_update_in_place(state, stamp, since):
-        return None
-    status = PopulationStatus(state.as_of, measured, computed, state.events_through)
-    load = state.newest_load_id
     with store.transaction():
+        with _timed(steps, "bookkeeping"):
+            books = _bookkeeping(store, state, stamp, since)
+        if books is None:
+            return None
+        status, load = books
         with _timed(steps, "find the batch's users"):
             found = store.rows(
                 _SCOPE_SQL,
@@ -288,13 +254,35 @@ def update_live_in_place(
     )
 
 
-def _can_update_in_place(state: LiveState, stamp: datetime, since: int | None) -> bool:
-    """False when another version sits at ``stamp`` already, or items changed since load
-    ``since`` (everybody is affected then)."""
-    if stamp in state.later_versions:
-        return False
-    items = state.items_load_id
-    return since is None or items is None or items <= since
+#: What a live update checks before it starts, in one statement (each statement costs a few
+#: ms of planning whatever it reads): the version's population statistics, whether another
+#: version sits at the update's time already, whether items changed since the last load it
+#: saw (everybody is affected then) and the newest load id, which it will have covered.
+_BOOKKEEPING_SQL: Final = f"""
+SELECT p.population_as_of, p.computed_at,
+       (SELECT count(*) FROM profile_builds WHERE as_of = $stamp AND as_of <> $version)
+           AS colliding,
+       (SELECT count(*) FROM items WHERE $since IS NOT NULL AND load_id > $since) AS new_items,
+       {_MAX_LOAD_ID_SQL} AS max_load_id
+FROM profile_population p WHERE p.as_of = $version
+"""
+
+
+def _bookkeeping(
+    store: Store, state: LiveState, stamp: datetime, since: int | None
+) -> tuple[PopulationStatus, int | None] | None:
+    """The version's population status and the newest load id, or None when an update in
+    place cannot run (see :func:`update_live_in_place`)."""
+    found = store.rows(_BOOKKEEPING_SQL, {"version": state.as_of, "stamp": stamp, "since": since})
+    if not found:  # no population statistics: made before they existed
+        return None
+    population_as_of, computed_at, colliding, new_items, load = found[0]
+    if colliding or new_items:
+        return None
+    status = PopulationStatus(
+        state.as_of, _ts(population_as_of), _ts(computed_at), state.events_through
+    )
+    return status, None if load is None else int(load)
 
 
 def _rewrite_users(
