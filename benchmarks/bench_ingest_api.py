@@ -125,6 +125,7 @@ def run_phase(
     With ``wait=False`` the batches are sent with ``wait_for_profiles=false``."""
     latencies: list[float] = []
     shared: list[bool] = []
+    updates_ms: list[float] = []  # each profile update's own time, as the service reports it
     errors: list[str] = []
     guard = threading.Lock()
 
@@ -143,7 +144,11 @@ def run_phase(
                         errors.append(f"{answer.status_code}: {answer.text[:200]}")
                         continue
                     latencies.append(took)
-                    shared.append(bool(answer.json()["profiles_update_shared"]) or not wait)
+                    body = answer.json()
+                    shared.append(bool(body["profiles_update_shared"]) or not wait)
+                    own_update = wait and not body["profiles_update_shared"]
+                    if own_update and body.get("profiles_update_ms") is not None:
+                        updates_ms.append(float(body["profiles_update_ms"]))
 
     threads = [threading.Thread(target=writer) for _ in range(writers)]
     began = time.perf_counter()
@@ -162,6 +167,8 @@ def run_phase(
         "p99_s": float(np.percentile(lat, 99)),
         "max_s": float(lat.max()),
         "profile_updates": shared.count(False),
+        "update_p50_ms": float(np.percentile(updates_ms, 50)) if updates_ms else None,
+        "update_p99_ms": float(np.percentile(updates_ms, 99)) if updates_ms else None,
         "errors": errors,
     }
 
@@ -328,16 +335,20 @@ def http_phases(
         stop_server(server)
 
     print(f"\n{'phase':<28}{'batches':>8}{'batches/s':>11}{'p50 s':>8}{'p99 s':>8}{'max s':>8}"
-          f"{'profile updates':>17}{'errors':>8}")  # fmt: skip
+          f"{'profile updates':>17}{'update p50/p99 ms':>19}{'errors':>8}")  # fmt: skip
     phases = (
         ("1 writer", alone),
         (f"{args.writers} writers at once", together),
         (f"{args.writers} writers, not waiting", background),
     )
     for name, phase in phases:
+        update = (
+            "-" if phase["update_p50_ms"] is None
+            else f"{phase['update_p50_ms']:.0f} / {phase['update_p99_ms']:.0f}"
+        )  # fmt: skip
         print(f"{name:<28}{phase['batches']:>8}{phase['batches_per_s']:>11.2f}"
               f"{phase['p50_s']:>8.3f}{phase['p99_s']:>8.3f}{phase['max_s']:>8.3f}"
-              f"{phase['profile_updates']:>17}{len(phase['errors']):>8}")  # fmt: skip
+              f"{phase['profile_updates']:>17}{update:>19}{len(phase['errors']):>8}")  # fmt: skip
     speedup = together["batches_per_s"] / alone["batches_per_s"]
     print("(not waiting: the answers come once the batch is stored; profile updates run in the "
           f"background and had caught up {caught_up:.1f} s after the last answer)")  # fmt: skip

@@ -230,6 +230,9 @@ def test_batches_that_arrive_together_share_one_profile_update(tmp_path: Path) -
         shared = sorted(bool(a["profiles_update_shared"]) for a in shop.answers.values())
         assert shared == [False, True, True, True]
         assert {a["profiles_recomputed"] for a in shop.answers.values()} == {4}
+        # each answer reports the time of the one update that took it in
+        (took,) = {a["profiles_update_ms"] for a in shop.answers.values()}
+        assert took > 0
         assert {u: shop.orders(u) for u in shop.buyers} == {u: n + 1 for u, n in before.items()}
 
 
@@ -252,7 +255,7 @@ def test_an_update_waits_for_the_batches_already_on_their_way_in(tmp_path: Path)
         updates = ProfileUpdates(store.reader, max_wait=30)  # updates on a connection of their own
         landed = updates._landed = _WatchedCondition()  # to see the update start waiting
         first = ingest_events(store, [_purchase(buyers[0], later, "w1")], update_profiles=False)
-        covers: list[tuple[int | None, bool]] = []
+        covers: list[tuple[int | None, bool, float | None]] = []  # users, shared, seconds
         with updates.ingesting():  # a second batch is on its way in
             waiting = threading.Thread(
                 target=lambda: covers.append(updates.cover(first.report.load_id))
@@ -264,9 +267,11 @@ def test_an_update_waits_for_the_batches_already_on_their_way_in(tmp_path: Path)
                 store, [_purchase(buyers[1], later, "w2")], update_profiles=False
             )
         waiting.join(60)  # ...until the second batch is stored, then covers both
-        assert updates.runs == 1 and covers == [(2, False)]
+        assert updates.runs == 1 and [c[:2] for c in covers] == [(2, False)]
         assert updates.covered >= second.report.load_id
-        assert updates.cover(second.report.load_id) == (2, True)
+        took = covers[0][2]
+        assert took is not None and took > 0
+        assert updates.cover(second.report.load_id) == (2, True, took)  # the same update
         updates.stop()
         orders = load_profiles(store).set_index("user_id")["orders"]
         built = load_profiles(store, profile_versions(store)["as_of"].min()).set_index("user_id")
@@ -285,11 +290,11 @@ def test_an_update_does_not_wait_for_batches_that_arrive_after_it_started_waitin
         updates = ProfileUpdates(store.reader, max_wait=120)
         landed = updates._landed = _WatchedCondition()
         first = ingest_events(store, [_purchase(buyers[0], later, "n1")], update_profiles=False)
-        covers: list[tuple[int | None, bool]] = []
+        covers: list[tuple[int | None, bool]] = []  # users recomputed, shared
         earlier = updates.ingesting()
         earlier.__enter__()  # a batch on its way in before the update is due
         waiting = threading.Thread(
-            target=lambda: covers.append(updates.cover(first.report.load_id))
+            target=lambda: covers.append(updates.cover(first.report.load_id)[:2])
         )
         waiting.start()
         _wait_for(lambda: landed.waiting == 1, "the update did not wait for the earlier batch")

@@ -95,6 +95,11 @@ class IngestResponse(BaseModel):
         description="True when that update ran for a batch that arrived at the same time: "
         "concurrent batches share one profile update.",
     )
+    profiles_update_ms: float | None = Field(
+        None,
+        description="How long that profile update took, in milliseconds (null when no update "
+        "ran for the batch). A batch's answer also waits for its turn and for being stored.",
+    )
     profiles_pending: bool = Field(
         False,
         description="True when the batch was sent with wait_for_profiles=false: the profiles "

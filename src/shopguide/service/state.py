@@ -136,6 +136,7 @@ class ProfileUpdates:
         self.covered = 0  # every load id up to this one is in the live profiles
         self.runs = 0
         self._recomputed: int | None = None
+        self._seconds: float | None = None  # how long the last update took
         self._arrivals = 0  # batches that have arrived so far (numbers them)
         self._pending: set[int] = set()  # numbers of the batches arrived and not stored yet
         self._landed = threading.Condition()
@@ -173,22 +174,23 @@ class ProfileUpdates:
                 lambda: all(n >= horizon for n in self._pending), timeout=self.max_wait
             )
 
-    def cover(self, load_id: int) -> tuple[int | None, bool]:
+    def cover(self, load_id: int) -> tuple[int | None, bool, float | None]:
         """Return once load ``load_id`` is in the live profiles: the users recomputed by the
-        update that covered it (None without profiles) and whether that update was shared,
-        that is, run for another batch."""
+        update that covered it (None without profiles), whether that update was shared, that
+        is, run for another batch, and how long it took."""
         with self.turn:
             if load_id <= self.covered:
-                return self._recomputed, True
+                return self._recomputed, True, self._seconds
             self._await_arrived()
             if self._store is None:
                 self._store = self._connect()
             update = refresh_live_profiles(self._store, population_max_age=self.population_max_age)
             self.covered, self._recomputed = update.covered, update.recomputed
+            self._seconds = update.seconds
             self.runs += 1
         if update.population_stale:
             self.refresh_soon()
-        return update.recomputed, False
+        return update.recomputed, False, update.seconds
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:

@@ -45,12 +45,12 @@ def ingest(
         if snapshot is not None and result.users:
             refresh_rows(state.store, snapshot, result.users)
     report = result.report
-    recomputed, shared, pending = None, False, False
+    recomputed, shared, pending, seconds = None, False, False, None
     if result.users and not wait_for_profiles:
         state.profile_updates.cover_later(report.load_id)
         pending = True
     elif result.users:  # batches arriving together share one profile update
-        recomputed, shared = state.profile_updates.cover(report.load_id)
+        recomputed, shared, seconds = state.profile_updates.cover(report.load_id)
     return IngestResponse(
         load_id=report.load_id,
         received=len(events),
@@ -61,5 +61,6 @@ def ingest(
         users_updated=len(result.users),
         profiles_recomputed=recomputed,
         profiles_update_shared=shared,
+        profiles_update_ms=None if seconds is None else round(seconds * 1000, 1),
         profiles_pending=pending,
     )

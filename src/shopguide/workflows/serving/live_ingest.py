@@ -3,6 +3,7 @@ suppression list), then the live profiles brought up to date."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -87,6 +88,8 @@ class LiveProfilesUpdate(NamedTuple):
     recomputed: int | None
     #: the population statistics want a refresh (:func:`shopguide.profiles.refresh_population`)
     population_stale: bool = False
+    #: how long the update took (None when nothing was done)
+    seconds: float | None = None
 
 
 def refresh_live_profiles(
@@ -110,5 +113,8 @@ def refresh_live_profiles(
     from shopguide.profiles import update_profiles as _update
 
     age = POPULATION_MAX_AGE if population_max_age is None else population_max_age
+    started = time.perf_counter()
     result = _update(store, live=True, population_max_age=age)
-    return LiveProfilesUpdate(covered, result.recomputed_users, result.population_stale)
+    return LiveProfilesUpdate(
+        covered, result.recomputed_users, result.population_stale, time.perf_counter() - started
+    )
