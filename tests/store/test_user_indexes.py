@@ -173,3 +173,21 @@ def test_every_indexed_table_has_a_user_id_column(store: Store) -> None:
         assert "user_id" in columns, table
     assert ensure_user_indexes(store) is True
     assert indexed_tables(store) == set(USER_INDEXES)
+
+
+def test_the_index_is_built_again_holding_the_lock_and_still_held_off(store: Store) -> None:
+    ensure_user_indexes(store)
+    seen: list[tuple[str, set[str], bool]] = []
+
+    class Lock:  # what the refresh passes: the lock the live updates take
+        def __enter__(self) -> None:
+            seen.append(("enter", indexed_tables(store), ensure_user_indexes(store)))
+
+        def __exit__(self, *exc: object) -> None:
+            seen.append(("exit", indexed_tables(store), False))
+
+    with without_user_index(store, "events", rebuild_holding=Lock()):
+        pass
+    # on entering the lock the index is still missing and a live update could not build it
+    assert seen[0] == ("enter", {"users"}, False)
+    assert seen[1][:2] == ("exit", {"events", "users"})  # built while the lock was held

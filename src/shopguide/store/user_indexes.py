@@ -100,7 +100,7 @@ def ensure_user_indexes(store: Store, tables: Iterable[str] = tuple(USER_INDEXES
     missing = [t for t in tables if t not in have and store.has_table(t)]
     wanted = [t for t in missing if not _suspended(store, t)]
     for table in wanted:
-        store.execute(f'CREATE INDEX IF NOT EXISTS "{USER_INDEXES[table]}" ON "{table}" (user_id)')
+        _create(store, table)
     everything = len(wanted) == len(missing) and set(tables) == set(USER_INDEXES)
     if everything and not store.in_transaction:  # all there, committed
         _READY.add(store)
@@ -147,9 +147,13 @@ def without_user_index(
         with store.transaction():
             drop_user_index(store, table)
         yield
+        if had:  # still held off: a live update must not build it first, without the lock
+            with rebuild_holding or contextlib.nullcontext(), store.transaction():
+                _create(store, table)
     finally:
         with _SUSPENDED_LOCK:
             _SUSPENDED[key] -= 1
-    if had:
-        with rebuild_holding or contextlib.nullcontext(), store.transaction():
-            ensure_user_indexes(store, tables=(table,))
+
+
+def _create(store: Store, table: str) -> None:
+    store.execute(f'CREATE INDEX IF NOT EXISTS "{USER_INDEXES[table]}" ON "{table}" (user_id)')
