@@ -42,7 +42,7 @@ from shopguide.data.validate import SPECS, TableSpec, validate_chunk
 from shopguide.errors import DataError, FileReadError, MissingColumnsError
 from shopguide.store.base import Store
 from shopguide.store.memory import bounded_memory
-from shopguide.store.user_indexes import bulk_write
+from shopguide.store.user_indexes import prepare_bulk_write
 
 #: Called with (bytes or rows done, total) as a load advances.
 ProgressCallback = Callable[[int, int], None]
@@ -79,6 +79,12 @@ class LoadReport:
         out = asdict(self)
         out["rows_per_second"] = round(self.rows_per_second, 1)
         return out
+
+
+#: Fewer bytes than a row of any file takes (a compressed Parquet row of events takes ~20): a
+#: file's size divided by this overestimates its rows, so a load drops a user index it would
+#: have cost more to keep up to date (:func:`shopguide.store.user_indexes.prepare_bulk_write`).
+_MIN_BYTES_PER_ROW = 16
 
 
 def file_sha256(path: Path) -> str:
@@ -137,6 +143,9 @@ def ingest_file(
         plans = [(table, plan_from_options(mapping, set, derive))]
     else:
         plans, fmt = preset_plans(preset, table, mapping, set, derive, fmt, path)
+    if path.is_file() and not store.in_transaction:  # this many rows at most
+        for name, _ in plans:
+            prepare_bulk_write(store, name, path.stat().st_size // _MIN_BYTES_PER_ROW)
     with bounded_memory(store), store.transaction():
         reports = [
             _load_file(store, name, path, plan, fmt, delimiter, encoding, chunk_rows,
@@ -218,6 +227,8 @@ def ingest_frame(
             hashed = pd.util.hash_pandas_object(frame.map(ascii).astype(object), index=False)
         sha256 = hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
     reader = FrameReader(frame, source, chunk_rows, lines)
+    if not store.in_transaction:  # a file's frames: the file's load has seen to it
+        prepare_bulk_write(store, table, len(frame))
     return _load(store, spec, reader, source, sha256, mapping, progress, None, rejects)
 
 
@@ -317,13 +328,10 @@ def _load(
         if C.USER_ID in spec.names:
             _reject_erased_users(store, stage, report)
         staged = int(store.scalar(f"SELECT count(*) FROM {stage}"))
-        with bulk_write(store, spec.name, staged):
-            if spec.name == "events":
-                inserted, updated = merge_events(store, stage, load_id), 0
-            else:
-                inserted, updated = merge_entities(
-                    store, spec, stage, load_id, set(rename.values())
-                )
+        if spec.name == "events":
+            inserted, updated = merge_events(store, stage, load_id), 0
+        else:
+            inserted, updated = merge_entities(store, spec, stage, load_id, set(rename.values()))
         store.execute(f"DROP TABLE {stage}")
         report.accepted = inserted + updated
         report.updated = updated

@@ -160,8 +160,8 @@ def import_parquet(
     if not source.exists():
         raise DataError(f"no Parquet result at {source}")
     pattern = parquet_glob(source)
+    drop_user_index(store, table)  # a bulk write: see store.user_indexes
     with store.transaction():
-        drop_user_index(store, table)  # a bulk write: see store.user_indexes
         before = int(store.scalar(f"SELECT count(*) FROM {table}"))
         if delete_where:
             store.execute(f"DELETE FROM {table} WHERE {delete_where}")

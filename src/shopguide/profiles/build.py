@@ -231,9 +231,6 @@ def _finish_version(
 
 def _delete_versions(store: Store, stamps: Iterable[datetime]) -> None:
     """Delete the rows of versions ``stamps`` from every profile table and the build log."""
-    stamps = list(stamps)
-    if stamps:
-        drop_user_index(store, "profiles")  # deleting a version: see store.user_indexes
     for stamp in stamps:
         for table in (*VERSIONED_TABLES, "profile_builds"):
             store.execute(f"DELETE FROM {table} WHERE as_of = $as_of", {"as_of": stamp})
@@ -257,8 +254,8 @@ def build_profiles(store: Store, as_of: datetime | str | None = None) -> BuildRe
 def _full_build(store: Store, stamp: datetime, *, live: bool) -> BuildResult:
     started = time.perf_counter()
     steps: dict[str, float] = {}
+    drop_user_index(store, "profiles")  # rewriting a version: see store.user_indexes
     with _unordered_inserts(store), store.transaction():
-        drop_user_index(store, "profiles")  # rewriting a version: see store.user_indexes
         for table in VERSIONED_TABLES:
             _step(store, steps, "delete old version", f"DELETE FROM {table} WHERE as_of = $as_of",
                   {"as_of": stamp})  # fmt: skip
@@ -359,8 +356,8 @@ def update_profiles(
         "since": since,
         "base_key": base_as_of,
     }
+    drop_user_index(store, "profiles")  # writing a version: see store.user_indexes
     with _unordered_inserts(store), store.transaction():
-        drop_user_index(store, "profiles")  # writing a version: see store.user_indexes
         store.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (user_id VARCHAR)")
         if explicit:
             store.append(SCOPE_TABLE, pd.DataFrame({"user_id": explicit}))
@@ -490,6 +487,7 @@ def drop_profile_versions(
             + (", ".join(str(v) for v in sorted(stored)) or "none"),
             hint="list them with `shopguide profiles versions`",
         )
+    drop_user_index(store, "profiles")  # deleting versions: see store.user_indexes
     with store.transaction():
         _delete_versions(store, stamps)
     return stamps

@@ -544,7 +544,7 @@ def _refresh_population(
 def _delete_version(store: Store, version: datetime | None) -> None:
     if version is None:
         return
+    drop_user_index(store, "profiles")  # a million rows: see store.user_indexes
     with store.transaction():
-        drop_user_index(store, "profiles")  # a million rows: see store.user_indexes
         for table in (*VERSIONED_TABLES, "profile_builds"):
             store.execute(f"DELETE FROM {table} WHERE as_of = $v", {"v": version})

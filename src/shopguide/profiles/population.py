@@ -32,7 +32,6 @@ import pandas as pd
 from shopguide.profiles.derive import PROFILES_SQL, category_prices_sql
 from shopguide.profiles.lifecycle import rfm_cut_points_sql
 from shopguide.store.base import Store
-from shopguide.store.user_indexes import drop_user_index
 
 #: Default age (in event time) past which a live update asks for a refresh.
 POPULATION_MAX_AGE: Final = timedelta(hours=1)
@@ -147,7 +146,6 @@ def rederive_version(store: Store, version: datetime, as_of: datetime) -> int:
     if version != as_of:  # the full step keys its rows by $as_of
         raise ValueError("a full re-derive needs the version keyed by its as_of")
     params = {"as_of": as_of}
-    drop_user_index(store, "profiles")  # rewriting a version: see store.user_indexes
     store.execute("DELETE FROM profile_category_prices WHERE as_of = $as_of", params)
     store.execute(category_prices_sql(True), params)
     measure_population(store, version, as_of)
