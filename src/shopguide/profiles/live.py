@@ -292,9 +292,8 @@ def _rewrite_users(
     users: list[str],
     population: PopulationStatistics | None,
 ) -> int:
-    """Replace the profile rows of ``users`` (the scope table's) in the live version
-    ``$version`` by rows derived from their events up to ``$as_of``; returns how many profiles
-    were added (new users).
+    """Replace the profile rows of ``users`` in the live version ``$version`` by rows derived
+    from their events up to ``$as_of``; returns how many profiles were added (new users).
 
     Up to :data:`PYTHON_BATCH_USERS` users (with the version's ``population`` statistics), the
     users' rows are read once and their aggregates and profiles computed in Python
