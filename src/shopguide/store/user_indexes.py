@@ -7,10 +7,10 @@ table to find them: at 1M users and 10M events in time order, 60-70 ms for the e
 milliseconds (see ``docs/benchmarks.md``).
 
 The indexes only make things faster; no result depends on them. Nothing creates them but a
-live update (:func:`ensure_user_indexes`), so a store that is only loaded and rebuilt never pays
-for them. Keeping an index up to date is what costs: at 1M profiles, inserting a million rows
-into the indexed table took 1.5 s more at commit and deleting a million took 36 s, against
-1.3 s to build the index again. So:
+live update or ``shopguide serve`` (:func:`ensure_user_indexes`), so a store that is only
+loaded and rebuilt never pays for them. Keeping an index up to date is what costs: at 1M
+profiles, inserting a million rows into the indexed table took 1.5 s more at commit and
+deleting a million took 36 s, against 1.3 s to build the index again. So:
 
 - a load that adds more than a sixth of a table's rows drops the table's index first
   (:func:`prepare_bulk_write`);
