@@ -19,7 +19,6 @@ from shopguide.profiles.aggregates import (
 )
 from shopguide.profiles.batch_aggregates import (
     batch_aggregate_tables,
-    batch_aggregates,
     read_batch_inputs,
 )
 from shopguide.profiles.live import aggregate_scope
@@ -62,13 +61,13 @@ def python_aggregates(
     """The Python aggregates, stored through a copy of each table and read back (so they must
     fit its columns and types)."""
     ensure_profile_tables(store)
-    frames = batch_aggregates(read_batch_inputs(store, user_ids, as_of), version, as_of)
+    tables = batch_aggregate_tables(read_batch_inputs(store, user_ids, as_of), version, as_of)
     result = {}
-    for table, frame in zip(USER_AGGREGATE_TABLES, frames, strict=True):
+    for table, rows in zip(USER_AGGREGATE_TABLES, tables, strict=True):
         columns = list(store.query_df(f"FROM {table} LIMIT 0").columns)
-        assert list(frame.columns) == columns, table
+        assert rows.column_names == columns, table
         store.execute(f"CREATE OR REPLACE TEMP TABLE _py_{table} AS FROM {table} LIMIT 0")
-        store.append(f"_py_{table}", frame)
+        store.append(f"_py_{table}", rows)
         result[table] = store.query_df(f"FROM _py_{table}")
     return result
 
@@ -423,18 +422,3 @@ def test_the_read_takes_only_the_batch_users_rows_up_to_as_of(hand_store: Store)
     first = next(e for e in inputs.events if e.item_id == "i1")
     assert (first.category, first.brand) == ("Toys", "Acme")
     assert read_batch_inputs(hand_store, [], datetime(2024, 3, 31)).events == []
-
-
-def test_the_arrow_tables_hold_the_same_rows_as_the_frames(hand_store: Store) -> None:
-    as_of = datetime(2024, 3, 31)
-    batch = ["alice", "bob", "carol", "dave"]
-    tables = batch_aggregate_tables(read_batch_inputs(hand_store, batch, as_of), VERSION, as_of)
-    ensure_profile_tables(hand_store)
-    stored = {}
-    for table, arrow in zip(USER_AGGREGATE_TABLES, tables, strict=True):
-        assert arrow.column_names == list(hand_store.query_df(f"FROM {table} LIMIT 0").columns)
-        hand_store.execute(f"CREATE OR REPLACE TEMP TABLE _arrow_{table} AS FROM {table} LIMIT 0")
-        hand_store.append(f"_arrow_{table}", arrow)
-        stored[table] = hand_store.query_df(f"FROM _arrow_{table}")
-    assert_same_rows(stored, python_aggregates(hand_store, batch, VERSION, as_of))
-    assert len(stored["profile_agg_users"]) == 4

@@ -2,7 +2,7 @@
 
 :data:`~shopguide.profiles.derive.LIVE_PROFILES_SQL` costs DuckDB's bind and optimise time
 (some 30 ms) whatever the batch's size. For the handful of users of a live batch the same rows
-cost a few milliseconds in plain Python and numpy: :func:`derive_profiles` takes the batch's
+cost a few milliseconds in plain Python and numpy: :func:`derive_profile_table` takes the batch's
 aggregate rows (the columns of ``profile_agg_users``, ``profile_agg_categories`` and
 ``profile_agg_brands``) and the version's stored population statistics
 (:func:`load_population`, which a caller caches per version and ``computed_at``) and gives
@@ -34,14 +34,13 @@ from types import MappingProxyType
 from typing import Any, Final
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from shopguide.profiles.derive import HIGH_PRICE_INDEX, LOW_PRICE_INDEX, TOP_N
 from shopguide.profiles.lifecycle import SEGMENT_GRID, fm_score_of
 from shopguide.store.base import Store
 
-#: The columns of table ``profiles``, in table order (what :func:`derive_profiles` returns).
+#: The columns of table ``profiles``, in table order (what :func:`derive_profile_table` returns).
 PROFILE_COLUMNS: Final[tuple[str, ...]] = (
     "as_of", "user_id", "gender", "age_band", "location", "signup_at", "first_seen_at",
     "tenure_days", "orders", "items_bought", "purchase_frequency", "recency_days",
@@ -218,8 +217,9 @@ def _days(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(missing, 0, times.astype("datetime64[D]").astype(np.int64)), missing
 
 
-def _ints(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
-    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int32), missing.copy())
+def _ints(values: np.ndarray, missing: np.ndarray) -> pa.Array:
+    """32-bit integers, NULL where ``missing``."""
+    return pa.array(np.where(missing, 0, values).astype(np.int32), mask=missing)
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -281,36 +281,6 @@ def _first_value(entries: list[list[Entry] | None], key: str) -> np.ndarray:
     return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
 
 
-def derive_profiles(
-    users: pd.DataFrame,
-    categories: pd.DataFrame,
-    brands: pd.DataFrame,
-    population: PopulationStatistics,
-    version: datetime,
-    as_of: datetime,
-) -> pd.DataFrame:
-    """The ``profiles`` rows :data:`LIVE_PROFILES_SQL` inserts for these aggregate rows.
-
-    ``users``, ``categories`` and ``brands`` hold the batch's rows with the columns of
-    ``profile_agg_users``, ``profile_agg_categories`` and ``profile_agg_brands``; the rows are
-    keyed ``version`` and their day counts run to the date of ``as_of``. One row per user, in
-    the order of ``users``, with the columns of ``profiles`` in table order.
-    """
-    user_rows, category_rows, brand_rows = (
-        pa.Table.from_pandas(frame, preserve_index=False) for frame in (users, categories, brands)
-    )
-    columns = _profile_columns(user_rows, category_rows, brand_rows, population, version, as_of)
-    return pd.DataFrame(
-        {
-            name: values.to_pandas(types_mapper=_NULLABLE.get).array
-            if isinstance(values, pa.ChunkedArray)
-            else values
-            for name, values in columns.items()
-        },
-        copy=False,
-    )
-
-
 def derive_profile_table(
     users: pa.Table,
     categories: pa.Table,
@@ -319,33 +289,15 @@ def derive_profile_table(
     version: datetime,
     as_of: datetime,
 ) -> pa.Table:
-    """:func:`derive_profiles` from and to Arrow tables (what a live update stores): without
-    the pandas frames, ten users take about 5 ms less."""
-    columns = _profile_columns(users, categories, brands, population, version, as_of)
-    return pa.table(
-        {
-            name: values.combine_chunks()
-            if isinstance(values, pa.ChunkedArray)
-            else pa.array(values, from_pandas=True)
-            for name, values in columns.items()
-        }
-    )
+    """The ``profiles`` rows :data:`LIVE_PROFILES_SQL` inserts for these aggregate rows.
 
-
-#: Arrow types that pandas would turn into floats, kept as nullable integers.
-_NULLABLE: Final = {pa.int32(): pd.Int32Dtype()}
-
-
-def _profile_columns(
-    users: pa.Table,
-    categories: pa.Table,
-    brands: pa.Table,
-    population: PopulationStatistics,
-    version: datetime,
-    as_of: datetime,
-) -> dict[str, Any]:
-    """The columns of :func:`derive_profiles`, by name, in table order: numpy arrays, or the
-    input's own Arrow columns where a value is passed through."""
+    ``users``, ``categories`` and ``brands`` hold the batch's rows with the columns of
+    ``profile_agg_users``, ``profile_agg_categories`` and ``profile_agg_brands`` (as
+    :func:`~shopguide.profiles.batch_aggregates.batch_aggregate_tables` makes them); the rows
+    are keyed ``version`` and their day counts run to the date of ``as_of``. One row per user,
+    in the order of ``users``, with the columns of ``profiles`` in table order (NaN as NULL).
+    Arrow in and out: with pandas frames, ten users took about 5 ms more.
+    """
     count = len(users)
     as_of_day = _epoch_day(as_of)
     orders = _numbers(users, "orders", np.int64)
@@ -464,4 +416,13 @@ def _profile_columns(
         "rfm_cell": np.array(cells, dtype=object),
         "segment": np.array(segments, dtype=object),
     }
-    return columns
+    return pa.table({name: _arrow(values) for name, values in columns.items()})
+
+
+def _arrow(values: Any) -> pa.Array:
+    """A column as Arrow: an input column as it is, a numpy one with NaN as NULL."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values
+    return pa.array(values, from_pandas=True)
