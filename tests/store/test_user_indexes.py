@@ -18,6 +18,7 @@ from shopguide.store.user_indexes import (
     has_user_index,
     indexed_tables,
     prepare_bulk_write,
+    user_lookups,
     without_user_index,
 )
 
@@ -89,6 +90,31 @@ def test_a_small_load_keeps_the_index_and_is_found_through_it(store: Store) -> N
     )
     assert by_index["event_id"].tolist() == by_scan["event_id"].tolist()
     assert len(by_index) == 3 + 3 + 5
+
+
+def _scan_type(store: Store, users: list[str]) -> str:
+    plan = store.rows(
+        "EXPLAIN ANALYZE SELECT event_id FROM events WHERE user_id = ANY($ids)", {"ids": users}
+    )[0][1]
+    return "index" if "Index Scan" in plan else "scan"
+
+
+def test_user_lookups_find_more_users_than_duckdbs_default_through_the_index(
+    store: Store,
+) -> None:
+    ensure_user_indexes(store)
+    users = [f"u{n}" for n in range(55)]  # past DuckDB's 50
+    assert _scan_type(store, users[:10]) == "index"
+    assert _scan_type(store, users) == "scan"
+    with user_lookups(store, len(users)):
+        assert _scan_type(store, users) == "index"
+        found = store.rows("SELECT count(*) FROM events WHERE user_id = ANY($ids)", {"ids": users})
+    assert found[0][0] == 55 * 5
+    # set back afterwards, also after an error
+    assert _scan_type(store, users) == "scan"
+    with pytest.raises(RuntimeError), user_lookups(store, len(users)):
+        raise RuntimeError("the block failed")
+    assert store.scalar("SELECT current_setting('dynamic_or_filter_threshold')") == 50
 
 
 def test_a_bulk_load_drops_the_tables_index_and_the_next_ensure_builds_it(store: Store) -> None:

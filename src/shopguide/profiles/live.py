@@ -69,6 +69,7 @@ from shopguide.store.user_indexes import (
     drop_user_index,
     ensure_user_indexes,
     has_user_index,
+    user_lookups,
     without_user_index,
 )
 
@@ -309,10 +310,10 @@ def _rewrite_users(
             store.execute(sql, params)
 
     mine = {"version": params["version"], "ids": users}
-    with _timed(steps, "delete the batch's rows"):
+    with _timed(steps, "delete the batch's rows"), user_lookups(store, len(users)):
         before = _delete_profiles(store, params["version"], users)
     if population is not None and len(users) <= PYTHON_BATCH_USERS:
-        with _timed(steps, "the batch's users' rows"):
+        with _timed(steps, "the batch's users' rows"), user_lookups(store, len(users)):
             inputs = read_batch_inputs(store, users, params["as_of"])
         with _timed(steps, "profiles of the batch's users"):
             users_rows, categories, brands = batch_aggregate_tables(
