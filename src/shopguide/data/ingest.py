@@ -34,6 +34,7 @@ from shopguide.data.cells import row_json
 from shopguide.data.mapping import ColumnPlan, MappedReader, check_plan, plan_from_options
 from shopguide.data.mapping import parse_mapping as parse_mapping  # the CLI imports it here
 from shopguide.data.merge import merge_entities, merge_events
+from shopguide.data.plain_rows import plain_table
 from shopguide.data.presets import preset_plans
 from shopguide.data.readers import Format, FrameReader, RawChunk, Reader, Reject, open_reader
 from shopguide.data.sql_ingest import sql_events_reader
@@ -364,8 +365,11 @@ def _stage_chunk(
     id_keys = [source for source, name in rename.items() if name == C.USER_ID]
     id_keys += [key for key in owner_keys if key not in id_keys]
     owners = [_raw_user_id(r.raw, id_keys) for r in rejects]
-    if len(chunk.frame):
-        frame = chunk.frame.rename(columns=rename)
+    frame = chunk.frame.rename(columns=rename)
+    plain = plain_table(spec, frame) if len(frame) else None
+    if plain is not None:  # a few plainly valid rows (an API batch): typed without pandas
+        store.append(stage, plain.append_column("line", pa.array(chunk.lines, pa.int64())))
+    elif len(frame):
         typed, good, problems = validate_chunk(spec, frame)
         stored_ids = typed.get(C.USER_ID)
         for i in map(int, np.flatnonzero(~good)):
