@@ -344,6 +344,37 @@ def test_a_batch_sent_without_waiting_is_answered_at_once_and_profiled_in_the_ba
         assert shop.answers[shop.buyers[1]]["profiles_recomputed"] == 1
 
 
+def test_background_updates_go_on_while_a_population_refresh_waits_or_runs(
+    tmp_path: Path,
+) -> None:
+    """A population refresh runs on a thread of its own: the worker that profiles batches
+    sent with ``wait_for_profiles=false`` does not wait for it (at 1M users a refresh takes
+    6-8 s)."""
+    db = tmp_path / "shop.duckdb"
+    data = make_store(db, n_users=200)
+    with LiveServer(db) as server:
+        shop = _Shop(server, data)
+        updates = shop.state.profile_updates
+        refreshing = updates.refreshing = _WatchedLock()
+        user = shop.buyers[0]
+        before = shop.orders(user)
+        with refreshing:  # held as an erasure holds it: the refresh asked for now waits
+            updates.refresh_soon()
+            _wait_for(lambda: refreshing.waiting == 1, "no refresh was started")
+            answer = httpx.post(
+                server.url + "/v1/events",
+                params={"wait_for_profiles": "false"},
+                json={"events": [_purchase(user, shop.later, "during-refresh")]},
+                headers=headers("write"),
+                timeout=30,
+            ).json()
+            _wait_for(lambda: updates.covered >= answer["load_id"], "the update waited")
+            assert shop.orders(user) == before + 1
+            assert updates.refreshes == 0
+        _wait_for(lambda: updates.refreshes == 1, "the refresh did not run once it could")
+        assert shop.orders(user) == before + 1
+
+
 def test_an_erasure_waits_for_a_running_profile_update(tmp_path: Path) -> None:
     """Profile updates run on their own connection; an erasure waits for a running one, so
     that the update cannot write the erased user's profile back."""

@@ -105,9 +105,10 @@ class ProfileUpdates:
     does not wait, and a worker thread runs the updates one after the other.
 
     An update reports when the population statistics it placed its users against are older
-    than ``population_max_age`` (or from an earlier day); the worker thread then measures
+    than ``population_max_age`` (or from an earlier day); a thread of its own then measures
     them again (:func:`shopguide.profiles.refresh_population`, on a connection of its own),
-    holding :attr:`turn` only for the final swap, so batches keep being profiled meanwhile.
+    holding :attr:`turn` only for the final swap, so batches keep being profiled meanwhile,
+    those sent with ``wait_for_profiles=false`` too.
 
     The updates use their own connection (``connect()``, opened on first use), so batches are
     stored, and reads answered, while an update runs. Other writes to the profile tables (an
@@ -129,7 +130,7 @@ class ProfileUpdates:
         #: held for a whole population refresh (an erasure waits for it)
         self.refreshing = threading.Lock()
         self.refreshes = 0
-        self._refresh_wanted = False
+        self._refresher: threading.Thread | None = None
         self._refresh_store: Store | None = None
         #: held while an update runs; batches queue here for their turn
         self.turn = threading.Lock()
@@ -199,23 +200,36 @@ class ProfileUpdates:
             yield
 
     def refresh_soon(self) -> None:
-        """Have the worker thread measure the population statistics again (unless it is
-        doing so: the updates meanwhile still see the old statistics)."""
-        if self.refreshing.locked():
-            return
+        """Have a thread of its own measure the population statistics again, unless one is
+        at it (the updates meanwhile still see the old statistics). Background updates go on
+        meanwhile, on the worker thread."""
         with self._wake:
-            self._refresh_wanted = True
-            self._start_worker()
-            self._wake.notify()
+            running = self._refresher is not None and self._refresher.is_alive()
+            if running or self._stopping:
+                return
+            self._refresher = threading.Thread(
+                target=self._refresh, name="population-refresh", daemon=True
+            )
+            self._refresher.start()
 
     def _refresh(self) -> None:
         from shopguide.profiles import refresh_population
 
-        with self.refreshing:
-            if self._refresh_store is None:
-                self._refresh_store = self._connect()
-            refresh_population(self._refresh_store, lock=self.turn)
-            self.refreshes += 1
+        try:
+            with self.refreshing:
+                if self._stopping:
+                    return
+                if self._refresh_store is None:
+                    self._refresh_store = self._connect()
+                done = refresh_population(self._refresh_store, lock=self.turn)
+                self.refreshes += 1
+            if done is not None:
+                log.info(
+                    "population statistics measured again: %d users as of %s in %.1f s",
+                    done.users, done.as_of, done.seconds,
+                )  # fmt: skip
+        except Exception:  # the next stale update asks again
+            log.exception("population refresh failed")
 
     def cover_later(self, load_id: int) -> None:
         """Have load ``load_id`` covered by a background update and return at once.
@@ -237,19 +251,10 @@ class ProfileUpdates:
     def _work(self) -> None:
         while True:
             with self._wake:
-                self._wake.wait_for(
-                    lambda: self._stopping or self._refresh_wanted or self._wanted > self.covered
-                )
+                self._wake.wait_for(lambda: self._stopping or self._wanted > self.covered)
                 if self._stopping:
                     return
-                wanted, refresh = self._wanted, self._refresh_wanted
-                self._refresh_wanted = False
-            if refresh:
-                try:
-                    self._refresh()
-                except Exception:  # the next stale update asks again
-                    log.exception("population refresh failed")
-                continue
+                wanted = self._wanted
             try:
                 self.cover(wanted)
             except Exception:  # the loads stay uncovered: the next batch's update takes them
@@ -261,13 +266,14 @@ class ProfileUpdates:
             self._wake.wait_for(lambda: self._stopping or self._wanted > load_id)
 
     def stop(self, timeout: float = 60) -> None:
-        """Let a running update finish (up to ``timeout`` s), end the worker and close the
-        connection."""
+        """Let a running update and refresh finish (up to ``timeout`` s each), end their
+        threads and close the connections."""
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
-        if self._worker is not None:
-            self._worker.join(timeout)
+        for thread in (self._worker, self._refresher):
+            if thread is not None:
+                thread.join(timeout)
         with self.refreshing, self.turn:
             for store in (self._store, self._refresh_store):
                 if store is not None:
