@@ -34,6 +34,7 @@ from shopguide.profiles import (
     segment_of,
 )
 from shopguide.store.base import Store
+from shopguide.store.user_indexes import ensure_user_indexes, has_user_index
 
 AS_OF = datetime(2024, 3, 31)
 
@@ -314,6 +315,20 @@ def test_get_profile_groups_the_fields(hand_store: Store) -> None:
     record = profile_record(hand_store, "bob")
     assert record["lifecycle"]["segment"] == "Can't Lose Them"
     assert record["behaviour"]["cart_to_purchase"] is None
+
+
+def test_a_profile_reads_the_same_through_the_user_index(hand_store: Store) -> None:
+    early = datetime(2024, 2, 15)
+    build_profiles(hand_store, early)
+    build_profiles(hand_store, AS_OF)  # the index finds a user's rows of both versions
+    wanted = [(user, version) for version in (early, AS_OF) for user in ("alice", "bob")]
+    scanned = [get_profile(hand_store, user, version) for user, version in wanted]
+    ensure_user_indexes(hand_store)
+    assert has_user_index(hand_store, "profiles")
+    assert [get_profile(hand_store, user, version) for user, version in wanted] == scanned
+    assert scanned[0].behaviour.orders == 1 and scanned[2].behaviour.orders == 2
+    with pytest.raises(UnknownIdError):
+        get_profile(hand_store, "carol", early)  # not a customer yet on Feb 15
 
 
 def test_versions_do_not_see_the_future(hand_store: Store) -> None:

@@ -74,7 +74,7 @@ from shopguide.profiles.tables import (
     ensure_profile_tables,
 )
 from shopguide.store.base import Store
-from shopguide.store.user_indexes import drop_user_index
+from shopguide.store.user_indexes import drop_user_index, has_user_index
 
 
 class ProfilesNotBuiltError(StoreError):
@@ -530,18 +530,35 @@ def load_profiles(store: Store, as_of: datetime | str | None = None) -> pd.DataF
 def get_profile(store: Store, user_id: str, as_of: datetime | str | None = None) -> UserProfile:
     """One user's profile (default the latest version); raises ``UnknownIdError`` if absent."""
     stamp = _resolve_version(store, as_of)
-    frame = store.query_df(
-        "SELECT * FROM profiles WHERE as_of = $as_of AND user_id = $user_id",
-        {"as_of": stamp, "user_id": str(user_id)},
-    )
-    if frame.empty:
+    row = _profile_row(store, str(user_id), stamp)
+    if row is None:
         raise UnknownIdError("user", [str(user_id)])
-    row: dict[str, Any] = {str(k): v for k, v in frame.iloc[0].items()}
     status = population_status(store, stamp)
     if status is not None:  # a live version's profiles include its events through this
         row["as_of"] = status.events_through
     row["population_as_of"] = None if status is None else status.population_as_of
     return UserProfile.from_row(row)
+
+
+def _profile_row(store: Store, user_id: str, version: datetime) -> dict[str, Any] | None:
+    """The ``profiles`` row of ``user_id`` in ``version``, as Python values.
+
+    With the profiles' user index, the user's rows of every version are found through it (a
+    condition on the version in the same scan makes DuckDB scan the table instead: 20 ms
+    against 3 ms at 1M users) and the version's row is picked here. Arrow, not pandas: a
+    frame of one wide row costs 7 ms to make.
+    """
+    if has_user_index(store, "profiles"):
+        found = store.query_arrow(
+            "SELECT * FROM profiles WHERE user_id = $user_id", {"user_id": user_id}
+        )
+        rows = [row for row in found.to_pylist() if row["as_of"] == version]
+    else:
+        rows = store.query_arrow(
+            "SELECT * FROM profiles WHERE as_of = $as_of AND user_id = $user_id",
+            {"as_of": version, "user_id": user_id},
+        ).to_pylist()
+    return rows[0] if rows else None
 
 
 def profile_record(
