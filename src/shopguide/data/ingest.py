@@ -346,7 +346,7 @@ def _load(
                 report.rejected, report.duplicates, report.updated,
             ],
         )  # fmt: skip
-        report.top_reasons = _top_reasons(store, load_id)
+        report.top_reasons = _top_reasons(store, load_id) if report.rejected else {}
     assert report.rows_read == report.accepted + report.rejected + report.duplicates
     return report
 
@@ -471,12 +471,13 @@ def _storable_text(value: object) -> object:
 def _reject_erased_users(store: Store, stage: str, report: LoadReport) -> None:
     """Move staged rows of erased users (``suppressed_users``) to the quarantine, and strip
     the content of this load's invalid rows of erased users: nothing of theirs is kept."""
-    store.execute(
-        f"""UPDATE quarantine SET column_name = 'user_id', value = NULL,
-                reason = '{ERASED_REASON}', raw = NULL, user_id = NULL
-            WHERE load_id = ? AND user_id IS NOT NULL AND {erased_predicate("user_id")}""",
-        [report.load_id],
-    )
+    if report.rejected:  # else this load has nothing in the quarantine yet
+        store.execute(
+            f"""UPDATE quarantine SET column_name = 'user_id', value = NULL,
+                    reason = '{ERASED_REASON}', raw = NULL, user_id = NULL
+                WHERE load_id = ? AND user_id IS NOT NULL AND {erased_predicate("user_id")}""",
+            [report.load_id],
+        )
     erased = erased_predicate("s.user_id")
     n = int(store.scalar(f"SELECT count(*) FROM {stage} s WHERE {erased}"))
     if not n:

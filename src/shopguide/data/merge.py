@@ -59,10 +59,11 @@ def merge_events(store: Store, stage: str, load_id: int) -> int:
     # in passes of consecutive lines: one statement joining and sorting 10M staged rows against
     # 10M stored ones does not fit a load's memory; each pass keeps the file's line order
     first, last = store.query_df(f"SELECT min(line), max(line) FROM {stage}").iloc[0]
+    inserted = 0
     if first is not None and not pd.isna(first):
         for low in range(int(first), int(last) + 1, _ROWS_PER_INSERT):
             high = low + _ROWS_PER_INSERT - 1
-            store.execute(
+            inserted += store.scalar(  # an INSERT's one row is the count of rows it inserted
                 f"""
                 INSERT INTO events ({columns}, load_id)
                 WITH part AS (SELECT * FROM stage_keyed WHERE line BETWEEN {low} AND {high}),
@@ -73,7 +74,7 @@ def merge_events(store: Store, stage: str, load_id: int) -> int:
                 """
             )
     store.execute(f"DROP {kind} stage_keyed")
-    return store.count("events") - before
+    return int(inserted)
 
 
 #: Staged lines inserted per statement (see :func:`merge_events`).

@@ -54,27 +54,21 @@ def ingest_events(
     frame = frame.where(frame.notna(), None)
     # ingestion itself quarantines the rows of erased users (and keeps nothing of them)
     report = ingest_frame(store, "events", frame, source="api:events")
-    bad = store.query_df(
+    bad = store.rows(
         "SELECT line, column_name, value, reason FROM quarantine WHERE load_id = ? ORDER BY line",
         [report.load_id],
-    )
+    ) if report.rejected else []  # fmt: skip
     rejected = [
         {
-            "index": int(row.line) - 1,
-            "field": row.column_name,
-            "value": None if row.value is None or pd.isna(row.value) else str(row.value),
-            "reason": str(row.reason),
+            "index": int(line) - 1,
+            "field": column,
+            "value": None if value is None else str(value),
+            "reason": str(reason),
         }
-        for row in bad.itertuples()
+        for line, column, value, reason in bad
     ]
-    users = sorted(
-        {
-            str(u)
-            for u in store.query_df(
-                "SELECT DISTINCT user_id FROM events WHERE load_id = ?", [report.load_id]
-            )["user_id"]
-        }
-    )
+    found = store.rows("SELECT DISTINCT user_id FROM events WHERE load_id = ?", [report.load_id])
+    users = sorted(str(user) for (user,) in found)
     updated = refresh_live_profiles(store).recomputed if update_profiles and users else None
     return IngestResult(report, rejected, users, updated)
 
