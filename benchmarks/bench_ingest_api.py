@@ -190,7 +190,8 @@ def time_profile_updates(
     db: Path, users: list[str], item: str, batches: int, size: int
 ) -> dict[str, Any]:
     """The live profile update alone, in process: p50/p99 over ``batches`` batches of
-    ``size`` purchases, and the population refresh before and after them."""
+    ``size`` purchases (and the p50 of storing each batch before it), and the population
+    refresh before and after them."""
     from shopguide.profiles import refresh_population, update_profiles
     from shopguide.store import open_store
     from shopguide.store.user_indexes import ensure_user_indexes
@@ -209,10 +210,13 @@ def time_profile_updates(
         ensure_user_indexes(store)  # what `shopguide serve` does at start-up
         indexes_s = time.perf_counter() - started
         took: list[float] = []
+        stored: list[float] = []
         steps: dict[str, float] = {}
         stale = recomputed = 0
         for _ in range(batches):
+            started = time.perf_counter()
             ingest_events(store, workload.batch()["events"], update_profiles=False)
+            stored.append(time.perf_counter() - started)
             started = time.perf_counter()
             result = update_profiles(store, live=True)
             took.append(time.perf_counter() - started)
@@ -232,6 +236,7 @@ def time_profile_updates(
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
         "max_ms": float(ms.max()),
+        "store_batch_p50_ms": float(np.percentile(np.array(stored) * 1000, 50)),
         "users_recomputed_mean": recomputed / batches,
         "steps_mean_ms": {k: v * 1000 / batches for k, v in steps.items()},
         "updates_reporting_stale_statistics": stale,
@@ -297,6 +302,8 @@ def main() -> None:
           f"{updates['first_update_s']:.1f} s; user indexes built first (as `serve` does at "
           f"start-up) in {updates['user_indexes_s']:.1f} s; "
           f"{updates['users_recomputed_mean']:.1f} users recomputed per batch")  # fmt: skip
+    print(f"  storing a batch before its update (ingest_events): p50 "
+          f"{updates['store_batch_p50_ms']:.1f} ms")  # fmt: skip
     per_step = updates["steps_mean_ms"].items()
     print("  mean per step: " + ", ".join(f"{k} {v:.1f} ms" for k, v in per_step))
     print(f"population refresh ({updates['population_users']:,} users): "
