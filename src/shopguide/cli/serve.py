@@ -48,14 +48,14 @@ def serve(
 ) -> None:
     """Run the REST service with the dashboard at / (OpenAPI docs at /docs)."""
     from shopguide.recommend.catalogue import check_model_name
-    from shopguide.service.settings import ServiceSettings
+    from shopguide.service.settings import load_settings
     from shopguide.store import open_store
 
     with handled(False):
         overrides: dict[str, object] = {"db": db_path(db), "model": model}
         if keys_file is not None:
             overrides["api_keys_file"] = keys_file
-        settings = ServiceSettings(**overrides)  # type: ignore[arg-type]
+        settings = load_settings(**overrides)
         if model is not None:
             check_model_name(model)
         open_store(settings.db, create=False).close()  # serve a store, never a new one

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from shopguide.errors import ShopGuideError
     from shopguide.service.app import run
-    from shopguide.service.settings import ServiceSettings
+    from shopguide.service.settings import load_settings
 
     overrides: dict[str, object] = {"db": args.db, "model": args.model}
     overrides["prepare"] = not args.no_prepare
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.keys_file is not None:
         overrides["api_keys_file"] = args.keys_file
     try:
-        run(ServiceSettings(**overrides), host=args.host, port=args.port)  # type: ignore[arg-type]
+        run(load_settings(**overrides), host=args.host, port=args.port)
     except ShopGuideError as error:  # one message and status 2, as the CLI gives
         print(f"error: {error.message}", file=sys.stderr)
         if error.hint:

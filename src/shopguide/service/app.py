@@ -30,7 +30,7 @@ from shopguide.service.routers import (
 )
 from shopguide.service.routers import search as search_router
 from shopguide.service.routers import users as users_router
-from shopguide.service.settings import ServiceSettings
+from shopguide.service.settings import ServiceSettings, load_settings
 from shopguide.service.state import ServiceState
 
 log = logging.getLogger("shopguide.service.access")
@@ -79,7 +79,7 @@ def create_app(
     settings: ServiceSettings | None = None, *, state: ServiceState | None = None
 ) -> FastAPI:
     """Build the app. The store opens (and the model loads) when the app starts."""
-    settings = settings or ServiceSettings()
+    settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

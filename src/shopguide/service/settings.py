@@ -10,10 +10,10 @@ from __future__ import annotations
 import enum
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shopguide.errors import ConfigError
 
@@ -57,7 +57,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHOPGUIDE_", env_file=".env", extra="ignore")
 
     db: Path = Path("shopguide.duckdb")
-    api_keys: dict[str, str] = Field(default_factory=dict)
+    # NoDecode: the JSON is read by _keys_json, so a malformed value gets a ValidationError
+    api_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     api_keys_file: Path | None = None
     model: str | None = None
     model_check_seconds: float = 1.0
@@ -72,7 +73,12 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _keys_json(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return json.loads(value) if value.strip() else {}
+            if not value.strip():
+                return {}
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("not JSON") from None  # the message must not echo the keys
         return value
 
     def keys(self) -> dict[str, Role]:
@@ -91,3 +97,37 @@ class ServiceSettings(BaseSettings):
             return {str(k): Role.parse(v) for k, v in merged.items()}
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
+
+
+#: Settings whose values are secrets: an error about them does not repeat the value.
+_SECRET: frozenset[str] = frozenset({"api_keys"})
+
+
+def load_settings(**overrides: Any) -> ServiceSettings:
+    """:class:`ServiceSettings` from the environment (``SHOPGUIDE_*``), ``.env`` and
+    ``overrides``; a value that cannot be used raises :class:`ConfigError` naming its
+    variable and what it needs, not a validation dump."""
+    try:
+        return ServiceSettings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        variable = f"SHOPGUIDE_{name.upper()}"
+        shown = "" if name in _SECRET else f" {describe_input(error.get('input'))}"
+        raise ConfigError(
+            f"the setting {name} ({variable}) has an unusable value{shown}: "
+            + str(error["msg"]).removeprefix("Value error, "),
+            hint=_HINTS.get(name, f"set {variable} to a valid value, or unset it for the default"),
+        ) from None
+
+
+def describe_input(value: object) -> str:
+    """A setting's value as people read it in an error: quoted text, else as written."""
+    return f"'{value}'" if isinstance(value, str) else str(value)
+
+
+_HINTS: dict[str, str] = {
+    "api_keys": "set SHOPGUIDE_API_KEYS to a JSON object of keys and roles, such as "
+    + json.dumps({"my-secret-key": "admin", "another-key": "read"})
+    + ", or unset it and pass --keys-file",
+}
