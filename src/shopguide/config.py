@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shopguide.errors import ConfigError
 
 DEFAULT_DB = Path("shopguide.duckdb")
 
@@ -37,4 +42,39 @@ class Settings(BaseSettings):
 
 def get_settings() -> Settings:
     """Fresh settings from the current environment."""
-    return Settings()
+    return settings_from_env(Settings)
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def settings_from_env(
+    kind: type[SettingsT],
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    hints: Mapping[str, str] | None = None,
+    secret: frozenset[str] = frozenset(),
+) -> SettingsT:
+    """``kind`` from ``SHOPGUIDE_*`` variables, ``.env`` and ``overrides``. A value that cannot
+    be used raises :class:`ConfigError` naming its variable and what it takes (with the hint of
+    ``hints`` for that setting), not a validation dump; values of ``secret`` settings are not
+    repeated."""
+    try:
+        return kind(**dict(overrides or {}))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        variable = f"SHOPGUIDE_{name.upper()}"
+        value = error.get("input")
+        shown = "" if name in secret else f" {_quoted(value)}"
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(
+            f"the setting {name} ({variable}) has an unusable value{shown}: {reason}",
+            hint=(hints or {}).get(
+                name, f"set {variable} to a valid value, or unset it for the default"
+            ),
+        ) from None
+
+
+def _quoted(value: object) -> str:
+    return f"'{value}'" if isinstance(value, str) else str(value)

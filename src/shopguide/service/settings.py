@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shopguide.config import settings_from_env
 from shopguide.errors import ConfigError
 
 
@@ -99,31 +100,13 @@ class ServiceSettings(BaseSettings):
             raise ConfigError(str(exc)) from exc
 
 
-#: Settings whose values are secrets: an error about them does not repeat the value.
-_SECRET: frozenset[str] = frozenset({"api_keys"})
-
-
 def load_settings(**overrides: Any) -> ServiceSettings:
     """:class:`ServiceSettings` from the environment (``SHOPGUIDE_*``), ``.env`` and
     ``overrides``; a value that cannot be used raises :class:`ConfigError` naming its
-    variable and what it needs, not a validation dump."""
-    try:
-        return ServiceSettings(**overrides)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        name = str(error["loc"][0]) if error["loc"] else "?"
-        variable = f"SHOPGUIDE_{name.upper()}"
-        shown = "" if name in _SECRET else f" {describe_input(error.get('input'))}"
-        raise ConfigError(
-            f"the setting {name} ({variable}) has an unusable value{shown}: "
-            + str(error["msg"]).removeprefix("Value error, "),
-            hint=_HINTS.get(name, f"set {variable} to a valid value, or unset it for the default"),
-        ) from None
-
-
-def describe_input(value: object) -> str:
-    """A setting's value as people read it in an error: quoted text, else as written."""
-    return f"'{value}'" if isinstance(value, str) else str(value)
+    variable (:func:`shopguide.config.settings_from_env`), never repeating the keys."""
+    return settings_from_env(
+        ServiceSettings, overrides, hints=_HINTS, secret=frozenset({"api_keys"})
+    )
 
 
 _HINTS: dict[str, str] = {

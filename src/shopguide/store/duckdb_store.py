@@ -8,13 +8,14 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from shopguide.errors import (
+    ConfigError,
     SchemaVersionError,
     StoreError,
     StoreLockedError,
@@ -107,6 +108,7 @@ class DuckDBStore(Store):
             locked = lock_holder(exc)
             if locked is not None:
                 raise StoreLockedError(str(path), *locked) from None
+            _check_config(config)
             raise StoreError(
                 f"cannot open the store {path}: {exc}",
                 hint="check the path, and that no other process is writing to it",
@@ -255,3 +257,27 @@ class DuckDBStore(Store):
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
             )
         )
+
+
+#: The environment variable behind each DuckDB setting a store is opened with.
+_CONFIG_VARIABLES: Final = {
+    "memory_limit": "SHOPGUIDE_MEMORY_LIMIT",
+    "threads": "SHOPGUIDE_THREADS",
+}
+
+
+def _check_config(config: dict[str, Any]) -> None:
+    """After a store failed to open: raise :class:`ConfigError` naming the setting when DuckDB
+    refuses one of ``config``'s values on its own (so the store was not the problem)."""
+    for name, value in config.items():
+        try:
+            duckdb.connect(":memory:", config={name: value}).close()
+        except duckdb.Error as exc:
+            variable = _CONFIG_VARIABLES.get(name, name)
+            raise ConfigError(
+                f"DuckDB does not take the {name.replace('_', ' ')} '{value}' ({variable}): "
+                + str(exc).split(": ", 1)[-1],
+                hint=f"set {variable} to a value such as "
+                + ("4GB" if name == "memory_limit" else "2")
+                + ", or unset it for DuckDB's default",
+            ) from None
