@@ -151,6 +151,13 @@ def test_create_model_takes_a_parameter_or_says_which_are_wrong(name, data, valu
     assert key in known and model.get_params()[key] == value
 
 
+def test_a_parameter_called_name_is_refused_like_any_unknown_one() -> None:
+    """``name`` is create_model's own argument: as a model parameter it was a TypeError."""
+    with pytest.raises(ParameterError) as caught:
+        create_model("item-knn", name="x")
+    assert "'name'" in caught.value.message
+
+
 def test_a_misspelt_model_name_gets_the_closest_suggested() -> None:
     with pytest.raises(UnknownModelError) as caught:
         create_model("itemknn")

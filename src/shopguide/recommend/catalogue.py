@@ -48,7 +48,7 @@ def check_model_name(name: str) -> None:
         raise UnknownModelError(name, MODEL_NAMES)
 
 
-def create_model(name: str, **params: Any) -> Recommender:
+def create_model(name: str, /, **params: Any) -> Recommender:
     """A new, unfitted model by name (``user-knn``, ``item-knn``, ``popular``, ``ease``,
     ``ease-large``, ``ease-next``, ``als``, ``bpr``, ``rp3beta``, ``blend``) with the given
     constructor parameters.
