@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shopguide.errors import ConfigError
@@ -32,11 +32,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHOPGUIDE_", env_file=".env", extra="ignore")
 
     db: Path = DEFAULT_DB
-    chunk_rows: int = 250_000
+    chunk_rows: int = Field(default=250_000, ge=1)
     memory_limit: str | None = None
-    threads: int | None = None
+    threads: int | None = Field(default=None, ge=1)
     currency: str = ""
-    keep_versions: int = 5
+    keep_versions: int = Field(default=5, ge=1)
     memory_budget: str | None = None
 
 

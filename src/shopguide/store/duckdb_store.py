@@ -79,6 +79,11 @@ class DuckDBStore(Store):
     ) -> None:
         self.path = Path(path)
         self._in_memory = str(path) == ":memory:"
+        if not self._in_memory and self.path.is_dir():
+            raise StoreError(
+                f"{path} is a folder, not a store file",
+                hint=f"name a file for --db (or SHOPGUIDE_DB), such as {self.path / 'shop.duckdb'}",
+            )
         if not self._in_memory and not self.path.exists():
             if read_only or not create:  # the one place a missing store is noticed
                 raise StoreNotFoundError(path)
