@@ -310,11 +310,14 @@ def _rewrite_users(
             store.execute(sql, params)
 
     mine = {"version": params["version"], "ids": users}
-    with _timed(steps, "delete the batch's rows"), user_lookups(store, len(users)):
-        before = _delete_profiles(store, params["version"], users)
-    if population is not None and len(users) <= PYTHON_BATCH_USERS:
-        with _timed(steps, "the batch's users' rows"), user_lookups(store, len(users)):
-            inputs = read_batch_inputs(store, users, params["as_of"])
+    inputs = None  # read here when the rows are computed in Python
+    with user_lookups(store, len(users)):  # the users' rows, found through the indexes
+        with _timed(steps, "delete the batch's rows"):
+            before = _delete_profiles(store, params["version"], users)
+        if population is not None and len(users) <= PYTHON_BATCH_USERS:
+            with _timed(steps, "the batch's users' rows"):
+                inputs = read_batch_inputs(store, users, params["as_of"])
+    if inputs is not None and population is not None:
         with _timed(steps, "profiles of the batch's users"):
             users_rows, categories, brands = batch_aggregate_tables(
                 inputs, params["version"], params["as_of"]
