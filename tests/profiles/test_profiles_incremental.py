@@ -203,14 +203,24 @@ def test_live_updates_keep_one_rolling_version_next_to_the_snapshots(hand_store:
     rebuilt = build_profiles(hand_store, second.as_of)  # now a snapshot at the same as_of
     assert_frames_equal(load_profiles(hand_store, second.as_of), live_rows)
 
-    # a live update landing on a snapshot updates it in place and it stays a snapshot
+    # a live update that would land on a snapshot leaves it as built: the live version goes
+    # to the next microsecond (the same events), and the batches after it update it in place
+    rebuilt_rows = load_profiles(hand_store, rebuilt.as_of)
     arrive(("dave", "i1", "view", "2024-04-05 07:00", 1, None, None, None), 4)
     third = update_profiles(hand_store, live=True)
-    assert third.as_of == rebuilt.as_of and not third.live and third.replaced == ()
-    arrive(("dave", "i2", "purchase", "2024-04-06 09:00", 1, 30.0, 0.0, "D1"), 5)
+    assert third.live and third.replaced == ()
+    assert third.as_of == rebuilt.as_of + timedelta(microseconds=1)
+    assert_frames_equal(load_profiles(hand_store, rebuilt.as_of), rebuilt_rows)
+    assert "dave" in set(load_profiles(hand_store, third.as_of)["user_id"])
+    arrive(("erin", "i1", "view", "2024-04-04 07:00", 1, None, None, None), 5)
+    again = update_profiles(hand_store, live=True)  # nothing later: the version stays as of
+    assert again.live and again.as_of == third.as_of and again.recomputed_users == 1
+    assert "population step (profiles table)" not in again.steps  # in place: erin's rows only
+    arrive(("dave", "i2", "purchase", "2024-04-06 09:00", 1, 30.0, 0.0, "D1"), 6)
     fourth = update_profiles(hand_store, live=True)
-    assert fourth.live
-    assert all(v == [snapshot, rebuilt.as_of, fourth.as_of] for v in _versions(hand_store).values())
+    assert fourth.live and fourth.as_of == datetime(2024, 4, 6, 9)
+    assert all(v == [snapshot, rebuilt.as_of, third.as_of] for v in _versions(hand_store).values())
+    assert_frames_equal(load_profiles(hand_store, rebuilt.as_of), rebuilt_rows)
 
 
 def _bob_buys_in_april(store: Store) -> None:

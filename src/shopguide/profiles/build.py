@@ -28,8 +28,11 @@ Snapshots and the live version
     :mod:`shopguide.profiles.live` and :mod:`shopguide.profiles.population`, which also
     explain ``population_as_of`` and the refresh). Versions made by :func:`build_profiles` or
     by an update without ``live`` are snapshots, measured against their own population; a live
-    update never deletes them (when it lands on a snapshot's ``as_of`` it updates that
-    snapshot in place and it stays a snapshot).
+    update never deletes or changes them. When the live version would land on a snapshot's
+    ``as_of`` (a service started on a snapshot of the latest event, sent events no later than
+    it), it is made at the next free microsecond instead: a version of the same events, so the
+    batches after it update it in place (the snapshot, updated in place, would pay the whole
+    population step for every batch).
 """
 
 from __future__ import annotations
@@ -128,8 +131,26 @@ def _update_as_of(
     state = live_state(store) if live else None
     if as_of is not None:
         return _to_timestamp(as_of), state
-    found = None if state is None else latest_event_time_from(store, state.events_through)
-    return (found if found is not None else default_as_of(store)), state
+    if state is None:
+        return default_as_of(store), state
+    # no event at or after it (the batch's are all earlier): the live version stays as of it
+    found = latest_event_time_from(store, state.events_through)
+    return (found if found is not None else state.events_through), state
+
+
+def _free_live_stamp(store: Store, stamp: datetime) -> datetime:
+    """``stamp``, or the first microsecond after it that no snapshot holds: where a new live
+    version goes (see the module docs). The events up to it are the same; the calendar-day
+    fields differ only for a ``stamp`` in the last microsecond of a day."""
+    found = store.rows(
+        f"SELECT as_of FROM profile_builds WHERE as_of >= $stamp GROUP BY as_of "
+        f"HAVING arg_max(mode, built_at) <> '{LIVE_MODE}'",
+        {"stamp": stamp},
+    )
+    taken = {_to_timestamp(row[0]) for row in found}
+    while stamp in taken:
+        stamp += timedelta(microseconds=1)
+    return stamp
 
 
 def _step(store: Store, steps: dict[str, float], name: str, sql: str, params: Any = None) -> None:
@@ -338,6 +359,7 @@ def update_profiles(
                 stamp, "incremental", done.users, done.recomputed, done.seconds, fast_steps,
                 True, (), done.population.population_as_of, done.population_stale,
             )  # fmt: skip
+        stamp = _free_live_stamp(store, stamp)
     base = _base_version(store, stamp)
     if base is None:
         return _full_build(store, stamp, live=live)
