@@ -9,7 +9,10 @@ shopguide.service`` serves it in its own process, and then
 
 1. one writer sends ``--batches`` batches one after the other (each runs its own update);
 2. ``--writers`` writers send ``--batches`` batches each, all at once (p50/p99 latency);
-3. the same, not waiting for the profiles.
+3. the same, not waiting for the profiles;
+4. the same as 2, two hours of event time later: the population statistics are stale, and the
+   service measures them again on a thread of its own while the writers go on (the worst case,
+   which a shop sees about once an hour).
 
 Then, with the server stopped, the profile update itself is timed in process on the same
 store: ``--update-batches`` batches are stored one after the other and each is followed by
@@ -17,8 +20,9 @@ store: ``--update-batches`` batches are stored one after the other and each is f
 refresh (``refresh_population``) is timed before and after them. ``--skip-http`` runs only
 this part (for sizes where the service's start-up work, churn scoring included, takes long).
 
-Each batch holds ``--batch-events`` purchases of random known users, timed after the latest
-event, so every update moves the live version forward. Prints batches/s, latency and how
+Each batch holds ``--batch-events`` purchases of random known users, timed ``--event-step``
+seconds after the batch before (after the latest event for the first), so every update moves
+the live version forward. Prints batches/s, latency and how
 many profile updates ran; writes ``benchmarks/output/bench_ingest_api.json``.
 
     python benchmarks/bench_ingest_api.py                       # 100k users, 1M events
@@ -93,12 +97,19 @@ class Workload:
     """Batches of purchases with ever later timestamps, shared by every writer."""
 
     def __init__(
-        self, users: list[str], item: str, start: str, size: int, tag: str = "bench"
+        self,
+        users: list[str],
+        item: str,
+        start: str,
+        size: int,
+        tag: str = "bench",
+        step_seconds: float = 60.0,
     ) -> None:
         # the tag keeps event ids apart between workloads on one store: ingestion drops an
         # event id it has stored as a duplicate, and its batch then changes nobody's profile
         self.users, self.item, self.size, self.tag = users, item, size, tag
         self.clock = np.datetime64(start.replace(" ", "T"))
+        self.step = np.timedelta64(round(step_seconds * 1e6), "us")
         self.rng = np.random.default_rng(0)
         self.lock = threading.Lock()
         self.serial = 0
@@ -106,7 +117,7 @@ class Workload:
     def batch(self) -> dict[str, Any]:
         with self.lock:
             self.serial += 1
-            self.clock += np.timedelta64(1, "m")
+            self.clock += self.step
             picked = self.rng.choice(len(self.users), self.size, replace=False)
             serial, when = self.serial, str(self.clock)
         return {"events": [self._purchase(f"{self.tag}-{serial}-{k}", u, when) for k, u in
@@ -187,7 +198,7 @@ def _wait_until_profiled(base: str, workload: Workload) -> float:
 
 
 def time_profile_updates(
-    db: Path, users: list[str], item: str, batches: int, size: int
+    db: Path, users: list[str], item: str, batches: int, size: int, step: float
 ) -> dict[str, Any]:
     """The live profile update alone, in process: p50/p99 over ``batches`` batches of
     ``size`` purchases (and the p50 of storing each batch before it), and the population
@@ -199,7 +210,7 @@ def time_profile_updates(
 
     with open_store(db) as store:
         latest = str(store.scalar('SELECT max("timestamp") FROM events'))
-        workload = Workload(users, item, latest, size, tag="in-process")
+        workload = Workload(users, item, latest, size, tag="in-process", step_seconds=step)
         started = time.perf_counter()
         ingest_events(store, workload.batch()["events"])  # makes the live version if needed
         first_s = time.perf_counter() - started
@@ -256,6 +267,10 @@ def main() -> None:
     parser.add_argument("--batch-events", type=int, default=10)
     parser.add_argument("--batches", type=int, default=5, help="Batches per writer.")
     parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--event-step", type=float, default=1.0,
+                        help="Seconds from one batch's events to the next's (default 1; a "
+                        "minute would cover hours of event time in a few seconds, and the "
+                        "population refresh due every hour would run in every phase).")  # fmt: skip
     parser.add_argument("--update-batches", type=int, default=100,
                         help="Batches for the in-process profile update timing.")  # fmt: skip
     parser.add_argument("--pristine", type=Path, default=None,
@@ -293,7 +308,9 @@ def main() -> None:
             t0 = time.perf_counter()
             build_profiles(store)
             print(f"profiles built in {time.perf_counter() - t0:.1f} s")
-    updates = time_profile_updates(db, users, item, args.update_batches, args.batch_events)
+    updates = time_profile_updates(
+        db, users, item, args.update_batches, args.batch_events, args.event_step
+    )
     result["profile_updates"] = updates
     print(f"\nprofile update alone (in process, {updates['batches']} batches of "
           f"{updates['batch_events']} events, one after the other): p50 "
@@ -323,7 +340,7 @@ def http_phases(
     server = start_server(db, port, "popular", db.parent / "server.log", keys={WRITE_KEY: "write"})
     print(f"server up in {time.perf_counter() - t0:.1f} s (profiles built at start-up)")
     base = f"http://127.0.0.1:{port}"
-    workload = Workload(users, item, latest, args.batch_events)
+    workload = Workload(users, item, latest, args.batch_events, step_seconds=args.event_step)
     try:
         # the service scores churn in the background after start-up (on a connection of its
         # own, but on the same cores): wait for it, so it does not run while the phases are
@@ -338,6 +355,11 @@ def http_phases(
         together = run_phase(base, workload, args.writers, args.batches)
         background = run_phase(base, workload, args.writers, args.batches, wait=False)
         caught_up = _wait_until_profiled(base, workload)
+        # two hours on: the next update finds the population statistics stale, and the
+        # service measures them again (seconds at 1M users) on a thread of its own while
+        # the writers go on
+        workload.clock += np.timedelta64(2, "h")
+        refreshing = run_phase(base, workload, args.writers, args.batches)
     finally:
         stop_server(server)
 
@@ -347,6 +369,7 @@ def http_phases(
         ("1 writer", alone),
         (f"{args.writers} writers at once", together),
         (f"{args.writers} writers, not waiting", background),
+        (f"{args.writers} writers, refresh running", refreshing),
     )
     for name, phase in phases:
         update = (
@@ -362,6 +385,7 @@ def http_phases(
     print(f"\nthroughput with {args.writers} writers: {speedup:.1f}x one writer's")
     return {"one_writer": alone, "writers": together, "speedup": speedup,
             "writers_not_waiting": background, "profiles_caught_up_s": caught_up,
+            "writers_during_refresh": refreshing,
             "churn_warmup": warmup}  # fmt: skip
 
 
@@ -408,7 +432,7 @@ class Probes:
 def wait_for_churn_warmup(base: str, workload: Workload, timeout: float) -> dict[str, Any]:
     """Wait until the service has scored churn (``GET /v1/churn`` answers once it has),
     printing a line every 15 s, with :class:`Probes` every 2 s meanwhile (at most 100: the
-    workload's clock advances a minute per batch) and 10 more after it, to compare with.
+    workload's clock advances with each batch) and 10 more after it, to compare with.
     Exits with a message when the scoring takes longer than ``timeout`` seconds."""
     done = threading.Event()
     failure: list[str] = []
