@@ -196,7 +196,7 @@ def update_live_in_place(
 
     Returns None, doing nothing, when it cannot: no live version, one whose events already
     run past ``stamp``, one without population statistics (made before they existed), a
-    snapshot already at ``stamp`` (the caller updates that in place), or items changed
+    snapshot already at ``stamp`` (the caller makes a new live version), or items changed
     since (everybody is affected: the caller rebuilds). ``state`` is the live version if the
     caller has just read it (in the same transaction or writer), else it is read here.
     """
