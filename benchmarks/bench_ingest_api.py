@@ -432,7 +432,8 @@ class Probes:
 def wait_for_churn_warmup(base: str, workload: Workload, timeout: float) -> dict[str, Any]:
     """Wait until the service has scored churn (``GET /v1/churn`` answers once it has),
     printing a line every 15 s, with :class:`Probes` every 2 s meanwhile (at most 100: the
-    workload's clock advances with each batch) and 10 more after it, to compare with.
+    probes' batches are a minute apart from two hours before the latest event, so they stay
+    before it) and 10 more after it, to compare with.
     Exits with a message when the scoring takes longer than ``timeout`` seconds."""
     done = threading.Event()
     failure: list[str] = []
