@@ -81,13 +81,14 @@ def test_live_updates_and_a_refresh_equal_a_full_rebuild(
                 _append(store, part, load_id)
             if any(loads[:load_id]):
                 update_profiles(store, live=True)
-        refreshed = refresh_population(store)  # None when no live update ran
-        latest = default_as_of(store)
-        # the live version is as of the latest event, or the microsecond after it when the
-        # snapshot holds that (see shopguide.profiles.build)
-        final = latest if refreshed is None else refreshed.as_of
-        assert final - latest in (timedelta(0), timedelta(microseconds=1))
-        assert refreshed is None or refreshed.population_as_of == final
+        # some load has rows, so a live update ran after it: there is a live version
+        refreshed = refresh_population(store)
+        assert refreshed is not None
+        # it is as of the latest event, or the microsecond after it when the snapshot holds
+        # that (see shopguide.profiles.build)
+        final = refreshed.as_of
+        assert final - default_as_of(store) in (timedelta(0), timedelta(microseconds=1))
+        assert refreshed.population_as_of == final
 
         full = _fresh_store(Path(folder), "full")
         full.append("events", events_frame(rows))
