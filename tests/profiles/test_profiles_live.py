@@ -157,6 +157,43 @@ def test_the_first_update_in_place_indexes_the_users_rows(hand_store: Store) -> 
     assert indexed_tables(hand_store) == set(USER_INDEXES)
 
 
+def _orders_in_events(store: Store, user: str, as_of: datetime) -> int:
+    return int(store.scalar(
+        "SELECT count(DISTINCT order_id) FROM events WHERE user_id = $u "
+        "AND event_type = 'purchase' AND \"timestamp\" <= $as_of",
+        {"u": user, "as_of": as_of},
+    ))  # fmt: skip
+
+
+def test_a_live_update_reads_committed_events_beside_and_uncommitted_ones_itself(
+    hand_store: Store,
+) -> None:
+    build_profiles(hand_store, datetime(2024, 3, 31))
+    _append(hand_store, [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")], 2)
+    update_profiles(hand_store, live=True)  # makes the live version
+    # committed events: read on a second connection while the update deletes the old rows
+    _append(hand_store, [("carol", "i1", "purchase", "2024-04-05 08:00", 2, 12.0, 0.0, "C9")], 3)
+    beside = update_profiles(hand_store, live=True)
+    assert (
+        beside.mode == "incremental" and "the batch's users' events (read beside)" in beside.steps
+    )
+    carol = load_profiles(hand_store, beside.as_of).set_index("user_id").loc["carol"]
+    orders = carol["orders"]
+    assert orders == _orders_in_events(hand_store, "carol", beside.as_of)
+    # events stored in the caller's open transaction: a second connection would not see
+    # them, so the update reads them on the caller's own
+    with hand_store.transaction():
+        _append(
+            hand_store, [("carol", "i2", "purchase", "2024-04-06 08:00", 1, 30.0, 0.0, "C10")], 4
+        )
+        inside = update_profiles(hand_store, live=True)
+    assert inside.mode == "incremental" and inside.as_of == datetime(2024, 4, 6, 8)
+    assert "the batch's users' events (read beside)" not in inside.steps
+    carol = load_profiles(hand_store, inside.as_of).set_index("user_id").loc["carol"]
+    assert carol["orders"] == orders + 1
+    assert carol["orders"] == _orders_in_events(hand_store, "carol", inside.as_of)
+
+
 def test_items_changed_since_the_live_version_make_the_next_update_a_rebuild(
     hand_store: Store,
 ) -> None:

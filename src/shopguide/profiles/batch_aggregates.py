@@ -13,7 +13,10 @@ floating-point sums may differ in the last bits, as they add the same numbers in
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final, NamedTuple
@@ -22,13 +25,17 @@ import pyarrow as pa
 
 from shopguide.profiles.aggregates import AGE_BAND_SQL, ITEM_BRAND_SQL, ITEM_CATEGORY_SQL
 from shopguide.store.base import Store
+from shopguide.store.user_indexes import raise_user_lookups
 
 __all__ = [
     "BatchEvent",
     "BatchInputs",
     "BatchUser",
     "batch_aggregate_tables",
+    "read_batch_events",
+    "read_batch_events_beside",
     "read_batch_inputs",
+    "read_batch_users",
 ]
 
 #: Every event of the batch's users. They are found by ``user_id = ANY($ids)`` alone, which
@@ -122,21 +129,68 @@ class BatchInputs:
 def read_batch_inputs(store: Store, user_ids: Iterable[str], as_of: datetime) -> BatchInputs:
     """Read the raw rows the aggregates of ``user_ids`` need, in three small statements.
 
-    These are their events with ``timestamp <= as_of``, the category and brand of each item those
-    events name (from the item's row with the highest ``load_id``, NULL lowest, as
-    ``LATEST_ITEMS_CTE`` has them) and each user's latest ``users`` row (likewise), found by
-    the tables' user indexes where they have them (else by a scan of their ``user_id``).
+    These are their events with ``timestamp <= as_of``, with the category and brand of each
+    item those events name (:func:`read_batch_events`), and each user's latest ``users`` row
+    (:func:`read_batch_users`).
     """
     ids = list(dict.fromkeys(user_ids))
-    events = [row for row in store.rows(_BATCH_EVENTS_SQL, {"ids": ids}) if row[3] <= as_of]
+    return BatchInputs(
+        tuple(ids), read_batch_events(store, ids, as_of), read_batch_users(store, ids)
+    )
+
+
+def read_batch_events(store: Store, user_ids: list[str], as_of: datetime) -> list[BatchEvent]:
+    """The events of ``user_ids`` with ``timestamp <= as_of``, each with the category and
+    brand of its item (from the item's row with the highest ``load_id``, NULL lowest, as
+    ``LATEST_ITEMS_CTE`` has them), found by the events' user index where there is one (else
+    by a scan of their ``user_id``)."""
+    events = [row for row in store.rows(_BATCH_EVENTS_SQL, {"ids": user_ids}) if row[3] <= as_of]
     named = sorted({row[1] for row in events})
     items = _latest(store.rows(_BATCH_ITEMS_SQL, {"items": named})) if named else {}
-    users = _latest(store.rows(_BATCH_USERS_SQL, {"ids": ids}))
-    return BatchInputs(
-        tuple(ids),
-        [BatchEvent(*row, *items.get(row[1], (None, None))) for row in events],
-        {user: BatchUser(user, *row) for user, row in users.items()},
-    )
+    return [BatchEvent(*row, *items.get(row[1], (None, None))) for row in events]
+
+
+def read_batch_users(store: Store, user_ids: list[str]) -> dict[str, BatchUser]:
+    """Each of ``user_ids``' latest ``users`` row (the one with the highest ``load_id``, NULL
+    lowest), by user, found by the users' user index where there is one."""
+    users = _latest(store.rows(_BATCH_USERS_SQL, {"ids": user_ids}))
+    return {user: BatchUser(user, *row) for user, row in users.items()}
+
+
+#: Per store, a second connection to it for the reads :func:`read_batch_events_beside` runs
+#: beside the store's own statements, with a lock that keeps it to one read at a time.
+_READERS: weakref.WeakKeyDictionary[Store, tuple[Store, threading.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+_READERS_LOCK: Final = threading.Lock()
+#: The threads those reads run on.
+_READ_THREADS: Final = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-reads")
+
+
+def read_batch_events_beside(
+    store: Store, user_ids: list[str], as_of: datetime
+) -> Future[list[BatchEvent]]:
+    """Start :func:`read_batch_events` on a second connection to ``store``, in a thread of
+    its own, and return at once: the caller's statements on ``store`` run meanwhile (DuckDB
+    runs the two on separate cores). At 1M users and 10M events, 80 users' events take ~20 ms
+    to read, and a live update does ~20 ms of other work meanwhile.
+
+    The second connection sees committed rows only. Call it only when every row the read
+    needs was committed: not inside a transaction that wrote events or items.
+    """
+    with _READERS_LOCK:
+        held = _READERS.get(store)
+        if held is None:
+            held = _READERS[store] = (store.reader(), threading.Lock())
+    reader, lock = held
+    ids = list(user_ids)
+
+    def read() -> list[BatchEvent]:
+        with lock:
+            raise_user_lookups(reader, len(ids))
+            return read_batch_events(reader, ids, as_of)
+
+    return _READ_THREADS.submit(read)
 
 
 def _latest(rows: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:

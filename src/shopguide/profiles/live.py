@@ -46,7 +46,13 @@ from shopguide.profiles.aggregates import (
     lines_sql,
     user_aggregates_sql,
 )
-from shopguide.profiles.batch_aggregates import batch_aggregate_tables, read_batch_inputs
+from shopguide.profiles.batch_aggregates import (
+    BatchInputs,
+    batch_aggregate_tables,
+    read_batch_events_beside,
+    read_batch_inputs,
+    read_batch_users,
+)
 from shopguide.profiles.batch_derive import (
     PopulationStatistics,
     derive_profile_table,
@@ -210,6 +216,7 @@ def update_live_in_place(
         steps["index the users' rows"] = time.perf_counter() - started
     version = {"version": state.as_of}
     both = {"version": state.as_of, "as_of": stamp}
+    committed = not store.in_transaction  # the rows it reads are committed: see _rewrite_users
 
     with store.transaction():
         with _timed(steps, "bookkeeping"):
@@ -227,7 +234,8 @@ def update_live_in_place(
         recomputed = len(scope)
         users = state.users
         if recomputed:
-            users += _rewrite_users(store, both, steps, scope, _population(store, status))
+            population = _population(store, status)
+            users += _rewrite_users(store, both, steps, scope, population, committed=committed)
         with _timed(steps, "bookkeeping"):
             store.execute(
                 "UPDATE profile_live SET events_through = $as_of, max_load_id = $load, "
@@ -292,6 +300,8 @@ def _rewrite_users(
     steps: dict[str, float],
     users: list[str],
     population: PopulationStatistics | None,
+    *,
+    committed: bool = False,
 ) -> int:
     """Replace the profile rows of ``users`` in the live version ``$version`` by rows derived
     from their events up to ``$as_of``; returns how many profiles were added (new users).
@@ -299,10 +309,13 @@ def _rewrite_users(
     Up to :data:`PYTHON_BATCH_USERS` users (with the version's ``population`` statistics), the
     users' rows are read once and their aggregates and profiles computed in Python
     (:mod:`~shopguide.profiles.batch_aggregates`, :mod:`~shopguide.profiles.batch_derive`);
-    more users go through the SQL statements. Either way their aggregates are not written
-    back: deleting a few users' rows from the aggregate tables costs a scan of each table. The
-    users are recorded in ``profile_stale_aggregates`` instead, and whatever reads the
-    version's aggregates recomputes theirs first (:func:`recompute_stale_aggregates`).
+    more users go through the SQL statements. With ``committed`` (every row they are computed
+    from was committed before the caller's transaction began), their events are read on a
+    second connection while their old rows are deleted and their ``users`` rows read
+    (:func:`read_batch_events_beside`). Either way their aggregates are not written back:
+    deleting a few users' rows from the aggregate tables costs a scan of each table. The users
+    are recorded in ``profile_stale_aggregates`` instead, and whatever reads the version's
+    aggregates recomputes theirs first (:func:`recompute_stale_aggregates`).
     """
 
     def step(name: str, sql: str, params: Any = None) -> None:
@@ -310,13 +323,24 @@ def _rewrite_users(
             store.execute(sql, params)
 
     mine = {"version": params["version"], "ids": users}
+    in_python = population is not None and len(users) <= PYTHON_BATCH_USERS
+    events = (
+        read_batch_events_beside(store, users, params["as_of"]) if in_python and committed else None
+    )
     inputs = None  # read here when the rows are computed in Python
     with user_lookups(store, len(users)):  # the users' rows, found through the indexes
         with _timed(steps, "delete the batch's rows"):
             before = _delete_profiles(store, params["version"], users)
-        if population is not None and len(users) <= PYTHON_BATCH_USERS:
+        if in_python:
             with _timed(steps, "the batch's users' rows"):
-                inputs = read_batch_inputs(store, users, params["as_of"])
+                if events is None:
+                    inputs = read_batch_inputs(store, users, params["as_of"])
+                else:  # the events are being read beside: their users rows meanwhile
+                    demographics = read_batch_users(store, users)
+        step("mark the batch's aggregates stale", _MARK_STALE_SQL, mine)
+    if events is not None:
+        with _timed(steps, "the batch's users' events (read beside)"):
+            inputs = BatchInputs(tuple(users), events.result(), demographics)
     if inputs is not None and population is not None:
         with _timed(steps, "profiles of the batch's users"):
             users_rows, categories, brands = batch_aggregate_tables(
@@ -341,16 +365,14 @@ def _rewrite_users(
         added = int(store.scalar(f"SELECT count(*) FROM {users_into}")) - before
         for temp in [*LIVE_AGGREGATE_TABLES.values(), SCOPE_TABLE]:
             store.execute(f"DROP TABLE IF EXISTS {temp}")
-    step(
-        "mark the batch's aggregates stale",
-        """INSERT INTO profile_stale_aggregates
-           SELECT CAST($version AS TIMESTAMP), user_id
-           FROM (SELECT unnest($ids::VARCHAR[]) AS user_id)
-           WHERE user_id NOT IN (SELECT user_id FROM profile_stale_aggregates
-                                 WHERE as_of = $version)""",
-        mine,
-    )
     return added
+
+
+#: Record the users ``$ids`` as having stale aggregate rows in the version ``$version``.
+_MARK_STALE_SQL: Final = """
+INSERT INTO profile_stale_aggregates
+SELECT CAST($version AS TIMESTAMP), user_id FROM (SELECT unnest($ids::VARCHAR[]) AS user_id)
+WHERE user_id NOT IN (SELECT user_id FROM profile_stale_aggregates WHERE as_of = $version)"""
 
 
 def _delete_profiles(store: Store, version: datetime, users: list[str]) -> int:
