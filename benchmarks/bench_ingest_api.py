@@ -12,7 +12,8 @@ shopguide.service`` serves it in its own process, and then
 3. the same, not waiting for the profiles;
 4. the same as 2, two hours of event time later: the population statistics are stale, and the
    service measures them again on a thread of its own while the writers go on (the worst case,
-   which a shop sees about once an hour).
+   which a shop sees about once an hour). The writers go on past ``--batches`` until the
+   service logs the refresh done, so the phase includes its swap, when the updates wait.
 
 Then, with the server stopped, the profile update itself is timed in process on the same
 store: ``--update-batches`` batches are stored one after the other and each is followed by
@@ -37,6 +38,7 @@ import json
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,11 +131,23 @@ class Workload:
                 "order_id": key}  # fmt: skip
 
 
+#: What the service logs when a population refresh is done.
+REFRESH_DONE = "population statistics measured again"
+
+
 def run_phase(
-    base: str, workload: Workload, writers: int, batches: int, *, wait: bool = True
+    base: str,
+    workload: Workload,
+    writers: int,
+    batches: int,
+    *,
+    wait: bool = True,
+    until: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """``writers`` threads each POST ``batches`` batches; latencies and shared updates.
-    With ``wait=False`` the batches are sent with ``wait_for_profiles=false``."""
+    With ``wait=False`` the batches are sent with ``wait_for_profiles=false``. With ``until``,
+    each writer goes on after its ``batches`` until ``until()`` is true (at most 20 times as
+    many)."""
     latencies: list[float] = []
     shared: list[bool] = []
     updates_ms: list[float] = []  # each profile update's own time, as the service reports it
@@ -142,7 +156,9 @@ def run_phase(
 
     def writer() -> None:
         with httpx.Client(base_url=base, headers={"X-API-Key": WRITE_KEY}, timeout=600) as c:
-            for _ in range(batches):
+            for sent in range(20 * batches if until else batches):
+                if sent >= batches and (until is None or until()):
+                    break
                 started = time.perf_counter()
                 answer = c.post(
                     "/v1/events",
@@ -359,7 +375,12 @@ def http_phases(
         # service measures them again (seconds at 1M users) on a thread of its own while
         # the writers go on
         workload.clock += np.timedelta64(2, "h")
-        refreshing = run_phase(base, workload, args.writers, args.batches)
+        log = db.parent / "server.log"
+        refreshes = log.read_text().count(REFRESH_DONE)
+        refreshing = run_phase(
+            base, workload, args.writers, args.batches,
+            until=lambda: log.read_text().count(REFRESH_DONE) > refreshes,
+        )  # fmt: skip
     finally:
         stop_server(server)
 
