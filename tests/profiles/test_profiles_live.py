@@ -491,7 +491,12 @@ def _stale_users_case(
         final = default_as_of(store)
         if refresh_first or not loads[3]:  # the refresh (again) brings everything in
             update_profiles(store, live=True)
-            refresh_population(store)
+            refreshed = refresh_population(store)
+            assert refreshed is not None
+            # the live version: as of the latest event, or the microsecond after it when the
+            # snapshot holds that (that snapshot keeps what it was built with)
+            assert refreshed.as_of - final in (timedelta(0), timedelta(microseconds=1))
+            final = refreshed.as_of
         else:  # a snapshot at the latest event, made from the live version
             update_profiles(store, as_of=final)
         full = _fresh_store(Path(folder), "full")
