@@ -129,26 +129,3 @@ def test_a_scalar_of_a_many_row_query_leaves_the_connection_ready(tmp_path):
         assert store.scalar("SELECT a FROM t ORDER BY a DESC") == 4999
         store.append("t", pd.DataFrame({"a": [8]}))
         assert store.scalar("SELECT count(*) FROM t") == 5002
-
-
-def _wal_bytes(path) -> int:
-    wal = path.with_name(path.name + ".wal")
-    return wal.stat().st_size if wal.exists() else 0
-
-
-def test_a_checkpoint_writes_the_log_into_the_store_file_and_loses_nothing(tmp_path):
-    path = tmp_path / "sg.duckdb"
-    with open_store(path) as store:
-        store.execute("INSERT INTO users (user_id) SELECT 'u' || range FROM range(2000)")
-        assert _wal_bytes(path) > 0  # committed, not yet in the file
-        assert store.checkpoint() is True
-        assert _wal_bytes(path) == 0
-        # with another connection's transaction open, it runs or is refused: either way the
-        # other transaction's row is kept
-        other = store.reader()
-        with other.transaction():
-            other.execute("INSERT INTO users (user_id) VALUES ('late')")
-            store.checkpoint()
-        other.close()
-    with open_store(path) as store:
-        assert store.count("users") == 2001

@@ -536,7 +536,6 @@ def _refresh_population(
             # rewritten (see _rewrite_users); later ones are the catch-up's below
             recompute_stale_aggregates(store, key, through, through)
             users = rederive_version(store, through, through)
-    store.checkpoint()  # its million rows, written now rather than in a commit under the lock
     with hold:  # 2. swap
         with store.transaction():
             current = live_state(store)
@@ -575,7 +574,6 @@ def _refresh_population(
         # what the old live version took in while the new one was made
         update_live_in_place(store, current.events_through, [], None, {})
     _delete_version(store, key)  # 3. nobody writes the old rows any more
-    store.checkpoint()  # the deletes too: the index is built again under the lock next
     return RefreshResult(through, through, users, time.perf_counter() - started, previous_as_of=key)
 
 

@@ -75,12 +75,6 @@ class Store(abc.ABC):
     def reader(self) -> Store:
         """A second connection to the same store for another thread; it sees committed data."""
 
-    def checkpoint(self) -> bool:
-        """Write what committed transactions changed into the store file now, so that a
-        later commit does not; returns whether it ran (a backend without checkpoints, or one
-        that refuses while other connections are busy, says False and loses nothing)."""
-        return False
-
     @property
     @abc.abstractmethod
     def schema_version(self) -> int:

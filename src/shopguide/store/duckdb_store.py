@@ -158,18 +158,6 @@ class DuckDBStore(Store):
         other._configure()
         return other
 
-    def checkpoint(self) -> bool:
-        """Run ``CHECKPOINT``. DuckDB otherwise checkpoints at the first commit after its
-        write-ahead log passes 16 MB, and that commit waits for it: after a population refresh
-        wrote a million profile rows, the next commit (its swap, under the lock the live
-        updates wait on) took 0.6 s. DuckDB may refuse while another connection has a
-        transaction open; the checkpoint then happens later, as it would have."""
-        try:
-            self.con.execute("CHECKPOINT")
-        except duckdb.TransactionException:
-            return False
-        return True
-
     # -- schema -----------------------------------------------------------------------------
     def _too_new(self, version: int) -> SchemaVersionError:
         return SchemaVersionError(
