@@ -3,8 +3,11 @@
 The set-based SQL of :mod:`shopguide.profiles.aggregates` costs tens of milliseconds per run
 even for a handful of users (DuckDB binds and optimises each of its statements, whatever the
 input). A live update of a few users instead reads their raw rows once
-(:func:`read_batch_inputs`, one statement) and computes the rows of ``profile_agg_users``,
-``profile_agg_categories`` and ``profile_agg_brands`` here (:func:`batch_aggregates`), by the
+(:func:`read_batch_inputs`: their events, the items those name, their ``users`` rows; the
+events on a second connection beside the update's own statements with
+:func:`read_batch_events_beside`, the items' attributes kept between updates in an
+:class:`ItemCache`) and computes the rows of ``profile_agg_users``,
+``profile_agg_categories`` and ``profile_agg_brands`` here (:func:`batch_aggregate_tables`), by the
 definitions in the docstring of :mod:`shopguide.profiles.aggregates`. The results equal what
 ``user_aggregates_sql``, ``category_aggregates_sql`` and ``brand_aggregates_sql`` insert for the
 same users (``tests/profiles/test_profiles_batch_aggregates.py`` checks that on random stores);
@@ -13,6 +16,7 @@ floating-point sums may differ in the last bits, as they add the same numbers in
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Iterable
@@ -225,8 +229,19 @@ _READERS: weakref.WeakKeyDictionary[Store, tuple[Store, threading.Lock]] = (
     weakref.WeakKeyDictionary()
 )
 _READERS_LOCK: Final = threading.Lock()
-#: The threads those reads run on.
-_READ_THREADS: Final = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-reads")
+#: The threads those reads run on, per process (a forked child has none of its parent's
+#: threads, so it starts its own).
+_READ_THREADS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _read_threads() -> ThreadPoolExecutor:
+    with _READERS_LOCK:
+        pool = _READ_THREADS.get(os.getpid())
+        if pool is None:
+            pool = _READ_THREADS[os.getpid()] = ThreadPoolExecutor(
+                max_workers=2, thread_name_prefix="batch-reads"
+            )
+        return pool
 
 
 def read_batch_events_beside(
@@ -255,7 +270,7 @@ def read_batch_events_beside(
             raise_user_lookups(reader, len(ids))
             return read_batch_events(reader, ids, as_of, items)
 
-    return _READ_THREADS.submit(read)
+    return _read_threads().submit(read)
 
 
 def _latest(rows: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
