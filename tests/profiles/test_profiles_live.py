@@ -17,6 +17,7 @@ from profiles_testdata import events_frame
 from test_profiles_incremental import _fresh_store, _rows, assert_frames_equal, event_rows
 
 from shopguide.profiles import (
+    BuildResult,
     build_profiles,
     default_as_of,
     get_profile,
@@ -158,6 +159,20 @@ def test_the_first_update_in_place_indexes_the_users_rows(hand_store: Store) -> 
     assert indexed_tables(hand_store) == set(USER_INDEXES)
 
 
+def _make_live_version(store: Store) -> None:
+    """A snapshot of the hand-made shop at the end of March, then a live version made by a
+    purchase of bob's in April."""
+    build_profiles(store, datetime(2024, 3, 31))
+    _append(store, [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")], 2)
+    update_profiles(store, live=True)
+
+
+def _carol_buys_in_april(store: Store) -> BuildResult:
+    """Carol's purchase in a third load, and the live update that takes it in."""
+    _append(store, [("carol", "i1", "purchase", "2024-04-05 08:00", 2, 12.0, 0.0, "C9")], 3)
+    return update_profiles(store, live=True)
+
+
 def _orders_in_events(store: Store, user: str, as_of: datetime) -> int:
     return int(store.scalar(
         "SELECT count(DISTINCT order_id) FROM events WHERE user_id = $u "
@@ -169,12 +184,9 @@ def _orders_in_events(store: Store, user: str, as_of: datetime) -> int:
 def test_a_live_update_reads_committed_events_beside_and_uncommitted_ones_itself(
     hand_store: Store,
 ) -> None:
-    build_profiles(hand_store, datetime(2024, 3, 31))
-    _append(hand_store, [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")], 2)
-    update_profiles(hand_store, live=True)  # makes the live version
+    _make_live_version(hand_store)
     # committed events: read on a second connection while the update deletes the old rows
-    _append(hand_store, [("carol", "i1", "purchase", "2024-04-05 08:00", 2, 12.0, 0.0, "C9")], 3)
-    beside = update_profiles(hand_store, live=True)
+    beside = _carol_buys_in_april(hand_store)
     assert (
         beside.mode == "incremental" and "the batch's users' events (read beside)" in beside.steps
     )
@@ -198,11 +210,8 @@ def test_a_live_update_reads_committed_events_beside_and_uncommitted_ones_itself
 def test_items_changed_since_the_live_version_make_the_next_update_a_rebuild(
     hand_store: Store,
 ) -> None:
-    build_profiles(hand_store, datetime(2024, 3, 31))
-    _append(hand_store, [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")], 2)
-    update_profiles(hand_store, live=True)  # makes the live version
-    _append(hand_store, [("carol", "i1", "purchase", "2024-04-05 08:00", 2, 12.0, 0.0, "C9")], 3)
-    in_place = update_profiles(hand_store, live=True)
+    _make_live_version(hand_store)
+    in_place = _carol_buys_in_april(hand_store)
     assert in_place.mode == "incremental" and in_place.recomputed_users == 1
     # an item's brand changes in a later load: every buyer of it is affected
     hand_store.append(
@@ -219,9 +228,7 @@ def test_items_changed_since_the_live_version_make_the_next_update_a_rebuild(
 def test_items_read_by_earlier_updates_are_reused_until_items_change(
     hand_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    build_profiles(hand_store, datetime(2024, 3, 31))
-    _append(hand_store, [("bob", "i2", "purchase", "2024-04-03 10:00", 1, 30.0, 0.0, "B9")], 2)
-    update_profiles(hand_store, live=True)  # makes the live version
+    _make_live_version(hand_store)
     item_reads: list[list[str]] = []  # the item ids each read of items asks for, any connection
     rows = DuckDBStore.rows
 
@@ -231,8 +238,7 @@ def test_items_read_by_earlier_updates_are_reused_until_items_change(
         return rows(self, sql, params)
 
     monkeypatch.setattr(DuckDBStore, "rows", recording_rows)
-    _append(hand_store, [("carol", "i1", "purchase", "2024-04-05 08:00", 2, 12.0, 0.0, "C9")], 3)
-    update_profiles(hand_store, live=True)
+    _carol_buys_in_april(hand_store)
     named = sorted(r[0] for r in hand_store.rows(
         "SELECT DISTINCT item_id FROM events WHERE user_id = 'carol'"))  # fmt: skip
     assert item_reads == [named] and "i3" not in named

@@ -168,15 +168,15 @@ def read_batch_events(
 
     ``items``, when given, holds attributes already read, by item id, and takes in those read
     now; only the items missing from it are read. The caller keeps it only while the items
-    table is unchanged (see ``ItemCache`` in :mod:`shopguide.profiles.live`).
+    table is unchanged (see :func:`item_cache`).
     """
     events = [row for row in store.rows(_BATCH_EVENTS_SQL, {"ids": user_ids}) if row[3] <= as_of]
-    known = {} if items is None else items
+    known: dict[str, ItemAttributes] = {} if items is None else items
     missing = sorted({row[1] for row in events}.difference(known))
     if missing:
         found = _latest(store.rows(_BATCH_ITEMS_SQL, {"items": missing}))
         known.update((item, found.get(item, (None, None))) for item in missing)
-    return [BatchEvent(*row, *known[row[1]]) for row in events]
+    return [BatchEvent._make((*row, *known[row[1]])) for row in events]
 
 
 def read_batch_users(store: Store, user_ids: list[str]) -> dict[str, BatchUser]:
