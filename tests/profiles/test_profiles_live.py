@@ -32,7 +32,6 @@ from shopguide.profiles import (
 from shopguide.profiles.derive import LIVE_AGGREGATE_TABLES, LIVE_PROFILES_SQL
 from shopguide.profiles.tables import USER_AGGREGATE_TABLES
 from shopguide.store.base import Store
-from shopguide.store.duckdb_store import DuckDBStore
 from shopguide.store.user_indexes import USER_INDEXES, indexed_tables
 
 PER_USER_TABLES = (*USER_AGGREGATE_TABLES, "profiles")
@@ -223,44 +222,6 @@ def test_items_changed_since_the_live_version_make_the_next_update_a_rebuild(
     assert rebuilt.mode == "full" and rebuilt.live
     bob = load_profiles(hand_store, rebuilt.as_of).set_index("user_id").loc["bob"]
     assert "Bolt" in [entry["name"] for entry in bob["top_brands"]]  # bob bought i4 in March
-
-
-def test_items_read_by_earlier_updates_are_reused_until_items_change(
-    hand_store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _make_live_version(hand_store)
-    item_reads: list[list[str]] = []  # the item ids each read of items asks for, any connection
-    rows = DuckDBStore.rows
-
-    def recording_rows(self: DuckDBStore, sql: str, params: Any = None) -> list[tuple]:
-        if "FROM items WHERE item_id = ANY" in sql:
-            item_reads.append(list(params["items"]))
-        return rows(self, sql, params)
-
-    monkeypatch.setattr(DuckDBStore, "rows", recording_rows)
-    _carol_buys_in_april(hand_store)
-    named = sorted(r[0] for r in hand_store.rows(
-        "SELECT DISTINCT item_id FROM events WHERE user_id = 'carol'"))  # fmt: skip
-    assert item_reads == [named] and "i3" not in named
-    # the next update in place reads only the items it has not read before
-    _append(hand_store, [("carol", "i3", "view", "2024-04-05 09:00", 1, None, None, None)], 4)
-    assert update_profiles(hand_store, live=True).mode == "incremental"
-    assert item_reads == [named, ["i3"]]
-    # i1 moves to another category: the update after it rebuilds, and so do the ones after it
-    # place carol's purchases of i1 in the new category, not the one read before
-    hand_store.append(
-        "items",
-        pd.DataFrame(
-            {"item_id": ["i1"], "category": ["Garden"], "brand": ["Acme"], "load_id": [5]}
-        ),
-    )
-    _append(hand_store, [("dave", "i2", "view", "2024-04-05 10:00", 1, None, None, None)], 6)
-    assert update_profiles(hand_store, live=True).mode == "full"
-    _append(hand_store, [("carol", "i1", "purchase", "2024-04-05 11:00", 1, 12.0, 0.0, "C10")], 7)
-    after = update_profiles(hand_store, live=True)
-    assert after.mode == "incremental"
-    carol = load_profiles(hand_store, after.as_of).set_index("user_id").loc["carol"]
-    assert [entry["name"] for entry in carol["top_categories"]] == ["Garden"]
 
 
 def _rows_of_others(store: Store, version: datetime, user: str) -> dict[str, pd.DataFrame]:

@@ -5,8 +5,7 @@ even for a handful of users (DuckDB binds and optimises each of its statements, 
 input). A live update of a few users instead reads their raw rows once
 (:func:`read_batch_inputs`: their events, the items those name, their ``users`` rows; the
 events on a second connection beside the update's own statements with
-:func:`read_batch_events_beside`, the items' attributes kept between updates in an
-:class:`ItemCache`) and computes the rows of ``profile_agg_users``,
+:func:`read_batch_events_beside`) and computes the rows of ``profile_agg_users``,
 ``profile_agg_categories`` and ``profile_agg_brands`` here (:func:`batch_aggregate_tables`), by the
 definitions in the docstring of :mod:`shopguide.profiles.aggregates`. The results equal what
 ``user_aggregates_sql``, ``category_aggregates_sql`` and ``brand_aggregates_sql`` insert for the
@@ -21,7 +20,7 @@ import threading
 import weakref
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final, NamedTuple
 
@@ -35,10 +34,7 @@ __all__ = [
     "BatchEvent",
     "BatchInputs",
     "BatchUser",
-    "ItemAttributes",
-    "ItemCache",
     "batch_aggregate_tables",
-    "item_cache",
     "read_batch_events",
     "read_batch_events_beside",
     "read_batch_inputs",
@@ -133,50 +129,28 @@ class BatchInputs:
     users: dict[str, BatchUser]
 
 
-#: An item's top-level category and brand (both None for an item not in ``items``).
-ItemAttributes = tuple[str | None, str | None]
-
-
-def read_batch_inputs(
-    store: Store,
-    user_ids: Iterable[str],
-    as_of: datetime,
-    items: dict[str, ItemAttributes] | None = None,
-) -> BatchInputs:
+def read_batch_inputs(store: Store, user_ids: Iterable[str], as_of: datetime) -> BatchInputs:
     """Read the raw rows the aggregates of ``user_ids`` need, in three small statements.
 
     These are their events with ``timestamp <= as_of``, with the category and brand of each
-    item those events name (:func:`read_batch_events`, ``items`` as there), and each user's
+    item those events name (:func:`read_batch_events`), and each user's
     latest ``users`` row (:func:`read_batch_users`).
     """
     ids = list(dict.fromkeys(user_ids))
     return BatchInputs(
-        tuple(ids), read_batch_events(store, ids, as_of, items), read_batch_users(store, ids)
+        tuple(ids), read_batch_events(store, ids, as_of), read_batch_users(store, ids)
     )
 
 
-def read_batch_events(
-    store: Store,
-    user_ids: list[str],
-    as_of: datetime,
-    items: dict[str, ItemAttributes] | None = None,
-) -> list[BatchEvent]:
+def read_batch_events(store: Store, user_ids: list[str], as_of: datetime) -> list[BatchEvent]:
     """The events of ``user_ids`` with ``timestamp <= as_of``, each with the category and
     brand of its item (from the item's row with the highest ``load_id``, NULL lowest, as
     ``LATEST_ITEMS_CTE`` has them), found by the events' user index where there is one (else
-    by a scan of their ``user_id``).
-
-    ``items``, when given, holds attributes already read, by item id, and takes in those read
-    now; only the items missing from it are read. The caller keeps it only while the items
-    table is unchanged (see :func:`item_cache`).
-    """
+    by a scan of their ``user_id``)."""
     events = [row for row in store.rows(_BATCH_EVENTS_SQL, {"ids": user_ids}) if row[3] <= as_of]
-    known: dict[str, ItemAttributes] = {} if items is None else items
-    missing = sorted({row[1] for row in events}.difference(known))
-    if missing:
-        found = _latest(store.rows(_BATCH_ITEMS_SQL, {"items": missing}))
-        known.update((item, found.get(item, (None, None))) for item in missing)
-    return [BatchEvent._make((*row, *known[row[1]])) for row in events]
+    named = sorted({row[1] for row in events})
+    items = _latest(store.rows(_BATCH_ITEMS_SQL, {"items": named})) if named else {}
+    return [BatchEvent(*row, *items.get(row[1], (None, None))) for row in events]
 
 
 def read_batch_users(store: Store, user_ids: list[str]) -> dict[str, BatchUser]:
@@ -184,43 +158,6 @@ def read_batch_users(store: Store, user_ids: list[str]) -> dict[str, BatchUser]:
     lowest), by user, found by the users' user index where there is one."""
     users = _latest(store.rows(_BATCH_USERS_SQL, {"ids": user_ids}))
     return {user: BatchUser(user, *row) for user, row in users.items()}
-
-
-@dataclass
-class ItemCache:
-    """The attributes of the items earlier live updates on one connection read, by item id,
-    and the load id through which they are known to be current."""
-
-    through_load: int | None = None
-    known: dict[str, ItemAttributes] = field(default_factory=dict)
-
-
-_ITEM_CACHES: weakref.WeakKeyDictionary[Store, ItemCache] = weakref.WeakKeyDictionary()
-
-
-def item_cache(store: Store, live_load: int | None, since: int | None) -> ItemCache:
-    """The items' attributes the live updates on ``store`` have read, for an update in place
-    of a live version that has seen loads up to ``live_load`` and takes loads after ``since``
-    as new; an empty cache when they may be out of date.
-
-    They are current when the last update that read them covered ``live_load`` (it set
-    ``through_load``) and ``since`` is not later: an update in place runs only when no item
-    row came in a load after ``since`` (its check ``new_items``), so none has changed since
-    they were read. Anything else that moves the live version (a rebuild after items changed)
-    leaves ``through_load`` behind, and the next update starts a new cache. A 1,000-event
-    read of 80 users names a few hundred items: 2.7 ms at 1M users, saved once they are known.
-    """
-    cache = _ITEM_CACHES.get(store)
-    current = (
-        cache is not None
-        and live_load is not None
-        and since is not None
-        and cache.through_load == live_load
-        and since <= live_load
-    )
-    if cache is None or not current:
-        cache = _ITEM_CACHES[store] = ItemCache()
-    return cache
 
 
 #: Per store, a second connection to it for the reads :func:`read_batch_events_beside` runs
@@ -245,10 +182,7 @@ def _read_threads() -> ThreadPoolExecutor:
 
 
 def read_batch_events_beside(
-    store: Store,
-    user_ids: list[str],
-    as_of: datetime,
-    items: dict[str, ItemAttributes] | None = None,
+    store: Store, user_ids: list[str], as_of: datetime
 ) -> Future[list[BatchEvent]]:
     """Start :func:`read_batch_events` on a second connection to ``store``, in a thread of
     its own, and return at once: the caller's statements on ``store`` run meanwhile (DuckDB
@@ -268,7 +202,7 @@ def read_batch_events_beside(
     def read() -> list[BatchEvent]:
         with lock:
             raise_user_lookups(reader, len(ids))
-            return read_batch_events(reader, ids, as_of, items)
+            return read_batch_events(reader, ids, as_of)
 
     return _read_threads().submit(read)
 

@@ -48,9 +48,7 @@ from shopguide.profiles.aggregates import (
 )
 from shopguide.profiles.batch_aggregates import (
     BatchInputs,
-    ItemAttributes,
     batch_aggregate_tables,
-    item_cache,
     read_batch_events_beside,
     read_batch_inputs,
     read_batch_users,
@@ -219,7 +217,6 @@ def update_live_in_place(
     version = {"version": state.as_of}
     both = {"version": state.as_of, "as_of": stamp}
     committed = not store.in_transaction  # the rows it reads are committed: see _rewrite_users
-    items = item_cache(store, state.max_load_id, since)
 
     with store.transaction():
         with _timed(steps, "bookkeeping"):
@@ -238,9 +235,7 @@ def update_live_in_place(
         users = state.users
         if recomputed:
             population = _population(store, status)
-            users += _rewrite_users(
-                store, both, steps, scope, population, committed=committed, items=items.known
-            )
+            users += _rewrite_users(store, both, steps, scope, population, committed=committed)
         with _timed(steps, "bookkeeping"):
             store.execute(
                 "UPDATE profile_live SET events_through = $as_of, max_load_id = $load, "
@@ -256,7 +251,6 @@ def update_live_in_place(
             )  # fmt: skip
         commit_started = time.perf_counter()
     steps["commit"] = time.perf_counter() - commit_started
-    items.through_load = load
     status = replace(status, events_through=stamp)
     return LiveUpdate(
         state.as_of,
@@ -308,7 +302,6 @@ def _rewrite_users(
     population: PopulationStatistics | None,
     *,
     committed: bool = False,
-    items: dict[str, ItemAttributes] | None = None,
 ) -> int:
     """Replace the profile rows of ``users`` in the live version ``$version`` by rows derived
     from their events up to ``$as_of``; returns how many profiles were added (new users).
@@ -319,9 +312,7 @@ def _rewrite_users(
     more users go through the SQL statements. With ``committed`` (every row they are computed
     from was committed before the caller's transaction began), their events are read on a
     second connection while their old rows are deleted and their ``users`` rows read
-    (:func:`read_batch_events_beside`); the attributes of the items in ``items`` (see
-    :func:`~shopguide.profiles.batch_aggregates.item_cache`) are not read again, and those
-    read are added to it. Either way their aggregates are not written back:
+    (:func:`read_batch_events_beside`). Either way their aggregates are not written back:
     deleting a few users' rows from the aggregate tables costs a scan of each table. The users
     are recorded in ``profile_stale_aggregates`` instead, and whatever reads the version's
     aggregates recomputes theirs first (:func:`recompute_stale_aggregates`).
@@ -334,9 +325,7 @@ def _rewrite_users(
     mine = {"version": params["version"], "ids": users}
     in_python = population is not None and len(users) <= PYTHON_BATCH_USERS
     events = (
-        read_batch_events_beside(store, users, params["as_of"], items)
-        if in_python and committed
-        else None
+        read_batch_events_beside(store, users, params["as_of"]) if in_python and committed else None
     )
     inputs = None  # read here when the rows are computed in Python
     with user_lookups(store, len(users)):  # the users' rows, found through the indexes
@@ -345,7 +334,7 @@ def _rewrite_users(
         if in_python:
             with _timed(steps, "the batch's users' rows"):
                 if events is None:
-                    inputs = read_batch_inputs(store, users, params["as_of"], items)
+                    inputs = read_batch_inputs(store, users, params["as_of"])
                 else:  # the events are being read beside: their users rows meanwhile
                     demographics = read_batch_users(store, users)
         step("mark the batch's aggregates stale", _MARK_STALE_SQL, mine)
