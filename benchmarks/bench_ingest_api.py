@@ -34,11 +34,12 @@ many profile updates ran; writes ``benchmarks/output/bench_ingest_api.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,33 @@ def run_phase(
         "update_p99_ms": float(np.percentile(updates_ms, 99)) if updates_ms else None,
         "errors": errors,
     }
+
+
+@contextlib.contextmanager
+def _logged(log: Path, line: str) -> Iterator[threading.Event]:
+    """An event set once ``log`` gains a ``line`` it did not hold when the block began (a
+    thread looks at the lines written since, every 0.2 s)."""
+    seen = threading.Event()
+    stop = threading.Event()
+    with log.open("rb") as file:
+        file.seek(0, 2)  # from the end: only what is written from now on
+
+        def watch() -> None:
+            wanted, tail = line.encode(), b""
+            while not stop.wait(0.2):
+                text = tail + file.read()  # a line may be half written at one look
+                if wanted in text:
+                    seen.set()
+                    return
+                tail = text[-len(wanted) :]
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            yield seen
+        finally:
+            stop.set()
+            watcher.join()
 
 
 def _wait_until_profiled(base: str, workload: Workload) -> float:
@@ -375,12 +403,10 @@ def http_phases(
         # service measures them again (seconds at 1M users) on a thread of its own while
         # the writers go on
         workload.clock += np.timedelta64(2, "h")
-        log = db.parent / "server.log"
-        refreshes = log.read_text().count(REFRESH_DONE)
-        refreshing = run_phase(
-            base, workload, args.writers, args.batches,
-            until=lambda: log.read_text().count(REFRESH_DONE) > refreshes,
-        )  # fmt: skip
+        with _logged(db.parent / "server.log", REFRESH_DONE) as refreshed:
+            refreshing = run_phase(
+                base, workload, args.writers, args.batches, until=refreshed.is_set
+            )
     finally:
         stop_server(server)
 

@@ -324,23 +324,23 @@ def _rewrite_users(
 
     mine = {"version": params["version"], "ids": users}
     in_python = population is not None and len(users) <= PYTHON_BATCH_USERS
-    events = (
+    beside = (  # their events, read on a second connection while this one works
         read_batch_events_beside(store, users, params["as_of"]) if in_python and committed else None
     )
     inputs = None  # read here when the rows are computed in Python
     with user_lookups(store, len(users)):  # the users' rows, found through the indexes
         with _timed(steps, "delete the batch's rows"):
             before = _delete_profiles(store, params["version"], users)
-        if in_python:
+        if in_python and beside is None:
             with _timed(steps, "the batch's users' rows"):
-                if events is None:
-                    inputs = read_batch_inputs(store, users, params["as_of"])
-                else:  # the events are being read beside: their users rows meanwhile
-                    demographics = read_batch_users(store, users)
+                inputs = read_batch_inputs(store, users, params["as_of"])
+        elif beside is not None:
+            with _timed(steps, "the batch's users' rows"):
+                demographics = read_batch_users(store, users)
         step("mark the batch's aggregates stale", _MARK_STALE_SQL, mine)
-    if events is not None:
+    if beside is not None:
         with _timed(steps, "the batch's users' events (read beside)"):
-            inputs = BatchInputs(tuple(users), events.result(), demographics)
+            inputs = BatchInputs(tuple(users), beside.result(), demographics)
     if inputs is not None and population is not None:
         with _timed(steps, "profiles of the batch's users"):
             users_rows, categories, brands = batch_aggregate_tables(
